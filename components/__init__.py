@@ -1,0 +1,1 @@
+"""Reusable ComponentResources of the TTBT2 platform, grouped by cloud and concern."""

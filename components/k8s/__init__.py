@@ -1,0 +1,1 @@
+"""Kubernetes components; each receives the cluster's provider from the composition."""

@@ -1,0 +1,527 @@
+"""Typed, validated stack settings.
+
+This module is pure: it registers no resources and talks to no cloud. It turns the raw
+``ttbt2:*`` configuration of one stack into a frozen :class:`Settings` object, or raises
+:class:`SettingsError` with one message that names every bad key, the value given and what is
+allowed.
+
+Pulumi's project configuration schema can type only strings, integers, booleans and arrays, so
+every key is flat (``ttbt2:workloadNodeMinSize`` rather than a nested object). That keeps each
+key declarable, with its type and description, in ``Pulumi.yaml``; ``tests/test_project_file.py``
+keeps that file and this model in step.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, get_args, get_origin
+
+import pulumi
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+from components.aws.access import access_plan
+
+NAMESPACE = "ttbt2"
+"""Config namespace of every project key (``ttbt2:<key>``)."""
+
+Environment = Literal["dev", "staging", "prod"]
+DataClassification = Literal["synthetic", "anonymised", "real"]
+NatGatewayMode = Literal["single", "perAz"]
+CapacityType = Literal["ON_DEMAND", "SPOT"]
+
+# Instance families a node group may use. Burstable families (t*) are cheap enough for dev and
+# staging but their CPU credits make production latency unpredictable, so prod refuses them.
+GENERAL_FAMILIES = frozenset(
+    {"m6i", "m6a", "m6g", "m7i", "m7a", "m7g", "c6i", "c6a", "c6g", "c7i", "c7a", "c7g"}
+    | {"r6i", "r6a", "r6g", "r7i", "r7a", "r7g"}
+)
+BURSTABLE_FAMILIES = frozenset({"t3", "t3a", "t4g"})
+ALLOWED_INSTANCE_FAMILIES = GENERAL_FAMILIES | BURSTABLE_FAMILIES
+
+# The stack config only names the IAM role that stands for a group; which groups may reach an
+# environment (seed 4.2) is a rule of the platform, in components.aws.access, not a setting.
+ROLE_KEYS: Mapping[str, str] = {
+    "developers": "developersRoleArn",
+    "qa": "qaRoleArn",
+    "stakeholders": "stakeholdersRoleArn",
+    "sre": "sreRoleArn",
+}
+EXPECTED_DATA: Mapping[str, str] = {"dev": "synthetic", "staging": "anonymised", "prod": "real"}
+
+_ROLE_ARN = re.compile(r"^arn:aws:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+_INSTANCE_TYPE = re.compile(r"^(?P<family>[a-z]+\d+[a-z]*)\.(?P<size>\w+)$")
+_K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+class SettingsError(pulumi.RunError):
+    """A stack configuration that cannot be deployed.
+
+    Subclasses ``pulumi.RunError`` so that ``pulumi up`` prints the message alone, without a
+    Python traceback. :attr:`problems` holds each problem for callers that format their own.
+    """
+
+    def __init__(self, stack: str, problems: list[Problem]) -> None:
+        self.stack = stack
+        self.problems = problems
+        super().__init__(format_problems(stack, problems))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One bad configuration value: which key, what was given, what is allowed."""
+
+    key: str
+    value: Any
+    allowed: str
+
+    def render(self) -> str:
+        """Render as one line: ``ttbt2:key = value: allowed``."""
+        shown = "(not set)" if self.value is _UNSET else json.dumps(self.value, default=str)
+        return f"{NAMESPACE}:{self.key} = {shown}: {self.allowed}"
+
+
+_UNSET: Any = object()
+
+
+def format_problems(stack: str, problems: list[Problem]) -> str:
+    """Format every problem of a stack config into one message."""
+    lines = [f"stack '{stack}': invalid configuration ({len(problems)} problem(s)):"]
+    lines += [f"  - {p.render()}" for p in problems]
+    lines.append(
+        f"Fix these keys in Pulumi.{stack}.yaml (or with `pulumi config set`); "
+        "Pulumi.yaml describes every key."
+    )
+    return "\n".join(lines)
+
+
+def _field(default: Any, description: str) -> Any:
+    return Field(default=default, description=description)
+
+
+class Settings(BaseModel):
+    """Every setting of one stack, typed, with a default and a description for each field.
+
+    Field names are snake_case in Python and camelCase in the stack config
+    (``workload_node_min_size`` is ``ttbt2:workloadNodeMinSize``).
+    """
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        str_strip_whitespace=True,
+    )
+
+    # --- identity and ownership -------------------------------------------------------------
+    environment: Environment = _field(
+        "dev", "Environment this stack deploys (seed 4.2): dev, staging or prod."
+    )
+    owner: str = _field(
+        "platform-team", "Team that owns the stack; tagged on every resource as 'owner'."
+    )
+    cost_center: str = _field(
+        "ttbt2-engineering", "Cost center tagged on every resource as 'cost-center'."
+    )
+    data_classification: DataClassification = _field(
+        "synthetic",
+        "Data the environment holds (seed 4.2): synthetic (dev), anonymised (staging), "
+        "real (prod).",
+    )
+    production_account_id: str = _field(
+        "",
+        "AWS account id of production; non-prod stacks may not reference data in it.",
+    )
+    data_source_snapshot: str = _field(
+        "",
+        "Snapshot (identifier or ARN) the environment's data is seeded from; empty = none.",
+    )
+
+    # --- regions ------------------------------------------------------------------------------
+    aws_region: str = _field("eu-west-1", "Primary AWS region.")
+    dr_region: str = _field("", "Disaster-recovery AWS region; required in prod.")
+
+    # --- network ------------------------------------------------------------------------------
+    vpc_cidr: str = _field("10.10.0.0/16", "Private IPv4 CIDR of the VPC (/16 to /22).")
+    dr_vpc_cidr: str = _field(
+        "", "Private IPv4 CIDR of the DR-region VPC; must not overlap the VPC."
+    )
+    reserved_cidrs: list[str] = _field(
+        [], "Other private networks (peered VPCs, VPN, offices) the VPC must not overlap."
+    )
+    availability_zones: list[str] = _field(
+        ["eu-west-1a", "eu-west-1b"],
+        "Availability zones of the VPC (2 or 3, in the primary region). EKS needs two.",
+    )
+    nat_gateway_mode: NatGatewayMode = _field(
+        "single", "One NAT gateway for the VPC (single) or one per availability zone (perAz)."
+    )
+    flow_log_retention_days: int = _field(
+        30, "Days VPC flow logs are kept in CloudWatch Logs."
+    )
+
+    # --- Kubernetes cluster -------------------------------------------------------------------
+    kubernetes_version: str = _field("1.33", "EKS Kubernetes version (major.minor).")
+    service_cidr: str = _field(
+        "172.20.0.0/16", "CIDR for Kubernetes service IPs; must not overlap any network."
+    )
+    cluster_endpoint_public: bool = _field(
+        False, "Expose the Kubernetes API endpoint publicly (only to the listed CIDRs)."
+    )
+    cluster_public_access_cidrs: list[str] = _field(
+        [], "CIDRs allowed to reach a public API endpoint; 0.0.0.0/0 is refused."
+    )
+    control_plane_log_retention_days: int = _field(
+        90, "Days EKS control-plane logs are kept in CloudWatch Logs."
+    )
+    single_az_compute: bool = _field(
+        False, "Place every node in the first availability zone (dev only, saves NAT cost)."
+    )
+    app_namespace: str = _field("ttbt2", "Kubernetes namespace of the TTBT2 application.")
+    system_node_instance_types: list[str] = _field(
+        ["t3.medium"], "Instance types of the system node group (cluster add-ons)."
+    )
+    system_node_min_size: int = _field(1, "Minimum nodes in the system node group.")
+    system_node_desired_size: int = _field(1, "Initial nodes in the system node group.")
+    system_node_max_size: int = _field(2, "Maximum nodes in the system node group.")
+    workload_node_instance_types: list[str] = _field(
+        ["t3.large"], "Instance types of the workloads node group (application pods)."
+    )
+    workload_node_min_size: int = _field(1, "Minimum nodes in the workloads node group.")
+    workload_node_desired_size: int = _field(1, "Initial nodes in the workloads node group.")
+    workload_node_max_size: int = _field(3, "Maximum nodes in the workloads node group.")
+    workload_capacity_type: CapacityType = _field(
+        "ON_DEMAND", "Capacity of the workloads node group: ON_DEMAND or SPOT (not in prod)."
+    )
+    node_disk_size_gb: int = _field(50, "Root volume size of every node, in GiB (20-500).")
+
+    # --- people (seed 4.2) --------------------------------------------------------------------
+    developers_role_arn: str = _field(
+        "", "IAM role of the developers group (dev only); empty = no access entry."
+    )
+    qa_role_arn: str = _field(
+        "", "IAM role of the QA team (staging only); empty = no access entry."
+    )
+    stakeholders_role_arn: str = _field(
+        "", "IAM role of selected stakeholders, read-only (staging only); empty = none."
+    )
+    sre_role_arn: str = _field(
+        "", "IAM role of the SRE on-call group (every environment); empty = none."
+    )
+
+    # --- derived views ------------------------------------------------------------------------
+    @property
+    def is_prod(self) -> bool:
+        """True for the production environment."""
+        return self.environment == "prod"
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """Tags every taggable resource carries."""
+        return {
+            "environment": self.environment,
+            "owner": self.owner,
+            "cost-center": self.cost_center,
+            "managed-by": "pulumi",
+            "project": "ttbt2",
+        }
+
+    @property
+    def compute_zones(self) -> list[str]:
+        """Availability zones that hold nodes and NAT gateways."""
+        return self.availability_zones[:1] if self.single_az_compute else self.availability_zones
+
+    def access_roles(self) -> dict[str, str]:
+        """Group name -> IAM role ARN, for the groups this stack names."""
+        roles = {group: getattr(self, _snake(key)) for group, key in ROLE_KEYS.items()}
+        return {group: arn for group, arn in roles.items() if arn}
+
+
+def _snake(camel: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", camel).lower()
+
+
+def config_keys() -> dict[str, Any]:
+    """Every config key (camelCase) with its pydantic field, in declaration order."""
+    return {field.alias or name: field for name, field in Settings.model_fields.items()}
+
+
+def _is_list_field(key: str) -> bool:
+    annotation = config_keys()[key].annotation
+    return get_origin(annotation) is list or annotation is list
+
+
+def parse_raw(stack: str, raw: Mapping[str, Any]) -> Settings:
+    """Build :class:`Settings` from raw ``ttbt2:*`` values (the namespace already stripped).
+
+    Values may be typed (from a YAML file) or strings (as the Pulumi engine passes config to a
+    program: arrays arrive as JSON text). Raises :class:`SettingsError` naming every problem.
+    """
+    keys = config_keys()
+    problems: list[Problem] = []
+    data: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in keys:
+            problems.append(Problem(key, value, f"unknown key; known keys: {', '.join(keys)}"))
+            continue
+        if _is_list_field(key) and isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                problems.append(Problem(key, value, "must be a list, e.g. [\"a\", \"b\"]"))
+                continue
+        data[key] = value
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            key = str(error["loc"][0]) if error["loc"] else "?"
+            path = key + "".join(f"[{p}]" for p in error["loc"][1:])
+            problems.append(Problem(path, data.get(key, _UNSET), _describe(error, keys.get(key))))
+        raise SettingsError(stack, problems) from None
+    if problems:
+        raise SettingsError(stack, problems)
+    problems = list(check_rules(settings))
+    if problems:
+        raise SettingsError(stack, problems)
+    return settings
+
+
+def _describe(error: Mapping[str, Any], field: Any) -> str:
+    """Say what is allowed for a field that failed type validation."""
+    annotation = getattr(field, "annotation", None)
+    if get_origin(annotation) is Literal:
+        return "allowed values: " + ", ".join(str(a) for a in get_args(annotation))
+    kind = {int: "an integer", bool: "true or false", str: "a string"}.get(annotation)  # type: ignore[call-overload]
+    if kind:
+        return f"must be {kind}"
+    return str(error["msg"])
+
+
+def _private_network(key: str, cidr: str) -> tuple[ipaddress.IPv4Network | None, list[Problem]]:
+    try:
+        net = ipaddress.ip_network(cidr, strict=True)
+    except ValueError:
+        return None, [Problem(key, cidr, "must be an IPv4 network in CIDR form, e.g. 10.10.0.0/16")]
+    if not isinstance(net, ipaddress.IPv4Network) or not net.is_private:
+        return None, [Problem(key, cidr, "must be a private (RFC 1918) IPv4 network")]
+    return net, []
+
+
+def check_rules(s: Settings) -> Iterable[Problem]:
+    """Cross-field rules. Yields every problem rather than stopping at the first."""
+    yield from _check_environment(s)
+    yield from _check_networks(s)
+    yield from _check_zones(s)
+    yield from _check_cluster(s)
+    yield from _check_node_groups(s)
+    yield from _check_access(s)
+
+
+def _check_environment(s: Settings) -> Iterable[Problem]:
+    if not _REGION.match(s.aws_region):
+        yield Problem("awsRegion", s.aws_region, "must be an AWS region name such as eu-west-1")
+    if s.is_prod and not s.dr_region:
+        yield Problem("drRegion", s.dr_region, "prod needs a disaster-recovery region")
+    if s.dr_region and (not _REGION.match(s.dr_region) or s.dr_region == s.aws_region):
+        yield Problem("drRegion", s.dr_region, f"must be an AWS region other than {s.aws_region}")
+    expected = EXPECTED_DATA[s.environment]
+    if s.data_classification != expected:
+        yield Problem(
+            "dataClassification",
+            s.data_classification,
+            f"{s.environment} holds {expected} data (seed 4.2)",
+        )
+    if s.production_account_id and not _ACCOUNT_ID.match(s.production_account_id):
+        yield Problem("productionAccountId", s.production_account_id, "must be 12 digits")
+    if not s.is_prod and s.data_source_snapshot and _is_production_reference(s):
+        yield Problem(
+            "dataSourceSnapshot",
+            s.data_source_snapshot,
+            f"a {s.environment} stack may not read production data; use an anonymised snapshot",
+        )
+    for key, days in (
+        ("flowLogRetentionDays", s.flow_log_retention_days),
+        ("controlPlaneLogRetentionDays", s.control_plane_log_retention_days),
+    ):
+        if days not in CLOUDWATCH_RETENTION_DAYS:
+            yield Problem(
+                key, days, "CloudWatch accepts " + ", ".join(map(str, CLOUDWATCH_RETENTION_DAYS))
+            )
+        elif s.is_prod and days < 365:
+            yield Problem(key, days, "prod keeps logs at least 365 days")
+
+
+# The retention periods CloudWatch Logs accepts (PutRetentionPolicy).
+CLOUDWATCH_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+    2922, 3288, 3653,
+)  # fmt: skip
+
+
+def _is_production_reference(s: Settings) -> bool:
+    ref = s.data_source_snapshot.lower()
+    if s.production_account_id and s.production_account_id in ref:
+        return True
+    name = ref.rsplit(":", 1)[-1]
+    return bool(re.search(r"(^|[-_/])(prod|production)([-_/]|$)", name))
+
+
+def _check_networks(s: Settings) -> Iterable[Problem]:
+    named: list[tuple[str, ipaddress.IPv4Network]] = []
+    vpc, problems = _private_network("vpcCidr", s.vpc_cidr)
+    yield from problems
+    if vpc is not None:
+        if not 16 <= vpc.prefixlen <= 22:
+            yield Problem("vpcCidr", s.vpc_cidr, "prefix must be between /16 and /22")
+        named.append(("vpcCidr", vpc))
+    if s.dr_vpc_cidr:
+        dr, problems = _private_network("drVpcCidr", s.dr_vpc_cidr)
+        yield from problems
+        if dr is not None:
+            named.append(("drVpcCidr", dr))
+    elif s.is_prod:
+        yield Problem("drVpcCidr", s.dr_vpc_cidr, "prod needs a network for its DR region")
+    for i, cidr in enumerate(s.reserved_cidrs):
+        net, problems = _private_network(f"reservedCidrs[{i}]", cidr)
+        yield from problems
+        if net is not None:
+            named.append((f"reservedCidrs[{i}]", net))
+    svc, problems = _private_network("serviceCidr", s.service_cidr)
+    yield from problems
+    if svc is not None:
+        named.append(("serviceCidr", svc))
+    for i, (key_a, net_a) in enumerate(named):
+        for key_b, net_b in named[i + 1 :]:
+            if net_a.overlaps(net_b):
+                yield Problem(key_b, str(net_b), f"overlaps {NAMESPACE}:{key_a} ({net_a})")
+
+
+def _check_zones(s: Settings) -> Iterable[Problem]:
+    zones = s.availability_zones
+    if not 2 <= len(zones) <= 3:
+        yield Problem(
+            "availabilityZones",
+            zones,
+            "2 or 3 zones (EKS needs subnets in two; the subnet plan has room for three)",
+        )
+    if len(set(zones)) != len(zones):
+        yield Problem("availabilityZones", zones, "zones must be distinct")
+    for i, zone in enumerate(zones):
+        if not re.fullmatch(re.escape(s.aws_region) + r"[a-z]", zone):
+            yield Problem(f"availabilityZones[{i}]", zone, f"must be a zone of {s.aws_region}")
+    if s.environment != "dev":
+        if s.single_az_compute:
+            yield Problem("singleAzCompute", True, f"{s.environment} must spread nodes over zones")
+        if s.is_prod and s.nat_gateway_mode != "perAz":
+            yield Problem("natGatewayMode", s.nat_gateway_mode, "prod needs perAz (zone failure)")
+        if s.is_prod and len(zones) < 3:
+            yield Problem("availabilityZones", zones, "prod spans three availability zones")
+
+
+def _check_cluster(s: Settings) -> Iterable[Problem]:
+    if not re.fullmatch(r"1\.(2[89]|3\d)", s.kubernetes_version):
+        yield Problem("kubernetesVersion", s.kubernetes_version, "a supported EKS version, 1.28-1.39")
+    if not _K8S_NAME.match(s.app_namespace):
+        yield Problem("appNamespace", s.app_namespace, "a Kubernetes namespace name (RFC 1123)")
+    if s.cluster_endpoint_public and not s.cluster_public_access_cidrs:
+        yield Problem(
+            "clusterPublicAccessCidrs", [], "a public endpoint needs the CIDRs allowed to reach it"
+        )
+    for i, cidr in enumerate(s.cluster_public_access_cidrs):
+        try:
+            net = ipaddress.ip_network(cidr, strict=True)
+        except ValueError:
+            yield Problem(f"clusterPublicAccessCidrs[{i}]", cidr, "must be an IPv4 CIDR")
+            continue
+        if net.prefixlen == 0:
+            yield Problem(
+                f"clusterPublicAccessCidrs[{i}]", cidr, "0.0.0.0/0 opens the API to the world"
+            )
+    if not 20 <= s.node_disk_size_gb <= 500:
+        yield Problem("nodeDiskSizeGb", s.node_disk_size_gb, "between 20 and 500")
+
+
+def _check_node_groups(s: Settings) -> Iterable[Problem]:
+    for group in ("system", "workload"):
+        sizes = [getattr(s, f"{group}_node_{k}_size") for k in ("min", "desired", "max")]
+        low, desired, high = sizes
+        key = f"{group}Node"
+        if low < 0 or high < 1:
+            yield Problem(f"{key}MaxSize", high, "min >= 0 and max >= 1")
+        if not low <= desired <= high:
+            yield Problem(
+                f"{key}DesiredSize",
+                desired,
+                f"must satisfy {key}MinSize ({low}) <= {key}DesiredSize <= {key}MaxSize ({high})",
+            )
+        if s.environment != "dev" and low < 2:
+            yield Problem(f"{key}MinSize", low, f"{s.environment} keeps at least 2 nodes (HA)")
+        types = getattr(s, f"{group}_node_instance_types")
+        yield from _check_instance_types(s, f"{key}InstanceTypes", types)
+    if s.is_prod and s.workload_capacity_type == "SPOT":
+        yield Problem("workloadCapacityType", "SPOT", "prod runs ON_DEMAND capacity")
+
+
+def _check_instance_types(s: Settings, key: str, types: list[str]) -> Iterable[Problem]:
+    if not types:
+        yield Problem(key, types, "at least one instance type")
+    architectures = set()
+    for i, itype in enumerate(types):
+        match = _INSTANCE_TYPE.match(itype)
+        family = match.group("family") if match else ""
+        allowed = GENERAL_FAMILIES if s.is_prod else ALLOWED_INSTANCE_FAMILIES
+        if family not in allowed:
+            yield Problem(
+                f"{key}[{i}]", itype, "instance family must be one of " + ", ".join(sorted(allowed))
+            )
+            continue
+        architectures.add(instance_architecture(itype))
+    if len(architectures) > 1:
+        yield Problem(key, types, "one node group cannot mix arm64 (Graviton) and x86_64 types")
+
+
+def instance_architecture(instance_type: str) -> str:
+    """``arm64`` for Graviton families (a 'g' after the generation digit), else ``x86_64``."""
+    family = instance_type.split(".", 1)[0]
+    return "arm64" if re.fullmatch(r"[a-z]+\d+g[a-z]*", family) else "x86_64"
+
+
+def _check_access(s: Settings) -> Iterable[Problem]:
+    allowed = set(access_plan(s.environment, s.app_namespace))
+    for group, key in ROLE_KEYS.items():
+        arn = getattr(s, _snake(key))
+        if not arn:
+            continue
+        if group not in allowed:
+            yield Problem(
+                key,
+                arn,
+                f"{group} have no access to {s.environment}; groups allowed there: "
+                + ", ".join(sorted(allowed)),
+            )
+        elif not _ROLE_ARN.match(arn):
+            yield Problem(key, arn, "an IAM role ARN, arn:aws:iam::<12 digits>:role/<name>")
+    if s.is_prod and s.production_account_id:
+        for group, arn in s.access_roles().items():
+            if f"::{s.production_account_id}:" not in arn:
+                yield Problem(ROLE_KEYS[group], arn, "prod roles live in the production account")
+
+
+def from_pulumi_config() -> Settings:
+    """Read the current stack's ``ttbt2:*`` config through the Pulumi runtime."""
+    prefix = f"{NAMESPACE}:"
+    raw: dict[str, Any] = {}
+    all_config = dict(pulumi.runtime.config.get_config_env())
+    all_config.update(pulumi.runtime.config.CONFIG.get())
+    for full_key, value in all_config.items():
+        if full_key.startswith(prefix):
+            raw[full_key[len(prefix) :]] = value
+    return parse_raw(pulumi.get_stack(), raw)

@@ -1,0 +1,177 @@
+"""Command line of the offline engine: ``preview`` and ``check``.
+
+Exit status: 0 clean, 1 at least one mandatory policy violation (or a policy that crashed),
+2 bad configuration, bad usage or unreadable input, 3 the program itself failed (a bug).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from components.settings import SettingsError
+from offline.engine import run_stack
+from offline.evaluate import Finding, evaluate
+from offline.graph import GraphFileError, StackGraph, load_graph, mask_secrets
+from offline.report import counts, outputs, policy_report, summary, tree
+from offline.stackfile import StackFileError, list_stacks, load_stack, stack_from_filename
+
+EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_PROGRAM = 0, 1, 2, 3
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on bad usage already; this keeps its message to one clear line."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m offline`` argument parser."""
+    parser = _Parser(prog="python -m offline", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    prev = sub.add_parser("preview", help="render stacks on the mock engine and run the policy pack")
+    prev.add_argument("--stack", action="append", default=[], metavar="NAME", help="stack to render (repeatable; default: every stack)")
+    prev.add_argument("--config-file", type=Path, metavar="PATH", help="render a Pulumi.<name>.yaml that is not in the repo")
+    prev.add_argument("--json", type=Path, metavar="OUT", help="write the resource graph (one stack: this file; several: OUT/<stack>.json)")
+    prev.add_argument("--json-dir", type=Path, metavar="DIR", help="write each stack's graph to DIR/<stack>.json")
+    prev.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
+    chk = sub.add_parser("check", help="evaluate the policy pack on a resource-graph JSON file")
+    chk.add_argument("file", type=Path, metavar="FILE.json")
+    chk.add_argument("--stack", metavar="NAME", help="stack name, if the file has none or to override it")
+    return parser
+
+
+@dataclass
+class StackResult:
+    """The outcome of one stack: its graph and findings, or the error that stopped it."""
+
+    stack: str
+    graph: StackGraph | None = None
+    findings: list[Finding] = field(default_factory=list)
+    preview_notes: int = 0
+    exit_code: int = EXIT_OK
+
+
+def _pack() -> tuple[str, list[object]]:
+    from policies.ttbt2_policies import ALL_POLICIES, PACK_NAME
+
+    return PACK_NAME, list(ALL_POLICIES)
+
+
+def preview_stack(project_dir: Path, stack: str, config_path: Path | None, out: TextIO) -> StackResult:
+    """Render one stack in preview mode and in update mode, then evaluate the policies.
+
+    The preview-mode run (outputs of new resources unknown) proves the program does not depend
+    on values a first ``pulumi preview`` cannot know; the policies are enforced on the
+    update-mode run, where the mocks return realistic values, as ``pulumi up`` enforces them.
+    """
+    result = StackResult(stack)
+    try:
+        config = load_stack(project_dir, stack, config_path)
+        preview_graph = run_stack(project_dir, config, preview=True)
+        graph = run_stack(project_dir, config, preview=False)
+    except (StackFileError, SettingsError) as exc:
+        print(f"error: {exc}", file=out)
+        result.exit_code = EXIT_USAGE
+        return result
+    except Exception:  # noqa: BLE001 - a crash of the program is reported with its traceback
+        print(f"error: the program failed for stack '{stack}':", file=out)
+        print(traceback.format_exc(), file=out)
+        result.exit_code = EXIT_PROGRAM
+        return result
+    pack, policies = _pack()
+    result.graph = graph
+    result.findings = evaluate(graph, policies)  # type: ignore[arg-type]
+    result.preview_notes = sum(1 for f in evaluate(preview_graph, policies) if f.kind == "note")  # type: ignore[arg-type]
+    print(f"Previewing stack '{stack}' offline (mock engine, {config.path.name})", file=out)
+    print("", file=out)
+    for block in (tree(graph), counts(graph), outputs(graph)):
+        print("\n".join(block), file=out)
+        print("", file=out)
+    if config.placeholders:
+        print("Placeholders (secure values are not decrypted offline):", file=out)
+        for key in config.placeholders:
+            print(f"    {key}", file=out)
+        print("", file=out)
+    print("\n".join(policy_report(pack, result.findings, graph)), file=out)
+    print(summary(result.findings), file=out)
+    print(
+        f"preview mode: {len(preview_graph.resources)} resources registered with unknown outputs; "
+        f"{result.preview_notes} policy checks wait for values known only after apply",
+        file=out,
+    )
+    print("", file=out)
+    if any(f.blocking for f in result.findings):
+        result.exit_code = EXIT_VIOLATION
+    return result
+
+
+def _write_graph(graph: StackGraph, path: Path) -> None:
+    masked = StackGraph(graph.project, graph.stack, graph.resources, graph.outputs)
+    for res in masked.resources:
+        res.props = mask_secrets(res.props)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    masked.write(path)
+
+
+def cmd_preview(args: argparse.Namespace, out: TextIO) -> int:
+    """``preview``: every stack (or the named ones, or one file) rendered and checked."""
+    project_dir: Path = args.project_dir
+    if args.config_file is not None:
+        try:
+            stacks = [stack_from_filename(args.config_file)]
+        except StackFileError as exc:
+            print(f"error: {exc}", file=out)
+            return EXIT_USAGE
+        if args.stack and args.stack != stacks:
+            print(f"error: --stack {args.stack} does not match {args.config_file.name}", file=out)
+            return EXIT_USAGE
+    else:
+        stacks = args.stack or list_stacks(project_dir)
+    results = [preview_stack(project_dir, s, args.config_file, out) for s in stacks]
+    rendered = [r for r in results if r.graph is not None]
+    for r in rendered:
+        assert r.graph is not None
+        if args.json_dir is not None:
+            _write_graph(r.graph, args.json_dir / f"{r.stack}.json")
+        if args.json is not None:
+            target = args.json if len(stacks) == 1 else args.json / f"{r.stack}.json"
+            _write_graph(r.graph, target)
+    print("stacks: " + ", ".join(f"{r.stack} {_verdict(r.exit_code)}" for r in results), file=out)
+    return max((r.exit_code for r in results), default=EXIT_OK)
+
+
+def _verdict(code: int) -> str:
+    return {EXIT_OK: "ok", EXIT_VIOLATION: "policy violations", EXIT_USAGE: "bad config", EXIT_PROGRAM: "program error"}[code]
+
+
+def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    """``check``: the policy pack on a graph file, reported as ``preview --policy-pack`` does."""
+    try:
+        graph = load_graph(args.file, args.stack)
+    except GraphFileError as exc:
+        print(f"error: {exc}", file=out)
+        return EXIT_USAGE
+    pack, policies = _pack()
+    findings = evaluate(graph, policies)  # type: ignore[arg-type]
+    print(f"Checking {args.file} (stack '{graph.stack}', {len(graph.resources)} resources)", file=out)
+    print("\n".join(policy_report(pack, findings, graph)), file=out)
+    print(summary(findings), file=out)
+    return EXIT_VIOLATION if any(f.blocking for f in findings) else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Entry point; returns the exit status."""
+    out = out or sys.stdout
+    args = build_parser().parse_args(argv)
+    if args.command == "preview":
+        return cmd_preview(args, out)
+    return cmd_check(args, out)

@@ -1,0 +1,106 @@
+"""Run the real program on the SDK's mock engine and return what it registered."""
+
+from __future__ import annotations
+
+import logging
+import os
+import runpy
+import sys
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from offline.graph import MASK, StackGraph
+from offline.mocks import PlatformMocks
+from offline.recorder import Recorder
+from offline.stackfile import StackConfig
+
+
+class ProgramError(Exception):
+    """The program failed for a reason other than bad settings."""
+
+
+def run_stack(project_dir: Path, config: StackConfig, *, preview: bool) -> StackGraph:
+    """Run ``__main__.py`` of ``project_dir`` for one stack and record its resource graph.
+
+    ``preview=True`` behaves like a first ``pulumi preview``: outputs of new resources are
+    unknown and ``apply`` callbacks on them do not run. A settings error propagates as
+    :class:`components.settings.SettingsError` before any resource is registered.
+    """
+    mocks = PlatformMocks(region=_region(config), preview=preview)
+    recorder = Recorder(mocks)
+    # Reset the root stack, or this stack's resources would hang off the previous stack's URN.
+    runtime_settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(
+        mocks,
+        project=config.project,
+        stack=config.stack,
+        preview=preview,
+        monitor=recorder,
+        logger=_quiet_logger(),
+    )
+    pulumi.runtime.set_all_config(dict(config.values), list(config.secret_keys))
+    main = project_dir / "__main__.py"
+
+    def program() -> None:
+        runpy.run_path(str(main), run_name="__main__")
+
+    with _project_on_path(project_dir):
+        _sync_await(run_pulumi_func(program))
+        outputs = _collect_outputs()
+    return StackGraph(
+        project=config.project,
+        stack=config.stack,
+        resources=list(recorder.recorded),
+        outputs=outputs,
+        preview=preview,
+    )
+
+
+def _region(config: StackConfig) -> str:
+    return str(config.values.get("ttbt2:awsRegion", "eu-west-1"))
+
+
+def _collect_outputs() -> dict[str, dict[str, Any]]:
+    """Resolve the stack's exports: value (masked when secret), secrecy and knownness."""
+    root = runtime_settings.get_root_resource()
+    exported: dict[str, Any] = getattr(root, "outputs", {}) or {}
+    result: dict[str, dict[str, Any]] = {}
+    for name, value in exported.items():
+        out = pulumi.Output.from_input(value)
+        known = _sync_await(out.is_known())
+        secret = _sync_await(out.is_secret())
+        resolved = _sync_await(out.future()) if known else None
+        result[name] = {
+            "value": MASK if secret else resolved,
+            "secret": bool(secret),
+            "known": bool(known),
+        }
+    return result
+
+
+def _quiet_logger() -> logging.Logger:
+    logger = logging.getLogger("ttbt2.offline.engine")
+    logger.setLevel(logging.ERROR)
+    return logger
+
+
+class _project_on_path:  # noqa: N801 - used as a context manager
+    """Make the program's own packages importable, as the Pulumi language host does."""
+
+    def __init__(self, project_dir: Path) -> None:
+        self.path = str(project_dir.resolve())
+        self.cwd = os.getcwd()
+
+    def __enter__(self) -> None:
+        sys.path.insert(0, self.path)
+        os.chdir(self.path)
+
+    def __exit__(self, *exc: object) -> None:
+        os.chdir(self.cwd)
+        if self.path in sys.path:
+            sys.path.remove(self.path)

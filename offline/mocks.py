@@ -1,0 +1,92 @@
+"""Realistic outputs for the resources and invokes the program uses, with no cloud behind them.
+
+The values look like what AWS returns (ARNs, ids, endpoints) so that code which parses them, and
+policies that read them, see the shapes they will see for real.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pulumi
+
+ACCOUNT_ID = "123456789012"
+"""Account id the mocks report; never a real account."""
+
+
+def _suffix(name: str, length: int = 17) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:length]
+
+
+class PlatformMocks(pulumi.runtime.Mocks):
+    """Answers ``new_resource`` and ``call`` as the providers would, deterministically."""
+
+    def __init__(self, region: str = "eu-west-1", *, preview: bool = False) -> None:
+        self.region = region
+        self.preview = preview
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        """Return an id and the output state: the inputs plus the computed outputs of the type.
+
+        In preview mode a new resource has no id and no computed outputs yet, as in a first
+        ``pulumi preview``: only its inputs are known.
+        """
+        state = dict(args.inputs)
+        typ, name = args.typ, args.name
+        if typ.startswith("pulumi:providers:"):
+            return f"{name}-provider-id", state
+        if self.preview:
+            return "", state
+        rid = f"{_short(typ)}-{_suffix(name)}"
+        state.update(self._computed(typ, name, rid, state))
+        return rid, state
+
+    def _computed(self, typ: str, name: str, rid: str, state: dict[str, Any]) -> dict[str, Any]:
+        region, account = self.region, ACCOUNT_ID
+        service = typ.split(":")[1].split("/")[0] if ":" in typ else "x"
+        out: dict[str, Any] = {
+            "arn": f"arn:aws:{service}:{region}:{account}:{_short(typ)}/{state.get('name', name)}",
+        }
+        if typ == "aws:eks/cluster:Cluster":
+            oidc = f"https://oidc.eks.{region}.amazonaws.com/id/{_suffix(name, 32).upper()}"
+            out.update(
+                endpoint=f"https://{_suffix(name, 32).upper()}.gr7.{region}.eks.amazonaws.com",
+                certificateAuthority={"data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg=="},
+                identities=[{"oidcs": [{"issuer": oidc}]}],
+                status="ACTIVE",
+            )
+        elif typ == "aws:kms/key:Key":
+            key_id = f"{_suffix(name, 8)}-{_suffix(name + '1', 4)}-4{_suffix(name + '2', 3)}-a{_suffix(name + '3', 3)}-{_suffix(name + '4', 12)}"
+            out.update(keyId=key_id, arn=f"arn:aws:kms:{region}:{account}:key/{key_id}")
+        elif typ == "aws:iam/role:Role":
+            out.update(arn=f"arn:aws:iam::{account}:role/{state.get('name', name)}", name=state.get("name", name))
+        elif typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            host = str(state.get("url", "")).removeprefix("https://")
+            out["arn"] = f"arn:aws:iam::{account}:oidc-provider/{host}"
+        elif typ == "aws:cloudwatch/logGroup:LogGroup":
+            out["arn"] = f"arn:aws:logs:{region}:{account}:log-group:{state.get('name', name)}"
+        elif typ == "aws:ec2/launchTemplate:LaunchTemplate":
+            out["latestVersion"] = 1
+        elif typ == "aws:eks/nodeGroup:NodeGroup":
+            out["status"] = "ACTIVE"
+        elif typ == "aws:kms/alias:Alias":
+            out["arn"] = f"arn:aws:kms:{region}:{account}:{state.get('name', name)}"
+        return out
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """Answer the invokes the program makes."""
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": ACCOUNT_ID,
+                "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/ttbt2-deployer",
+                "userId": "AROAEXAMPLEOFFLINE",
+                "id": ACCOUNT_ID,
+            }, []
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
+        return {}, [("token", f"the offline engine has no answer for invoke {args.token}")]
+
+
+def _short(typ: str) -> str:
+    return typ.rsplit(":", 1)[-1].lower()

@@ -1,0 +1,115 @@
+"""Text output that reads like ``pulumi preview`` and ``pulumi preview --policy-pack``."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+
+from offline.evaluate import Finding
+from offline.graph import Resource, StackGraph
+
+
+def display_type(token: str) -> str:
+    """Shorten a type token the way the CLI shows it: ``aws:ec2/vpc:Vpc`` -> ``aws:ec2:Vpc``."""
+    parts = token.split(":")
+    if len(parts) == 3 and "/" in parts[1]:
+        parts[1] = parts[1].split("/", 1)[0]
+    return ":".join(parts)
+
+
+def tree(graph: StackGraph) -> list[str]:
+    """The resource tree under the stack, children in registration order."""
+    children: dict[str | None, list[Resource]] = {}
+    urns = {r.urn for r in graph.resources}
+    for res in graph.resources:
+        parent = res.parent if res.parent in urns else None
+        children.setdefault(parent, []).append(res)
+    rows: list[tuple[str, str, str, bool]] = [
+        ("", "pulumi:pulumi:Stack", f"{graph.project}-{graph.stack}", False)
+    ]
+
+    def walk(parent: str | None, prefix: str) -> None:
+        kids = children.get(parent, [])
+        for i, res in enumerate(kids):
+            last = i == len(kids) - 1
+            branch = "└─ " if last else "├─ "
+            rows.append((prefix + branch, display_type(res.type), res.name, bool(res.option("protect"))))
+            walk(res.urn, prefix + ("   " if last else "│  "))
+
+    walk(None, "")
+    width = max(len(p) + len(t) for p, t, _, _ in rows) + 2
+    lines = [f"     {'Type'.ljust(width)}Name"]
+    for prefix, typ, name, protected in rows:
+        flags = " [protect]" if protected else ""
+        lines.append(f" +   {(prefix + typ).ljust(width)}{name}{flags}")
+    return lines
+
+
+def counts(graph: StackGraph) -> list[str]:
+    """Totals per cloud and per type."""
+    by_cloud = Counter(r.cloud for r in graph.resources)
+    by_type = Counter(display_type(r.type) for r in graph.resources)
+    lines = [f"Resources: + {len(graph.resources) + 1} to create (offline)"]
+    lines.append("  per cloud: " + ", ".join(f"{c} {n}" for c, n in sorted(by_cloud.items())))
+    lines.append("  per type:")
+    lines += [f"    {n:4d}  {t}" for t, n in sorted(by_type.items())]
+    return lines
+
+
+def outputs(graph: StackGraph) -> list[str]:
+    """Stack outputs; secrets are masked, unknown values say so."""
+    if not graph.outputs:
+        return []
+    width = max(len(k) for k in graph.outputs)
+    lines = ["Outputs:"]
+    for key, out in graph.outputs.items():
+        if out.get("secret"):
+            shown = "[secret]"
+        elif not out.get("known", True):
+            shown = "output<unknown until apply>"
+        else:
+            shown = json.dumps(out.get("value"))
+        lines.append(f"    {key.ljust(width)}: {shown}")
+    return lines
+
+
+def policy_report(pack: str, findings: Iterable[Finding], graph: StackGraph) -> list[str]:
+    """Findings grouped like the CLI's policy section; a clean pack says so."""
+    by_urn = graph.by_urn()
+    found = [f for f in findings if f.kind != "note"]
+    lines = ["Policies:"]
+    if not found:
+        lines.append(f"    ✅ {pack} (local: policies): no violations")
+        return lines
+    lines.append(f"    ❌ {pack} (local: policies)")
+    order = {"error": 0, "mandatory": 1, "advisory": 2}
+    for f in sorted(found, key=lambda f: (order.get("error" if f.kind == "error" else f.enforcement, 3), f.policy, f.urn)):
+        level = "policy error" if f.kind == "error" else f.enforcement
+        lines.append(f"        - [{level}]  {f.policy}  ({_where(f.urn, by_urn)})")
+        lines.append(f"          {f.description}")
+        lines += [f"          {line}" for line in f.message.splitlines()]
+    return lines
+
+
+def _where(urn: str, by_urn: dict[str, Resource]) -> str:
+    if not urn:
+        return "stack"
+    res = by_urn.get(urn)
+    if res is None:
+        return urn
+    return f"{display_type(res.type)}: {res.name}"
+
+
+def summary(findings: Iterable[Finding]) -> str:
+    """One line: how many mandatory, advisory and policy errors."""
+    found = list(findings)
+    kinds = Counter(
+        "error" if f.kind == "error" else f.enforcement for f in found if f.kind != "note"
+    )
+    notes = sum(1 for f in found if f.kind == "note")
+    return (
+        f"policy summary: {kinds.get('mandatory', 0)} mandatory, {kinds.get('advisory', 0)} advisory, "
+        f"{kinds.get('error', 0)} policy errors, {notes} preview notes"
+    )
+

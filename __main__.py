@@ -25,7 +25,9 @@ network = Network(
     NetworkArgs(
         cidr=cfg.vpc_cidr,
         zones=cfg.availability_zones,
-        nat_zones=cfg.availability_zones if cfg.nat_gateway_mode == "perAz" else cfg.compute_zones[:1],
+        nat_zones=cfg.availability_zones
+        if cfg.nat_gateway_mode == "perAz"
+        else cfg.compute_zones[:1],
         cluster_name=prefix,
         flow_log_retention_days=cfg.flow_log_retention_days,
         context=aws_ctx,
@@ -35,9 +37,7 @@ network = Network(
     opts=on_aws,
 )
 
-compute_subnets = network.private_subnet_ids.apply(
-    lambda ids: ids[: len(cfg.compute_zones)]
-)
+compute_subnets = network.private_subnet_ids.apply(lambda ids: ids[: len(cfg.compute_zones)])
 plan = access_plan(env, cfg.app_namespace)
 cluster = KubernetesCluster(
     prefix,
@@ -52,7 +52,9 @@ cluster = KubernetesCluster(
                 min_size=cfg.system_node_min_size,
                 desired_size=cfg.system_node_desired_size,
                 max_size=cfg.system_node_max_size,
-                architecture=settings_module.instance_architecture(cfg.system_node_instance_types[0]),
+                architecture=settings_module.instance_architecture(
+                    cfg.system_node_instance_types[0]
+                ),
                 taints=[{"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHEDULE"}],
             ),
             NodeGroupSpec(
@@ -61,7 +63,9 @@ cluster = KubernetesCluster(
                 min_size=cfg.workload_node_min_size,
                 desired_size=cfg.workload_node_desired_size,
                 max_size=cfg.workload_node_max_size,
-                architecture=settings_module.instance_architecture(cfg.workload_node_instance_types[0]),
+                architecture=settings_module.instance_architecture(
+                    cfg.workload_node_instance_types[0]
+                ),
                 capacity_type=cfg.workload_capacity_type,
             ),
         ],

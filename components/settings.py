@@ -163,9 +163,7 @@ class Settings(BaseModel):
     nat_gateway_mode: NatGatewayMode = _field(
         "single", "One NAT gateway for the VPC (single) or one per availability zone (perAz)."
     )
-    flow_log_retention_days: int = _field(
-        30, "Days VPC flow logs are kept in CloudWatch Logs."
-    )
+    flow_log_retention_days: int = _field(30, "Days VPC flow logs are kept in CloudWatch Logs.")
 
     # --- Kubernetes cluster -------------------------------------------------------------------
     kubernetes_version: str = _field("1.33", "EKS Kubernetes version (major.minor).")
@@ -272,11 +270,12 @@ def parse_raw(stack: str, raw: Mapping[str, Any]) -> Settings:
             problems.append(Problem(key, value, f"unknown key; known keys: {', '.join(keys)}"))
             continue
         if _is_list_field(key) and isinstance(value, str):
+            # The engine passes list values to the program as JSON text.
             try:
-                value = json.loads(value)
+                data[key] = json.loads(value)
             except json.JSONDecodeError:
-                problems.append(Problem(key, value, "must be a list, e.g. [\"a\", \"b\"]"))
-                continue
+                problems.append(Problem(key, value, 'must be a list, e.g. ["a", "b"]'))
+            continue
         data[key] = value
     try:
         settings = Settings.model_validate(data)
@@ -299,9 +298,9 @@ def _describe(error: Mapping[str, Any], field: Any) -> str:
     annotation = getattr(field, "annotation", None)
     if get_origin(annotation) is Literal:
         return "allowed values: " + ", ".join(str(a) for a in get_args(annotation))
-    kind = {int: "an integer", bool: "true or false", str: "a string"}.get(annotation)  # type: ignore[call-overload]
-    if kind:
-        return f"must be {kind}"
+    kinds: dict[Any, str] = {int: "an integer", bool: "true or false", str: "a string"}
+    if annotation in kinds:
+        return f"must be {kinds[annotation]}"
     return str(error["msg"])
 
 
@@ -428,7 +427,9 @@ def _check_zones(s: Settings) -> Iterable[Problem]:
 
 def _check_cluster(s: Settings) -> Iterable[Problem]:
     if not re.fullmatch(r"1\.(2[89]|3\d)", s.kubernetes_version):
-        yield Problem("kubernetesVersion", s.kubernetes_version, "a supported EKS version, 1.28-1.39")
+        yield Problem(
+            "kubernetesVersion", s.kubernetes_version, "a supported EKS version, 1.28-1.39"
+        )
     if not _K8S_NAME.match(s.app_namespace):
         yield Problem("appNamespace", s.app_namespace, "a Kubernetes namespace name (RFC 1123)")
     if s.cluster_endpoint_public and not s.cluster_public_access_cidrs:

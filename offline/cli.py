@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from pulumi_policy import Policy
+
 from components.settings import SettingsError
 from offline.engine import run_stack
 from offline.evaluate import Finding, evaluate
@@ -37,15 +39,37 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``python -m offline`` argument parser."""
     parser = _Parser(prog="python -m offline", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    prev = sub.add_parser("preview", help="render stacks on the mock engine and run the policy pack")
-    prev.add_argument("--stack", action="append", default=[], metavar="NAME", help="stack to render (repeatable; default: every stack)")
-    prev.add_argument("--config-file", type=Path, metavar="PATH", help="render a Pulumi.<name>.yaml that is not in the repo")
-    prev.add_argument("--json", type=Path, metavar="OUT", help="write the resource graph (one stack: this file; several: OUT/<stack>.json)")
-    prev.add_argument("--json-dir", type=Path, metavar="DIR", help="write each stack's graph to DIR/<stack>.json")
+    prev = sub.add_parser(
+        "preview", help="render stacks on the mock engine and run the policy pack"
+    )
+    prev.add_argument(
+        "--stack",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="stack to render (repeatable; default: every stack)",
+    )
+    prev.add_argument(
+        "--config-file",
+        type=Path,
+        metavar="PATH",
+        help="render a Pulumi.<name>.yaml that is not in the repo",
+    )
+    prev.add_argument(
+        "--json",
+        type=Path,
+        metavar="OUT",
+        help="write the resource graph (one stack: this file; several: OUT/<stack>.json)",
+    )
+    prev.add_argument(
+        "--json-dir", type=Path, metavar="DIR", help="write each stack's graph to DIR/<stack>.json"
+    )
     prev.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
     chk = sub.add_parser("check", help="evaluate the policy pack on a resource-graph JSON file")
     chk.add_argument("file", type=Path, metavar="FILE.json")
-    chk.add_argument("--stack", metavar="NAME", help="stack name, if the file has none or to override it")
+    chk.add_argument(
+        "--stack", metavar="NAME", help="stack name, if the file has none or to override it"
+    )
     return parser
 
 
@@ -60,13 +84,15 @@ class StackResult:
     exit_code: int = EXIT_OK
 
 
-def _pack() -> tuple[str, list[object]]:
+def _pack() -> tuple[str, list[Policy]]:
     from policies.ttbt2_policies import ALL_POLICIES, PACK_NAME
 
     return PACK_NAME, list(ALL_POLICIES)
 
 
-def preview_stack(project_dir: Path, stack: str, config_path: Path | None, out: TextIO) -> StackResult:
+def preview_stack(
+    project_dir: Path, stack: str, config_path: Path | None, out: TextIO
+) -> StackResult:
     """Render one stack in preview mode and in update mode, then evaluate the policies.
 
     The preview-mode run (outputs of new resources unknown) proves the program does not depend
@@ -89,8 +115,9 @@ def preview_stack(project_dir: Path, stack: str, config_path: Path | None, out: 
         return result
     pack, policies = _pack()
     result.graph = graph
-    result.findings = evaluate(graph, policies)  # type: ignore[arg-type]
-    result.preview_notes = sum(1 for f in evaluate(preview_graph, policies) if f.kind == "note")  # type: ignore[arg-type]
+    result.findings = evaluate(graph, policies)
+    notes = [f for f in evaluate(preview_graph, policies) if f.kind == "note"]
+    result.preview_notes = len(notes)
     print(f"Previewing stack '{stack}' offline (mock engine, {config.path.name})", file=out)
     print("", file=out)
     for block in (tree(graph), counts(graph), outputs(graph)):
@@ -150,7 +177,12 @@ def cmd_preview(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _verdict(code: int) -> str:
-    return {EXIT_OK: "ok", EXIT_VIOLATION: "policy violations", EXIT_USAGE: "bad config", EXIT_PROGRAM: "program error"}[code]
+    return {
+        EXIT_OK: "ok",
+        EXIT_VIOLATION: "policy violations",
+        EXIT_USAGE: "bad config",
+        EXIT_PROGRAM: "program error",
+    }[code]
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
@@ -161,8 +193,10 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
         print(f"error: {exc}", file=out)
         return EXIT_USAGE
     pack, policies = _pack()
-    findings = evaluate(graph, policies)  # type: ignore[arg-type]
-    print(f"Checking {args.file} (stack '{graph.stack}', {len(graph.resources)} resources)", file=out)
+    findings = evaluate(graph, policies)
+    print(
+        f"Checking {args.file} (stack '{graph.stack}', {len(graph.resources)} resources)", file=out
+    )
     print("\n".join(policy_report(pack, findings, graph)), file=out)
     print(summary(findings), file=out)
     return EXIT_VIOLATION if any(f.blocking for f in findings) else EXIT_OK

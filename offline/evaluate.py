@@ -50,7 +50,9 @@ class Finding:
     @property
     def blocking(self) -> bool:
         """True when this finding fails the run, as a mandatory violation or a policy crash."""
-        return (self.kind == "violation" and self.enforcement == "mandatory") or self.kind == "error"
+        return (
+            self.kind == "violation" and self.enforcement == "mandatory"
+        ) or self.kind == "error"
 
 
 def _options(resource: Resource) -> PolicyResourceOptions:
@@ -77,7 +79,9 @@ def _provider(resource: Resource, by_urn: Mapping[str, Resource]) -> PolicyProvi
     prov = by_urn.get(urn)
     if prov is None:
         return None
-    return PolicyProviderResource(prov.type, unknown_checking_proxy(unwrap_secrets(prov.props)), prov.urn, prov.name)
+    return PolicyProviderResource(
+        prov.type, unknown_checking_proxy(unwrap_secrets(prov.props)), prov.urn, prov.name
+    )
 
 
 def _level(policy: Policy, overrides: Mapping[str, str] | None) -> str:
@@ -118,21 +122,42 @@ def evaluate(
             continue
         policy_config = dict((config or {}).get(policy.name, {}))
 
-        def report(message: str, urn: str | None = None, *, _p: Policy = policy, _l: str = level, _u: str = "") -> None:
+        def report(
+            message: str,
+            urn: str | None = None,
+            *,
+            _p: Policy = policy,
+            _l: str = level,
+            _u: str = "",
+        ) -> None:
             findings.append(Finding(_p.name, _p.description, _l, message, urn or _u))
 
-        def guarded(call: Any, urn: str, *, _p: Policy = policy) -> None:
+        def guarded(call: Any, urn: str, *, _p: Policy = policy, _l: str = level) -> None:
             try:
                 _run(call())
             except UnknownValueError as exc:
                 findings.append(
-                    Finding(_p.name, _p.description, "advisory", f"can't run during preview: {exc.message}", urn, "note")
+                    Finding(
+                        _p.name,
+                        _p.description,
+                        "advisory",
+                        f"can't run during preview: {exc.message}",
+                        urn,
+                        "note",
+                    )
                 )
             except _NotApplicableError:
                 pass
             except Exception as exc:  # noqa: BLE001 - a policy bug is reported, not fatal
                 findings.append(
-                    Finding(_p.name, _p.description, level, f"policy raised {type(exc).__name__}: {exc}", urn, "error")
+                    Finding(
+                        _p.name,
+                        _p.description,
+                        _l,
+                        f"policy raised {type(exc).__name__}: {exc}",
+                        urn,
+                        "error",
+                    )
                 )
 
         if isinstance(policy, ResourceValidationPolicy):
@@ -148,7 +173,9 @@ def evaluate(
                     stack_tags,
                 )
 
-                def rv(a: ResourceValidationArgs = args, u: str = res.urn, p: Policy = policy) -> Any:
+                def rv(
+                    a: ResourceValidationArgs = args, u: str = res.urn, p: Policy = policy
+                ) -> Any:
                     return p.validate(a, lambda m, _urn=None: report(m, _u=u))  # type: ignore[attr-defined]
 
                 guarded(rv, res.urn)
@@ -163,7 +190,9 @@ def evaluate(
     return findings
 
 
-def _policy_resources(resources: list[Resource], by_urn: Mapping[str, Resource]) -> list[PolicyResource]:
+def _policy_resources(
+    resources: list[Resource], by_urn: Mapping[str, Resource]
+) -> list[PolicyResource]:
     built: dict[str, PolicyResource] = {}
     for res in resources:
         built[res.urn] = PolicyResource(

@@ -119,7 +119,9 @@ def _require(obj: dict[str, Any], key: str, kind: type | tuple[type, ...], where
     return value
 
 
-def _optional(obj: dict[str, Any], key: str, kind: type | tuple[type, ...], default: Any, where: str) -> Any:
+def _optional(
+    obj: dict[str, Any], key: str, kind: type | tuple[type, ...], default: Any, where: str
+) -> Any:
     if obj.get(key) is None:
         return default
     return _require(obj, key, kind, where)
@@ -138,7 +140,9 @@ def load_graph(path: Path, stack: str | None = None) -> StackGraph:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise GraphFileError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        raise GraphFileError(
+            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
     if not isinstance(doc, dict):
         raise GraphFileError(f"{path}: the document must be a JSON object with 'resources'")
     where = str(path)
@@ -183,7 +187,9 @@ def load_graph(path: Path, stack: str | None = None) -> StackGraph:
 def _type_from_urn(urn: str, where: str) -> str:
     parts = urn.split("::")
     if len(parts) != 4 or not urn.startswith("urn:pulumi:"):
-        raise GraphFileError(f"{where}: urn '{urn}' is not urn:pulumi:<stack>::<project>::<type>::<name>")
+        raise GraphFileError(
+            f"{where}: urn '{urn}' is not urn:pulumi:<stack>::<project>::<type>::<name>"
+        )
     return parts[2].rsplit("$", 1)[-1]
 
 

@@ -7,6 +7,7 @@ policies that read them, see the shapes they will see for real.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from typing import Any
 
 import pulumi
@@ -44,7 +45,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
 
     def _computed(self, typ: str, name: str, rid: str, state: dict[str, Any]) -> dict[str, Any]:
         region, account = self.region, ACCOUNT_ID
-        service = typ.split(":")[1].split("/")[0] if ":" in typ else "x"
+        service = typ.split(":")[1].split("/", maxsplit=1)[0] if ":" in typ else "x"
         out: dict[str, Any] = {
             "arn": f"arn:aws:{service}:{region}:{account}:{_short(typ)}/{state.get('name', name)}",
         }
@@ -57,10 +58,13 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 status="ACTIVE",
             )
         elif typ == "aws:kms/key:Key":
-            key_id = f"{_suffix(name, 8)}-{_suffix(name + '1', 4)}-4{_suffix(name + '2', 3)}-a{_suffix(name + '3', 3)}-{_suffix(name + '4', 12)}"
+            key_id = str(uuid.UUID(_suffix(name, 32)))
             out.update(keyId=key_id, arn=f"arn:aws:kms:{region}:{account}:key/{key_id}")
         elif typ == "aws:iam/role:Role":
-            out.update(arn=f"arn:aws:iam::{account}:role/{state.get('name', name)}", name=state.get("name", name))
+            out.update(
+                arn=f"arn:aws:iam::{account}:role/{state.get('name', name)}",
+                name=state.get("name", name),
+            )
         elif typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
             host = str(state.get("url", "")).removeprefix("https://")
             out["arn"] = f"arn:aws:iam::{account}:oidc-provider/{host}"
@@ -74,7 +78,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
             out["arn"] = f"arn:aws:kms:{region}:{account}:{state.get('name', name)}"
         return out
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         """Answer the invokes the program makes."""
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {

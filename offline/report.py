@@ -34,7 +34,9 @@ def tree(graph: StackGraph) -> list[str]:
         for i, res in enumerate(kids):
             last = i == len(kids) - 1
             branch = "└─ " if last else "├─ "
-            rows.append((prefix + branch, display_type(res.type), res.name, bool(res.option("protect"))))
+            rows.append(
+                (prefix + branch, display_type(res.type), res.name, bool(res.option("protect")))
+            )
             walk(res.urn, prefix + ("   " if last else "│  "))
 
     walk(None, "")
@@ -84,7 +86,14 @@ def policy_report(pack: str, findings: Iterable[Finding], graph: StackGraph) -> 
         return lines
     lines.append(f"    ❌ {pack} (local: policies)")
     order = {"error": 0, "mandatory": 1, "advisory": 2}
-    for f in sorted(found, key=lambda f: (order.get("error" if f.kind == "error" else f.enforcement, 3), f.policy, f.urn)):
+    for f in sorted(
+        found,
+        key=lambda f: (
+            order.get("error" if f.kind == "error" else f.enforcement, 3),
+            f.policy,
+            f.urn,
+        ),
+    ):
         level = "policy error" if f.kind == "error" else f.enforcement
         lines.append(f"        - [{level}]  {f.policy}  ({_where(f.urn, by_urn)})")
         lines.append(f"          {f.description}")
@@ -109,7 +118,7 @@ def summary(findings: Iterable[Finding]) -> str:
     )
     notes = sum(1 for f in found if f.kind == "note")
     return (
-        f"policy summary: {kinds.get('mandatory', 0)} mandatory, {kinds.get('advisory', 0)} advisory, "
-        f"{kinds.get('error', 0)} policy errors, {notes} preview notes"
+        f"policy summary: {kinds.get('mandatory', 0)} mandatory, "
+        f"{kinds.get('advisory', 0)} advisory, {kinds.get('error', 0)} policy errors, "
+        f"{notes} preview notes"
     )
-

@@ -65,9 +65,8 @@ def load_stack(project_dir: Path, stack: str, path: Path | None = None) -> Stack
     project = project_name(project_dir)
     path = path or project_dir / f"Pulumi.{stack}.yaml"
     if not path.exists():
-        raise StackFileError(
-            f"{path}: no such stack file; stacks here: {', '.join(list_stacks(project_dir)) or 'none'}"
-        )
+        known = ", ".join(list_stacks(project_dir)) or "none"
+        raise StackFileError(f"{path}: no such stack file; stacks here: {known}")
     doc = _load_yaml(path)
     config = doc.get("config", {}) or {}
     if not isinstance(config, dict):
@@ -78,15 +77,14 @@ def load_stack(project_dir: Path, stack: str, path: Path | None = None) -> Stack
     for key, value in config.items():
         if not isinstance(key, str) or ":" not in key:
             raise StackFileError(f"{path}: config key '{key}' must be namespaced, e.g. ttbt2:{key}")
-        full_key = key if key.count(":") == 1 else key
         if isinstance(value, dict) and "secure" in value:
             if set(value) != {"secure"} or not isinstance(value["secure"], str):
                 raise StackFileError(f"{path}: {key}: a secure value is {{secure: <ciphertext>}}")
-            secret_keys.append(full_key)
-            placeholders.append(full_key)
-            values[full_key] = f"{PLACEHOLDER_PREFIX}:{full_key}"
+            secret_keys.append(key)
+            placeholders.append(key)
+            values[key] = f"{PLACEHOLDER_PREFIX}:{key}"
             continue
-        values[full_key] = value if isinstance(value, str) else json.dumps(value)
+        values[key] = value if isinstance(value, str) else json.dumps(value)
     return StackConfig(project, stack, path, values, secret_keys, placeholders)
 
 

@@ -20,6 +20,11 @@ class AccessGrant:
         return POLICY_ARN_PREFIX + self.policy
 
     @property
+    def scope_type(self) -> str:
+        """``namespace`` when limited to namespaces, else ``cluster``."""
+        return "namespace" if self.namespaces else "cluster"
+
+    @property
     def scope(self) -> dict[str, object]:
         """The ``accessScope`` block of the policy association."""
         if self.namespaces:

@@ -34,6 +34,4 @@ def lookup(provider: aws.Provider, region: str) -> AwsContext:
     opts = pulumi.InvokeOutputOptions(provider=provider)
     identity = aws.get_caller_identity_output(opts=opts)
     partition = aws.get_partition_output(opts=opts)
-    return AwsContext(
-        account_id=identity.account_id, partition=partition.partition, region=region
-    )
+    return AwsContext(account_id=identity.account_id, partition=partition.partition, region=region)

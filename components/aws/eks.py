@@ -35,7 +35,9 @@ class NodeGroupSpec:
     @property
     def ami_type(self) -> str:
         """The Amazon Linux 2023 AMI type for the group's architecture."""
-        return "AL2023_ARM_64_STANDARD" if self.architecture == "arm64" else "AL2023_x86_64_STANDARD"
+        return (
+            "AL2023_ARM_64_STANDARD" if self.architecture == "arm64" else "AL2023_x86_64_STANDARD"
+        )
 
 
 @dataclass(frozen=True)
@@ -194,7 +196,8 @@ class KubernetesCluster(pulumi.ComponentResource):
         ]
 
         self.node_groups = [
-            self._node_group(name, spec, args, volumes_key, node_policies) for spec in args.node_groups
+            self._node_group(name, spec, args, volumes_key, node_policies)
+            for spec in args.node_groups
         ]
         self._addons(name, args)
         self._access_entries(name, args)
@@ -344,7 +347,9 @@ class KubernetesCluster(pulumi.ComponentResource):
                     cluster_name=self.cluster.name,
                     principal_arn=role_arn,
                     policy_arn=grant.policy_arn,
-                    access_scope=grant.scope,
+                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(
+                        type=grant.scope_type, namespaces=list(grant.namespaces) or None
+                    ),
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
                 )
 
@@ -364,7 +369,10 @@ def _kubeconfig(cluster: aws.eks.Cluster, region: str) -> pulumi.Output[str]:
                 "apiVersion": "v1",
                 "kind": "Config",
                 "clusters": [
-                    {"name": name, "cluster": {"server": endpoint, "certificate-authority-data": ca}}
+                    {
+                        "name": name,
+                        "cluster": {"server": endpoint, "certificate-authority-data": ca},
+                    }
                 ],
                 "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
                 "current-context": name,
@@ -375,7 +383,14 @@ def _kubeconfig(cluster: aws.eks.Cluster, region: str) -> pulumi.Output[str]:
                             "exec": {
                                 "apiVersion": "client.authentication.k8s.io/v1beta1",
                                 "command": "aws",
-                                "args": ["eks", "get-token", "--cluster-name", name, "--region", region],
+                                "args": [
+                                    "eks",
+                                    "get-token",
+                                    "--cluster-name",
+                                    name,
+                                    "--region",
+                                    region,
+                                ],
                             }
                         },
                     }
@@ -384,5 +399,7 @@ def _kubeconfig(cluster: aws.eks.Cluster, region: str) -> pulumi.Output[str]:
         )
 
     return pulumi.Output.all(
-        cluster.name, cluster.endpoint, cluster.certificate_authority.data  # type: ignore[attr-defined]
+        cluster.name,
+        cluster.endpoint,
+        cluster.certificate_authority.data,
     ).apply(build)

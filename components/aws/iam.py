@@ -19,7 +19,9 @@ def service_trust(*services: str) -> str:
     """Trust policy letting AWS services (``eks.amazonaws.com``, ...) assume a role."""
     principal = list(services) if len(services) > 1 else services[0]
     return json.dumps(
-        document({"Effect": "Allow", "Principal": {"Service": principal}, "Action": "sts:AssumeRole"})
+        document(
+            {"Effect": "Allow", "Principal": {"Service": principal}, "Action": "sts:AssumeRole"}
+        )
     )
 
 

@@ -43,9 +43,9 @@ class EncryptionKey(pulumi.ComponentResource):
     ) -> None:
         super().__init__("ttbt2:aws:EncryptionKey", name, None, opts)
         ctx = args.context
-        policy = pulumi.Output.all(
-            ctx.root_principal, ctx.partition, ctx.account_id
-        ).apply(lambda v: json.dumps(_key_policy(v[0], v[1], v[2], ctx.region, args)))
+        policy = pulumi.Output.all(ctx.root_principal, ctx.partition, ctx.account_id).apply(
+            lambda v: json.dumps(_key_policy(v[0], v[1], v[2], ctx.region, args))
+        )
         self.key = aws.kms.Key(
             f"{name}-key",
             description=args.description,
@@ -109,7 +109,9 @@ def _key_policy(
                 "Sid": "NamedRolesUseKey",
                 "Effect": "Allow",
                 "Principal": {
-                    "AWS": [f"arn:{partition}:iam::{account}:role/{r}" for r in args.usage_role_names]
+                    "AWS": [
+                        f"arn:{partition}:iam::{account}:role/{r}" for r in args.usage_role_names
+                    ]
                 },
                 "Action": [
                     "kms:Encrypt",

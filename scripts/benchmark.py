@@ -41,18 +41,21 @@ def measure(argv: list[str]) -> tuple[float, float, int]:
     return seconds, peak_kib / 1024, proc.returncode
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Measure and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stack", action="append", default=[], help="only these stacks")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median shown)")
     parser.add_argument("--skip-tests", action="store_true", help="measure the previews only")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    stacks = args.stack or list_stacks(ROOT)
     rows: list[tuple[str, float, float, int]] = []
     targets = [
         (f"offline preview --stack {s}", [sys.executable, "-m", "offline", "preview", "--stack", s])
-        for s in list_stacks(ROOT)
+        for s in stacks
     ]
-    targets.append(("offline preview (all stacks)", [sys.executable, "-m", "offline", "preview"]))
+    if not args.stack:
+        targets.append(("offline preview (all stacks)", [sys.executable, "-m", "offline", "preview"]))
     if not args.skip_tests:
         targets.append(
             (
@@ -60,8 +63,10 @@ def main() -> int:
                 [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
             )
         )
-    for label, argv in targets:
-        runs = [measure(argv) for _ in range(args.repeat if "pytest" not in argv else 1)]
+    for label, command in targets:
+        # The test suite runs once: it takes long and varies little.
+        repeat = 1 if "pytest" in command else args.repeat
+        runs = [measure(command) for _ in range(repeat)]
         rows.append(
             (label, statistics.median(r[0] for r in runs), max(r[1] for r in runs), runs[-1][2])
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.sync_await import _sync_await
@@ -60,7 +61,7 @@ def _plain(value: Any) -> Any:  # noqa: PLR0911 - one return per wire type
     Secrets become the signature envelope (so a policy can still tell them apart before the
     evaluator unwraps them, and the exporter can mask them); unknowns become the sentinel string.
     """
-    if value is rpc.UNKNOWN:
+    if value is rpc.UNKNOWN or isinstance(value, Unknown):
         return UNKNOWN
     if isinstance(value, dict):
         if value.get(rpc._special_sig_key) == rpc._special_secret_sig:

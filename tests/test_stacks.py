@@ -161,3 +161,19 @@ def test_json_export_round_trips(tmp_path: Path) -> None:
     assert loaded.stack == "staging"
     assert [r.urn for r in loaded.resources] == [r.urn for r in graph.resources]
     assert json.loads(path.read_text())["resources"][0]["options"]["protect"] in (True, False)
+
+
+def test_preview_mode_records_unknowns_as_the_engine_sentinel() -> None:
+    from offline.graph import UNKNOWN
+
+    graph = render("dev", preview=True)
+    policy = one(graph, "aws:iam/rolePolicy:RolePolicy", "flow-logs")
+    assert policy.props["policy"] == UNKNOWN
+    assert "pulumi.output" not in json.dumps([r.props for r in graph.resources])
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_preview_mode_unknowns_are_notes_not_violations(stack: str) -> None:
+    findings = evaluate(render(stack, preview=True), ALL_POLICIES)
+    assert not [f for f in findings if f.blocking]
+    assert any(f.kind == "note" for f in findings)

@@ -1,0 +1,26 @@
+"""The TTBT2 guardrails: CrossGuard policies for the platform's AWS resources.
+
+Importable as ``ttbt2_policies`` (Pulumi runs ``policies/__main__.py`` from ``policies/``) and as
+``policies.ttbt2_policies`` (the offline engine and the tests, from the repository root), so the
+modules of this package import each other relatively.
+"""
+
+from __future__ import annotations
+
+from pulumi_policy import Policy
+
+from . import eks, iam, kms, network, protection, tags
+
+PACK_NAME = "ttbt2-guardrails"
+
+ALL_POLICIES: list[Policy] = [
+    *kms.POLICIES,
+    *eks.POLICIES,
+    *iam.POLICIES,
+    *network.POLICIES,
+    *tags.POLICIES,
+    *protection.POLICIES,
+]
+"""Every policy of the pack, in a stable order (module by module)."""
+
+__all__ = ["ALL_POLICIES", "PACK_NAME"]

@@ -1,0 +1,139 @@
+"""EKS: secrets encryption (CKV_AWS_58), control-plane logs (CKV_AWS_37), endpoint access
+(CKV_AWS_38, CKV_AWS_39)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from offline.graph import Resource
+from policies.ttbt2_policies.eks import (
+    control_plane_logging,
+    endpoint_not_public,
+    secrets_encryption,
+)
+from tests.policies.builders import UNKNOWN, findings_for, resource, violations
+
+CLUSTER = "aws:eks/cluster:Cluster"
+KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+BASE: dict[str, Any] = {
+    "name": "ttbt2-dev",
+    "encryptionConfig": {"provider": {"keyArn": KEY_ARN}, "resources": ["secrets"]},
+    "enabledClusterLogTypes": ["api", "audit", "authenticator", "controllerManager", "scheduler"],
+    "vpcConfig": {
+        "endpointPrivateAccess": True,
+        "endpointPublicAccess": False,
+        "subnetIds": ["subnet-1", "subnet-2"],
+    },
+}
+
+
+def cluster(**changes: Any) -> Resource:
+    """The compliant cluster with dotted-path changes; a value of None removes the key."""
+    props = copy.deepcopy(BASE)
+    for path, value in changes.items():
+        *parents, leaf = path.split("__")
+        node = props
+        for step in parents:
+            node = node.setdefault(step, {})
+        if value is None:
+            node.pop(leaf, None)
+        else:
+            node[leaf] = value
+    return resource(CLUSTER, props)
+
+
+@pytest.mark.parametrize("policy", [secrets_encryption, control_plane_logging, endpoint_not_public])
+def test_compliant_cluster_has_no_findings(policy: Any) -> None:
+    assert findings_for(policy, [cluster()]) == []
+
+
+# --- secrets encryption ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"encryptionConfig__provider__keyArn": ""}, "keyArn is not set"),
+        ({"encryptionConfig__resources": ["configmaps"]}, "must include 'secrets'"),
+        ({"encryptionConfig__provider": None}, "keyArn is not set"),
+    ],
+    ids=["empty-key-arn", "not-secrets", "no-provider"],
+)
+def test_incomplete_encryption_is_a_violation(change: dict[str, Any], expected: str) -> None:
+    [finding] = findings_for(secrets_encryption, [cluster(**change)])
+    assert finding.policy == "aws-eks-secrets-encryption"
+    assert expected in finding.message
+
+
+def test_missing_encryption_config_is_a_violation() -> None:
+    [finding] = findings_for(secrets_encryption, [cluster(encryptionConfig=None)])
+    assert "encryptionConfig is not set" in finding.message
+
+
+def test_unknown_key_arn_is_a_note() -> None:
+    [finding] = findings_for(
+        secrets_encryption, [cluster(encryptionConfig__provider__keyArn=UNKNOWN)]
+    )
+    assert finding.kind == "note"
+
+
+# --- control-plane logs ----------------------------------------------------------------------
+
+
+def test_missing_log_type_is_a_violation() -> None:
+    types = ["api", "audit", "authenticator", "scheduler"]
+    [finding] = findings_for(control_plane_logging, [cluster(enabledClusterLogTypes=types)])
+    assert finding.policy == "aws-eks-control-plane-logging"
+    assert "controllerManager" in finding.message and "audit" not in finding.message
+
+
+def test_no_log_types_is_a_violation_listing_all_five() -> None:
+    [finding] = findings_for(control_plane_logging, [cluster(enabledClusterLogTypes=None)])
+    for log_type in ("api", "audit", "authenticator", "controllerManager", "scheduler"):
+        assert log_type in finding.message
+
+
+# --- endpoint ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "cidrs", [["203.0.113.0/24"], ["203.0.113.10/32", "2001:db8::/32"]], ids=["v4", "v4-and-v6"]
+)
+def test_public_endpoint_with_listed_cidrs_is_compliant(cidrs: list[str]) -> None:
+    res = cluster(vpcConfig__endpointPublicAccess=True, vpcConfig__publicAccessCidrs=cidrs)
+    assert findings_for(endpoint_not_public, [res]) == []
+
+
+@pytest.mark.parametrize("open_cidr", ["0.0.0.0/0", "::/0"])
+def test_public_endpoint_open_to_the_world_is_a_violation(open_cidr: str) -> None:
+    res = cluster(
+        vpcConfig__endpointPublicAccess=True,
+        vpcConfig__publicAccessCidrs=["203.0.113.0/24", open_cidr],
+    )
+    [finding] = findings_for(endpoint_not_public, [res])
+    assert finding.policy == "aws-eks-endpoint-not-public"
+    assert open_cidr in finding.message
+
+
+@pytest.mark.parametrize("cidrs", [None, []], ids=["absent", "empty"])
+def test_public_endpoint_without_cidrs_is_a_violation(cidrs: list[str] | None) -> None:
+    res = cluster(vpcConfig__endpointPublicAccess=True, vpcConfig__publicAccessCidrs=cidrs)
+    [finding] = findings_for(endpoint_not_public, [res])
+    assert "publicAccessCidrs is empty or not set" in finding.message
+
+
+def test_missing_endpoint_public_access_means_public() -> None:
+    [finding] = findings_for(endpoint_not_public, [cluster(vpcConfig__endpointPublicAccess=None)])
+    assert "AWS default: public" in finding.message
+
+
+def test_missing_vpc_config_means_public() -> None:
+    assert len(violations(findings_for(endpoint_not_public, [cluster(vpcConfig=None)]))) == 1
+
+
+def test_private_endpoint_ignores_cidrs() -> None:
+    res = cluster(vpcConfig__publicAccessCidrs=["0.0.0.0/0"])
+    assert findings_for(endpoint_not_public, [res]) == []

@@ -1,0 +1,185 @@
+"""The pack as a whole: names, enforcement levels, checkov references, layout, type tokens."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
+
+from policies.ttbt2_policies import (
+    ALL_POLICIES,
+    PACK_NAME,
+    eks,
+    iam,
+    kms,
+    network,
+    protection,
+    tags,
+)
+from tests.policies.builders import sdk_resource_class
+
+POLICIES_DIR = Path(__file__).resolve().parents[2] / "policies"
+PACKAGE_DIR = POLICIES_DIR / "ttbt2_policies"
+
+EXPECTED: dict[str, EnforcementLevel] = {
+    "aws-kms-key-rotation-enabled": EnforcementLevel.MANDATORY,
+    "aws-kms-key-policy-no-wildcard-principal": EnforcementLevel.MANDATORY,
+    "aws-eks-secrets-encryption": EnforcementLevel.MANDATORY,
+    "aws-eks-control-plane-logging": EnforcementLevel.MANDATORY,
+    "aws-eks-endpoint-not-public": EnforcementLevel.MANDATORY,
+    "aws-iam-no-wildcard-actions": EnforcementLevel.MANDATORY,
+    "aws-iam-no-wildcard-resources": EnforcementLevel.MANDATORY,
+    "aws-iam-trust-no-wildcard-principal": EnforcementLevel.MANDATORY,
+    "aws-iam-no-administrator-access": EnforcementLevel.MANDATORY,
+    "aws-iam-web-identity-trust-pinned": EnforcementLevel.MANDATORY,
+    "aws-security-group-no-public-admin-ingress": EnforcementLevel.MANDATORY,
+    "aws-launch-template-imdsv2-required": EnforcementLevel.MANDATORY,
+    "aws-default-security-group-closed": EnforcementLevel.MANDATORY,
+    "aws-vpc-flow-logs-enabled": EnforcementLevel.MANDATORY,
+    "aws-vpc-default-security-group-managed": EnforcementLevel.MANDATORY,
+    "aws-required-tags": EnforcementLevel.ADVISORY,
+    "aws-protect-stateful-resources": EnforcementLevel.MANDATORY,
+}
+PLATFORM_RULES = {"aws-required-tags", "aws-protect-stateful-resources"}
+STACK_POLICIES = {"aws-vpc-flow-logs-enabled", "aws-vpc-default-security-group-managed"}
+
+
+def test_pack_name() -> None:
+    assert PACK_NAME == "ttbt2-guardrails"
+
+
+def test_policies_in_stable_order_with_expected_levels() -> None:
+    assert [p.name for p in ALL_POLICIES] == list(EXPECTED)
+    assert {p.name: p.enforcement_level for p in ALL_POLICIES} == EXPECTED
+
+
+def test_names_are_unique_and_kebab_case() -> None:
+    names = [p.name for p in ALL_POLICIES]
+    assert len(names) == len(set(names))
+    for name in names:
+        assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", name), name
+
+
+def test_every_policy_has_an_enforcement_level() -> None:
+    assert all(isinstance(p.enforcement_level, EnforcementLevel) for p in ALL_POLICIES)
+
+
+@pytest.mark.parametrize("policy", ALL_POLICIES, ids=lambda p: p.name)
+def test_every_policy_names_its_checkov_ids_or_is_a_platform_rule(policy: object) -> None:
+    description = getattr(policy, "description", "")
+    if getattr(policy, "name", "") in PLATFORM_RULES:
+        assert "platform rule" in description.lower()
+    else:
+        assert re.search(r"CKV2?_AWS_\d+", description), description
+
+
+def test_policy_kinds() -> None:
+    for policy in ALL_POLICIES:
+        expected = (
+            StackValidationPolicy if policy.name in STACK_POLICIES else ResourceValidationPolicy
+        )
+        assert isinstance(policy, expected), policy.name
+
+
+def test_package_imports_as_top_level_from_the_policies_folder() -> None:
+    """Pulumi runs the pack from ``policies/``, where the package is ``ttbt2_policies``."""
+    code = "import ttbt2_policies as p; print(p.PACK_NAME, len(p.ALL_POLICIES))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=POLICIES_DIR, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [PACK_NAME, str(len(ALL_POLICIES))]
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE_DIR.glob("*.py")), ids=lambda p: p.name)
+def test_package_modules_import_each_other_relatively(path: Path) -> None:
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0:
+            assert not (node.module or "").startswith(("policies", "ttbt2_policies")), path.name
+        if isinstance(node, ast.Import):
+            assert not any(a.name.startswith(("policies", "ttbt2_policies")) for a in node.names)
+
+
+def test_main_only_builds_the_pack() -> None:
+    """Checked by reading it: importing it would start the analyzer server and block."""
+    tree = ast.parse((POLICIES_DIR / "__main__.py").read_text())
+    imports = {
+        (node.module, alias.name)
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert ("ttbt2_policies", "ALL_POLICIES") in imports
+    assert ("ttbt2_policies", "PACK_NAME") in imports
+    calls = [n for n in tree.body if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)]
+    assert len(calls) == 1
+    call = calls[0].value
+    assert isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+    assert call.func.id == "PolicyPack"
+    assert {k.arg for k in call.keywords} == {"name", "policies"}
+
+
+def test_pulumi_policy_yaml() -> None:
+    spec = yaml.safe_load((POLICIES_DIR / "PulumiPolicy.yaml").read_text())
+    assert spec["description"]
+    assert spec["runtime"] == {"name": "python", "options": {"virtualenv": "venv"}}
+
+
+def test_requirements_are_pinned() -> None:
+    lines = (POLICIES_DIR / "requirements.txt").read_text().split()
+    assert sorted(lines) == sorted(
+        ["pulumi-policy==1.21.0", "pulumi==3.272.0", "policy-sentry==0.15.2"]
+    )
+
+
+USED_TYPES = sorted(
+    {
+        kms.KEY,
+        eks.CLUSTER,
+        iam.ROLE,
+        *iam.IDENTITY_POLICY_TYPES,
+        *iam.ATTACHMENT_TYPES,
+        *iam.EXCLUSIVE_ATTACHMENT_TYPES,
+        network.VPC,
+        network.FLOW_LOG,
+        network.SECURITY_GROUP,
+        network.SECURITY_GROUP_RULE,
+        network.INGRESS_RULE,
+        network.DEFAULT_SECURITY_GROUP,
+        network.LAUNCH_TEMPLATE,
+        *protection.STATEFUL_TYPES,
+        *tags.TAGGABLE_TYPES,
+    }
+)
+
+
+@pytest.mark.parametrize("type_", USED_TYPES)
+def test_every_type_token_exists_in_the_installed_sdk(type_: str) -> None:
+    """A misspelt token would silently make a rule apply to nothing."""
+    sdk_resource_class(type_)
+
+
+def test_stack_policy_reports_invalid_props_as_violations() -> None:
+    """The shared builder turns InvalidPropError into a violation for stack checks too."""
+    from policies.ttbt2_policies.common import MANDATORY, InvalidPropError, stack_policy
+    from tests.policies.builders import findings_for, resource
+
+    def check(args: object) -> Iterator[tuple[str, str | None]]:
+        raise InvalidPropError("vpcId must be a string")
+        yield ("unreachable", None)
+
+    policy = stack_policy(
+        name="synthetic", description="CKV_AWS_0", enforcement=MANDATORY, check=check
+    )
+    found = findings_for(policy, [resource("aws:ec2/vpc:Vpc", {})])
+    assert [(f.kind, f.message, f.urn) for f in found] == [
+        ("violation", "vpcId must be a string", "")
+    ]

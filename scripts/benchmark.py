@@ -55,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         for s in stacks
     ]
     if not args.stack:
-        targets.append(("offline preview (all stacks)", [sys.executable, "-m", "offline", "preview"]))
+        targets.append(
+            ("offline preview (all stacks)", [sys.executable, "-m", "offline", "preview"])
+        )
     if not args.skip_tests:
         targets.append(
             (

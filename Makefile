@@ -10,8 +10,10 @@ RUN := $(UV) run --frozen
 setup: .venv/.synced node_modules/.installed
 
 .venv/.synced: pyproject.toml uv.lock
+	@# Bytecode is compiled at install: the provider SDKs are large, and environments that set
+	@# PYTHONDONTWRITEBYTECODE would otherwise recompile them on every run.
 	$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv==0.13.8
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

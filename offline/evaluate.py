@@ -79,9 +79,12 @@ def _provider(resource: Resource, by_urn: Mapping[str, Resource]) -> PolicyProvi
     prov = by_urn.get(urn)
     if prov is None:
         return None
-    return PolicyProviderResource(
-        prov.type, unknown_checking_proxy(unwrap_secrets(prov.props)), prov.urn, prov.name
-    )
+    return PolicyProviderResource(prov.type, _policy_props(prov), prov.urn, prov.name)
+
+
+def _policy_props(resource: Resource) -> Any:
+    """Props as the analyzer hands them over: secrets unwrapped, unknowns raising on access."""
+    return unknown_checking_proxy(unwrap_secrets(resource.props))
 
 
 def _level(policy: Policy, overrides: Mapping[str, str] | None) -> str:
@@ -164,7 +167,7 @@ def evaluate(
             for res in custom:
                 args = ResourceValidationArgs(
                     res.type,
-                    unknown_checking_proxy(unwrap_secrets(res.props)),
+                    _policy_props(res),
                     res.urn,
                     res.name,
                     _options(res),
@@ -197,7 +200,7 @@ def _policy_resources(
     for res in resources:
         built[res.urn] = PolicyResource(
             res.type,
-            unknown_checking_proxy(unwrap_secrets(res.props)),
+            _policy_props(res),
             res.urn,
             res.name,
             _options(res),

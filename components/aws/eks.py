@@ -77,38 +77,29 @@ class KubernetesCluster(pulumi.ComponentResource):
         tags = args.tags
         log_group_name = f"/aws/eks/{name}/cluster"
 
-        secrets_key = EncryptionKey(
-            f"{name}-secrets",
-            EncryptionKeyArgs(
-                description=f"Envelope encryption of Kubernetes secrets in {name}",
-                context=args.context,
-                tags=tags,
-                protect=args.protect,
-            ),
-            opts=child,
-        )
-        logs_key = EncryptionKey(
-            f"{name}-logs",
-            EncryptionKeyArgs(
-                description=f"Control-plane logs of {name}",
-                context=args.context,
-                tags=tags,
-                protect=args.protect,
-                log_group_patterns=[log_group_name],
-            ),
-            opts=child,
-        )
-        volumes_key = EncryptionKey(
-            f"{name}-volumes",
-            EncryptionKeyArgs(
-                description=f"Node root volumes of {name}",
-                context=args.context,
-                tags=tags,
-                protect=args.protect,
-                usage_role_names=[AUTOSCALING_SERVICE_ROLE],
-            ),
-            opts=child,
-        )
+        def key(
+            purpose: str,
+            description: str,
+            log_groups: tuple[str, ...] = (),
+            roles: tuple[str, ...] = (),
+        ) -> EncryptionKey:
+            # One key per purpose, so revoking or auditing one use touches nothing else.
+            return EncryptionKey(
+                f"{name}-{purpose}",
+                EncryptionKeyArgs(
+                    description=f"{description} of {name}",
+                    context=args.context,
+                    tags=tags,
+                    protect=args.protect,
+                    log_group_patterns=list(log_groups),
+                    usage_role_names=list(roles),
+                ),
+                opts=child,
+            )
+
+        secrets_key = key("secrets", "Envelope encryption of Kubernetes secrets")
+        logs_key = key("logs", "Control-plane logs", log_groups=(log_group_name,))
+        volumes_key = key("volumes", "Node root volumes", roles=(AUTOSCALING_SERVICE_ROLE,))
 
         # EKS creates this log group itself on first write, unencrypted and kept forever;
         # creating it first fixes its key and retention.

@@ -77,51 +77,37 @@ class Network(pulumi.ComponentResource):
         )
 
         plan = plan_subnets(args.cidr, len(args.zones))
-        elb_role = {f"kubernetes.io/cluster/{args.cluster_name}": "shared"}
-        self.public_subnets = [
-            aws.ec2.Subnet(
-                f"{name}-public-{zone}",
-                vpc_id=self.vpc.id,
-                cidr_block=cidr,
-                availability_zone=zone,
-                map_public_ip_on_launch=False,
-                tags=tagged(
-                    f"public-{zone}", tier="public", **elb_role, **{"kubernetes.io/role/elb": "1"}
-                ),
-                opts=child,
-            )
-            for zone, cidr in zip(args.zones, plan.public, strict=True)
-        ]
-        self.private_subnets = [
-            aws.ec2.Subnet(
-                f"{name}-private-{zone}",
-                vpc_id=self.vpc.id,
-                cidr_block=cidr,
-                availability_zone=zone,
-                tags=tagged(
-                    f"private-{zone}",
-                    tier="private",
-                    **elb_role,
-                    **{
-                        "kubernetes.io/role/internal-elb": "1",
-                        "karpenter.sh/discovery": args.cluster_name,
-                    },
-                ),
-                opts=child,
-            )
-            for zone, cidr in zip(args.zones, plan.private, strict=True)
-        ]
-        self.isolated_subnets = [
-            aws.ec2.Subnet(
-                f"{name}-isolated-{zone}",
-                vpc_id=self.vpc.id,
-                cidr_block=cidr,
-                availability_zone=zone,
-                tags=tagged(f"isolated-{zone}", tier="isolated"),
-                opts=child,
-            )
-            for zone, cidr in zip(args.zones, plan.isolated, strict=True)
-        ]
+
+        def subnets(tier: str, cidrs: list[str], **extra: str) -> list[aws.ec2.Subnet]:
+            return [
+                aws.ec2.Subnet(
+                    f"{name}-{tier}-{zone}",
+                    vpc_id=self.vpc.id,
+                    cidr_block=cidr,
+                    availability_zone=zone,
+                    # Public subnets hold load balancers and NAT only: no instance there gets a
+                    # public address by accident (CKV_AWS_130).
+                    map_public_ip_on_launch=False if tier == "public" else None,
+                    tags=tagged(f"{tier}-{zone}", tier=tier, **extra),
+                    opts=child,
+                )
+                for zone, cidr in zip(args.zones, cidrs, strict=True)
+            ]
+
+        cluster_tag = {f"kubernetes.io/cluster/{args.cluster_name}": "shared"}
+        self.public_subnets = subnets(
+            "public", plan.public, **cluster_tag, **{"kubernetes.io/role/elb": "1"}
+        )
+        self.private_subnets = subnets(
+            "private",
+            plan.private,
+            **cluster_tag,
+            **{
+                "kubernetes.io/role/internal-elb": "1",
+                "karpenter.sh/discovery": args.cluster_name,
+            },
+        )
+        self.isolated_subnets = subnets("isolated", plan.isolated)
 
         public_rt = aws.ec2.RouteTable(
             f"{name}-public-rt",

@@ -6,6 +6,7 @@ import logging
 import os
 import runpy
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,43 @@ from offline.recorder import Recorder
 from offline.stackfile import StackConfig
 
 
-class ProgramError(Exception):
-    """The program failed for a reason other than bad settings."""
+def run_program(
+    program: Callable[[], None],
+    *,
+    project: str,
+    stack: str,
+    preview: bool,
+    config: dict[str, str] | None = None,
+    secret_keys: list[str] | None = None,
+    region: str = "eu-west-1",
+) -> StackGraph:
+    """Run any Pulumi program function on the mock engine and record what it registers.
+
+    Component tests use this to render one component; :func:`run_stack` uses it for the whole
+    program. ``preview=True`` behaves like a first ``pulumi preview``.
+    """
+    mocks = PlatformMocks(region=region, preview=preview)
+    recorder = Recorder(mocks)
+    # Reset the root stack, or this stack's resources would hang off the previous stack's URN.
+    runtime_settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(
+        mocks,
+        project=project,
+        stack=stack,
+        preview=preview,
+        monitor=recorder,
+        logger=_quiet_logger(),
+    )
+    pulumi.runtime.set_all_config(dict(config or {}), list(secret_keys or []))
+    _sync_await(run_pulumi_func(program))
+    outputs = _collect_outputs()
+    return StackGraph(
+        project=project,
+        stack=stack,
+        resources=list(recorder.recorded),
+        outputs=outputs,
+        preview=preview,
+    )
 
 
 def run_stack(project_dir: Path, config: StackConfig, *, preview: bool) -> StackGraph:
@@ -31,34 +67,21 @@ def run_stack(project_dir: Path, config: StackConfig, *, preview: bool) -> Stack
     unknown and ``apply`` callbacks on them do not run. A settings error propagates as
     :class:`components.settings.SettingsError` before any resource is registered.
     """
-    mocks = PlatformMocks(region=_region(config), preview=preview)
-    recorder = Recorder(mocks)
-    # Reset the root stack, or this stack's resources would hang off the previous stack's URN.
-    runtime_settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(
-        mocks,
-        project=config.project,
-        stack=config.stack,
-        preview=preview,
-        monitor=recorder,
-        logger=_quiet_logger(),
-    )
-    pulumi.runtime.set_all_config(dict(config.values), list(config.secret_keys))
     main = project_dir / "__main__.py"
 
     def program() -> None:
         runpy.run_path(str(main), run_name="__main__")
 
     with _project_on_path(project_dir):
-        _sync_await(run_pulumi_func(program))
-        outputs = _collect_outputs()
-    return StackGraph(
-        project=config.project,
-        stack=config.stack,
-        resources=list(recorder.recorded),
-        outputs=outputs,
-        preview=preview,
-    )
+        return run_program(
+            program,
+            project=config.project,
+            stack=config.stack,
+            preview=preview,
+            config=config.values,
+            secret_keys=config.secret_keys,
+            region=_region(config),
+        )
 
 
 def _region(config: StackConfig) -> str:

@@ -40,8 +40,10 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if self.preview:
             return "", state
         rid = f"{_short(typ)}-{_suffix(name)}"
-        state.update(self._computed(typ, name, rid, state))
-        return rid, state
+        computed = self._computed(typ, name, rid, state)
+        state.update(computed)
+        # An S3 bucket's id is its name.
+        return str(computed.get("bucket", rid)), state
 
     def _computed(self, typ: str, name: str, rid: str, state: dict[str, Any]) -> dict[str, Any]:
         region, account = self.region, ACCOUNT_ID
@@ -74,6 +76,16 @@ class PlatformMocks(pulumi.runtime.Mocks):
             out["latestVersion"] = 1
         elif typ == "aws:eks/nodeGroup:NodeGroup":
             out["status"] = "ACTIVE"
+        elif typ == "aws:s3/bucket:Bucket":
+            bucket = str(
+                state.get("bucket") or f"{state.get('bucketPrefix', name)}{_suffix(name, 12)}"
+            )
+            return {
+                "bucket": bucket,
+                "arn": f"arn:aws:s3:::{bucket}",
+                "bucketDomainName": f"{bucket}.s3.amazonaws.com",
+                "bucketRegionalDomainName": f"{bucket}.s3.{region}.amazonaws.com",
+            }
         elif typ == "aws:kms/alias:Alias":
             out["arn"] = f"arn:aws:kms:{region}:{account}:{state.get('name', name)}"
         return out

@@ -7,7 +7,11 @@ import pulumi_kubernetes as k8s
 from components import settings as settings_module
 from components.aws import context
 from components.aws.access import access_plan
+from components.aws.bucket import SecureBucket, SecureBucketArgs
+from components.aws.cache import RedisCache, RedisCacheArgs
+from components.aws.database import Database, DatabaseArgs
 from components.aws.eks import KubernetesCluster, KubernetesClusterArgs, NodeGroupSpec
+from components.aws.kms import EncryptionKey, EncryptionKeyArgs
 from components.aws.network import Network, NetworkArgs
 from components.k8s.namespaces import AppNamespaces, AppNamespacesArgs
 
@@ -82,6 +86,86 @@ cluster = KubernetesCluster(
     opts=on_aws,
 )
 
+# Shared buckets. Access logs land in an SSE-S3 bucket (S3 cannot deliver them to SSE-KMS)
+# that keeps ACLs for CloudFront's log delivery; user data is versioned and KMS-encrypted.
+logs = SecureBucket(
+    f"{prefix}-logs",
+    SecureBucketArgs(
+        tags={**cfg.tags, "purpose": "access-logs"},
+        kms_key_arn=None,
+        acl_log_delivery=True,
+        expire_days=cfg.access_log_retention_days,
+        noncurrent_expire_days=30,
+        protect=protect,
+    ),
+    opts=on_aws,
+)
+user_data_key = EncryptionKey(
+    f"{prefix}-user-data",
+    EncryptionKeyArgs(
+        description=f"User data of {prefix} (seed 4.7.1: encrypted backups of user data)",
+        context=aws_ctx,
+        tags=cfg.tags,
+        protect=protect,
+    ),
+    opts=on_aws,
+)
+user_data = SecureBucket(
+    f"{prefix}-user-data",
+    SecureBucketArgs(
+        tags={**cfg.tags, "purpose": "user-data", "backup": "daily"},
+        kms_key_arn=user_data_key.arn,
+        log_bucket=logs.id,
+        protect=protect,
+    ),
+    opts=on_aws,
+)
+
+database = Database(
+    f"{prefix}-db",
+    DatabaseArgs(
+        context=aws_ctx,
+        tags=cfg.tags,
+        vpc_id=network.vpc_id,
+        subnet_ids=network.isolated_subnet_ids,
+        client_security_group_id=cluster.security_group_id,
+        instance_class=cfg.db_instance_class,
+        engine_version=cfg.db_engine_version,
+        allocated_storage_gb=cfg.db_allocated_storage_gb,
+        max_allocated_storage_gb=cfg.db_max_allocated_storage_gb,
+        backup_retention_days=cfg.db_backup_retention_days,
+        multi_az=cfg.db_multi_az,
+        performance_insights_retention_days=cfg.db_performance_insights_retention_days,
+        monitoring_interval_seconds=cfg.db_monitoring_interval_seconds,
+        db_name=cfg.db_name,
+        master_username=cfg.db_master_username,
+        log_retention_days=cfg.control_plane_log_retention_days,
+        restore_snapshot=cfg.data_source_snapshot,
+        production=protect,
+    ),
+    opts=on_aws,
+)
+
+cache = RedisCache(
+    f"{prefix}-cache",
+    RedisCacheArgs(
+        context=aws_ctx,
+        tags=cfg.tags,
+        vpc_id=network.vpc_id,
+        subnet_ids=network.private_subnet_ids,
+        client_security_group_id=cluster.security_group_id,
+        engine=cfg.cache_engine,
+        engine_version=cfg.cache_engine_version,
+        node_type=cfg.cache_node_type,
+        nodes=cfg.cache_nodes,
+        snapshot_retention_days=cfg.cache_snapshot_retention_days,
+        eviction_policy=cfg.cache_eviction_policy,
+        log_retention_days=cfg.control_plane_log_retention_days,
+        production=protect,
+    ),
+    opts=on_aws,
+)
+
 # Built once from the cluster and handed to every Kubernetes component.
 k8s_provider = k8s.Provider(
     "k8s",
@@ -106,3 +190,8 @@ pulumi.export("clusterName", cluster.name)
 pulumi.export("clusterEndpoint", cluster.endpoint)
 pulumi.export("oidcProviderArn", cluster.oidc_provider.arn)
 pulumi.export("kubeconfig", pulumi.Output.secret(cluster.kubeconfig))
+pulumi.export("databaseEndpoint", database.endpoint)
+pulumi.export("databaseMasterSecretArn", database.master_secret_arn)
+pulumi.export("cacheEndpoint", cache.endpoint)
+pulumi.export("userDataBucket", user_data.id)
+pulumi.export("logsBucket", logs.id)

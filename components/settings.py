@@ -32,6 +32,11 @@ NAMESPACE = "ttbt2"
 Environment = Literal["dev", "staging", "prod"]
 DataClassification = Literal["synthetic", "anonymised", "real"]
 NatGatewayMode = Literal["single", "perAz"]
+CacheEngine = Literal["valkey", "redis"]
+PriceClass = Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"]
+EvictionPolicy = Literal[
+    "allkeys-lru", "allkeys-lfu", "volatile-lru", "volatile-lfu", "volatile-ttl"
+]
 CapacityType = Literal["ON_DEMAND", "SPOT"]
 
 # Instance families a node group may use. Burstable families (t*) are cheap enough for dev and
@@ -200,6 +205,67 @@ class Settings(BaseModel):
     )
     node_disk_size_gb: int = _field(50, "Root volume size of every node, in GiB (20-500).")
 
+    # --- PostgreSQL (seed 4.7.1: daily snapshots and transaction logs) -------------------------
+    db_instance_class: str = _field(
+        "db.t4g.medium", "RDS instance class (no burstable db.t* in prod)."
+    )
+    db_engine_version: str = _field("17", "PostgreSQL major version (16 or 17).")
+    db_allocated_storage_gb: int = _field(20, "Initial storage of the database, in GiB.")
+    db_max_allocated_storage_gb: int = _field(
+        100, "Ceiling for storage autoscaling, in GiB (>= the initial storage)."
+    )
+    db_backup_retention_days: int = _field(
+        7, "Days of automated backups and point-in-time recovery: dev 7, staging 14, prod 35."
+    )
+    db_multi_az: bool = _field(False, "Standby in a second zone (required in staging and prod).")
+    db_performance_insights_retention_days: int = _field(
+        7, "Performance Insights retention: 7, or a multiple of 31 up to 731 days."
+    )
+    db_monitoring_interval_seconds: int = _field(
+        60, "Enhanced monitoring interval: 1, 5, 10, 15, 30 or 60 seconds."
+    )
+    db_name: str = _field("ttbt2", "Name of the application database.")
+    db_master_username: str = _field(
+        "ttbt2_admin", "Master user; its password is generated and rotated by RDS."
+    )
+
+    # --- cache (seed 4.8.2) -----------------------------------------------------------------
+    cache_engine: CacheEngine = _field("valkey", "ElastiCache engine: valkey or redis.")
+    cache_engine_version: str = _field("8.0", "Engine version (valkey 7.2/8.0/8.1, redis 7.0/7.1).")
+    cache_node_type: str = _field("cache.t4g.small", "Node type (no burstable cache.t* in prod).")
+    cache_nodes: int = _field(1, "Nodes (primary plus replicas), 1-6; staging and prod >= 2.")
+    cache_snapshot_retention_days: int = _field(
+        1, "Days of daily cache snapshots, 0-35; prod >= 7."
+    )
+    cache_eviction_policy: EvictionPolicy = _field(
+        "allkeys-lru", "maxmemory-policy: how the cache evicts keys when full."
+    )
+
+    # --- edge: CDN, API cache, WAF (seed 4.8.2, 4.4.2) ----------------------------------------
+    api_origin_host: str = _field(
+        "api-origin.ttbt2.example", "Host name of the cluster's public load balancer (API origin)."
+    )
+    cdn_domain: str = _field("", "Custom domain of the CDN; empty = CloudFront's own domain.")
+    cdn_hosted_zone_id: str = _field(
+        "", "Route 53 zone of cdnDomain, for certificate validation and the alias record."
+    )
+    cdn_price_class: PriceClass = _field(
+        "PriceClass_100", "CloudFront price class; prod serves every edge (PriceClass_All)."
+    )
+    api_public_paths: list[str] = _field(
+        ["/api/public/*"], "Path patterns of public GET endpoints whose responses are cached."
+    )
+    static_paths: list[str] = _field(
+        ["/static/*", "/assets/*"], "Path patterns of static assets served from S3."
+    )
+    api_cache_ttl_seconds: int = _field(60, "Default time public API responses stay cached.")
+    waf_rate_limit: int = _field(
+        2000, "Requests per 5 minutes from one IP before the WAF blocks it (100-2000000000)."
+    )
+    access_log_retention_days: int = _field(
+        90, "Days S3 and CloudFront access logs are kept; prod >= 365."
+    )
+
     # --- people (seed 4.2) --------------------------------------------------------------------
     developers_role_arn: str = _field(
         "", "IAM role of the developers group (dev only); empty = no access entry."
@@ -322,6 +388,9 @@ def check_rules(s: Settings) -> Iterable[Problem]:
     yield from _check_cluster(s)
     yield from _check_node_groups(s)
     yield from _check_access(s)
+    yield from _check_database(s)
+    yield from _check_cache(s)
+    yield from _check_edge(s)
 
 
 def _check_environment(s: Settings) -> Iterable[Problem]:
@@ -340,12 +409,25 @@ def _check_environment(s: Settings) -> Iterable[Problem]:
         )
     if s.production_account_id and not _ACCOUNT_ID.match(s.production_account_id):
         yield Problem("productionAccountId", s.production_account_id, "must be 12 digits")
-    if not s.is_prod and s.data_source_snapshot and _is_production_reference(s):
-        yield Problem(
-            "dataSourceSnapshot",
-            s.data_source_snapshot,
-            f"a {s.environment} stack may not read production data; use an anonymised snapshot",
-        )
+    if s.data_source_snapshot:
+        if s.environment == "dev":
+            yield Problem(
+                "dataSourceSnapshot",
+                s.data_source_snapshot,
+                "dev starts empty and loads synthetic data; leave it empty",
+            )
+        elif not s.is_prod and _is_production_reference(s):
+            yield Problem(
+                "dataSourceSnapshot",
+                s.data_source_snapshot,
+                f"a {s.environment} stack may not read production data; use an anonymised snapshot",
+            )
+        elif s.is_prod and not _is_production_reference(s):
+            yield Problem(
+                "dataSourceSnapshot",
+                s.data_source_snapshot,
+                "prod restores only production snapshots (its account, or a prod-named snapshot)",
+            )
     for key, days in (
         ("flowLogRetentionDays", s.flow_log_retention_days),
         ("controlPlaneLogRetentionDays", s.control_plane_log_retention_days),
@@ -526,3 +608,108 @@ def from_pulumi_config() -> Settings:
         if full_key.startswith(prefix):
             raw[full_key[len(prefix) :]] = value
     return parse_raw(pulumi.get_stack(), raw)
+
+
+_DB_CLASS = re.compile(r"^db\.(?P<family>[a-z0-9]+)\.\w+$")
+_CACHE_NODE = re.compile(r"^cache\.(?P<family>[a-z0-9]+)\.\w+$")
+CACHE_VERSIONS: Mapping[str, tuple[str, ...]] = {
+    "valkey": ("7.2", "8.0", "8.1"),
+    "redis": ("7.0", "7.1"),
+}
+_PATH_PATTERN = re.compile(r"^/[A-Za-z0-9_./*-]*$")
+
+
+def _check_database(s: Settings) -> Iterable[Problem]:
+    match = _DB_CLASS.match(s.db_instance_class)
+    if not match:
+        yield Problem("dbInstanceClass", s.db_instance_class, "an RDS class such as db.m7g.large")
+    elif s.is_prod and match.group("family").startswith("t"):
+        yield Problem("dbInstanceClass", s.db_instance_class, "prod runs no burstable db.t* class")
+    if s.db_engine_version not in ("16", "17"):
+        yield Problem("dbEngineVersion", s.db_engine_version, "PostgreSQL major version 16 or 17")
+    if not 20 <= s.db_allocated_storage_gb <= 65536:
+        yield Problem("dbAllocatedStorageGb", s.db_allocated_storage_gb, "between 20 and 65536")
+    if s.db_max_allocated_storage_gb < s.db_allocated_storage_gb:
+        yield Problem(
+            "dbMaxAllocatedStorageGb",
+            s.db_max_allocated_storage_gb,
+            f"at least dbAllocatedStorageGb ({s.db_allocated_storage_gb})",
+        )
+    minimum = {"dev": 7, "staging": 14, "prod": 35}[s.environment]
+    if not minimum <= s.db_backup_retention_days <= 35:
+        yield Problem(
+            "dbBackupRetentionDays",
+            s.db_backup_retention_days,
+            f"{s.environment} keeps {minimum} to 35 days of backups",
+        )
+    if s.environment != "dev" and not s.db_multi_az:
+        yield Problem("dbMultiAz", False, f"{s.environment} runs a Multi-AZ database")
+    pi_days = s.db_performance_insights_retention_days
+    if pi_days != 7 and not (pi_days % 31 == 0 and 31 <= pi_days <= 731):
+        yield Problem(
+            "dbPerformanceInsightsRetentionDays", pi_days, "7, or a multiple of 31 up to 731"
+        )
+    if s.db_monitoring_interval_seconds not in (1, 5, 10, 15, 30, 60):
+        yield Problem(
+            "dbMonitoringIntervalSeconds",
+            s.db_monitoring_interval_seconds,
+            "1, 5, 10, 15, 30 or 60 (enhanced monitoring stays on)",
+        )
+    for key, value in (("dbName", s.db_name), ("dbMasterUsername", s.db_master_username)):
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,62}", value) or value in ("postgres", "admin"):
+            yield Problem(key, value, "lowercase letters, digits, _; not a reserved name")
+
+
+def _check_cache(s: Settings) -> Iterable[Problem]:
+    if s.cache_engine_version not in CACHE_VERSIONS[s.cache_engine]:
+        yield Problem(
+            "cacheEngineVersion",
+            s.cache_engine_version,
+            f"{s.cache_engine} versions: " + ", ".join(CACHE_VERSIONS[s.cache_engine]),
+        )
+    match = _CACHE_NODE.match(s.cache_node_type)
+    if not match:
+        yield Problem("cacheNodeType", s.cache_node_type, "a node type such as cache.m7g.large")
+    elif s.is_prod and match.group("family").startswith("t"):
+        yield Problem("cacheNodeType", s.cache_node_type, "prod runs no burstable cache.t* node")
+    if not 1 <= s.cache_nodes <= 6:
+        yield Problem("cacheNodes", s.cache_nodes, "between 1 and 6")
+    elif s.environment != "dev" and s.cache_nodes < 2:
+        yield Problem("cacheNodes", s.cache_nodes, f"{s.environment} needs 2+ nodes to fail over")
+    if not 0 <= s.cache_snapshot_retention_days <= 35:
+        yield Problem("cacheSnapshotRetentionDays", s.cache_snapshot_retention_days, "0 to 35")
+    elif s.is_prod and s.cache_snapshot_retention_days < 7:
+        yield Problem(
+            "cacheSnapshotRetentionDays", s.cache_snapshot_retention_days, "prod keeps 7 or more"
+        )
+
+
+def _check_edge(s: Settings) -> Iterable[Problem]:
+    hostname = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+    if not hostname.match(s.api_origin_host):
+        yield Problem("apiOriginHost", s.api_origin_host, "a DNS host name, e.g. api.example.com")
+    if s.cdn_domain and not hostname.match(s.cdn_domain):
+        yield Problem("cdnDomain", s.cdn_domain, "a DNS host name, e.g. www.example.com")
+    if s.cdn_domain and not re.fullmatch(r"Z[A-Z0-9]{1,31}", s.cdn_hosted_zone_id):
+        yield Problem(
+            "cdnHostedZoneId", s.cdn_hosted_zone_id, "the Route 53 zone id of cdnDomain (Z...)"
+        )
+    if s.is_prod and s.cdn_price_class != "PriceClass_All":
+        yield Problem("cdnPriceClass", s.cdn_price_class, "prod serves every edge: PriceClass_All")
+    for key, paths in (("apiPublicPaths", s.api_public_paths), ("staticPaths", s.static_paths)):
+        for i, path in enumerate(paths):
+            if not _PATH_PATTERN.match(path):
+                yield Problem(
+                    f"{key}[{i}]", path, "a CloudFront path pattern such as /api/public/*"
+                )
+    overlap = set(s.api_public_paths) & set(s.static_paths)
+    if overlap:
+        yield Problem("staticPaths", sorted(overlap), "a path is either static or API, not both")
+    if not 0 <= s.api_cache_ttl_seconds <= 3600:
+        yield Problem("apiCacheTtlSeconds", s.api_cache_ttl_seconds, "0 to 3600 seconds")
+    if not 100 <= s.waf_rate_limit <= 2_000_000_000:
+        yield Problem("wafRateLimit", s.waf_rate_limit, "100 to 2000000000 requests per 5 minutes")
+    if s.access_log_retention_days < 1:
+        yield Problem("accessLogRetentionDays", s.access_log_retention_days, "at least 1 day")
+    elif s.is_prod and s.access_log_retention_days < 365:
+        yield Problem("accessLogRetentionDays", s.access_log_retention_days, "prod keeps 365+")

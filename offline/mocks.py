@@ -58,6 +58,10 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 certificateAuthority={"data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg=="},
                 identities=[{"oidcs": [{"issuer": oidc}]}],
                 status="ACTIVE",
+                vpcConfig={
+                    **dict(state.get("vpcConfig") or {}),
+                    "clusterSecurityGroupId": f"sg-{_suffix(name + 'cluster')}",
+                },
             )
         elif typ == "aws:kms/key:Key":
             key_id = str(uuid.UUID(_suffix(name, 32)))
@@ -86,6 +90,31 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 "bucketDomainName": f"{bucket}.s3.amazonaws.com",
                 "bucketRegionalDomainName": f"{bucket}.s3.{region}.amazonaws.com",
             }
+        elif typ == "aws:rds/instance:Instance":
+            ident = state.get("identifier", name)
+            host = f"{ident}.c{_suffix(name, 12)}.{region}.rds.amazonaws.com"
+            out.update(
+                address=host,
+                endpoint=f"{host}:5432",
+                port=5432,
+                arn=f"arn:aws:rds:{region}:{account}:db:{ident}",
+                masterUserSecrets=[
+                    {
+                        "secretArn": f"arn:aws:secretsmanager:{region}:{account}:secret:"
+                        f"rds!db-{_suffix(name, 8)}",
+                        "secretStatus": "active",
+                        "kmsKeyId": state.get("masterUserSecretKmsKeyId", ""),
+                    }
+                ],
+            )
+        elif typ == "aws:elasticache/replicationGroup:ReplicationGroup":
+            out.update(
+                primaryEndpointAddress=f"master.{name}.{_suffix(name, 6)}.euw1.cache.amazonaws.com",
+                readerEndpointAddress=f"replica.{name}.{_suffix(name, 6)}.euw1.cache.amazonaws.com",
+            )
+        elif typ == "random:index/randomPassword:RandomPassword":
+            # Deterministic and obviously not a real credential.
+            return {"result": f"offline{_suffix(name, 40)}", "bcryptHash": "offline"}
         elif typ == "aws:kms/alias:Alias":
             out["arn"] = f"arn:aws:kms:{region}:{account}:{state.get('name', name)}"
         return out

@@ -195,6 +195,9 @@ class KubernetesCluster(pulumi.ComponentResource):
 
         self.name = self.cluster.name
         self.endpoint = self.cluster.endpoint
+        # Managed node groups without their own security groups get the cluster security group:
+        # it identifies "the cluster's nodes" to the data stores' ingress rules.
+        self.security_group_id = self.cluster.vpc_config.cluster_security_group_id
         self.kubeconfig = _kubeconfig(self.cluster, args.context.region)
         self.register_outputs(
             {

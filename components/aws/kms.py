@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from components.aws.context import AwsContext
 from components.aws.iam import document
+
+
+@dataclass(frozen=True)
+class ServiceGrant:
+    """Use of the key by an AWS service principal, limited by a condition on the caller.
+
+    For example CloudFront reading SSE-KMS objects through origin access control:
+    ``ServiceGrant("cloudfront.amazonaws.com", ["kms:Decrypt"],
+    {"ArnLike": {"AWS:SourceArn": "arn:aws:cloudfront::<account>:distribution/*"}})``.
+    """
+
+    service: str
+    actions: list[str]
+    condition: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -20,7 +35,8 @@ class EncryptionKeyArgs:
     Logs needs a grant in the key policy itself. ``usage_role_names`` are roles of this account
     (path/name, such as the Auto Scaling service-linked role that attaches encrypted node
     volumes) that use the key without an IAM policy of ours. Everything else reaches the key
-    through IAM, delegated by the account root.
+    through IAM, delegated by the account root. ``service_grants`` let a service principal use
+    the key under a condition (a service principal cannot be granted through IAM).
     """
 
     description: str
@@ -30,6 +46,7 @@ class EncryptionKeyArgs:
     protect: bool = False
     log_group_patterns: list[str] = field(default_factory=list)
     usage_role_names: list[str] = field(default_factory=list)
+    service_grants: list[ServiceGrant] = field(default_factory=list)
 
 
 class EncryptionKey(pulumi.ComponentResource):
@@ -122,6 +139,17 @@ def _key_policy(
                     "kms:CreateGrant",
                 ],
                 "Resource": "*",
+            }
+        )
+    for i, grant in enumerate(args.service_grants):
+        statements.append(
+            {
+                "Sid": f"ServiceUsesKey{i}",
+                "Effect": "Allow",
+                "Principal": {"Service": grant.service},
+                "Action": grant.actions,
+                "Resource": "*",
+                "Condition": grant.condition,
             }
         )
     return document(*statements)

@@ -1,0 +1,202 @@
+"""RDS PostgreSQL in isolated subnets: encrypted, TLS-only, IAM auth, backed up with PITR."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.context import AwsContext
+from components.aws.iam import service_trust
+from components.aws.kms import EncryptionKey, EncryptionKeyArgs
+
+LOG_EXPORTS = ["postgresql", "upgrade"]
+PORT = 5432
+
+
+@dataclass(frozen=True)
+class DatabaseArgs:
+    """Arguments of :class:`Database`.
+
+    ``client_security_group_id`` is the only security group allowed to connect (the cluster's
+    nodes). ``restore_snapshot`` seeds the database from a snapshot (staging's anonymised copy);
+    settings validation has already refused a production snapshot outside prod.
+    """
+
+    context: AwsContext
+    tags: dict[str, str]
+    vpc_id: pulumi.Input[str]
+    subnet_ids: pulumi.Input[list[str]]
+    client_security_group_id: pulumi.Input[str]
+    instance_class: str
+    engine_version: str
+    allocated_storage_gb: int
+    max_allocated_storage_gb: int
+    backup_retention_days: int
+    multi_az: bool
+    performance_insights_retention_days: int
+    monitoring_interval_seconds: int
+    db_name: str
+    master_username: str
+    log_retention_days: int
+    restore_snapshot: str = ""
+    production: bool = False
+
+
+class Database(pulumi.ComponentResource):
+    """The platform's PostgreSQL database.
+
+    - reachable only on 5432 from the cluster's nodes, in subnets with no route out;
+    - storage, Performance Insights and the master secret encrypted with its own KMS key;
+    - TLS forced by the parameter group (``rds.force_ssl``), IAM authentication on;
+    - automated daily snapshots plus transaction logs for point-in-time recovery (seed 4.7.1);
+    - the master password generated and rotated by RDS in Secrets Manager, never in config or
+      state;
+    - in production: Multi-AZ, deletion protection, a final snapshot and ``protect``.
+    """
+
+    def __init__(
+        self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("ttbt2:aws:Database", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = args.tags
+        identifier = name
+        log_groups = [f"/aws/rds/instance/{identifier}/{kind}" for kind in LOG_EXPORTS]
+        key = EncryptionKey(
+            f"{name}-storage",
+            EncryptionKeyArgs(
+                description=f"Storage, Performance Insights, logs and master secret of {name}",
+                context=args.context,
+                tags=tags,
+                protect=args.production,
+                log_group_patterns=log_groups,
+            ),
+            opts=child,
+        )
+        # RDS would create these on first export, unencrypted and kept forever.
+        exported_logs = [
+            aws.cloudwatch.LogGroup(
+                f"{name}-log-{kind}",
+                name=group,
+                retention_in_days=args.log_retention_days,
+                kms_key_id=key.arn,
+                tags={**tags, "Name": group},
+                opts=child,
+            )
+            for kind, group in zip(LOG_EXPORTS, log_groups, strict=True)
+        ]
+        subnet_group = aws.rds.SubnetGroup(
+            f"{name}-subnets",
+            subnet_ids=args.subnet_ids,
+            description=f"Isolated subnets of {name}",
+            tags={**tags, "Name": f"{name}-subnets"},
+            opts=child,
+        )
+        security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args.vpc_id,
+            description=f"PostgreSQL {name}: only the cluster's nodes",
+            tags={**tags, "Name": f"{name}-sg"},
+            opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-from-nodes",
+            security_group_id=security_group.id,
+            referenced_security_group_id=args.client_security_group_id,
+            ip_protocol="tcp",
+            from_port=PORT,
+            to_port=PORT,
+            description="PostgreSQL from the cluster's nodes",
+            tags={**tags, "Name": f"{name}-from-nodes"},
+            opts=child,
+        )
+        major = args.engine_version.split(".", 1)[0]
+        parameters = aws.rds.ParameterGroup(
+            f"{name}-params",
+            family=f"postgres{major}",
+            description=f"TLS-only, logged PostgreSQL {major} for {name}",
+            parameters=[
+                aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
+                aws.rds.ParameterGroupParameterArgs(name="log_connections", value="1"),
+                aws.rds.ParameterGroupParameterArgs(name="log_disconnections", value="1"),
+                aws.rds.ParameterGroupParameterArgs(
+                    name="log_min_duration_statement", value="1000"
+                ),
+                aws.rds.ParameterGroupParameterArgs(
+                    name="shared_preload_libraries",
+                    value="pg_stat_statements",
+                    apply_method="pending-reboot",
+                ),
+            ],
+            tags={**tags, "Name": f"{name}-params"},
+            opts=child,
+        )
+        monitoring_role = aws.iam.Role(
+            f"{name}-monitoring",
+            assume_role_policy=service_trust("monitoring.rds.amazonaws.com"),
+            tags={**tags, "Name": f"{name}-monitoring"},
+            opts=child,
+        )
+        monitoring_policy = aws.iam.RolePolicyAttachment(
+            f"{name}-monitoring-policy",
+            role=monitoring_role.name,
+            policy_arn=args.context.partition.apply(
+                lambda p: f"arn:{p}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+            ),
+            opts=child,
+        )
+        self.instance = aws.rds.Instance(
+            f"{name}-instance",
+            identifier=identifier,
+            engine="postgres",
+            engine_version=args.engine_version,
+            auto_minor_version_upgrade=True,
+            instance_class=args.instance_class,
+            allocated_storage=args.allocated_storage_gb,
+            max_allocated_storage=args.max_allocated_storage_gb,
+            storage_type="gp3",
+            storage_encrypted=True,
+            kms_key_id=key.arn,
+            db_name=None if args.restore_snapshot else args.db_name,
+            username=None if args.restore_snapshot else args.master_username,
+            manage_master_user_password=True,
+            master_user_secret_kms_key_id=key.arn,
+            snapshot_identifier=args.restore_snapshot or None,
+            db_subnet_group_name=subnet_group.name,
+            vpc_security_group_ids=[security_group.id],
+            publicly_accessible=False,
+            multi_az=args.multi_az,
+            parameter_group_name=parameters.name,
+            iam_database_authentication_enabled=True,
+            backup_retention_period=args.backup_retention_days,
+            backup_window="02:00-03:00",
+            maintenance_window="sun:03:30-sun:04:30",
+            copy_tags_to_snapshot=True,
+            delete_automated_backups=not args.production,
+            deletion_protection=args.production,
+            skip_final_snapshot=not args.production,
+            final_snapshot_identifier=f"{identifier}-final" if args.production else None,
+            performance_insights_enabled=True,
+            performance_insights_kms_key_id=key.arn,
+            performance_insights_retention_period=args.performance_insights_retention_days,
+            monitoring_interval=args.monitoring_interval_seconds,
+            monitoring_role_arn=monitoring_role.arn,
+            enabled_cloudwatch_logs_exports=LOG_EXPORTS,
+            ca_cert_identifier="rds-ca-rsa2048-g1",
+            tags={**tags, "Name": identifier, "backup": "daily"},
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=args.production,
+                depends_on=[*exported_logs, monitoring_policy],
+            ),
+        )
+        self.endpoint = self.instance.address
+        self.security_group_id = security_group.id
+        self.master_secret_arn = self.instance.master_user_secrets.apply(
+            lambda s: s[0].secret_arn if s else None
+        )
+        self.register_outputs(
+            {"endpoint": self.instance.address, "securityGroupId": security_group.id}
+        )

@@ -1,0 +1,192 @@
+"""Database, cache and buckets, checked on the inputs they register, per environment."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from offline.graph import SECRET_SIG, SECRET_SIG_KEY
+from tests.conftest import STACKS, of_type, one, render
+
+DB = "aws:rds/instance:Instance"
+CACHE = "aws:elasticache/replicationGroup:ReplicationGroup"
+
+
+def _doc(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_database_is_private_encrypted_and_authenticates_by_iam(stack: str) -> None:
+    graph = render(stack)
+    db = one(graph, DB).props
+    assert db["engine"] == "postgres" and db["engineVersion"] == "17"
+    assert db["storageEncrypted"] is True and db["kmsKeyId"].startswith("arn:aws:kms:")
+    assert db["publiclyAccessible"] is False
+    assert db["iamDatabaseAuthenticationEnabled"] is True
+    assert db["manageMasterUserPassword"] is True and "password" not in db
+    assert db["performanceInsightsEnabled"] is True
+    assert db["monitoringInterval"] == 60 and db["monitoringRoleArn"].startswith("arn:aws:iam::")
+    assert db["enabledCloudwatchLogsExports"] == ["postgresql", "upgrade"]
+    subnet_group = one(graph, "aws:rds/subnetGroup:SubnetGroup")
+    isolated = [s for s in of_type(graph, "aws:ec2/subnet:Subnet") if s.props["tags"]["tier"] == "isolated"]
+    assert len(subnet_group.props["subnetIds"]) == len(isolated)
+
+
+def test_database_parameter_group_forces_tls() -> None:
+    params = one(render("dev"), "aws:rds/parameterGroup:ParameterGroup").props
+    assert params["family"] == "postgres17"
+    assert {"name": "rds.force_ssl", "value": "1"}.items() <= next(
+        p for p in params["parameters"] if p["name"] == "rds.force_ssl"
+    ).items()
+
+
+def test_database_reachable_only_from_the_cluster_nodes() -> None:
+    graph = render("dev")
+    rules = [r for r in of_type(graph, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "db" in r.name]
+    assert len(rules) == 1
+    rule = rules[0].props
+    assert rule["fromPort"] == rule["toPort"] == 5432
+    assert rule["referencedSecurityGroupId"].startswith("sg-")
+    assert "cidrIpv4" not in rule
+    cluster = one(graph, "aws:eks/cluster:Cluster")
+    assert cluster.urn in rules[0].dependencies
+    assert not one(graph, "aws:ec2/securityGroup:SecurityGroup", "db").props.get("ingress")
+
+
+@pytest.mark.parametrize(
+    ("stack", "retention", "multi_az", "protected"),
+    [("dev", 7, False, False), ("staging", 14, True, False), ("prod", 35, True, True)],
+)
+def test_database_differs_by_environment(stack: str, retention: int, multi_az: bool, protected: bool) -> None:
+    db = one(render(stack), DB)
+    assert db.props["backupRetentionPeriod"] == retention
+    assert db.props["multiAz"] is multi_az
+    assert db.props["deletionProtection"] is protected
+    assert db.props["skipFinalSnapshot"] is (not protected)
+    assert bool(db.option("protect")) is protected
+    if protected:
+        assert db.props["finalSnapshotIdentifier"] == "ttbt2-prod-db-final"
+
+
+def test_dev_starts_empty_staging_restores_the_anonymised_snapshot() -> None:
+    dev = one(render("dev"), DB).props
+    staging = one(render("staging"), DB).props
+    assert "snapshotIdentifier" not in dev and dev["dbName"] == "ttbt2"
+    assert staging["snapshotIdentifier"] == "ttbt2-anonymised-2026-11"
+    # A restore takes database name and master user from the snapshot.
+    assert "dbName" not in staging and "username" not in staging
+
+
+def test_database_log_groups_are_created_encrypted_before_the_instance() -> None:
+    graph = render("prod")
+    db = one(graph, DB)
+    groups = [g for g in of_type(graph, "aws:cloudwatch/logGroup:LogGroup") if "/aws/rds/" in g.props["name"]]
+    assert sorted(g.props["name"] for g in groups) == [
+        "/aws/rds/instance/ttbt2-prod-db/postgresql",
+        "/aws/rds/instance/ttbt2-prod-db/upgrade",
+    ]
+    for group in groups:
+        assert group.urn in db.dependencies
+        assert group.props["kmsKeyId"].startswith("arn:aws:kms:")
+
+
+@pytest.mark.parametrize(
+    ("stack", "nodes", "failover", "retention"),
+    [("dev", 1, False, 1), ("staging", 2, True, 3), ("prod", 3, True, 7)],
+)
+def test_cache_differs_by_environment(stack: str, nodes: int, failover: bool, retention: int) -> None:
+    cache = one(render(stack), CACHE)
+    assert cache.props["numCacheClusters"] == nodes
+    assert cache.props["automaticFailoverEnabled"] is failover
+    assert cache.props["multiAzEnabled"] is failover
+    assert cache.props["snapshotRetentionLimit"] == retention
+    assert bool(cache.option("protect")) is (stack == "prod")
+
+
+def test_cache_is_encrypted_authenticated_and_private() -> None:
+    graph = render("staging")
+    cache = one(graph, CACHE).props
+    assert cache["atRestEncryptionEnabled"] is True and cache["kmsKeyId"].startswith("arn:aws:kms:")
+    assert cache["transitEncryptionEnabled"] is True and cache["transitEncryptionMode"] == "required"
+    assert cache["engine"] == "valkey"
+    params = one(graph, "aws:elasticache/parameterGroup:ParameterGroup").props
+    assert params["family"] == "valkey8"
+    assert params["parameters"] == [{"name": "maxmemory-policy", "value": "allkeys-lru"}]
+    private = [s for s in of_type(graph, "aws:ec2/subnet:Subnet") if s.props["tags"]["tier"] == "private"]
+    assert len(one(graph, "aws:elasticache/subnetGroup:SubnetGroup").props["subnetIds"]) == len(private)
+
+
+@pytest.mark.parametrize("preview", [False, True], ids=["update", "preview"])
+def test_cache_auth_token_reaches_the_group_only_as_a_secret(preview: bool) -> None:
+    token = one(render("dev", preview=preview), CACHE).props["authToken"]
+    assert isinstance(token, dict) and token[SECRET_SIG_KEY] == SECRET_SIG
+
+
+def test_buckets_are_private_encrypted_and_logged() -> None:
+    graph = render("dev")
+    encryption = {
+        r.name: r.props["rules"][0]["applyServerSideEncryptionByDefault"]
+        for r in of_type(graph, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    }
+    assert encryption["ttbt2-dev-user-data-encryption"]["sseAlgorithm"] == "aws:kms"
+    # S3 cannot deliver server access logs to an SSE-KMS bucket.
+    assert encryption["ttbt2-dev-logs-encryption"] == {"sseAlgorithm": "AES256"}
+    for block in of_type(graph, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"):
+        assert all(block.props[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
+    logging = one(graph, "aws:s3/bucketLogging:BucketLogging", "user-data")
+    logs_bucket = one(graph, "aws:s3/bucket:Bucket", "logs")
+    assert logs_bucket.urn in logging.dependencies
+    for policy in of_type(graph, "aws:s3/bucketPolicy:BucketPolicy"):
+        deny = _doc(policy.props["policy"])["Statement"][0]
+        assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_user_data_is_versioned_and_protected_in_prod() -> None:
+    graph = render("prod")
+    versioning = one(graph, "aws:s3/bucketVersioning:BucketVersioning", "user-data")
+    assert versioning.props["versioningConfiguration"]["status"] == "Enabled"
+    assert one(graph, "aws:s3/bucket:Bucket", "user-data").option("protect") is True
+    logs_lifecycle = one(graph, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "logs")
+    expiry = next(r for r in logs_lifecycle.props["rules"] if r["id"] == "expire-objects")
+    assert expiry["expiration"]["days"] == 365
+
+
+def test_a_supplied_auth_token_is_wrapped_as_a_secret() -> None:
+    """The Vault path hands the component a plain string: it must still reach AWS as a secret."""
+    import pulumi
+    import pulumi_aws as aws
+
+    from components.aws.cache import RedisCache, RedisCacheArgs
+    from components.aws.context import lookup
+    from offline.engine import run_program
+
+    def program() -> None:
+        provider = aws.Provider("aws", region="eu-west-1")
+        RedisCache(
+            "c",
+            RedisCacheArgs(
+                context=lookup(provider, "eu-west-1"),
+                tags={},
+                vpc_id="vpc-1",
+                subnet_ids=["subnet-1", "subnet-2"],
+                client_security_group_id="sg-1",
+                engine="redis",
+                engine_version="7.1",
+                node_type="cache.m7g.large",
+                nodes=2,
+                snapshot_retention_days=7,
+                eviction_policy="allkeys-lfu",
+                log_retention_days=30,
+                auth_token="from-vault-not-a-real-token",
+            ),
+            opts=pulumi.ResourceOptions(providers={"aws": provider}),
+        )
+
+    graph = run_program(program, project="t", stack="unit", preview=False)
+    token = one(graph, CACHE).props["authToken"]
+    assert token == {SECRET_SIG_KEY: SECRET_SIG, "value": "from-vault-not-a-real-token"}
+    assert not of_type(graph, "random:index/randomPassword:RandomPassword")
+    assert one(graph, "aws:elasticache/parameterGroup:ParameterGroup").props["family"] == "redis7"

@@ -21,6 +21,7 @@ from offline.engine import run_stack
 from offline.evaluate import Finding, evaluate
 from offline.graph import GraphFileError, StackGraph, load_graph, mask_secrets
 from offline.report import counts, outputs, policy_report, summary, tree
+from offline.secrets_audit import audit
 from offline.stackfile import StackFileError, list_stacks, load_stack, stack_from_filename
 
 EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_PROGRAM = 0, 1, 2, 3
@@ -90,6 +91,11 @@ def _pack() -> tuple[str, list[Policy]]:
     return PACK_NAME, list(ALL_POLICIES)
 
 
+def check_graph(graph: StackGraph, policies: list[Policy]) -> list[Finding]:
+    """The policy pack's findings plus the engine's own plaintext-secret audit."""
+    return evaluate(graph, policies) + audit(graph)
+
+
 def preview_stack(
     project_dir: Path, stack: str, config_path: Path | None, out: TextIO
 ) -> StackResult:
@@ -115,7 +121,7 @@ def preview_stack(
         return result
     pack, policies = _pack()
     result.graph = graph
-    result.findings = evaluate(graph, policies)
+    result.findings = check_graph(graph, policies)
     notes = [f for f in evaluate(preview_graph, policies) if f.kind == "note"]
     result.preview_notes = len(notes)
     print(f"Previewing stack '{stack}' offline (mock engine, {config.path.name})", file=out)
@@ -193,7 +199,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
         print(f"error: {exc}", file=out)
         return EXIT_USAGE
     pack, policies = _pack()
-    findings = evaluate(graph, policies)
+    findings = check_graph(graph, policies)
     print(
         f"Checking {args.file} (stack '{graph.stack}', {len(graph.resources)} resources)", file=out
     )

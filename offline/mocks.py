@@ -115,6 +115,59 @@ class PlatformMocks(pulumi.runtime.Mocks):
         elif typ == "random:index/randomPassword:RandomPassword":
             # Deterministic and obviously not a real credential.
             return {"result": f"offline{_suffix(name, 40)}", "bcryptHash": "offline"}
+        elif typ == "aws:cloudfront/distribution:Distribution":
+            # CloudFront is global: its ARNs have no region.
+            dist = f"E{_suffix(name, 13).upper()}"
+            out.update(
+                arn=f"arn:aws:cloudfront::{account}:distribution/{dist}",
+                domainName=f"d{_suffix(name, 13)}.cloudfront.net",
+                hostedZoneId="Z2FDTNDATAQYW2",
+                status="Deployed",
+                etag=f"E{_suffix(f'{name}-etag', 13).upper()}",
+                callerReference=f"terraform-{_suffix(name, 26)}",
+            )
+        elif typ.startswith("aws:cloudfront/") and typ.endswith(
+            (":CachePolicy", ":OriginAccessControl", ":ResponseHeadersPolicy")
+        ):
+            kind = {
+                "CachePolicy": "cache-policy",
+                "OriginAccessControl": "origin-access-control",
+                "ResponseHeadersPolicy": "response-headers-policy",
+            }[typ.rsplit(":", 1)[1]]
+            out.update(
+                arn=f"arn:aws:cloudfront::{account}:{kind}/{uuid.UUID(_suffix(name, 32))}",
+                etag=f"E{_suffix(f'{name}-etag', 13).upper()}",
+            )
+        elif typ == "aws:wafv2/webAcl:WebAcl":
+            # CLOUDFRONT-scope web ACLs live in us-east-1 under "global", whatever the provider.
+            cloudfront = state.get("scope") == "CLOUDFRONT"
+            where, scope = ("us-east-1", "global") if cloudfront else (region, "regional")
+            acl = f"{state.get('name', name)}/{uuid.UUID(_suffix(name, 32))}"
+            out.update(
+                arn=f"arn:aws:wafv2:{where}:{account}:{scope}/webacl/{acl}",
+                lockToken=str(uuid.UUID(_suffix(f"{name}-lock", 32))),
+            )
+        elif typ == "aws:acm/certificate:Certificate":
+            names = [state.get("domainName"), *(state.get("subjectAlternativeNames") or [])]
+            out.update(
+                arn=f"arn:aws:acm:{state.get('region') or region}:{account}:certificate/"
+                f"{uuid.UUID(_suffix(name, 32))}",
+                status="ISSUED",
+                type="AMAZON_ISSUED",
+                domainValidationOptions=[
+                    {
+                        "domainName": d,
+                        "resourceRecordName": f"_{_suffix(d, 32)}.{d}.",
+                        "resourceRecordType": "CNAME",
+                        "resourceRecordValue": f"_{_suffix(f'{d}-value', 32)}.acm-validations.aws.",
+                    }
+                    for d in dict.fromkeys(n for n in names if n)
+                ],
+            )
+        elif typ == "aws:acm/certificateValidation:CertificateValidation":
+            return {}  # its only outputs are its inputs; it has no ARN of its own
+        elif typ == "aws:route53/record:Record":
+            return {"fqdn": str(state.get("name", name)).rstrip(".")}
         elif typ == "aws:kms/alias:Alias":
             out["arn"] = f"arn:aws:kms:{region}:{account}:{state.get('name', name)}"
         return out

@@ -31,7 +31,9 @@ def test_database_is_private_encrypted_and_authenticates_by_iam(stack: str) -> N
     assert db["monitoringInterval"] == 60 and db["monitoringRoleArn"].startswith("arn:aws:iam::")
     assert db["enabledCloudwatchLogsExports"] == ["postgresql", "upgrade"]
     subnet_group = one(graph, "aws:rds/subnetGroup:SubnetGroup")
-    isolated = [s for s in of_type(graph, "aws:ec2/subnet:Subnet") if s.props["tags"]["tier"] == "isolated"]
+    isolated = [
+        s for s in of_type(graph, "aws:ec2/subnet:Subnet") if s.props["tags"]["tier"] == "isolated"
+    ]
     assert len(subnet_group.props["subnetIds"]) == len(isolated)
 
 
@@ -45,7 +47,11 @@ def test_database_parameter_group_forces_tls() -> None:
 
 def test_database_reachable_only_from_the_cluster_nodes() -> None:
     graph = render("dev")
-    rules = [r for r in of_type(graph, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "db" in r.name]
+    rules = [
+        r
+        for r in of_type(graph, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if "db" in r.name
+    ]
     assert len(rules) == 1
     rule = rules[0].props
     assert rule["fromPort"] == rule["toPort"] == 5432
@@ -60,7 +66,9 @@ def test_database_reachable_only_from_the_cluster_nodes() -> None:
     ("stack", "retention", "multi_az", "protected"),
     [("dev", 7, False, False), ("staging", 14, True, False), ("prod", 35, True, True)],
 )
-def test_database_differs_by_environment(stack: str, retention: int, multi_az: bool, protected: bool) -> None:
+def test_database_differs_by_environment(
+    stack: str, retention: int, multi_az: bool, protected: bool
+) -> None:
     db = one(render(stack), DB)
     assert db.props["backupRetentionPeriod"] == retention
     assert db.props["multiAz"] is multi_az
@@ -83,7 +91,11 @@ def test_dev_starts_empty_staging_restores_the_anonymised_snapshot() -> None:
 def test_database_log_groups_are_created_encrypted_before_the_instance() -> None:
     graph = render("prod")
     db = one(graph, DB)
-    groups = [g for g in of_type(graph, "aws:cloudwatch/logGroup:LogGroup") if "/aws/rds/" in g.props["name"]]
+    groups = [
+        g
+        for g in of_type(graph, "aws:cloudwatch/logGroup:LogGroup")
+        if "/aws/rds/" in g.props["name"]
+    ]
     assert sorted(g.props["name"] for g in groups) == [
         "/aws/rds/instance/ttbt2-prod-db/postgresql",
         "/aws/rds/instance/ttbt2-prod-db/upgrade",
@@ -97,7 +109,9 @@ def test_database_log_groups_are_created_encrypted_before_the_instance() -> None
     ("stack", "nodes", "failover", "retention"),
     [("dev", 1, False, 1), ("staging", 2, True, 3), ("prod", 3, True, 7)],
 )
-def test_cache_differs_by_environment(stack: str, nodes: int, failover: bool, retention: int) -> None:
+def test_cache_differs_by_environment(
+    stack: str, nodes: int, failover: bool, retention: int
+) -> None:
     cache = one(render(stack), CACHE)
     assert cache.props["numCacheClusters"] == nodes
     assert cache.props["automaticFailoverEnabled"] is failover
@@ -110,13 +124,19 @@ def test_cache_is_encrypted_authenticated_and_private() -> None:
     graph = render("staging")
     cache = one(graph, CACHE).props
     assert cache["atRestEncryptionEnabled"] is True and cache["kmsKeyId"].startswith("arn:aws:kms:")
-    assert cache["transitEncryptionEnabled"] is True and cache["transitEncryptionMode"] == "required"
+    assert (
+        cache["transitEncryptionEnabled"] is True and cache["transitEncryptionMode"] == "required"
+    )
     assert cache["engine"] == "valkey"
     params = one(graph, "aws:elasticache/parameterGroup:ParameterGroup").props
     assert params["family"] == "valkey8"
     assert params["parameters"] == [{"name": "maxmemory-policy", "value": "allkeys-lru"}]
-    private = [s for s in of_type(graph, "aws:ec2/subnet:Subnet") if s.props["tags"]["tier"] == "private"]
-    assert len(one(graph, "aws:elasticache/subnetGroup:SubnetGroup").props["subnetIds"]) == len(private)
+    private = [
+        s for s in of_type(graph, "aws:ec2/subnet:Subnet") if s.props["tags"]["tier"] == "private"
+    ]
+    assert len(one(graph, "aws:elasticache/subnetGroup:SubnetGroup").props["subnetIds"]) == len(
+        private
+    )
 
 
 @pytest.mark.parametrize("preview", [False, True], ids=["update", "preview"])
@@ -129,19 +149,32 @@ def test_buckets_are_private_encrypted_and_logged() -> None:
     graph = render("dev")
     encryption = {
         r.name: r.props["rules"][0]["applyServerSideEncryptionByDefault"]
-        for r in of_type(graph, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+        for r in of_type(
+            graph,
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        )
     }
     assert encryption["ttbt2-dev-user-data-encryption"]["sseAlgorithm"] == "aws:kms"
     # S3 cannot deliver server access logs to an SSE-KMS bucket.
     assert encryption["ttbt2-dev-logs-encryption"] == {"sseAlgorithm": "AES256"}
     for block in of_type(graph, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"):
-        assert all(block.props[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
+        assert all(
+            block.props[k] is True
+            for k in (
+                "blockPublicAcls",
+                "blockPublicPolicy",
+                "ignorePublicAcls",
+                "restrictPublicBuckets",
+            )
+        )
     logging = one(graph, "aws:s3/bucketLogging:BucketLogging", "user-data")
     logs_bucket = one(graph, "aws:s3/bucket:Bucket", "logs")
     assert logs_bucket.urn in logging.dependencies
     for policy in of_type(graph, "aws:s3/bucketPolicy:BucketPolicy"):
         deny = _doc(policy.props["policy"])["Statement"][0]
-        assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        assert deny["Effect"] == "Deny" and deny["Condition"] == {
+            "Bool": {"aws:SecureTransport": "false"}
+        }
 
 
 def test_user_data_is_versioned_and_protected_in_prod() -> None:
@@ -149,7 +182,9 @@ def test_user_data_is_versioned_and_protected_in_prod() -> None:
     versioning = one(graph, "aws:s3/bucketVersioning:BucketVersioning", "user-data")
     assert versioning.props["versioningConfiguration"]["status"] == "Enabled"
     assert one(graph, "aws:s3/bucket:Bucket", "user-data").option("protect") is True
-    logs_lifecycle = one(graph, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "logs")
+    logs_lifecycle = one(
+        graph, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "logs"
+    )
     expiry = next(r for r in logs_lifecycle.props["rules"] if r["id"] == "expire-objects")
     assert expiry["expiration"]["days"] == 365
 

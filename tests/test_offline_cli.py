@@ -276,3 +276,14 @@ def test_module_entry_point_runs_check(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == EXIT_VIOLATION, proc.stdout + proc.stderr
+
+
+def test_check_flags_plaintext_secret_inputs(tmp_path: Path) -> None:
+    group = {
+        "urn": "urn:pulumi:dev::ttbt2-platform::aws:elasticache/replicationGroup:ReplicationGroup::c",
+        "props": {"authToken": "plain-text-token"},
+    }
+    code, text = run("check", str(write(tmp_path, {"stack": "dev", "resources": [group]})))
+    assert code == EXIT_VIOLATION
+    assert "plaintext-secret-inputs" in text and "'authToken'" in text
+    assert "plain-text-token" not in text

@@ -37,7 +37,7 @@ def _is_secret(value: Any) -> bool:
 
 
 def _plaintext(value: Any) -> bool:
-    return isinstance(value, str) and value != "" and value != UNKNOWN
+    return isinstance(value, str) and value not in ("", UNKNOWN)
 
 
 def _walk(value: Any, path: str) -> Iterator[tuple[str, Any]]:

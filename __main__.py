@@ -3,12 +3,14 @@
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
 from components import settings as settings_module
 from components.aws import context
 from components.aws.access import access_plan
 from components.aws.bucket import SecureBucket, SecureBucketArgs
 from components.aws.cache import RedisCache, RedisCacheArgs
+from components.aws.cdn import Cdn, CdnArgs
 from components.aws.database import Database, DatabaseArgs
 from components.aws.eks import KubernetesCluster, KubernetesClusterArgs, NodeGroupSpec
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs
@@ -21,8 +23,11 @@ prefix = f"ttbt2-{pulumi.get_stack()}"
 protect = cfg.is_prod
 
 aws_primary = aws.Provider("aws-primary", region=cfg.aws_region)
+# CloudFront takes its certificate and web ACL from us-east-1 only.
+aws_edge = aws.Provider("aws-edge", region="us-east-1")
+random_provider = random.Provider("random")
 aws_ctx = context.lookup(aws_primary, cfg.aws_region)
-on_aws = pulumi.ResourceOptions(providers={"aws": aws_primary})
+on_aws = pulumi.ResourceOptions(providers={"aws": aws_primary, "random": random_provider})
 
 network = Network(
     f"{prefix}-network",
@@ -166,6 +171,27 @@ cache = RedisCache(
     opts=on_aws,
 )
 
+cdn = Cdn(
+    f"{prefix}-edge",
+    CdnArgs(
+        context=aws_ctx,
+        tags=cfg.tags,
+        api_origin_host=cfg.api_origin_host,
+        log_bucket_id=logs.id,
+        log_bucket_domain_name=logs.bucket.bucket_domain_name,
+        edge_provider=aws_edge,
+        domain=cfg.cdn_domain,
+        hosted_zone_id=cfg.cdn_hosted_zone_id,
+        api_public_paths=tuple(cfg.api_public_paths),
+        static_paths=tuple(cfg.static_paths),
+        price_class=cfg.cdn_price_class,
+        waf_rate_limit=cfg.waf_rate_limit,
+        api_cache_ttl_seconds=cfg.api_cache_ttl_seconds,
+        protect=protect,
+    ),
+    opts=on_aws,
+)
+
 # Built once from the cluster and handed to every Kubernetes component.
 k8s_provider = k8s.Provider(
     "k8s",
@@ -195,3 +221,6 @@ pulumi.export("databaseMasterSecretArn", database.master_secret_arn)
 pulumi.export("cacheEndpoint", cache.endpoint)
 pulumi.export("userDataBucket", user_data.id)
 pulumi.export("logsBucket", logs.id)
+pulumi.export("cdnDomainName", cdn.domain_name)
+pulumi.export("staticAssetsBucket", cdn.static_bucket_name)
+pulumi.export("webAclArn", cdn.web_acl_arn)

@@ -258,9 +258,11 @@ class Settings(BaseModel):
     static_paths: list[str] = _field(
         ["/static/*", "/assets/*"], "Path patterns of static assets served from S3."
     )
-    api_cache_ttl_seconds: int = _field(60, "Default time public API responses stay cached.")
+    api_cache_ttl_seconds: int = _field(
+        60, "Default seconds public API responses stay cached (0-300)."
+    )
     waf_rate_limit: int = _field(
-        2000, "Requests per 5 minutes from one IP before the WAF blocks it (100-2000000000)."
+        2000, "Requests per 5 minutes from one IP before the WAF blocks it (10-2000000000)."
     )
     access_log_retention_days: int = _field(
         90, "Days S3 and CloudFront access logs are kept; prod >= 365."
@@ -705,10 +707,11 @@ def _check_edge(s: Settings) -> Iterable[Problem]:
     overlap = set(s.api_public_paths) & set(s.static_paths)
     if overlap:
         yield Problem("staticPaths", sorted(overlap), "a path is either static or API, not both")
-    if not 0 <= s.api_cache_ttl_seconds <= 3600:
-        yield Problem("apiCacheTtlSeconds", s.api_cache_ttl_seconds, "0 to 3600 seconds")
-    if not 100 <= s.waf_rate_limit <= 2_000_000_000:
-        yield Problem("wafRateLimit", s.waf_rate_limit, "100 to 2000000000 requests per 5 minutes")
+    # Public API responses are cached for at most 5 minutes (the API cache policy's maximum).
+    if not 0 <= s.api_cache_ttl_seconds <= 300:
+        yield Problem("apiCacheTtlSeconds", s.api_cache_ttl_seconds, "0 to 300 seconds")
+    if not 10 <= s.waf_rate_limit <= 2_000_000_000:
+        yield Problem("wafRateLimit", s.waf_rate_limit, "10 to 2000000000 requests per 5 minutes")
     if s.access_log_retention_days < 1:
         yield Problem("accessLogRetentionDays", s.access_log_retention_days, "at least 1 day")
     elif s.is_prod and s.access_log_retention_days < 365:

@@ -51,6 +51,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
         out: dict[str, Any] = {
             "arn": f"arn:aws:{service}:{region}:{account}:{_short(typ)}/{state.get('name', name)}",
         }
+        if typ.startswith("aws:") and "name" not in state and "namePrefix" not in state:
+            # Pulumi auto-names resources that have a name property: logical name + suffix.
+            out["name"] = f"{name}-{_suffix(name, 7)}"
         if typ == "aws:eks/cluster:Cluster":
             oidc = f"https://oidc.eks.{region}.amazonaws.com/id/{_suffix(name, 32).upper()}"
             out.update(

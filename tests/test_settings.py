@@ -219,8 +219,8 @@ BAD = [
     ("prod", {"cdnPriceClass": "PriceClass_100"}, "cdnPriceClass", "PriceClass_All"),
     ("dev", {"apiPublicPaths": ["api/*"]}, "apiPublicPaths[0]", "path pattern"),
     ("dev", {"staticPaths": ["/api/public/*"]}, "staticPaths", "either static or API"),
-    ("dev", {"apiCacheTtlSeconds": 7200}, "apiCacheTtlSeconds", "0 to 3600"),
-    ("dev", {"wafRateLimit": 10}, "wafRateLimit", "100 to"),
+    ("dev", {"apiCacheTtlSeconds": 301}, "apiCacheTtlSeconds", "0 to 300"),
+    ("dev", {"wafRateLimit": 9}, "wafRateLimit", "10 to"),
     ("dev", {"accessLogRetentionDays": 0}, "accessLogRetentionDays", "at least 1"),
     ("prod", {"accessLogRetentionDays": 90}, "accessLogRetentionDays", "365"),
 ]

@@ -177,3 +177,34 @@ def test_preview_mode_unknowns_are_notes_not_violations(stack: str) -> None:
     findings = evaluate(render(stack, preview=True), ALL_POLICIES)
     assert not [f for f in findings if f.blocking]
     assert any(f.kind == "note" for f in findings)
+
+
+def test_edge_differs_by_environment() -> None:
+    dev = one(render("dev"), "aws:cloudfront/distribution:Distribution").props
+    prod_graph = render("prod")
+    prod = one(prod_graph, "aws:cloudfront/distribution:Distribution").props
+    assert dev["priceClass"] == "PriceClass_100"
+    assert dev["viewerCertificate"]["cloudfrontDefaultCertificate"] is True
+    assert "aliases" not in dev
+    assert prod["priceClass"] == "PriceClass_All"
+    assert prod["aliases"] == ["www.ttbt2.example"]
+    assert prod["viewerCertificate"]["minimumProtocolVersion"] == "TLSv1.2_2021"
+    cert = one(prod_graph, "aws:acm/certificate:Certificate")
+    edge = one(prod_graph, "pulumi:providers:aws", "aws-edge")
+    assert edge.props["region"] == "us-east-1"
+    assert cert.provider is not None and cert.provider.startswith(edge.urn)
+    acl = one(prod_graph, "aws:wafv2/webAcl:WebAcl")
+    limits = [
+        r["statement"]["rateBasedStatement"]["limit"]
+        for r in acl.props["rules"]
+        if "rateBasedStatement" in r["statement"]
+    ]
+    assert limits == [1000]
+
+
+def test_api_origin_and_cache_paths_come_from_config() -> None:
+    dist = one(render("staging"), "aws:cloudfront/distribution:Distribution").props
+    api = [o for o in dist["origins"] if "customOriginConfig" in o]
+    assert [o["domainName"] for o in api] == ["api-origin.staging.ttbt2.example"]
+    patterns = sorted(b["pathPattern"] for b in dist["orderedCacheBehaviors"])
+    assert patterns == ["/api/public/*", "/assets/*", "/static/*"]

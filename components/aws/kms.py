@@ -19,7 +19,9 @@ class ServiceGrant:
 
     For example CloudFront reading SSE-KMS objects through origin access control:
     ``ServiceGrant("cloudfront.amazonaws.com", ["kms:Decrypt"],
-    {"ArnLike": {"AWS:SourceArn": "arn:aws:cloudfront::<account>:distribution/*"}})``.
+    {"ArnLike": {"AWS:SourceArn": "arn:{partition}:cloudfront::{account}:distribution/*"}})``.
+    ``{partition}``, ``{account}`` and ``{region}`` in condition strings are filled in with the
+    key's own, known only once the provider has answered, so grants stay pinned to this account.
     """
 
     service: str
@@ -149,7 +151,22 @@ def _key_policy(
                 "Principal": {"Service": grant.service},
                 "Action": grant.actions,
                 "Resource": "*",
-                "Condition": grant.condition,
+                "Condition": _fill(
+                    grant.condition, partition=partition, account=account, region=region
+                ),
             }
         )
     return document(*statements)
+
+
+def _fill(value: Any, **names: str) -> Any:
+    """Fill ``{partition}``, ``{account}`` and ``{region}`` in every string of a condition."""
+    if isinstance(value, str):
+        for key, text in names.items():
+            value = value.replace("{" + key + "}", text)
+        return value
+    if isinstance(value, dict):
+        return {k: _fill(v, **names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, **names) for v in value]
+    return value

@@ -1,0 +1,630 @@
+"""The public edge: CloudFront in front of the static-assets bucket and the API, behind WAF.
+
+Seed 4.8.2 asks for a CDN that distributes the static assets globally and a cache for the
+responses of public API endpoints; seed 4.4.2 asks to watch suspicious bot activity, which the
+web ACL's Bot Control rule group labels, counts and (for the clear cases) blocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+from pulumi_aws import cloudfront, wafv2
+
+from components.aws.bucket import SecureBucket, SecureBucketArgs
+from components.aws.context import AwsContext
+from components.aws.kms import EncryptionKey, EncryptionKeyArgs, ServiceGrant
+
+CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+"""AWS managed cache policy "CachingDisabled": nothing is cached, nothing is in the key."""
+
+ALL_VIEWER_EXCEPT_HOST_POLICY_ID = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+"""AWS managed origin request policy "AllViewerExceptHostHeader": headers (Authorization
+included), cookies and query strings reach the origin; Host stays the origin's own name, which
+the load balancer's certificate and the ingress rules are written for."""
+
+PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
+API_MAX_TTL_SECONDS = 300
+"""Upper bound for cached public API responses, whatever the origin's Cache-Control says."""
+STATIC_DEFAULT_TTL_SECONDS = 86_400
+STATIC_MAX_TTL_SECONDS = 31_536_000
+HSTS_MAX_AGE_SECONDS = 31_536_000
+"""One year, the minimum the HSTS preload list accepts."""
+ALL_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+READ_METHODS = ["GET", "HEAD"]
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        # Most SPA frameworks inject <style> elements at run time.
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        # The API is on the same host, behind the same distribution.
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "upgrade-insecure-requests",
+    ]
+)
+"""A CSP for a single-page app whose code, styles and API all come from this distribution."""
+
+MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesBotControlRuleSet",
+)
+"""AWS managed rule groups of the web ACL, in evaluation order after the rate limit.
+
+The IP reputation list is cheap and drops known-bad sources before the heavier groups run;
+Bot Control is last because it is billed per request it inspects.
+"""
+
+COUNT_ONLY_RULES: dict[str, tuple[str, ...]] = {
+    # The API takes JSON bodies on its default behaviour; 8 KB is not a limit it can live with.
+    "AWSManagedRulesCommonRuleSet": ("SizeRestrictions_BODY",),
+    # Mobile apps and partner integrations call the API with HTTP libraries (okhttp, curl...):
+    # blocking them would break real clients, so these bots are labelled and counted (seed
+    # 4.4.2 metrics) and left to the rate limit.
+    "AWSManagedRulesBotControlRuleSet": ("CategoryHttpLibrary", "SignalNonBrowserUserAgent"),
+}
+"""Rules of the managed groups that count instead of block, and why."""
+
+
+CLOUDFRONT_DECRYPT_GRANT = ServiceGrant(
+    service="cloudfront.amazonaws.com",
+    actions=["kms:Decrypt"],
+    # The distribution's ARN cannot be named (key -> bucket -> distribution would be a cycle):
+    # any distribution of this account. Which distribution may read is decided by the bucket
+    # policy, which names this one only.
+    condition={
+        "ArnLike": {"AWS:SourceArn": "arn:{partition}:cloudfront::{account}:distribution/*"}
+    },
+)
+"""Key-policy grant that lets CloudFront (origin access control) read SSE-KMS objects."""
+
+
+@dataclass(frozen=True)
+class CdnArgs:
+    """Arguments of :class:`Cdn`.
+
+    ``api_origin_host`` is the DNS name of the cluster's public load balancer. CloudFront talks
+    to it over HTTPS only and checks that the load balancer's certificate covers that name, so
+    it must be a name of ours (``api-origin.<env>.ttbt2.example``), never the load balancer's
+    ``*.elb.amazonaws.com`` name, which no certificate of ours can cover.
+    ``log_bucket_id``/``log_bucket_domain_name`` name the access-log bucket (SSE-S3, ACLs kept
+    for CloudFront's log delivery). ``edge_provider`` is an AWS provider in us-east-1, where
+    CloudFront requires its ACM certificate and its web ACL to live.
+    ``domain`` empty means CloudFront's ``*.cloudfront.net`` name and default certificate;
+    otherwise ``hosted_zone_id`` is the Route 53 zone for the certificate validation and the
+    alias records. ``waf_rate_limit`` is requests per 5 minutes per client IP.
+    """
+
+    context: AwsContext
+    tags: dict[str, str]
+    api_origin_host: str
+    log_bucket_id: pulumi.Input[str]
+    log_bucket_domain_name: pulumi.Input[str]
+    edge_provider: pulumi.ProviderResource
+    domain: str = ""
+    hosted_zone_id: str = ""
+    api_public_paths: Sequence[str] = ("/api/public/*",)
+    static_paths: Sequence[str] = ("/static/*", "/assets/*")
+    price_class: str = "PriceClass_100"
+    waf_rate_limit: int = 2000
+    api_cache_ttl_seconds: int = 60
+    protect: bool = False
+
+    def __post_init__(self) -> None:
+        """Refuse settings CloudFront, WAF or Route 53 would reject (or that would 502)."""
+        host = self.api_origin_host
+        if not host or "/" in host or ":" in host:
+            raise ValueError(f"api_origin_host must be a bare host name, got {host!r}")
+        if host.endswith(".elb.amazonaws.com"):
+            raise ValueError(
+                f"api_origin_host {host!r} is a load balancer's AWS name: CloudFront checks the "
+                "origin certificate against it and no certificate can cover it; use a DNS name "
+                "of ours that points at the load balancer"
+            )
+        if self.domain and not self.hosted_zone_id:
+            raise ValueError(f"domain {self.domain!r} needs hosted_zone_id for its certificate")
+        if self.price_class not in PRICE_CLASSES:
+            raise ValueError(f"price_class must be one of {PRICE_CLASSES}, got {self.price_class}")
+        if not 10 <= self.waf_rate_limit <= 2_000_000_000:
+            raise ValueError(f"waf_rate_limit must be 10..2000000000, got {self.waf_rate_limit}")
+        if not 0 <= self.api_cache_ttl_seconds <= API_MAX_TTL_SECONDS:
+            raise ValueError(
+                f"api_cache_ttl_seconds must be 0..{API_MAX_TTL_SECONDS}, "
+                f"got {self.api_cache_ttl_seconds}"
+            )
+        for path in (*self.api_public_paths, *self.static_paths):
+            if not path.startswith("/"):
+                raise ValueError(f"path patterns start with '/', got {path!r}")
+
+
+class Cdn(pulumi.ComponentResource):
+    """A CloudFront distribution with a WAF web ACL, serving static assets and the API.
+
+    Behaviours, first match wins:
+
+    - ``api_public_paths`` -> API origin, cached ``api_cache_ttl_seconds`` (at most 5 minutes),
+      GET/HEAD/OPTIONS only. Cookies and headers (``Authorization`` included) are neither in
+      the cache key nor forwarded, so a cached public response can never be a user's own.
+    - ``static_paths`` -> the private S3 bucket through origin access control, cached for a day
+      by default and up to a year (assets are content-hashed; the origin's Cache-Control wins
+      within those bounds).
+    - everything else (the SPA's HTML shell and the authenticated API) -> API origin, never
+      cached (managed CachingDisabled) with every viewer header, cookie and query string
+      forwarded (managed AllViewerExceptHostHeader). The shell comes from the cluster, not S3,
+      so a deploy is visible at once and always points at assets that exist.
+
+    Every behaviour redirects HTTP to HTTPS and adds the security headers. With ``domain`` the
+    viewer certificate is an ACM certificate validated through Route 53 and viewers need TLS
+    1.2 (``TLSv1.2_2021``); without it CloudFront's default certificate is used, with which
+    CloudFront does not let the minimum TLS version be chosen (it stays at TLSv1).
+    """
+
+    def __init__(
+        self, name: str, args: CdnArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("ttbt2:aws:Cdn", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        # ACM certificates and CLOUDFRONT-scope web ACLs exist only in us-east-1.
+        edge = pulumi.ResourceOptions(parent=self, provider=args.edge_provider)
+        tags = {**args.tags, "Name": name}
+
+        key = EncryptionKey(
+            f"{name}-static",
+            EncryptionKeyArgs(
+                description=f"Static assets of {name} (served through CloudFront)",
+                context=args.context,
+                tags=args.tags,
+                protect=args.protect,
+                service_grants=[CLOUDFRONT_DECRYPT_GRANT],
+            ),
+            opts=child,
+        )
+        oac = cloudfront.OriginAccessControl(
+            f"{name}-oac",
+            description=f"CloudFront of {name} reads the static-assets bucket",
+            origin_access_control_origin_type="s3",
+            signing_behavior="always",
+            signing_protocol="sigv4",
+            opts=child,
+        )
+        self.static_cache_policy = self._static_cache_policy(name, child)
+        self.api_cache_policy = self._api_cache_policy(name, args, child)
+        self.security_headers = self._security_headers(name, child)
+        self.web_acl = self._web_acl(name, args, tags, edge)
+        certificate_arn = self._certificate(name, args, tags, edge, child)
+
+        # The bucket policy pins CloudFront's read grant to this distribution, and the
+        # distribution needs the bucket's domain name: the ARN is promised here and resolved
+        # once the distribution exists (the policy is its own resource, so there is no cycle).
+        deferred: tuple[pulumi.Output[str], Callable[[pulumi.Output[str]], None]]
+        deferred = pulumi.deferred_output()
+        distribution_arn, resolve_distribution_arn = deferred
+        try:
+            static = SecureBucket(
+                f"{name}-static",
+                SecureBucketArgs(
+                    tags={**args.tags, "purpose": "static-assets"},
+                    kms_key_arn=key.arn,
+                    log_bucket=args.log_bucket_id,
+                    log_prefix="s3/static/",
+                    protect=args.protect,
+                    policy_statements=[
+                        lambda arn: pulumi.Output.all(arn, distribution_arn).apply(
+                            lambda v: _cloudfront_read_statement(v[0], v[1])
+                        )
+                    ],
+                ),
+                opts=child,
+            )
+            self.distribution = self._distribution(
+                name,
+                args,
+                tags=tags,
+                static=static,
+                oac_id=oac.id,
+                certificate_arn=certificate_arn,
+                child=child,
+            )
+        except Exception as exc:
+            # An unresolved promise would leave the bucket policy waiting for ever, and the
+            # run would hang instead of reporting this error.
+            resolve_distribution_arn(_failed(exc))
+            raise
+        resolve_distribution_arn(self.distribution.arn)
+        if args.domain:
+            self._alias_records(name, args)
+
+        self.static_bucket = static
+        self.domain_name = self.distribution.domain_name
+        self.distribution_id = self.distribution.id
+        self.distribution_arn = self.distribution.arn
+        self.static_bucket_name = static.bucket.bucket
+        self.web_acl_arn = self.web_acl.arn
+        self.register_outputs(
+            {
+                "domainName": self.domain_name,
+                "distributionId": self.distribution_id,
+                "distributionArn": self.distribution_arn,
+                "staticBucketName": self.static_bucket_name,
+                "webAclArn": self.web_acl_arn,
+            }
+        )
+
+    def _distribution(
+        self,
+        name: str,
+        args: CdnArgs,
+        *,
+        tags: dict[str, str],
+        static: SecureBucket,
+        oac_id: pulumi.Output[str],
+        certificate_arn: pulumi.Output[str] | None,
+        child: pulumi.ResourceOptions,
+    ) -> cloudfront.Distribution:
+        """The distribution: two origins, three kinds of behaviour, WAF, logs, certificate."""
+        api_origin, static_origin = "api", "static-assets"
+        headers_id = self.security_headers.id
+
+        def behaviour(
+            path: str, origin: str, cache_policy: pulumi.Input[str], methods: list[str]
+        ) -> cloudfront.DistributionOrderedCacheBehaviorArgs:
+            return cloudfront.DistributionOrderedCacheBehaviorArgs(
+                path_pattern=path,
+                target_origin_id=origin,
+                viewer_protocol_policy="redirect-to-https",
+                allowed_methods=methods,
+                # OPTIONS (CORS preflight) is not cached: its answer depends on Origin, which
+                # is not in the cache key.
+                cached_methods=READ_METHODS,
+                cache_policy_id=cache_policy,
+                response_headers_policy_id=headers_id,
+                compress=True,
+            )
+
+        if certificate_arn is not None:
+            viewer_certificate = cloudfront.DistributionViewerCertificateArgs(
+                acm_certificate_arn=certificate_arn,
+                ssl_support_method="sni-only",
+                minimum_protocol_version="TLSv1.2_2021",
+            )
+        else:
+            # CloudFront's own certificate fixes the minimum at TLSv1; only a custom
+            # certificate can raise it. Without a domain there is nothing else to present.
+            viewer_certificate = cloudfront.DistributionViewerCertificateArgs(
+                cloudfront_default_certificate=True
+            )
+        return cloudfront.Distribution(
+            f"{name}-distribution",
+            enabled=True,
+            comment=f"{name}: static assets and API",
+            is_ipv6_enabled=True,
+            http_version="http2and3",
+            price_class=args.price_class,
+            aliases=[args.domain] if args.domain else None,
+            web_acl_id=self.web_acl.arn,
+            origins=[
+                cloudfront.DistributionOriginArgs(
+                    origin_id=static_origin,
+                    domain_name=static.bucket.bucket_regional_domain_name,
+                    origin_access_control_id=oac_id,
+                ),
+                cloudfront.DistributionOriginArgs(
+                    origin_id=api_origin,
+                    domain_name=args.api_origin_host,
+                    custom_origin_config=cloudfront.DistributionOriginCustomOriginConfigArgs(
+                        http_port=80,
+                        https_port=443,
+                        origin_protocol_policy="https-only",
+                        origin_ssl_protocols=["TLSv1.2"],
+                    ),
+                ),
+            ],
+            default_cache_behavior=cloudfront.DistributionDefaultCacheBehaviorArgs(
+                target_origin_id=api_origin,
+                viewer_protocol_policy="redirect-to-https",
+                allowed_methods=ALL_METHODS,
+                cached_methods=READ_METHODS,
+                cache_policy_id=CACHING_DISABLED_POLICY_ID,
+                origin_request_policy_id=ALL_VIEWER_EXCEPT_HOST_POLICY_ID,
+                response_headers_policy_id=headers_id,
+                compress=True,
+            ),
+            # Public API paths first: they are the ones that must not fall to the default.
+            ordered_cache_behaviors=[
+                *[
+                    behaviour(p, api_origin, self.api_cache_policy.id, [*READ_METHODS, "OPTIONS"])
+                    for p in args.api_public_paths
+                ],
+                *[
+                    behaviour(p, static_origin, self.static_cache_policy.id, READ_METHODS)
+                    for p in args.static_paths
+                ],
+            ],
+            viewer_certificate=viewer_certificate,
+            logging_config=cloudfront.DistributionLoggingConfigArgs(
+                bucket=args.log_bucket_domain_name,
+                prefix="cloudfront/",
+                include_cookies=False,
+            ),
+            restrictions=cloudfront.DistributionRestrictionsArgs(
+                geo_restriction=cloudfront.DistributionRestrictionsGeoRestrictionArgs(
+                    restriction_type="none"
+                )
+            ),
+            tags=tags,
+            opts=child,
+        )
+
+    def _static_cache_policy(
+        self, name: str, child: pulumi.ResourceOptions
+    ) -> cloudfront.CachePolicy:
+        """Long-lived assets: nothing but the compressed encoding in the cache key."""
+        return cloudfront.CachePolicy(
+            f"{name}-static-cache",
+            comment="Static assets: content-hashed, cached up to a year",
+            min_ttl=0,
+            default_ttl=STATIC_DEFAULT_TTL_SECONDS,
+            max_ttl=STATIC_MAX_TTL_SECONDS,
+            parameters_in_cache_key_and_forwarded_to_origin=_cache_key(query_strings="none"),
+            opts=child,
+        )
+
+    def _api_cache_policy(
+        self, name: str, args: CdnArgs, child: pulumi.ResourceOptions
+    ) -> cloudfront.CachePolicy:
+        """Public API responses: keyed on the query string, never on who is asking."""
+        return cloudfront.CachePolicy(
+            f"{name}-api-cache",
+            comment="Public API GET responses, short-lived, no cookies or auth headers",
+            min_ttl=0,
+            default_ttl=args.api_cache_ttl_seconds,
+            max_ttl=API_MAX_TTL_SECONDS,
+            parameters_in_cache_key_and_forwarded_to_origin=_cache_key(query_strings="all"),
+            opts=child,
+        )
+
+    def _security_headers(
+        self, name: str, child: pulumi.ResourceOptions
+    ) -> cloudfront.ResponseHeadersPolicy:
+        """Security headers on every response, whichever origin produced it."""
+        return cloudfront.ResponseHeadersPolicy(
+            f"{name}-security-headers",
+            comment="HSTS, CSP, nosniff, DENY framing, strict referrer",
+            security_headers_config=cloudfront.ResponseHeadersPolicySecurityHeadersConfigArgs(
+                strict_transport_security=cloudfront.ResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurityArgs(
+                    access_control_max_age_sec=HSTS_MAX_AGE_SECONDS,
+                    include_subdomains=True,
+                    preload=True,
+                    override=True,
+                ),
+                content_type_options=cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentTypeOptionsArgs(
+                    override=True
+                ),
+                frame_options=cloudfront.ResponseHeadersPolicySecurityHeadersConfigFrameOptionsArgs(
+                    frame_option="DENY", override=True
+                ),
+                referrer_policy=cloudfront.ResponseHeadersPolicySecurityHeadersConfigReferrerPolicyArgs(
+                    referrer_policy="strict-origin-when-cross-origin", override=True
+                ),
+                xss_protection=cloudfront.ResponseHeadersPolicySecurityHeadersConfigXssProtectionArgs(
+                    protection=True, mode_block=True, override=True
+                ),
+                # An origin that sends its own CSP (a page with nonces, say) keeps it.
+                content_security_policy=cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentSecurityPolicyArgs(
+                    content_security_policy=CONTENT_SECURITY_POLICY, override=False
+                ),
+            ),
+            opts=child,
+        )
+
+    def _web_acl(
+        self, name: str, args: CdnArgs, tags: dict[str, str], edge: pulumi.ResourceOptions
+    ) -> wafv2.WebAcl:
+        """Rate limit per IP, then the AWS managed groups; every rule has metrics and samples."""
+
+        def visibility(metric: str) -> wafv2.WebAclRuleVisibilityConfigArgs:
+            return wafv2.WebAclRuleVisibilityConfigArgs(
+                cloudwatch_metrics_enabled=True,
+                metric_name=f"{name}-{metric}",
+                sampled_requests_enabled=True,
+            )
+
+        rules = [
+            wafv2.WebAclRuleArgs(
+                name="rate-limit-per-ip",
+                priority=0,
+                action=wafv2.WebAclRuleActionArgs(block=wafv2.WebAclRuleActionBlockArgs()),
+                statement=wafv2.WebAclRuleStatementArgs(
+                    rate_based_statement=wafv2.WebAclRuleStatementRateBasedStatementArgs(
+                        limit=args.waf_rate_limit,
+                        aggregate_key_type="IP",
+                        evaluation_window_sec=300,
+                    )
+                ),
+                visibility_config=visibility("rate-limit-per-ip"),
+            )
+        ]
+        for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1):
+            rules.append(
+                wafv2.WebAclRuleArgs(
+                    name=group,
+                    priority=priority,
+                    # "none" keeps the group's own actions (block); "count" would disarm it.
+                    override_action=wafv2.WebAclRuleOverrideActionArgs(
+                        none=wafv2.WebAclRuleOverrideActionNoneArgs()
+                    ),
+                    statement=wafv2.WebAclRuleStatementArgs(
+                        managed_rule_group_statement=_managed_group(group)
+                    ),
+                    visibility_config=visibility(group),
+                )
+            )
+        return wafv2.WebAcl(
+            f"{name}-waf",
+            description=f"Edge protection of {name}",
+            scope="CLOUDFRONT",
+            default_action=wafv2.WebAclDefaultActionArgs(
+                allow=wafv2.WebAclDefaultActionAllowArgs()
+            ),
+            rules=rules,
+            visibility_config=wafv2.WebAclVisibilityConfigArgs(
+                cloudwatch_metrics_enabled=True,
+                metric_name=f"{name}-waf",
+                sampled_requests_enabled=True,
+            ),
+            tags=tags,
+            opts=edge,
+        )
+
+    def _certificate(
+        self,
+        name: str,
+        args: CdnArgs,
+        tags: dict[str, str],
+        edge: pulumi.ResourceOptions,
+        child: pulumi.ResourceOptions,
+    ) -> pulumi.Output[str] | None:
+        """An ACM certificate for ``domain``, DNS-validated; None without a domain.
+
+        The ARN returned is the validation's, so the distribution waits for an issued
+        certificate instead of failing on a pending one.
+        """
+        if not args.domain:
+            return None
+        cert = aws.acm.Certificate(
+            f"{name}-certificate",
+            domain_name=args.domain,
+            validation_method="DNS",
+            tags=tags,
+            opts=edge,
+        )
+        domain = args.domain
+
+        def option(field: str) -> pulumi.Output[str]:
+            # One domain, one validation record; picked by name, not by position.
+            return cert.domain_validation_options.apply(
+                lambda opts: next(str(getattr(o, field)) for o in opts if o.domain_name == domain)
+            )
+
+        record = aws.route53.Record(
+            f"{name}-certificate-validation-record",
+            zone_id=args.hosted_zone_id,
+            name=option("resource_record_name"),
+            type=option("resource_record_type"),
+            records=[option("resource_record_value")],
+            ttl=60,
+            # A certificate replacement for the same name asks for the same record.
+            allow_overwrite=True,
+            opts=child,
+        )
+        validation = aws.acm.CertificateValidation(
+            f"{name}-certificate-validation",
+            certificate_arn=cert.arn,
+            validation_record_fqdns=[record.fqdn],
+            opts=edge,
+        )
+        return validation.certificate_arn
+
+    def _alias_records(self, name: str, args: CdnArgs) -> None:
+        """``domain`` A and AAAA aliases to the distribution (IPv6 is on)."""
+        for record_type in ("A", "AAAA"):
+            aws.route53.Record(
+                f"{name}-alias-{record_type.lower()}",
+                zone_id=args.hosted_zone_id,
+                name=args.domain,
+                type=record_type,
+                aliases=[
+                    aws.route53.RecordAliasArgs(
+                        name=self.distribution.domain_name,
+                        zone_id=self.distribution.hosted_zone_id,
+                        evaluate_target_health=False,
+                    )
+                ],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+
+def _cache_key(
+    *, query_strings: str
+) -> cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginArgs:
+    """A cache key without cookies or headers, with gzip and brotli variants."""
+    return cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginArgs(
+        cookies_config=cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginCookiesConfigArgs(
+            cookie_behavior="none"
+        ),
+        headers_config=cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginHeadersConfigArgs(
+            header_behavior="none"
+        ),
+        query_strings_config=cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginQueryStringsConfigArgs(
+            query_string_behavior=query_strings
+        ),
+        enable_accept_encoding_gzip=True,
+        enable_accept_encoding_brotli=True,
+    )
+
+
+def _managed_group(group: str) -> wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs:
+    """The statement of an AWS managed rule group, with its count-only rules and settings."""
+    configs = None
+    if group == "AWSManagedRulesBotControlRuleSet":
+        # COMMON: self-identifying and known bots; TARGETED adds browser challenges and costs
+        # more per request.
+        configs = [
+            wafv2.WebAclRuleStatementManagedRuleGroupStatementManagedRuleGroupConfigArgs(
+                aws_managed_rules_bot_control_rule_set=wafv2.WebAclRuleStatementManagedRuleGroupStatementManagedRuleGroupConfigAwsManagedRulesBotControlRuleSetArgs(
+                    inspection_level="COMMON"
+                )
+            )
+        ]
+    overrides = [
+        wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideArgs(
+            name=rule,
+            action_to_use=wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseArgs(
+                count=wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseCountArgs()
+            ),
+        )
+        for rule in COUNT_ONLY_RULES.get(group, ())
+    ]
+    return wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
+        name=group,
+        vendor_name="AWS",
+        managed_rule_group_configs=configs,
+        rule_action_overrides=overrides or None,
+    )
+
+
+def _failed(reason: Exception) -> pulumi.Output[str]:
+    """An output that fails with ``reason``, for a promise that can no longer be kept."""
+
+    def fail(_: object) -> str:
+        raise RuntimeError(f"the CloudFront distribution was not created: {reason}") from reason
+
+    return pulumi.Output.from_input(None).apply(fail)
+
+
+def _cloudfront_read_statement(bucket_arn: str, distribution_arn: str) -> dict[str, Any]:
+    """Bucket-policy statement: this distribution, and no other, reads objects through OAC."""
+    return {
+        "Sid": "CloudFrontReadsThroughOriginAccessControl",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudfront.amazonaws.com"},
+        "Action": "s3:GetObject",
+        "Resource": f"{bucket_arn}/*",
+        "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+    }
+
+
+__all__ = ["Cdn", "CdnArgs"]

@@ -214,4 +214,8 @@ def _policy_resources(
         if res.parent in built:
             node.parent = built[res.parent]
         node.dependencies = [built[d] for d in res.dependencies if d in built]
+        node.property_dependencies = {
+            key: [built[d] for d in urns if d in built]
+            for key, urns in res.property_dependencies.items()
+        }
     return list(built.values())

@@ -6,6 +6,7 @@ Format (documented in the README; ``check`` reads it, so users can write one by 
      "resources": [{"urn": "...", "type": "aws:kms/key:Key", "name": "...",
                     "parent": "<urn or null>", "props": {...camelCase inputs...},
                     "options": {"protect": false, ...}, "dependencies": ["<urn>", ...],
+                    "propertyDependencies": {"<input>": ["<urn>", ...]},
                     "provider": "<provider urn>::<id> or null"}],
      "outputs": {"name": {"value": ..., "secret": false, "known": true}}}
 
@@ -54,6 +55,8 @@ class Resource:
     dependencies: list[str] = field(default_factory=list)
     provider: str | None = None
     custom: bool = True
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    """Input name -> URNs its value came from, as the engine passes them to stack policies."""
 
     @property
     def cloud(self) -> str:
@@ -77,6 +80,7 @@ class Resource:
             "props": self.props,
             "options": {**OPTION_DEFAULTS, **self.options},
             "dependencies": self.dependencies,
+            "propertyDependencies": self.property_dependencies,
             "provider": self.provider,
         }
 
@@ -178,10 +182,19 @@ def load_graph(path: Path, stack: str | None = None) -> StackGraph:
                 dependencies=_optional(item, "dependencies", list, [], at),
                 provider=_optional(item, "provider", str, None, at),
                 custom=_optional(item, "custom", bool, not rtype.startswith("ttbt2:"), at),
+                property_dependencies=_property_dependencies(item, at),
             )
         )
     outputs = _optional(doc, "outputs", dict, {}, where)
     return StackGraph(project=project, stack=chosen, resources=resources, outputs=outputs)
+
+
+def _property_dependencies(item: dict[str, Any], where: str) -> dict[str, list[str]]:
+    deps = _optional(item, "propertyDependencies", dict, {}, where)
+    for key, urns in deps.items():
+        if not isinstance(urns, list) or not all(isinstance(u, str) for u in urns):
+            raise GraphFileError(f"{where}: propertyDependencies.{key} must be a list of URNs")
+    return deps
 
 
 def _type_from_urn(urn: str, where: str) -> str:

@@ -48,6 +48,11 @@ class Recorder(MockMonitor):
                     },
                 },
                 dependencies=sorted(set(request.dependencies)),
+                property_dependencies={
+                    key: sorted(set(deps.urns))
+                    for key, deps in request.propertyDependencies.items()
+                    if deps.urns
+                },
                 provider=request.provider or None,
                 custom=bool(request.custom),
             )

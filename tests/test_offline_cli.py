@@ -223,6 +223,10 @@ def test_check_stack_flag_overrides_the_file(tmp_path: Path) -> None:
             "field 'props' must be dict",
         ),
         (
+            {"stack": "dev", "resources": [{**key_resource(), "propertyDependencies": {"a": "u"}}]},
+            "propertyDependencies.a must be a list of URNs",
+        ),
+        (
             {"stack": "dev", "resources": [{**key_resource(), "options": {"protect": "yes"}}]},
             "options.protect must be true or false",
         ),

@@ -208,3 +208,13 @@ def test_api_origin_and_cache_paths_come_from_config() -> None:
     assert [o["domainName"] for o in api] == ["api-origin.staging.ttbt2.example"]
     patterns = sorted(b["pathPattern"] for b in dist["orderedCacheBehaviors"])
     assert patterns == ["/api/public/*", "/assets/*", "/static/*"]
+
+
+def test_property_dependencies_name_the_input_each_urn_feeds() -> None:
+    graph = render("dev")
+    vpc = one(graph, "aws:ec2/vpc:Vpc")
+    flow = one(graph, "aws:ec2/flowLog:FlowLog")
+    assert flow.property_dependencies["vpcId"] == [vpc.urn]
+    db = one(graph, "aws:rds/instance:Instance")
+    params = one(graph, "aws:rds/parameterGroup:ParameterGroup")
+    assert db.property_dependencies["parameterGroupName"] == [params.urn]

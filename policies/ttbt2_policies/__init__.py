@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import eks, iam, kms, network, protection, tags
+from . import cloudfront, eks, elasticache, iam, kms, network, protection, rds, s3, tags
 
 PACK_NAME = "ttbt2-guardrails"
 
@@ -20,6 +20,10 @@ ALL_POLICIES: list[Policy] = [
     *network.POLICIES,
     *tags.POLICIES,
     *protection.POLICIES,
+    *s3.POLICIES,
+    *rds.POLICIES,
+    *elasticache.POLICIES,
+    *cloudfront.POLICIES,
 ]
 """Every policy of the pack, in a stable order (module by module)."""
 

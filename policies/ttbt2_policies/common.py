@@ -8,19 +8,25 @@ the engine turns it into an advisory "can't run during preview" note.
 A property of the wrong type raises :class:`InvalidPropError`; the builders below report its message
 as a violation of the policy that read it. A policy never lets any other exception escape for
 bad input.
+
+Stack policies join resources through dependencies (URNs), never through ids: see
+:func:`referenced`. Production stacks are the policy config ``productionStacks``: see
+:func:`production_stacks`.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+import re
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
+    PolicyResource,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -234,6 +240,119 @@ def is_open_cidr(cidr: str) -> bool:
 def stack_of(urn: str) -> str:
     """The stack name of a URN ``urn:pulumi:<stack>::<project>::<type>::<name>``."""
     return urn.removeprefix("urn:pulumi:").split("::", 1)[0]
+
+
+def bool_or_string_prop(props: Mapping[str, Any], path: str) -> bool | None:
+    """A boolean that may also arrive as the string ``"true"``/``"false"``, None when absent."""
+    value = lookup(props, path)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    if value is not None and not isinstance(value, bool):
+        raise wrong_type(path, "true or false", value)
+    return value
+
+
+def is_set(props: Mapping[str, Any], key: str) -> bool:
+    """True when ``key`` holds a value other than null or ``""``, whatever its type.
+
+    For secrets (passwords, tokens): the value is never put into a message, not even its type
+    and value through :func:`describe`.
+    """
+    return props.get(key) not in (None, "")
+
+
+AWS_MANAGED_KEY_ALIAS = re.compile(r"(^|:)alias/aws/")
+
+
+def is_aws_managed_key(key_id: str) -> bool:
+    """True for an AWS-managed key alias (``alias/aws/s3``, ``arn:...:alias/aws/rds``)."""
+    return bool(AWS_MANAGED_KEY_ALIAS.search(key_id))
+
+
+# --- policy config: stacks ---------------------------------------------------------------------
+
+DEFAULT_PRODUCTION_STACKS = ("prod", "prod-dr")
+
+
+def stack_names_config(config: Any, key: str, default: Sequence[str]) -> Sequence[str]:
+    """The list of stack names at ``key`` of a policy's config, or ``default`` when absent.
+
+    Raises ValueError when malformed: the engine validates config against the schema first, so
+    offline a malformed config is a loud policy error rather than a silent fallback.
+    """
+    value = config.get(key) if config else None
+    if value is None:
+        return default
+    if not is_list(value) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"policy config {key} must be a list of stack names")
+    return list(value)
+
+
+def production_stacks(config: Any) -> Sequence[str]:
+    """The ``productionStacks`` config value, or the default; raises ValueError when malformed."""
+    return stack_names_config(config, "productionStacks", DEFAULT_PRODUCTION_STACKS)
+
+
+def stack_names_schema(default: Sequence[str], description: str) -> dict[str, Any]:
+    """The JSON schema of a list-of-stack-names config property."""
+    return {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": list(default),
+        "description": description,
+    }
+
+
+PRODUCTION_STACKS_SCHEMA: dict[str, Any] = stack_names_schema(
+    DEFAULT_PRODUCTION_STACKS, "Stack names (from the URN) treated as production."
+)
+
+
+def production_config_schema(**extra: dict[str, Any]) -> PolicyConfigSchema:
+    """A config schema with ``productionStacks`` and any ``extra`` properties."""
+    return PolicyConfigSchema(properties={"productionStacks": PRODUCTION_STACKS_SCHEMA, **extra})
+
+
+def require_production(args: ResourceValidationArgs) -> str:
+    """The resource's stack name; marks the policy not applicable outside production stacks."""
+    stack = stack_of(args.urn)
+    if stack not in production_stacks(args.get_config()):
+        args.not_applicable(f"stack {stack!r} is not a production stack")
+    return stack
+
+
+# --- stack policies: joins and per-resource reports --------------------------------------------
+
+
+def referenced(resource: PolicyResource, prop: str, types: Collection[str]) -> list[PolicyResource]:
+    """The resources of ``types`` that ``resource``'s input ``prop`` refers to.
+
+    Joins go through dependencies (URNs), never through ids. When the engine hands over
+    per-property dependencies (``property_dependencies``, as ``pulumi preview`` does), only the
+    resources ``prop`` itself depends on count. Without them (the offline evaluator and
+    hand-written graph files carry ``dependencies`` only), every dependency of one of ``types``
+    counts, whichever property or ``depends_on`` created it.
+    """
+    by_prop = getattr(resource, "property_dependencies", None) or {}
+    chosen = by_prop.get(prop, []) if by_prop else resource.dependencies
+    found: dict[str, PolicyResource] = {}
+    for dep in chosen:
+        if dep.resource_type in types:
+            found.setdefault(dep.urn, dep)
+    return list(found.values())
+
+
+def report_on(urn: str, messages: Iterable[str]) -> Iterator[tuple[str, str | None]]:
+    """``(message, urn)`` for every message; an :class:`InvalidPropError` becomes one more.
+
+    Lets a stack check report a wrongly typed prop on the resource concerned and go on with the
+    next resource, instead of stopping the whole check.
+    """
+    try:
+        for message in messages:
+            yield message, urn
+    except InvalidPropError as exc:
+        yield exc.message, urn
 
 
 # --- IAM policy documents ----------------------------------------------------------------

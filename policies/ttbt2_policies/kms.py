@@ -1,4 +1,6 @@
-"""KMS keys: automatic rotation (CKV_AWS_7), no wildcard principal in key policies (CKV_AWS_33)."""
+"""KMS keys: automatic rotation (CKV_AWS_7), no wildcard principal in key policies (CKV_AWS_33),
+and a deletion window long enough to undo a scheduled deletion (platform rule).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +8,23 @@ from collections.abc import Iterator
 
 from pulumi_policy import Policy, ResourceValidationArgs
 
-from .common import MANDATORY, bool_prop, document_statements, resource_policy, str_prop
+from .common import (
+    MANDATORY,
+    bool_prop,
+    document_statements,
+    number_prop,
+    production_config_schema,
+    production_stacks,
+    resource_policy,
+    stack_of,
+    str_prop,
+)
 
 KEY = "aws:kms/key:Key"
 SYMMETRIC = "SYMMETRIC_DEFAULT"
+MINIMUM_DELETION_WINDOW = 7
+PRODUCTION_DELETION_WINDOW = 30
+AWS_DEFAULT_DELETION_WINDOW = 30
 
 
 def _rotation(args: ResourceValidationArgs) -> Iterator[str]:
@@ -41,6 +56,26 @@ def _no_wildcard_principal(args: ResourceValidationArgs) -> Iterator[str]:
             yield f"{problem}: anyone who can call KMS could use or manage this key"
 
 
+def _deletion_window(args: ResourceValidationArgs) -> Iterator[str]:
+    """At least 7 days everywhere and 30 days in production stacks (config productionStacks).
+
+    Without ``deletionWindowInDays`` AWS waits its default of 30 days, which complies.
+    """
+    days = number_prop(args.props, "deletionWindowInDays")
+    if days is None:
+        return
+    stack = stack_of(args.urn)
+    production = stack in production_stacks(args.get_config())
+    needed = PRODUCTION_DELETION_WINDOW if production else MINIMUM_DELETION_WINDOW
+    if days < needed:
+        where = f"production stack {stack!r}" if production else f"stack {stack!r}"
+        yield (
+            f"deletionWindowInDays is {days:g}: a key scheduled for deletion in {where} must "
+            f"stay recoverable for at least {needed} days (leave it unset for the AWS default of "
+            f"{AWS_DEFAULT_DELETION_WINDOW})"
+        )
+
+
 key_rotation_enabled = resource_policy(
     name="aws-kms-key-rotation-enabled",
     description="Customer-managed symmetric KMS keys rotate their key material (CKV_AWS_7).",
@@ -57,4 +92,20 @@ key_policy_no_wildcard_principal = resource_policy(
     check=_no_wildcard_principal,
 )
 
-POLICIES: list[Policy] = [key_rotation_enabled, key_policy_no_wildcard_principal]
+key_deletion_window = resource_policy(
+    name="aws-kms-key-deletion-window",
+    description=(
+        "Platform rule: KMS keys keep a deletion window of at least 7 days, and 30 days in "
+        "production stacks (config productionStacks); unset means the AWS default of 30."
+    ),
+    enforcement=MANDATORY,
+    applies_to={KEY},
+    check=_deletion_window,
+    config_schema=production_config_schema(),
+)
+
+POLICIES: list[Policy] = [
+    key_rotation_enabled,
+    key_policy_no_wildcard_principal,
+    key_deletion_window,
+]

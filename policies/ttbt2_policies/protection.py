@@ -8,14 +8,11 @@ is the policy config ``productionStacks`` (default ``["prod", "prod-dr"]``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Iterator
 
-from pulumi_policy import Policy, PolicyConfigSchema, ResourceValidationArgs
+from pulumi_policy import Policy, ResourceValidationArgs
 
-from .common import MANDATORY, is_list, resource_policy, stack_of
-
-DEFAULT_PRODUCTION_STACKS = ("prod", "prod-dr")
+from .common import MANDATORY, production_config_schema, require_production, resource_policy
 
 STATEFUL_TYPES = frozenset(
     {
@@ -41,20 +38,8 @@ def is_stateful(resource_type: str) -> bool:
     return resource_type.startswith(SEARCH_DOMAIN_MODULES) and resource_type.endswith(":Domain")
 
 
-def production_stacks(config: Any) -> Sequence[str]:
-    """The ``productionStacks`` config value, or the default; raises ValueError when malformed."""
-    value = config.get("productionStacks") if config else None
-    if value is None:
-        return DEFAULT_PRODUCTION_STACKS
-    if not is_list(value) or not all(isinstance(v, str) for v in value):
-        raise ValueError("policy config productionStacks must be a list of stack names")
-    return list(value)
-
-
 def _protected_in_production(args: ResourceValidationArgs) -> Iterator[str]:
-    stack = stack_of(args.urn)
-    if stack not in production_stacks(args.get_config()):
-        args.not_applicable(f"stack {stack!r} is not a production stack")
+    stack = require_production(args)
     if not args.opts.protect:
         yield (
             f"{args.resource_type.rsplit(':', 1)[-1]} {args.name} holds state in production stack "
@@ -71,16 +56,7 @@ protect_stateful_resources = resource_policy(
     enforcement=MANDATORY,
     applies_to=is_stateful,
     check=_protected_in_production,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "productionStacks": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": list(DEFAULT_PRODUCTION_STACKS),
-                "description": "Stack names (from the URN) treated as production.",
-            }
-        }
-    ),
+    config_schema=production_config_schema(),
 )
 
 POLICIES: list[Policy] = [protect_stateful_resources]

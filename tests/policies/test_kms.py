@@ -1,4 +1,5 @@
-"""KMS: rotation (CKV_AWS_7) and no wildcard principal in key policies (CKV_AWS_33)."""
+"""KMS: rotation (CKV_AWS_7), no wildcard principal in key policies (CKV_AWS_33), deletion window
+(platform rule)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ from typing import Any
 
 import pytest
 
-from policies.ttbt2_policies.kms import key_policy_no_wildcard_principal, key_rotation_enabled
+from policies.ttbt2_policies.kms import (
+    key_deletion_window,
+    key_policy_no_wildcard_principal,
+    key_rotation_enabled,
+)
 from tests.policies.builders import UNKNOWN, allow, doc, findings_for, resource, violations
 
 KEY = "aws:kms/key:Key"
@@ -17,10 +22,10 @@ def root_statement(**extra: Any) -> dict[str, Any]:
     return allow("kms:*", Principal={"AWS": ROOT}, **extra)
 
 
-def key(**props: Any) -> Any:
+def key(stack: str = "dev", **props: Any) -> Any:
     base: dict[str, Any] = {"enableKeyRotation": True, "policy": doc(root_statement())}
     base.update(props)
-    return resource(KEY, {k: v for k, v in base.items() if v is not None})
+    return resource(KEY, {k: v for k, v in base.items() if v is not None}, stack=stack)
 
 
 # --- rotation --------------------------------------------------------------------------------
@@ -118,3 +123,51 @@ def test_unknown_key_policy_is_a_note() -> None:
     [finding] = findings_for(key_policy_no_wildcard_principal, [key(policy=UNKNOWN)])
     assert finding.kind == "note"
     assert ".policy" in finding.message
+
+
+# --- deletion window ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stack", "days"), [("dev", 7), ("staging", 10), ("prod", 30), ("prod-dr", 30), ("dev", 30)]
+)
+def test_deletion_window_long_enough_is_compliant(stack: str, days: int) -> None:
+    res = key(stack, deletionWindowInDays=days)
+    assert findings_for(key_deletion_window, [res], stack=stack) == []
+
+
+@pytest.mark.parametrize(
+    ("stack", "days", "needed"), [("dev", 6, 7), ("prod", 29, 30), ("prod-dr", 7, 30)]
+)
+def test_short_deletion_window_is_a_violation(stack: str, days: int, needed: int) -> None:
+    [finding] = findings_for(
+        key_deletion_window, [key(stack, deletionWindowInDays=days)], stack=stack
+    )
+    assert finding.policy == "aws-kms-key-deletion-window"
+    assert finding.kind == "violation" and finding.enforcement == "mandatory"
+    assert f"deletionWindowInDays is {days}" in finding.message
+    assert f"at least {needed} days" in finding.message
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_missing_deletion_window_is_the_aws_default_30_and_compliant(stack: str) -> None:
+    assert findings_for(key_deletion_window, [key(stack)], stack=stack) == []
+
+
+def test_deletion_window_production_stacks_come_from_config() -> None:
+    res = key("live", deletionWindowInDays=7)
+    config = {"productionStacks": ["live"]}
+    found = findings_for(key_deletion_window, [res], stack="live", config=config)
+    assert len(violations(found)) == 1
+    assert key_deletion_window.config_schema is not None
+
+
+def test_deletion_window_of_the_wrong_type_is_a_violation() -> None:
+    found = findings_for(key_deletion_window, [key(deletionWindowInDays="30")])
+    assert [f.kind for f in found] == ["violation"]
+    assert "deletionWindowInDays must be a number" in found[0].message
+
+
+def test_unknown_deletion_window_is_a_note() -> None:
+    [finding] = findings_for(key_deletion_window, [key(deletionWindowInDays=UNKNOWN)])
+    assert finding.kind == "note"

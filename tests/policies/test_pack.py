@@ -16,11 +16,15 @@ from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValid
 from policies.ttbt2_policies import (
     ALL_POLICIES,
     PACK_NAME,
+    cloudfront,
     eks,
+    elasticache,
     iam,
     kms,
     network,
     protection,
+    rds,
+    s3,
     tags,
 )
 from tests.policies.builders import sdk_resource_class
@@ -31,6 +35,7 @@ PACKAGE_DIR = POLICIES_DIR / "ttbt2_policies"
 EXPECTED: dict[str, EnforcementLevel] = {
     "aws-kms-key-rotation-enabled": EnforcementLevel.MANDATORY,
     "aws-kms-key-policy-no-wildcard-principal": EnforcementLevel.MANDATORY,
+    "aws-kms-key-deletion-window": EnforcementLevel.MANDATORY,
     "aws-eks-secrets-encryption": EnforcementLevel.MANDATORY,
     "aws-eks-control-plane-logging": EnforcementLevel.MANDATORY,
     "aws-eks-endpoint-not-public": EnforcementLevel.MANDATORY,
@@ -46,9 +51,57 @@ EXPECTED: dict[str, EnforcementLevel] = {
     "aws-vpc-default-security-group-managed": EnforcementLevel.MANDATORY,
     "aws-required-tags": EnforcementLevel.ADVISORY,
     "aws-protect-stateful-resources": EnforcementLevel.MANDATORY,
+    "aws-s3-bucket-encryption-kms": EnforcementLevel.MANDATORY,
+    "aws-s3-bucket-public-access-block": EnforcementLevel.MANDATORY,
+    "aws-s3-bucket-no-public-acl": EnforcementLevel.MANDATORY,
+    "aws-s3-bucket-policy-no-public-allow": EnforcementLevel.MANDATORY,
+    "aws-s3-bucket-tls-only": EnforcementLevel.MANDATORY,
+    "aws-s3-bucket-access-logging": EnforcementLevel.MANDATORY,
+    "aws-s3-bucket-versioning": EnforcementLevel.MANDATORY,
+    "aws-rds-storage-encrypted": EnforcementLevel.MANDATORY,
+    "aws-rds-not-publicly-accessible": EnforcementLevel.MANDATORY,
+    "aws-rds-backup-retention": EnforcementLevel.MANDATORY,
+    "aws-rds-multi-az": EnforcementLevel.MANDATORY,
+    "aws-rds-deletion-protection": EnforcementLevel.MANDATORY,
+    "aws-rds-iam-authentication": EnforcementLevel.MANDATORY,
+    "aws-rds-final-snapshot": EnforcementLevel.MANDATORY,
+    "aws-rds-managed-master-password": EnforcementLevel.MANDATORY,
+    "aws-rds-force-tls": EnforcementLevel.MANDATORY,
+    "aws-rds-performance-insights": EnforcementLevel.ADVISORY,
+    "aws-rds-log-exports": EnforcementLevel.ADVISORY,
+    "aws-elasticache-at-rest-encryption": EnforcementLevel.MANDATORY,
+    "aws-elasticache-transit-encryption": EnforcementLevel.MANDATORY,
+    "aws-elasticache-auth-token": EnforcementLevel.MANDATORY,
+    "aws-elasticache-automatic-failover": EnforcementLevel.MANDATORY,
+    "aws-elasticache-snapshot-retention": EnforcementLevel.MANDATORY,
+    "aws-cloudfront-viewer-https": EnforcementLevel.MANDATORY,
+    "aws-cloudfront-viewer-tls": EnforcementLevel.MANDATORY,
+    "aws-cloudfront-access-logging": EnforcementLevel.MANDATORY,
+    "aws-cloudfront-waf": EnforcementLevel.MANDATORY,
+    "aws-cloudfront-s3-origin-access-control": EnforcementLevel.MANDATORY,
+    "aws-cloudfront-origin-https": EnforcementLevel.ADVISORY,
+    "aws-wafv2-cloudfront-rate-limit": EnforcementLevel.MANDATORY,
+    "aws-wafv2-cloudfront-metrics": EnforcementLevel.ADVISORY,
 }
-PLATFORM_RULES = {"aws-required-tags", "aws-protect-stateful-resources"}
-STACK_POLICIES = {"aws-vpc-flow-logs-enabled", "aws-vpc-default-security-group-managed"}
+PLATFORM_RULES = {
+    "aws-required-tags",
+    "aws-protect-stateful-resources",
+    "aws-kms-key-deletion-window",
+    "aws-rds-final-snapshot",
+    "aws-rds-managed-master-password",
+    "aws-wafv2-cloudfront-rate-limit",
+    "aws-wafv2-cloudfront-metrics",
+}
+STACK_POLICIES = {
+    "aws-vpc-flow-logs-enabled",
+    "aws-vpc-default-security-group-managed",
+    "aws-s3-bucket-encryption-kms",
+    "aws-s3-bucket-public-access-block",
+    "aws-s3-bucket-tls-only",
+    "aws-s3-bucket-access-logging",
+    "aws-s3-bucket-versioning",
+    "aws-rds-force-tls",
+}
 
 
 def test_pack_name() -> None:
@@ -157,6 +210,15 @@ USED_TYPES = sorted(
         network.LAUNCH_TEMPLATE,
         *protection.STATEFUL_TYPES,
         *tags.TAGGABLE_TYPES,
+        *s3.BUCKET_TYPES,
+        *s3.COMPANION_TYPES,
+        *rds.DATABASES,
+        rds.CLUSTER_INSTANCE,
+        rds.PARAMETER_GROUP,
+        rds.CLUSTER_PARAMETER_GROUP,
+        elasticache.REPLICATION_GROUP,
+        cloudfront.DISTRIBUTION,
+        cloudfront.WEB_ACL,
     }
 )
 

@@ -1,0 +1,217 @@
+"""ElastiCache replication groups: encryption, authentication, failover, snapshots.
+
+- encryption at rest with a customer-managed KMS key (CKV_AWS_29, CKV_AWS_191);
+- encryption in transit (CKV_AWS_30), and an AUTH token whenever it is on (CKV_AWS_31);
+- automatic failover across availability zones with at least two nodes per shard in the
+  stacks of config ``failoverStacks`` (default staging, prod, prod-dr) (CKV2_AWS_50);
+- in production stacks (config ``productionStacks``), daily snapshots kept for at least
+  ``minimumSnapshotRetentionDays`` (default 7) (CKV_AWS_134).
+
+``atRestEncryptionEnabled`` is a boolean in the SDK, but older state and hand-written graphs hold
+the string ``"true"``: both are read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from pulumi_policy import Policy, PolicyConfigSchema, ResourceValidationArgs
+
+from .common import (
+    MANDATORY,
+    bool_or_string_prop,
+    is_aws_managed_key,
+    is_number,
+    is_set,
+    number_prop,
+    production_config_schema,
+    require_production,
+    resource_policy,
+    stack_names_config,
+    stack_names_schema,
+    stack_of,
+    str_prop,
+)
+
+REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+DEFAULT_FAILOVER_STACKS = ("staging", "prod", "prod-dr")
+DEFAULT_MINIMUM_SNAPSHOT_RETENTION = 7
+MINIMUM_NODES_PER_SHARD = 2
+
+
+def _at_rest_encryption(args: ResourceValidationArgs) -> Iterator[str]:
+    encrypted = bool_or_string_prop(args.props, "atRestEncryptionEnabled")
+    if not encrypted:
+        why = "is false" if encrypted is False else "is not set and AWS defaults it to false"
+        yield f"data at rest is not encrypted: atRestEncryptionEnabled {why}"
+        return
+    key = str_prop(args.props, "kmsKeyId")
+    if not key:
+        yield (
+            "encryption at rest uses the AWS-managed key: set kmsKeyId to a customer-managed "
+            "KMS key"
+        )
+    elif is_aws_managed_key(key):
+        yield f"encryption at rest uses the AWS-managed key {key}: use a customer-managed key"
+
+
+def _transit_encryption(args: ResourceValidationArgs) -> Iterator[str]:
+    enabled = bool_or_string_prop(args.props, "transitEncryptionEnabled")
+    if not enabled:
+        why = "is false" if enabled is False else "is not set and AWS defaults it to false"
+        yield f"traffic to the cache is not encrypted: transitEncryptionEnabled {why}"
+        return
+    mode = str_prop(args.props, "transitEncryptionMode")
+    if mode == "preferred":
+        yield (
+            "transitEncryptionMode is 'preferred': clients may still connect without TLS; "
+            "set it to 'required'"
+        )
+
+
+def _auth_token(args: ResourceValidationArgs) -> Iterator[str]:
+    """An AUTH token when TLS is on; its value (a secret) never appears in a message.
+
+    Without transit encryption AWS refuses a token: that case is the transit rule's violation.
+    """
+    if not bool_or_string_prop(args.props, "transitEncryptionEnabled"):
+        args.not_applicable("an AUTH token requires transit encryption")
+    if not (is_set(args.props, "authToken") or is_set(args.props, "authTokenWo")):
+        yield "authToken is not set: any client that reaches the cache can use it without a token"
+
+
+def _failover_stacks(config: Any) -> Any:
+    return stack_names_config(config, "failoverStacks", DEFAULT_FAILOVER_STACKS)
+
+
+def _nodes_per_shard(props: Mapping[str, Any]) -> float | None:
+    """``numCacheClusters``, or 1 + ``replicasPerNodeGroup`` (cluster mode); None when unset."""
+    clusters = number_prop(props, "numCacheClusters")
+    if clusters is not None:
+        return clusters
+    replicas = number_prop(props, "replicasPerNodeGroup")
+    return None if replicas is None else 1 + replicas
+
+
+def _automatic_failover(args: ResourceValidationArgs) -> Iterator[str]:
+    stack = stack_of(args.urn)
+    if stack not in _failover_stacks(args.get_config()):
+        args.not_applicable(f"stack {stack!r} is not in failoverStacks")
+    off = [
+        key
+        for key in ("automaticFailoverEnabled", "multiAzEnabled")
+        if not bool_or_string_prop(args.props, key)
+    ]
+    if off:
+        yield (
+            f"{' and '.join(off)} not true in stack {stack!r} (unset means false): losing the "
+            "primary node or its availability zone takes the cache down"
+        )
+    nodes = _nodes_per_shard(args.props)
+    if nodes is None or nodes < MINIMUM_NODES_PER_SHARD:
+        got = "not set (AWS default 1)" if nodes is None else f"{nodes:g}"
+        yield (
+            f"the group has {got} node(s) per shard (numCacheClusters or 1 + "
+            f"replicasPerNodeGroup); automatic failover needs at least {MINIMUM_NODES_PER_SHARD}"
+        )
+
+
+def _minimum_snapshot_days(config: Any) -> int:
+    value = config.get("minimumSnapshotRetentionDays") if config else None
+    if value is None:
+        return DEFAULT_MINIMUM_SNAPSHOT_RETENTION
+    if not is_number(value) or value < 1:
+        raise ValueError("policy config minimumSnapshotRetentionDays must be a number >= 1")
+    return int(value)
+
+
+def _snapshot_retention(args: ResourceValidationArgs) -> Iterator[str]:
+    stack = require_production(args)
+    minimum = _minimum_snapshot_days(args.get_config())
+    days = number_prop(args.props, "snapshotRetentionLimit")
+    if days is None or days < minimum:
+        got = "not set (AWS default 0: no snapshots)" if days is None else f"{days:g}"
+        yield (
+            f"snapshotRetentionLimit is {got} in production stack {stack!r}; keep daily "
+            f"snapshots for at least {minimum} days"
+        )
+
+
+at_rest_encryption = resource_policy(
+    name="aws-elasticache-at-rest-encryption",
+    description=(
+        "ElastiCache replication groups encrypt data at rest with a customer-managed KMS key "
+        "(CKV_AWS_29, CKV_AWS_191)."
+    ),
+    enforcement=MANDATORY,
+    applies_to={REPLICATION_GROUP},
+    check=_at_rest_encryption,
+)
+
+transit_encryption = resource_policy(
+    name="aws-elasticache-transit-encryption",
+    description=(
+        "ElastiCache replication groups require TLS: transitEncryptionEnabled, and "
+        "transitEncryptionMode not 'preferred' (CKV_AWS_30)."
+    ),
+    enforcement=MANDATORY,
+    applies_to={REPLICATION_GROUP},
+    check=_transit_encryption,
+)
+
+auth_token = resource_policy(
+    name="aws-elasticache-auth-token",
+    description=(
+        "ElastiCache replication groups with transit encryption set an AUTH token (CKV_AWS_31)."
+    ),
+    enforcement=MANDATORY,
+    applies_to={REPLICATION_GROUP},
+    check=_auth_token,
+)
+
+automatic_failover = resource_policy(
+    name="aws-elasticache-automatic-failover",
+    description=(
+        "In the stacks of config failoverStacks (default staging, prod, prod-dr), ElastiCache "
+        "replication groups enable automatic failover and Multi-AZ with at least two nodes per "
+        "shard (CKV2_AWS_50)."
+    ),
+    enforcement=MANDATORY,
+    applies_to={REPLICATION_GROUP},
+    check=_automatic_failover,
+    config_schema=PolicyConfigSchema(
+        properties={
+            "failoverStacks": stack_names_schema(
+                DEFAULT_FAILOVER_STACKS, "Stack names (from the URN) that need failover."
+            )
+        }
+    ),
+)
+
+snapshot_retention = resource_policy(
+    name="aws-elasticache-snapshot-retention",
+    description=(
+        "In production stacks (config productionStacks), ElastiCache replication groups keep "
+        "snapshots for at least minimumSnapshotRetentionDays (default 7) (CKV_AWS_134)."
+    ),
+    enforcement=MANDATORY,
+    applies_to={REPLICATION_GROUP},
+    check=_snapshot_retention,
+    config_schema=production_config_schema(
+        minimumSnapshotRetentionDays={
+            "type": "integer",
+            "minimum": 1,
+            "default": DEFAULT_MINIMUM_SNAPSHOT_RETENTION,
+            "description": "Minimum snapshotRetentionLimit (days) in production stacks.",
+        }
+    ),
+)
+
+POLICIES: list[Policy] = [
+    at_rest_encryption,
+    transit_encryption,
+    auth_token,
+    automatic_failover,
+    snapshot_retention,
+]

@@ -10,6 +10,8 @@ import pulumi_random as random
 
 from components.aws.context import AwsContext
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs
+from components.aws.logs import encrypted_log_group
+from components.aws.security import client_only_security_group
 
 PORT = 6379
 
@@ -77,12 +79,12 @@ class RedisCache(pulumi.ComponentResource):
             # The provider SDK marks authToken secret on the replication group anyway; wrapping
             # here also keeps self.auth_token secret for consumers such as Kubernetes secrets.
             token = pulumi.Output.secret(args.auth_token)
-        log_group = aws.cloudwatch.LogGroup(
+        log_group = encrypted_log_group(
             f"{name}-slow-log",
-            name=slow_log_group,
-            retention_in_days=args.log_retention_days,
-            kms_key_id=key.arn,
-            tags={**tags, "Name": slow_log_group},
+            slow_log_group,
+            retention_days=args.log_retention_days,
+            kms_key_arn=key.arn,
+            tags=tags,
             opts=child,
         )
         subnet_group = aws.elasticache.SubnetGroup(
@@ -92,22 +94,13 @@ class RedisCache(pulumi.ComponentResource):
             tags={**tags, "Name": f"{name}-subnets"},
             opts=child,
         )
-        security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg",
+        security_group = client_only_security_group(
+            name,
             vpc_id=args.vpc_id,
-            description=f"Cache {name}: only the cluster's nodes",
-            tags={**tags, "Name": f"{name}-sg"},
-            opts=child,
-        )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-from-nodes",
-            security_group_id=security_group.id,
-            referenced_security_group_id=args.client_security_group_id,
-            ip_protocol="tcp",
-            from_port=PORT,
-            to_port=PORT,
-            description="Cache clients on the cluster's nodes",
-            tags={**tags, "Name": f"{name}-from-nodes"},
+            client_security_group_id=args.client_security_group_id,
+            port=PORT,
+            what="Cache",
+            tags=tags,
             opts=child,
         )
         major = args.engine_version.split(".", 1)[0]

@@ -10,6 +10,8 @@ import pulumi_aws as aws
 from components.aws.context import AwsContext
 from components.aws.iam import service_trust
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs
+from components.aws.logs import encrypted_log_group
+from components.aws.security import client_only_security_group
 
 LOG_EXPORTS = ["postgresql", "upgrade"]
 PORT = 5432
@@ -75,14 +77,13 @@ class Database(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        # RDS would create these on first export, unencrypted and kept forever.
         exported_logs = [
-            aws.cloudwatch.LogGroup(
+            encrypted_log_group(
                 f"{name}-log-{kind}",
-                name=group,
-                retention_in_days=args.log_retention_days,
-                kms_key_id=key.arn,
-                tags={**tags, "Name": group},
+                group,
+                retention_days=args.log_retention_days,
+                kms_key_arn=key.arn,
+                tags=tags,
                 opts=child,
             )
             for kind, group in zip(LOG_EXPORTS, log_groups, strict=True)
@@ -94,22 +95,13 @@ class Database(pulumi.ComponentResource):
             tags={**tags, "Name": f"{name}-subnets"},
             opts=child,
         )
-        security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg",
+        security_group = client_only_security_group(
+            name,
             vpc_id=args.vpc_id,
-            description=f"PostgreSQL {name}: only the cluster's nodes",
-            tags={**tags, "Name": f"{name}-sg"},
-            opts=child,
-        )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-from-nodes",
-            security_group_id=security_group.id,
-            referenced_security_group_id=args.client_security_group_id,
-            ip_protocol="tcp",
-            from_port=PORT,
-            to_port=PORT,
-            description="PostgreSQL from the cluster's nodes",
-            tags={**tags, "Name": f"{name}-from-nodes"},
+            client_security_group_id=args.client_security_group_id,
+            port=PORT,
+            what="PostgreSQL",
+            tags=tags,
             opts=child,
         )
         major = args.engine_version.split(".", 1)[0]

@@ -12,6 +12,7 @@ from components.aws.access import AccessGrant
 from components.aws.context import AwsContext
 from components.aws.iam import irsa_trust, service_trust
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs
+from components.aws.logs import encrypted_log_group
 
 CONTROL_PLANE_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 """Every EKS control-plane log type (CKV_AWS_37 asks for all of them)."""
@@ -101,14 +102,12 @@ class KubernetesCluster(pulumi.ComponentResource):
         logs_key = key("logs", "Control-plane logs", log_groups=(log_group_name,))
         volumes_key = key("volumes", "Node root volumes", roles=(AUTOSCALING_SERVICE_ROLE,))
 
-        # EKS creates this log group itself on first write, unencrypted and kept forever;
-        # creating it first fixes its key and retention.
-        log_group = aws.cloudwatch.LogGroup(
+        log_group = encrypted_log_group(
             f"{name}-control-plane-logs",
-            name=log_group_name,
-            retention_in_days=args.log_retention_days,
-            kms_key_id=logs_key.arn,
-            tags={**tags, "Name": f"{name}-control-plane-logs"},
+            log_group_name,
+            retention_days=args.log_retention_days,
+            kms_key_arn=logs_key.arn,
+            tags=tags,
             opts=child,
         )
 

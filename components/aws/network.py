@@ -11,6 +11,7 @@ import pulumi_aws as aws
 from components.aws.context import AwsContext
 from components.aws.iam import document, service_trust
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs
+from components.aws.logs import encrypted_log_group
 from components.aws.subnets import plan_subnets
 
 
@@ -207,12 +208,12 @@ class Network(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        log_group = aws.cloudwatch.LogGroup(
+        log_group = encrypted_log_group(
             f"{name}-flow-logs",
-            name=log_group_name,
-            retention_in_days=args.flow_log_retention_days,
-            kms_key_id=key.arn,
-            tags={**args.tags, "Name": f"{name}-flow-logs"},
+            log_group_name,
+            retention_days=args.flow_log_retention_days,
+            kms_key_arn=key.arn,
+            tags=args.tags,
             opts=child,
         )
         role = aws.iam.Role(

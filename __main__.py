@@ -34,9 +34,7 @@ network = Network(
     NetworkArgs(
         cidr=cfg.vpc_cidr,
         zones=cfg.availability_zones,
-        nat_zones=cfg.availability_zones
-        if cfg.nat_gateway_mode == "perAz"
-        else cfg.compute_zones[:1],
+        nat_zones=cfg.nat_zones,
         cluster_name=prefix,
         flow_log_retention_days=cfg.flow_log_retention_days,
         context=aws_ctx,
@@ -46,14 +44,13 @@ network = Network(
     opts=on_aws,
 )
 
-compute_subnets = network.private_subnet_ids.apply(lambda ids: ids[: len(cfg.compute_zones)])
 plan = access_plan(env, cfg.app_namespace)
 cluster = KubernetesCluster(
     prefix,
     KubernetesClusterArgs(
         version=cfg.kubernetes_version,
         subnet_ids=network.private_subnet_ids,
-        node_subnet_ids=compute_subnets,
+        node_subnet_ids=network.private_subnet_ids_in(cfg.compute_zones),
         node_groups=[
             NodeGroupSpec(
                 name="system",

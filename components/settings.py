@@ -304,6 +304,13 @@ class Settings(BaseModel):
         """Availability zones that hold nodes and NAT gateways."""
         return self.availability_zones[:1] if self.single_az_compute else self.availability_zones
 
+    @property
+    def nat_zones(self) -> list[str]:
+        """Zones with a NAT gateway: every zone (perAz) or the first compute zone (single)."""
+        return (
+            self.availability_zones if self.nat_gateway_mode == "perAz" else self.compute_zones[:1]
+        )
+
     def access_roles(self) -> dict[str, str]:
         """Group name -> IAM role ARN, for the groups this stack names."""
         roles = {group: getattr(self, _snake(key)) for group, key in ROLE_KEYS.items()}

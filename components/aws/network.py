@@ -51,6 +51,7 @@ class Network(pulumi.ComponentResource):
         super().__init__("ttbt2:aws:Network", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = args.tags
+        self._zones = list(args.zones)
 
         def tagged(suffix: str, **extra: str) -> dict[str, str]:
             return {**tags, "Name": f"{name}-{suffix}", **extra}
@@ -191,6 +192,16 @@ class Network(pulumi.ComponentResource):
                 "isolatedSubnetIds": self.isolated_subnet_ids,
                 "publicSubnetIds": self.public_subnet_ids,
             }
+        )
+
+    def private_subnet_ids_in(self, zones: list[str]) -> pulumi.Output[list[str]]:
+        """Ids of the private subnets of the given zones, in zone order."""
+        return pulumi.Output.all(
+            *[
+                s.id
+                for s, zone in zip(self.private_subnets, self._zones, strict=True)
+                if zone in zones
+            ]
         )
 
     def _flow_logs(self, name: str, args: NetworkArgs, tagged: object) -> None:

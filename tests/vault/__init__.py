@@ -1,0 +1,1 @@
+"""Tests of the Vault client layer (components.vault)."""

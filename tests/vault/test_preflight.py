@@ -1,0 +1,184 @@
+"""Preflight against a fake Vault: every problem in one error, least-privilege warnings."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.vault import (
+    PreflightProblem,
+    SecretRef,
+    VaultClient,
+    VaultConfigError,
+    VaultPreflightError,
+    VaultSettings,
+    connect,
+    preflight,
+)
+from tests.vault.conftest import (
+    PERMISSION_DENIED,
+    TOKEN,
+    FakeVault,
+    assert_no_secret,
+    no_sleep,
+    unused_port,
+)
+
+DB = SecretRef("secret", "ttbt2/prod/db", "password", consumer="rds-master")
+TLS = SecretRef("secret", "/ttbt2/prod/tls/", "cert", consumer="ingress")
+TLS_KEY = SecretRef("secret", "ttbt2/prod/tls", "key", consumer="ingress")
+DB_PATH = "secret/data/ttbt2/prod/db"
+TLS_PATH = "secret/data/ttbt2/prod/tls"
+
+
+def client_for(vault: FakeVault) -> VaultClient:
+    """A token-authenticated client; preflight must not need anything else."""
+    return connect(vault.settings(), env={"VAULT_TOKEN": TOKEN}, sleep=no_sleep)
+
+
+def healthy(vault: FakeVault, *, policies: tuple[str, ...] = ("default", "ttbt2-deploy")) -> None:
+    """An unsealed Vault, a valid token and a KV v2 mount ``secret``."""
+    vault.seal_status(sealed=False)
+    vault.lookup_self(policies=policies)
+    vault.mount("secret")
+
+
+def test_all_good_lists_every_check_and_reads_no_secret(vault: FakeVault) -> None:
+    healthy(vault)
+    vault.capabilities(DB_PATH, ["read"])
+    vault.capabilities(TLS_PATH, ["read", "list"])
+    report = preflight(client_for(vault), [DB, TLS, TLS_KEY])
+    assert report.checks == (
+        f"reachable: {vault.address} answered sys/seal-status (Vault 1.19.0)",
+        "unsealed",
+        "token valid: jwt-deploy, policies default, ttbt2-deploy, ttl 3600s",
+        "mount secret: KV v2",
+        f"read: {DB_PATH}",
+        f"read: {TLS_PATH}",
+    )
+    assert report.warnings == ()
+    assert report.refs == (DB, TLS, TLS_KEY)
+    # One capability check per path (TLS and TLS_KEY share one), and no secret read at all.
+    assert vault.count("/v1/sys/capabilities-self", "POST") == 2
+    assert not any("/data/" in request.path for request, _ in vault.server.log)
+    # lookup-self returned the token itself; neither the report nor its rendering keeps it.
+    assert_no_secret(report, report.render(), client_for(vault).token_lookup())
+
+
+def test_missing_read_on_one_of_two_paths_is_one_problem(vault: FakeVault) -> None:
+    healthy(vault)
+    vault.capabilities(DB_PATH, ["read"])
+    vault.capabilities(TLS_PATH, ["list"])
+    with pytest.raises(VaultPreflightError) as err:
+        preflight(client_for(vault), [DB, TLS])
+    assert err.value.problems == (
+        PreflightProblem(
+            TLS_PATH, "missing read capability (holds: list); needed by ingress (key cert)"
+        ),
+    )
+    assert str(err.value) == (
+        f"Vault preflight against {vault.address} found 1 problem(s):\n"
+        f"  - {TLS_PATH}: missing read capability (holds: list); needed by ingress (key cert)"
+    )
+    assert f"read: {DB_PATH}" in err.value.checks
+
+
+def test_every_problem_is_collected_in_one_error(vault: FakeVault) -> None:
+    vault.seal_status(sealed=False)
+    vault.lookup_self()
+    vault.mount("secret")
+    vault.mount("legacy", version="1")
+    vault.server.expect_request("/v1/sys/internal/ui/mounts/gone").respond_with_json(
+        PERMISSION_DENIED, status=403
+    )
+    vault.capabilities(DB_PATH, ["deny"])
+    vault.capabilities(TLS_PATH, [])
+    vault.capabilities("legacy/data/app", ["read"])
+    vault.capabilities("gone/data/app", ["read"])
+    refs = [DB, TLS, SecretRef("legacy", "app", "k"), SecretRef("gone", "app", "k", "api")]
+    with pytest.raises(VaultPreflightError) as err:
+        preflight(client_for(vault), refs)
+    problems = [p.render() for p in err.value.problems]
+    assert problems == [
+        "legacy: mount legacy is KV v1, expected v2",
+        f"gone: mount gone not found at {vault.address}, or the token can reach no path in it",
+        f"{DB_PATH}: missing read capability (holds: deny); needed by rds-master (key password)",
+        f"{TLS_PATH}: missing read capability (holds: none); needed by ingress (key cert)",
+    ]
+    assert "found 4 problem(s)" in str(err.value)
+
+
+def test_more_than_read_is_a_least_privilege_warning(vault: FakeVault) -> None:
+    healthy(vault)
+    vault.capabilities(DB_PATH, ["delete", "read", "update", "list", "create"])
+    vault.capabilities(TLS_PATH, ["sudo", "read"])
+    report = preflight(client_for(vault), [DB, TLS])
+    assert report.warnings == (
+        f"least privilege: {DB_PATH} grants create, update, delete; the deploy identity needs "
+        "only read",
+        f"least privilege: {TLS_PATH} grants sudo; the deploy identity needs only read",
+    )
+
+
+def test_root_token_is_warned_about(vault: FakeVault) -> None:
+    healthy(vault, policies=("root",))
+    vault.capabilities(DB_PATH, ["root"])
+    report = preflight(client_for(vault), [DB])
+    assert report.warnings == (
+        "least privilege: the deploy identity uses a root token; give it a policy with read on "
+        "the secrets it consumes only",
+        f"least privilege: {DB_PATH} grants root; the deploy identity needs only read",
+    )
+
+
+def test_short_lived_token_is_warned_about(vault: FakeVault) -> None:
+    vault.seal_status(sealed=False)
+    vault.lookup_self(ttl=120)
+    vault.mount("secret")
+    vault.capabilities(DB_PATH, ["read"])
+    report = preflight(client_for(vault), [DB])
+    assert report.warnings == ("the token expires in 120s; a long deploy may outlive it",)
+
+
+def test_invalid_token_is_a_clear_error_and_stops(vault: FakeVault) -> None:
+    vault.seal_status(sealed=False)
+    vault.server.expect_request("/v1/auth/token/lookup-self").respond_with_json(
+        PERMISSION_DENIED, status=403
+    )
+    with pytest.raises(VaultPreflightError) as err:
+        preflight(client_for(vault), [DB, TLS])
+    (problem,) = err.value.problems
+    assert problem.path == "auth/token/lookup-self"
+    assert problem.detail.startswith(
+        f"Vault at {vault.address} rejected the token: auth/token/lookup-self answered HTTP 403."
+    )
+    assert err.value.checks[-1] == "unsealed"
+    # Nothing after the token check can be trusted: no capability nor mount request was sent.
+    assert vault.count("/v1/sys/capabilities-self") == 0
+    assert vault.count("/v1/auth/token/lookup-self") == 1
+    assert_no_secret(err.value)
+
+
+def test_sealed_vault_stops_preflight(vault: FakeVault) -> None:
+    vault.seal_status(sealed=True)
+    with pytest.raises(VaultPreflightError, match=r"Vault is sealed \(unseal progress 1/3\)"):
+        preflight(client_for(vault), [DB])
+    assert vault.count("/v1/auth/token/lookup-self") == 0
+
+
+def test_unreachable_vault_stops_preflight(sleeps: list[float]) -> None:
+    settings = VaultSettings(address=f"http://127.0.0.1:{unused_port()}", retries=1)
+    client = connect(settings, env={"VAULT_TOKEN": TOKEN}, sleep=sleeps.append)
+    with pytest.raises(VaultPreflightError, match="is unreachable: GET /v1/sys/seal-status") as err:
+        preflight(client, [DB])
+    assert err.value.problems[0].path == "sys/seal-status"
+    assert err.value.checks == ()
+    assert sleeps == [0.5]
+
+
+def test_bad_ref_is_refused_before_any_request() -> None:
+    with pytest.raises(VaultConfigError, match="invalid Vault path"):
+        SecretRef("secret", "ttbt2/../other", "k")
+    with pytest.raises(VaultConfigError, match="invalid key"):
+        SecretRef("secret", "ttbt2/db", "")
+    assert TLS.path == "ttbt2/prod/tls"
+    assert TLS.api_path == TLS_PATH

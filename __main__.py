@@ -16,8 +16,11 @@ from components.aws.eks import KubernetesCluster, KubernetesClusterArgs, NodeGro
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs
 from components.aws.network import Network, NetworkArgs
 from components.k8s.namespaces import AppNamespaces, AppNamespacesArgs
+from components.vault import source as secret_source
 
 cfg = settings_module.from_pulumi_config()
+# Vault at deploy time (preflight of every declared path first); placeholders offline.
+secrets = secret_source.open_source(cfg)
 env = cfg.environment
 prefix = f"ttbt2-{pulumi.get_stack()}"
 protect = cfg.is_prod
@@ -163,6 +166,8 @@ cache = RedisCache(
         snapshot_retention_days=cfg.cache_snapshot_retention_days,
         eviction_policy=cfg.cache_eviction_policy,
         log_retention_days=cfg.control_plane_log_retention_days,
+        # From Vault when the stack declares it; generated (and kept only as a secret) if not.
+        auth_token=secrets.for_consumer("redis"),
         production=protect,
     ),
     opts=on_aws,

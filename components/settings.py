@@ -106,6 +106,29 @@ def format_problems(stack: str, problems: list[Problem]) -> str:
     return "\n".join(lines)
 
 
+_CONSUMER = r"^[a-z][a-z0-9-]{0,40}$"
+
+
+class VaultSecretRef(BaseModel):
+    """One secret the stack reads from Vault at deploy time: a key of a KV v2 secret."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+    consumer: str = Field(
+        description="What uses the value: redis (the cache AUTH token), grafana, alertmanager, "
+        "or an application service name.",
+        pattern=_CONSUMER,
+    )
+    path: str = Field(
+        description="Secret path inside the mount, under ttbt2/<environment>/.",
+        pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$",
+    )
+    key: str = Field(description="Key inside the secret.", pattern=r"^[A-Za-z0-9_.-]+$")
+    mount: str = Field(default="", description="KV v2 mount; empty = ttbt2:vaultKvMount.")
+
+
 def _field(default: Any, description: str) -> Any:
     return Field(default=default, description=description)
 
@@ -268,6 +291,38 @@ class Settings(BaseModel):
         90, "Days S3 and CloudFront access logs are kept; prod >= 365."
     )
 
+    # --- Vault (seed 4.7.1, 4.9.1) --------------------------------------------------------------
+    vault_address: str = _field(
+        "https://vault.ttbt2.example:8200", "Vault address (https) for deploy-time reads."
+    )
+    vault_namespace: str = _field("", "Vault Enterprise namespace; empty = none.")
+    vault_auth_method: Literal["token", "jwt", "kubernetes", "approle"] = _field(
+        "jwt", "How the deploy logs in: jwt (CI's OIDC id-token), kubernetes, approle or token."
+    )
+    vault_auth_mount: str = _field("", "Mount path of the auth method; empty = its name.")
+    vault_auth_role: str = _field(
+        "ttbt2-deployer", "Vault role of the deploy identity (jwt, kubernetes, approle)."
+    )
+    vault_ca_bundle: str = _field("", "CA bundle file for Vault's TLS; empty = system trust.")
+    vault_kv_mount: str = _field("kv", "KV v2 mount holding the platform's secrets.")
+    vault_secrets: list[VaultSecretRef] = _field(
+        [], "Secrets read at deploy time, per consumer (objects: consumer, path, key, mount)."
+    )
+    vault_services: list[str] = _field(
+        ["api"],
+        "Application services that get a Vault policy, a Kubernetes auth role and synced "
+        "secrets (namespace appNamespace, service account = service name).",
+    )
+    vault_database_admin_username: str = _field(
+        "vault_admin", "PostgreSQL role Vault's database engine connects as (created once)."
+    )
+    vault_credential_ttl_seconds: int = _field(
+        3600, "Lifetime of dynamic database credentials (seed 4.9.1 rotation), 300-86400."
+    )
+    vault_static_rotation_seconds: int = _field(
+        86400, "Rotation period of static database roles, 3600-2592000 seconds."
+    )
+
     # --- people (seed 4.2) --------------------------------------------------------------------
     developers_role_arn: str = _field(
         "", "IAM role of the developers group (dev only); empty = no access entry."
@@ -357,7 +412,9 @@ def parse_raw(stack: str, raw: Mapping[str, Any]) -> Settings:
     except ValidationError as exc:
         for error in exc.errors():
             key = str(error["loc"][0]) if error["loc"] else "?"
-            path = key + "".join(f"[{p}]" for p in error["loc"][1:])
+            path = key + "".join(
+                f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"][1:]
+            )
             problems.append(Problem(path, data.get(key, _UNSET), _describe(error, keys.get(key))))
         raise SettingsError(stack, problems) from None
     if problems:
@@ -400,6 +457,7 @@ def check_rules(s: Settings) -> Iterable[Problem]:
     yield from _check_database(s)
     yield from _check_cache(s)
     yield from _check_edge(s)
+    yield from _check_vault(s)
 
 
 def _check_environment(s: Settings) -> Iterable[Problem]:
@@ -723,3 +781,40 @@ def _check_edge(s: Settings) -> Iterable[Problem]:
         yield Problem("accessLogRetentionDays", s.access_log_retention_days, "at least 1 day")
     elif s.is_prod and s.access_log_retention_days < 365:
         yield Problem("accessLogRetentionDays", s.access_log_retention_days, "prod keeps 365+")
+
+
+def _check_vault(s: Settings) -> Iterable[Problem]:
+    if not re.fullmatch(r"https://[A-Za-z0-9.-]+(:\d{1,5})?/?", s.vault_address):
+        yield Problem(
+            "vaultAddress", s.vault_address, "an https:// address, e.g. https://vault:8200"
+        )
+    if s.vault_auth_method != "token" and not s.vault_auth_role:
+        yield Problem("vaultAuthRole", "", f"the {s.vault_auth_method} login needs a role")
+    if s.is_prod and s.vault_auth_method == "token":
+        yield Problem(
+            "vaultAuthMethod", "token", "prod logs in with jwt, kubernetes or approle, not a token"
+        )
+    own = f"ttbt2/{s.environment}/"
+    seen: set[tuple[str, str, str]] = set()
+    for i, ref in enumerate(s.vault_secrets):
+        # A stack reads only its own environment's secrets: staging never sees prod's.
+        if not ref.path.startswith(own):
+            yield Problem(f"vaultSecrets[{i}].path", ref.path, f"must be under {own}")
+        ident = (ref.mount or s.vault_kv_mount, ref.path, ref.key)
+        if ident in seen:
+            yield Problem(f"vaultSecrets[{i}]", ref.model_dump(), "declared twice")
+        seen.add(ident)
+    consumers = [ref.consumer for ref in s.vault_secrets]
+    if consumers.count("redis") > 1:
+        yield Problem("vaultSecrets", consumers, "the cache takes exactly one AUTH token")
+    for i, service in enumerate(s.vault_services):
+        if not _K8S_NAME.match(service):
+            yield Problem(f"vaultServices[{i}]", service, "a Kubernetes name (RFC 1123)")
+    if not 300 <= s.vault_credential_ttl_seconds <= 86400:
+        yield Problem(
+            "vaultCredentialTtlSeconds", s.vault_credential_ttl_seconds, "300 to 86400 seconds"
+        )
+    if not 3600 <= s.vault_static_rotation_seconds <= 2_592_000:
+        yield Problem(
+            "vaultStaticRotationSeconds", s.vault_static_rotation_seconds, "3600 to 2592000"
+        )

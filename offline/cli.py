@@ -20,7 +20,7 @@ from components.settings import SettingsError
 from offline.engine import run_stack
 from offline.evaluate import Finding, evaluate
 from offline.graph import GraphFileError, StackGraph, load_graph, mask_secrets
-from offline.report import counts, outputs, policy_report, summary, tree
+from offline.report import counts, outputs, placeholders, policy_report, summary, tree
 from offline.secrets_audit import audit
 from offline.stackfile import StackFileError, list_stacks, load_stack, stack_from_filename
 
@@ -129,10 +129,9 @@ def preview_stack(
     for block in (tree(graph), counts(graph), outputs(graph)):
         print("\n".join(block), file=out)
         print("", file=out)
-    if config.placeholders:
-        print("Placeholders (secure values are not decrypted offline):", file=out)
-        for key in config.placeholders:
-            print(f"    {key}", file=out)
+    held = placeholders(graph, config.placeholders)
+    if held:
+        print("\n".join(held), file=out)
         print("", file=out)
     print("\n".join(policy_report(pack, result.findings, graph)), file=out)
     print(summary(result.findings), file=out)

@@ -6,8 +6,9 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 
+from components.vault.source import PLACEHOLDER_PREFIX
 from offline.evaluate import Finding
-from offline.graph import Resource, StackGraph
+from offline.graph import Resource, StackGraph, unwrap_secrets
 
 
 def display_type(token: str) -> str:
@@ -122,3 +123,36 @@ def summary(findings: Iterable[Finding]) -> str:
         f"{kinds.get('advisory', 0)} advisory, {kinds.get('error', 0)} policy errors, "
         f"{notes} preview notes"
     )
+
+
+def placeholders(graph: StackGraph, config_keys: Iterable[str] = ()) -> list[str]:
+    """Which values are placeholders offline, and which resources received them.
+
+    Secure config values and Vault reads cannot be had without the stack's key or a Vault, so
+    the engine substitutes named placeholders; listing them keeps the preview honest about
+    what it did not see.
+    """
+    used: dict[str, list[str]] = {f"{key} (secure config)": [] for key in config_keys}
+    marker = PLACEHOLDER_PREFIX + ":"
+
+    def walk(value: object, owner: str) -> None:
+        if isinstance(value, str) and value.startswith(marker):
+            name = value[len(marker) :]
+            label = f"{name} (secure config)" if not name.startswith("vault") else name
+            used.setdefault(label, []).append(owner)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item, owner)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, owner)
+
+    for res in graph.resources:
+        walk(unwrap_secrets(res.props), res.name)
+    if not used:
+        return []
+    lines = ["Placeholders (values a real run reads from Vault or decrypts; none exist offline):"]
+    for label, owners in sorted(used.items()):
+        where = ", ".join(sorted(set(owners))) or "not used by any resource"
+        lines.append(f"    {label}  ->  {where}")
+    return lines

@@ -10,8 +10,7 @@ from typing import Any
 
 import yaml
 
-PLACEHOLDER_PREFIX = "offline-placeholder"
-"""Prefix of the value that stands in for a ``secure:`` config value offline."""
+from components.vault.source import PLACEHOLDER_PREFIX
 
 _STACK_FILE = re.compile(r"^Pulumi\.(?P<stack>[A-Za-z0-9_.-]+)\.ya?ml$")
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, get_origin
+from typing import Any, get_args, get_origin
 
 import yaml
+from pydantic import BaseModel
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -29,7 +30,15 @@ _TYPES = {str: "string", int: "integer", bool: "boolean"}
 def declaration(field: Any) -> dict[str, Any]:
     """The declaration of one settings field: description (with its type) and default."""
     annotation = field.annotation
-    kind = "list of strings" if get_origin(annotation) is list else _TYPES.get(annotation, "string")
+    if get_origin(annotation) is list:
+        (item,) = get_args(annotation)
+        kind = (
+            "list of objects"
+            if isinstance(item, type) and issubclass(item, BaseModel)
+            else ("list of strings")
+        )
+    else:
+        kind = _TYPES.get(annotation, "string")
     return {
         "description": f"({kind}) {field.description}",
         "default": field.get_default(call_default_factory=True),

@@ -137,7 +137,9 @@ def test_secure_values_become_placeholders(stack_file: Callable[..., Path]) -> N
     path = stack_file("sec", owner={"secure": "v1:abc"})
     code, text = run("preview", "--config-file", str(path))
     assert code == EXIT_OK, text
-    assert "Placeholders (secure values are not decrypted offline):" in text
+    assert (
+        "Placeholders (values a real run reads from Vault or decrypts; none exist offline):" in text
+    )
     assert "ttbt2:owner" in text
 
 

@@ -469,6 +469,13 @@ class VaultClient:
         """The Vault address."""
         return self.settings.address
 
+    def session_token(self) -> str:
+        """The token this client logged in with, for the Pulumi Vault provider of the same run.
+
+        The caller wraps it in ``pulumi.Output.secret`` at once; it is never logged.
+        """
+        return str(self._hvac.token)
+
     def close(self) -> None:
         """Close the HTTP session."""
         self._hvac.adapter.close()

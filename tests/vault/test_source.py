@@ -1,0 +1,135 @@
+"""The secret source: Vault reads after a preflight, placeholders on the mock engine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pulumi
+import pytest
+from pulumi.runtime.sync_await import _sync_await
+
+from components.settings import parse_raw
+from components.vault import connect
+from components.vault.source import (
+    PLACEHOLDER_PREFIX,
+    OfflineSource,
+    VaultRunError,
+    VaultSource,
+    declared_refs,
+    open_source,
+)
+from offline.cli import main
+from offline.engine import run_program
+from offline.graph import SECRET_SIG, SECRET_SIG_KEY
+from tests.conftest import one, raw_settings, render
+from tests.vault.conftest import TOKEN, FakeVault
+
+REDIS = {"consumer": "redis", "path": "ttbt2/dev/cache", "key": "auth_token"}
+
+
+def _resolve(out: pulumi.Output[str]) -> tuple[str, bool]:
+    return _sync_await(out.future()), _sync_await(out.is_secret())
+
+
+def _healthy(vault: FakeVault, caps: list[str]) -> None:
+    vault.seal_status()
+    vault.lookup_self()
+    vault.mount("kv")
+    vault.capabilities("kv/data/ttbt2/dev/cache", caps)
+
+
+def test_vault_source_reads_after_preflight_and_returns_a_secret(vault: FakeVault) -> None:
+    _healthy(vault, ["read"])
+    vault.kv2("kv", "ttbt2/dev/cache", {"auth_token": "tok-from-vault"})
+    client = connect(vault.settings(), env={"VAULT_TOKEN": TOKEN})
+    cfg = parse_raw("dev", {**raw_settings("dev"), "vaultSecrets": [REDIS]})
+    source = VaultSource(client, declared_refs(cfg))
+    out = source.for_consumer("redis")
+    assert out is not None
+    assert _resolve(out) == ("tok-from-vault", True)
+    assert source.for_consumer("grafana") is None
+    assert _resolve(source.vault_token()) == (TOKEN, True)
+
+
+def test_vault_source_turns_preflight_failures_into_a_run_error(vault: FakeVault) -> None:
+    _healthy(vault, ["list"])
+    client = connect(vault.settings(), env={"VAULT_TOKEN": TOKEN})
+    cfg = parse_raw("dev", {**raw_settings("dev"), "vaultSecrets": [REDIS]})
+    with pytest.raises(VaultRunError) as info:
+        VaultSource(client, declared_refs(cfg))
+    assert isinstance(info.value, pulumi.RunError)
+    assert "kv/data/ttbt2/dev/cache" in str(info.value)
+
+
+def test_open_source_outside_the_mock_engine_logs_in(
+    vault: FakeVault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from components.vault import source
+
+    _healthy(vault, ["read"])
+    monkeypatch.setattr(source, "on_mock_engine", lambda: False)
+    cfg = parse_raw(
+        "dev", {**raw_settings("dev"), "vaultSecrets": [REDIS], "vaultAuthMethod": "token"}
+    )
+    monkeypatch.setattr(
+        source, "VaultSettings", lambda **kw: vault.settings(**{**kw, "address": vault.address})
+    )
+    opened = open_source(cfg, env={"VAULT_TOKEN": TOKEN})
+    assert isinstance(opened, VaultSource)
+
+
+def test_open_source_reports_an_unreachable_vault_as_a_run_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from components.vault import source
+
+    monkeypatch.setattr(source, "on_mock_engine", lambda: False)
+    cfg = parse_raw("dev", {**raw_settings("dev"), "vaultAuthMethod": "token"})
+    with pytest.raises(VaultRunError, match="VAULT_TOKEN"):
+        open_source(cfg, env={})
+
+
+def test_the_mock_engine_gets_named_placeholders() -> None:
+    seen: dict[str, object] = {}
+
+    def program() -> None:
+        cfg = parse_raw("dev", raw_settings("dev"))
+        opened = open_source(cfg)
+        seen["source"] = opened
+        token = opened.for_consumer("redis")
+        assert token is not None
+        seen["value"] = _resolve(token)
+
+    run_program(program, project="t", stack="dev", preview=False)
+    assert isinstance(seen["source"], OfflineSource)
+    assert seen["value"] == (f"{PLACEHOLDER_PREFIX}:vault:kv/ttbt2/dev/cache#auth_token", True)
+
+
+@pytest.mark.parametrize("preview", [False, True], ids=["update", "preview"])
+def test_vault_values_reach_their_resources_as_secrets(preview: bool) -> None:
+    token = one(
+        render("dev", preview=preview), "aws:elasticache/replicationGroup:ReplicationGroup"
+    ).props["authToken"]
+    assert token[SECRET_SIG_KEY] == SECRET_SIG
+    if not preview:
+        assert token["value"] == f"{PLACEHOLDER_PREFIX}:vault:kv/ttbt2/dev/cache#auth_token"
+
+
+def test_no_secret_value_in_the_report_or_the_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    out = io.StringIO()
+    assert main(["preview", "--stack", "dev", "--json", str(tmp_path / "dev.json")], out=out) == 0
+    report = out.getvalue()
+    exported = (tmp_path / "dev.json").read_text()
+    placeholder = f"{PLACEHOLDER_PREFIX}:vault"
+    assert placeholder not in report and placeholder not in exported
+    # The report still says, by name, which values were placeholders.
+    assert "vault:kv/ttbt2/dev/cache#auth_token  ->  ttbt2-dev-cache-group" in report
+    group = next(
+        r for r in json.loads(exported)["resources"] if r["type"].endswith(":ReplicationGroup")
+    )
+    assert group["props"]["authToken"] == {SECRET_SIG_KEY: SECRET_SIG, "value": "[secret]"}

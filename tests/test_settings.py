@@ -223,6 +223,54 @@ BAD = [
     ("dev", {"wafRateLimit": 9}, "wafRateLimit", "10 to"),
     ("dev", {"accessLogRetentionDays": 0}, "accessLogRetentionDays", "at least 1"),
     ("prod", {"accessLogRetentionDays": 90}, "accessLogRetentionDays", "365"),
+    ("dev", {"vaultAddress": "http://vault:8200"}, "vaultAddress", "https://"),
+    ("dev", {"vaultAuthRole": ""}, "vaultAuthRole", "needs a role"),
+    ("prod", {"vaultAuthMethod": "token"}, "vaultAuthMethod", "not a token"),
+    ("dev", {"vaultAuthMethod": "ldap"}, "vaultAuthMethod", "allowed values"),
+    (
+        "staging",
+        {"vaultSecrets": [{"consumer": "redis", "path": "ttbt2/prod/cache", "key": "k"}]},
+        "vaultSecrets[0].path",
+        "under ttbt2/staging/",
+    ),
+    (
+        "dev",
+        {"vaultSecrets": [{"consumer": "redis", "path": "ttbt2/dev/a", "key": "k"}] * 2},
+        "vaultSecrets[1]",
+        "declared twice",
+    ),
+    (
+        "dev",
+        {
+            "vaultSecrets": [
+                {"consumer": "redis", "path": "ttbt2/dev/a", "key": "k"},
+                {"consumer": "redis", "path": "ttbt2/dev/b", "key": "k"},
+            ]
+        },
+        "vaultSecrets",
+        "exactly one AUTH token",
+    ),
+    (
+        "dev",
+        {"vaultSecrets": [{"consumer": "Redis!", "path": "ttbt2/dev/a", "key": "k"}]},
+        "vaultSecrets[0].consumer",
+        "pattern",
+    ),
+    (
+        "dev",
+        {"vaultSecrets": [{"consumer": "redis", "path": "ttbt2/dev/a"}]},
+        "vaultSecrets[0].key",
+        "required",
+    ),
+    (
+        "dev",
+        {"vaultSecrets": [{"consumer": "redis", "path": "ttbt2/dev/a", "key": "k", "extra": 1}]},
+        "vaultSecrets[0].extra",
+        "not permitted",
+    ),
+    ("dev", {"vaultServices": ["API"]}, "vaultServices[0]", "RFC 1123"),
+    ("dev", {"vaultCredentialTtlSeconds": 60}, "vaultCredentialTtlSeconds", "300 to 86400"),
+    ("dev", {"vaultStaticRotationSeconds": 60}, "vaultStaticRotationSeconds", "3600 to"),
 ]
 
 

@@ -82,6 +82,7 @@ EXPECTED: dict[str, EnforcementLevel] = {
     "aws-cloudfront-origin-https": EnforcementLevel.ADVISORY,
     "aws-wafv2-cloudfront-rate-limit": EnforcementLevel.MANDATORY,
     "aws-wafv2-cloudfront-metrics": EnforcementLevel.ADVISORY,
+    "vault-policy-least-privilege": EnforcementLevel.MANDATORY,
 }
 PLATFORM_RULES = {
     "aws-required-tags",
@@ -91,6 +92,7 @@ PLATFORM_RULES = {
     "aws-rds-managed-master-password",
     "aws-wafv2-cloudfront-rate-limit",
     "aws-wafv2-cloudfront-metrics",
+    "vault-policy-least-privilege",
 }
 STACK_POLICIES = {
     "aws-vpc-flow-logs-enabled",

@@ -1,0 +1,351 @@
+"""Vault Secrets Operator: Vault secrets synced into Kubernetes Secrets of the app namespace.
+
+Seeds 4.7.1 and 4.9.1. The operator runs in its own restricted namespace from the vendored chart
+version (``vendor/charts/vault-secrets-operator``); everything it syncs is declared explicitly
+in the app namespace, with no default connection or auth method that an unrelated object could
+fall back to.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import yaml
+
+CHART_NAME = "vault-secrets-operator"
+CHART_REPOSITORY = "https://helm.releases.hashicorp.com"
+CHART_DIR = Path(__file__).resolve().parents[2] / "vendor" / "charts" / CHART_NAME
+"""The vendored chart files: Chart.yaml (the version we install), values.yaml and the CRDs."""
+OPERATOR_NAMESPACE = "vault-secrets-operator-system"
+API_VERSION = "secrets.hashicorp.com/v1beta1"
+CONNECTION_NAME = "vault"
+TOKEN_AUDIENCE = "vault"
+"""Audience of the service-account tokens VSO requests; the Vault role must bind it."""
+ROLLOUT_KIND = "Deployment"
+"""Kind of the workload ``<service>`` that VSO restarts when a synced secret changes."""
+RENEWAL_PERCENT = 67
+"""Renew database leases at 67 % of their TTL (VSO's default), leaving a third for retries."""
+VALUES_FREE_FORM = frozenset({"controller.podSecurityContext", "controller.securityContext"})
+"""Chart values passed through whole to the pod spec: Kubernetes types them, not values.yaml."""
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DURATION = re.compile(r"^[0-9]+(\.[0-9]+)?(s|m|h)$")  # the CRDs' refreshAfter pattern
+_MOUNT = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+
+
+def chart_version(chart_dir: Path = CHART_DIR) -> str:
+    """The ``version`` of the vendored Chart.yaml: the only place the chart version is written."""
+    return str(yaml.safe_load((chart_dir / "Chart.yaml").read_text())["version"])
+
+
+def restricted_labels() -> dict[str, str]:
+    """Pod Security labels enforcing (and auditing, warning about) the ``restricted`` profile."""
+    return {
+        f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")
+    }
+
+
+def helm_values(environment: str) -> dict[str, Any]:
+    """The chart values: explicit objects only, hardened pods, sized controller.
+
+    - No default VaultConnection or VaultAuth, and no implicit "default" VaultAuthGlobal: every
+      synced secret names the connection and auth it uses.
+    - Two replicas outside dev (leader election keeps one active, the other takes over within
+      seconds), spread across zones, with a PodDisruptionBudget allowing one down at a time.
+    - Pod and container security contexts meet the ``restricted`` Pod Security profile (the chart
+      uses them for its hook Jobs too). ``readOnlyRootFilesystem`` is not set: the same container
+      context runs the chart's CRD-upgrade hook, whose writes we cannot check offline.
+    - ``excludeRaw``: destination Secrets get the secret's keys, not the raw Vault response.
+    - The ServiceMonitor stays off until the observability stack provides its CRD.
+    - The CRD-upgrade hook stays on: Helm never upgrades CRDs itself.
+    - Tolerates the system nodes' ``CriticalAddonsOnly`` taint, so it may run there.
+    """
+    high_availability = environment != "dev"
+    controller: dict[str, Any] = {
+        "replicas": 2 if high_availability else 1,
+        "podDisruptionBudget": {
+            "enabled": high_availability,
+            "maxUnavailable": "1",
+            "minAvailable": "",
+        },
+        "tolerations": [
+            {"key": "CriticalAddonsOnly", "operator": "Exists", "effect": "NoSchedule"}
+        ],
+        "podSecurityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "runAsNonRoot": True,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "kubeRbacProxy": {
+            "resources": {
+                "requests": {"cpu": "5m", "memory": "64Mi"},
+                "limits": {"cpu": "100m", "memory": "128Mi"},
+            }
+        },
+        "manager": {
+            "resources": {
+                "requests": {"cpu": "50m", "memory": "128Mi"},
+                "limits": {"cpu": "500m", "memory": "256Mi"},
+            },
+            "globalTransformationOptions": {"excludeRaw": True},
+            "globalVaultAuthOptions": {"allowDefaultGlobals": False},
+        },
+    }
+    if high_availability:
+        controller["topologySpreadConstraints"] = [
+            {
+                "maxSkew": 1,
+                "topologyKey": "topology.kubernetes.io/zone",
+                "whenUnsatisfiable": "ScheduleAnyway",
+            }
+        ]
+    return {
+        "controller": controller,
+        "defaultVaultConnection": {"enabled": False},
+        "defaultAuthMethod": {"enabled": False},
+        "telemetry": {"serviceMonitor": {"enabled": False}},
+        "hooks": {"upgradeCRDs": {"enabled": True}},
+    }
+
+
+@dataclass(frozen=True)
+class VaultSecretsOperatorArgs:
+    """Arguments of :class:`VaultSecretsOperator`.
+
+    ``vault_namespace`` is the Vault (Enterprise) namespace, ``""`` for none.
+    ``kubernetes_auth_mount`` is the Kubernetes auth mount the Vault configuration creates for
+    this cluster; its role ``<service>`` must bind service account ``<service>`` of
+    ``app_namespace`` and the audience ``vault``. ``ca_cert_secret`` names a Secret of
+    ``app_namespace`` holding Vault's CA as ``ca.crt`` (``""`` trusts the system roots).
+    ``refresh_after`` is how often the KV secrets are re-read (``30s``, ``15m``, ``1h``).
+    """
+
+    environment: str
+    vault_address: str
+    vault_namespace: str
+    kubernetes_auth_mount: str
+    kv_mount: str
+    database_mount: str
+    services: list[str]
+    app_namespace: str
+    ca_cert_secret: str = ""
+    refresh_after: str = "1h"
+
+    def __post_init__(self) -> None:
+        """Refuse what the operator or the API server would reject, before anything is created."""
+        if not self.environment or not _DNS_LABEL.match(self.environment):
+            raise ValueError(f"environment must be a DNS label, got {self.environment!r}")
+        if not re.match(r"^https://[^/\s]+", self.vault_address):
+            raise ValueError(
+                f"vault_address must be an https:// address, got {self.vault_address!r}"
+            )
+        for what in ("kubernetes_auth_mount", "kv_mount", "database_mount"):
+            value = getattr(self, what)
+            if not _MOUNT.match(value):
+                raise ValueError(f"{what} must be a Vault mount path, got {value!r}")
+        if not self.services:
+            raise ValueError("services must name at least one service")
+        if len(set(self.services)) != len(self.services):
+            raise ValueError(f"services must be unique, got {self.services}")
+        for service in self.services:
+            # <service>-config must stay a DNS label too (it names a Secret).
+            if not _DNS_LABEL.match(service) or len(service) > 56:
+                raise ValueError(f"service {service!r} must be a DNS label of at most 56 chars")
+        if not _DNS_LABEL.match(self.app_namespace):
+            raise ValueError(f"app_namespace must be a DNS label, got {self.app_namespace!r}")
+        if self.ca_cert_secret and not _DNS_LABEL.match(self.ca_cert_secret):
+            raise ValueError(f"ca_cert_secret must be a Secret name, got {self.ca_cert_secret!r}")
+        if not _DURATION.match(self.refresh_after):
+            raise ValueError(
+                f"refresh_after must be a duration like 30s, 15m or 1h, got {self.refresh_after!r}"
+            )
+
+
+class VaultSecretsOperator(pulumi.ComponentResource):
+    """The operator, one VaultConnection, and per service its auth and two synced Secrets.
+
+    Per service ``<service>`` of ``app_namespace``:
+
+    - ServiceAccount ``<service>``: VSO asks the TokenRequest API for a token of it (audience
+      ``vault``) to log in to Vault as role ``<service>``. Its token is not automounted: pods
+      that need one mount a projected token themselves.
+    - VaultAuth ``<service>``: Kubernetes auth at ``kubernetes_auth_mount``.
+    - VaultStaticSecret ``<service>-config``: KV v2 ``ttbt2/<environment>/<service>/config`` of
+      ``kv_mount`` into Secret ``<service>-config``.
+    - VaultDynamicSecret ``<service>-db``: ``creds/<service>`` of ``database_mount`` into Secret
+      ``<service>-db``; the lease is revoked when the object is deleted.
+
+    Both restart Deployment ``<service>`` when the data changes, so rotated values reach the
+    pods. The custom resources depend on the Helm release, which installs their CRDs.
+
+    The Kubernetes provider comes from ``opts`` (``providers={"kubernetes": ...}``).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        args: VaultSecretsOperatorArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("ttbt2:k8s:VaultSecretsOperator", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        env_labels = {"environment": args.environment}
+
+        self.namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=OPERATOR_NAMESPACE, labels={**env_labels, **restricted_labels()}
+            ),
+            opts=child,
+        )
+        self.release = k8s.helm.v3.Release(
+            f"{name}-release",
+            name=CHART_NAME,
+            chart=CHART_NAME,
+            version=chart_version(),
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
+            namespace=self.namespace.metadata.name,
+            create_namespace=False,
+            values=helm_values(args.environment),
+            # A failed install or upgrade rolls back and removes what it created.
+            atomic=True,
+            cleanup_on_fail=True,
+            timeout=600,
+            max_history=10,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+        )
+        after_release = pulumi.ResourceOptions(parent=self, depends_on=[self.release])
+
+        def custom(
+            logical: str,
+            kind: str,
+            obj_name: str,
+            spec: dict[str, Any],
+            *,
+            labels: dict[str, str],
+            opts: pulumi.ResourceOptions,
+        ) -> k8s.apiextensions.CustomResource:
+            return k8s.apiextensions.CustomResource(
+                logical,
+                api_version=API_VERSION,
+                kind=kind,
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=obj_name, namespace=args.app_namespace, labels=labels
+                ),
+                spec=spec,
+                opts=opts,
+            )
+
+        vault_ns = {"namespace": args.vault_namespace} if args.vault_namespace else {}
+        connection_spec: dict[str, Any] = {"address": args.vault_address, "skipTLSVerify": False}
+        if args.ca_cert_secret:
+            connection_spec["caCertSecretRef"] = args.ca_cert_secret
+        self.connection_name = CONNECTION_NAME
+        self.connection = custom(
+            f"{name}-connection",
+            "VaultConnection",
+            CONNECTION_NAME,
+            connection_spec,
+            labels=env_labels,
+            opts=after_release,
+        )
+
+        self.service_accounts: dict[str, k8s.core.v1.ServiceAccount] = {}
+        self.auths: dict[str, k8s.apiextensions.CustomResource] = {}
+        self.static_secrets: dict[str, k8s.apiextensions.CustomResource] = {}
+        self.dynamic_secrets: dict[str, k8s.apiextensions.CustomResource] = {}
+        self.auth_names: dict[str, str] = {}
+        self.config_secret_names: dict[str, str] = {}
+        self.database_secret_names: dict[str, str] = {}
+        for service in args.services:
+            labels = {**env_labels, "app.kubernetes.io/name": service}
+            restart = [{"kind": ROLLOUT_KIND, "name": service}]
+            account = k8s.core.v1.ServiceAccount(
+                f"{name}-{service}-sa",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=service, namespace=args.app_namespace, labels=labels
+                ),
+                automount_service_account_token=False,
+                opts=child,
+            )
+            auth = custom(
+                f"{name}-{service}-auth",
+                "VaultAuth",
+                service,
+                {
+                    "method": "kubernetes",
+                    "mount": args.kubernetes_auth_mount,
+                    **vault_ns,
+                    "kubernetes": {
+                        "role": service,
+                        "serviceAccount": service,
+                        "audiences": [TOKEN_AUDIENCE],
+                    },
+                    "vaultConnectionRef": CONNECTION_NAME,
+                },
+                labels=labels,
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=[self.release, self.connection, account]
+                ),
+            )
+            after_auth = pulumi.ResourceOptions(parent=self, depends_on=[self.release, auth])
+            config_secret = f"{service}-config"
+            static = custom(
+                f"{name}-{service}-config",
+                "VaultStaticSecret",
+                config_secret,
+                {
+                    "vaultAuthRef": service,
+                    **vault_ns,
+                    "type": "kv-v2",
+                    "mount": args.kv_mount,
+                    "path": f"ttbt2/{args.environment}/{service}/config",
+                    "refreshAfter": args.refresh_after,
+                    "destination": {"name": config_secret, "create": True, "labels": labels},
+                    "rolloutRestartTargets": restart,
+                },
+                labels=labels,
+                opts=after_auth,
+            )
+            db_secret = f"{service}-db"
+            dynamic = custom(
+                f"{name}-{service}-db",
+                "VaultDynamicSecret",
+                db_secret,
+                {
+                    "vaultAuthRef": service,
+                    **vault_ns,
+                    "mount": args.database_mount,
+                    "path": f"creds/{service}",
+                    "renewalPercent": RENEWAL_PERCENT,
+                    "revoke": True,
+                    "destination": {"name": db_secret, "create": True, "labels": labels},
+                    "rolloutRestartTargets": restart,
+                },
+                labels=labels,
+                opts=after_auth,
+            )
+            self.service_accounts[service] = account
+            self.auths[service] = auth
+            self.static_secrets[service] = static
+            self.dynamic_secrets[service] = dynamic
+            self.auth_names[service] = service
+            self.config_secret_names[service] = config_secret
+            self.database_secret_names[service] = db_secret
+
+        self.register_outputs(
+            {
+                "operatorNamespace": OPERATOR_NAMESPACE,
+                "connectionName": self.connection_name,
+                "authNames": self.auth_names,
+                "configSecretNames": self.config_secret_names,
+                "databaseSecretNames": self.database_secret_names,
+            }
+        )

@@ -4,6 +4,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
+import pulumi_vault as vault
 
 from components import settings as settings_module
 from components.aws import context
@@ -16,6 +17,8 @@ from components.aws.eks import KubernetesCluster, KubernetesClusterArgs, NodeGro
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs
 from components.aws.network import Network, NetworkArgs
 from components.k8s.namespaces import AppNamespaces, AppNamespacesArgs
+from components.k8s.vault_secrets import VaultSecretsOperator, VaultSecretsOperatorArgs
+from components.vault import config as vault_config
 from components.vault import source as secret_source
 
 cfg = settings_module.from_pulumi_config()
@@ -203,11 +206,59 @@ k8s_provider = k8s.Provider(
 )
 on_k8s = pulumi.ResourceOptions(providers={"kubernetes": k8s_provider})
 
-AppNamespaces(
+namespaces = AppNamespaces(
     f"{prefix}-namespaces",
     AppNamespacesArgs(names=[cfg.app_namespace], labels={"environment": env}),
     opts=on_k8s,
 )
+
+# Vault: per-service policies, Kubernetes auth roles and short-lived database credentials
+# (seed 4.9.1), configured with the deploy identity's session token.
+vault_provider = vault.Provider(
+    "vault",
+    address=cfg.vault_address,
+    namespace=cfg.vault_namespace or None,
+    ca_cert_file=cfg.vault_ca_bundle or None,
+    token=secrets.vault_token(),
+)
+database_admin_password = secrets.for_consumer("database-admin")
+if cfg.vault_services and database_admin_password is not None:
+    vault_config.VaultConfig(
+        f"{prefix}-vault",
+        vault_config.VaultConfigArgs(
+            environment=env,
+            kv_mount=cfg.vault_kv_mount,
+            services=cfg.vault_services,
+            app_namespace=cfg.app_namespace,
+            kubernetes_host=cluster.endpoint,
+            kubernetes_ca_cert=cluster.ca_certificate_pem,
+            database_host=database.endpoint,
+            database_name=cfg.db_name,
+            database_admin_username=cfg.vault_database_admin_username,
+            database_admin_password=database_admin_password,
+            credential_ttl_seconds=cfg.vault_credential_ttl_seconds,
+            static_rotation_seconds=cfg.vault_static_rotation_seconds,
+        ),
+        opts=pulumi.ResourceOptions(providers={"vault": vault_provider}),
+    )
+    # In the cluster, the operator syncs each service's secrets and database credentials and
+    # restarts its pods when they rotate.
+    VaultSecretsOperator(
+        f"{prefix}-vault-secrets",
+        VaultSecretsOperatorArgs(
+            environment=env,
+            vault_address=cfg.vault_address,
+            vault_namespace=cfg.vault_namespace,
+            kubernetes_auth_mount=vault_config.kubernetes_auth_path(env),
+            kv_mount=cfg.vault_kv_mount,
+            database_mount=vault_config.database_mount_path(env),
+            services=cfg.vault_services,
+            app_namespace=cfg.app_namespace,
+        ),
+        opts=pulumi.ResourceOptions(
+            providers={"kubernetes": k8s_provider}, depends_on=[namespaces]
+        ),
+    )
 
 pulumi.export("environment", env)
 pulumi.export("awsRegion", cfg.aws_region)

@@ -309,7 +309,7 @@ class Settings(BaseModel):
         [], "Secrets read at deploy time, per consumer (objects: consumer, path, key, mount)."
     )
     vault_services: list[str] = _field(
-        ["api"],
+        [],
         "Application services that get a Vault policy, a Kubernetes auth role and synced "
         "secrets (namespace appNamespace, service account = service name).",
     )
@@ -807,6 +807,13 @@ def _check_vault(s: Settings) -> Iterable[Problem]:
     consumers = [ref.consumer for ref in s.vault_secrets]
     if consumers.count("redis") > 1:
         yield Problem("vaultSecrets", consumers, "the cache takes exactly one AUTH token")
+    if s.vault_services and "database-admin" not in consumers:
+        yield Problem(
+            "vaultSecrets",
+            consumers,
+            "services get database credentials from Vault: declare the database-admin "
+            "secret its database engine connects with",
+        )
     for i, service in enumerate(s.vault_services):
         if not _K8S_NAME.match(service):
             yield Problem(f"vaultServices[{i}]", service, "a Kubernetes name (RFC 1123)")

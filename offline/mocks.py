@@ -6,6 +6,7 @@ policies that read them, see the shapes they will see for real.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import uuid
 from typing import Any
@@ -58,7 +59,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
             oidc = f"https://oidc.eks.{region}.amazonaws.com/id/{_suffix(name, 32).upper()}"
             out.update(
                 endpoint=f"https://{_suffix(name, 32).upper()}.gr7.{region}.eks.amazonaws.com",
-                certificateAuthority={"data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg=="},
+                certificateAuthority={"data": _OFFLINE_CA},
                 identities=[{"oidcs": [{"issuer": oidc}]}],
                 status="ACTIVE",
                 vpcConfig={
@@ -173,6 +174,14 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return {"fqdn": str(state.get("name", name)).rstrip(".")}
         elif typ == "aws:kms/alias:Alias":
             out["arn"] = f"arn:aws:kms:{region}:{account}:{state.get('name', name)}"
+        elif typ.startswith("vault:"):
+            # Vault objects have no ARN: their outputs are their inputs, plus a mount's accessor,
+            # which Vault names after the mount's kind and type with 8 hex digits.
+            out = {}
+            if typ == "vault:index/authBackend:AuthBackend":
+                out["accessor"] = f"auth_{state.get('type', 'token')}_{_suffix(name, 8)}"
+            elif typ == "vault:index/mount:Mount":
+                out["accessor"] = f"{state.get('type', 'kv')}_{_suffix(name, 8)}"
         return out
 
     def call(
@@ -189,6 +198,12 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
         return {}, [("token", f"the offline engine has no answer for invoke {args.token}")]
+
+
+# base64 of a PEM block with a placeholder body, the shape EKS reports its cluster CA in.
+_OFFLINE_CA = base64.b64encode(
+    b"-----BEGIN CERTIFICATE-----\nTUlJQm9mZmxpbmUtdHRidDItY2E=\n-----END CERTIFICATE-----\n"
+).decode()
 
 
 def _short(typ: str) -> str:

@@ -37,7 +37,8 @@ def _is_secret(value: Any) -> bool:
 
 
 def _plaintext(value: Any) -> bool:
-    return isinstance(value, str) and value not in ("", UNKNOWN)
+    # Provider options such as skipChildToken arrive as "true"/"false": a flag, not a credential.
+    return isinstance(value, str) and value not in ("", UNKNOWN, "true", "false")
 
 
 def _walk(value: Any, path: str) -> Iterator[tuple[str, Any]]:

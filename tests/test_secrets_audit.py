@@ -31,6 +31,7 @@ RG = "aws:elasticache/replicationGroup:ReplicationGroup"
         (RG, {}, []),
         (RG, {"authToken": UNKNOWN}, []),
         (RG, {"authTokenUpdateStrategy": "ROTATE", "kmsKeyId": "arn:aws:kms:x"}, []),
+        ("pulumi:providers:vault", {"skipChildToken": "true", "token": secret("t")}, []),
         ("aws:rds/instance:Instance", {"password": "hunter2"}, ["password"]),
         (
             "aws:rds/instance:Instance",
@@ -52,6 +53,7 @@ RG = "aws:elasticache/replicationGroup:ReplicationGroup"
         "missing",
         "unknown",
         "pointers",
+        "provider-flag",
         "rds-password",
         "rds-managed",
         "nested",

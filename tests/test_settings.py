@@ -269,6 +269,7 @@ BAD = [
         "not permitted",
     ),
     ("dev", {"vaultServices": ["API"]}, "vaultServices[0]", "RFC 1123"),
+    ("dev", {"vaultSecrets": []}, "vaultSecrets", "declare the database-admin secret"),
     ("dev", {"vaultCredentialTtlSeconds": 60}, "vaultCredentialTtlSeconds", "300 to 86400"),
     ("dev", {"vaultStaticRotationSeconds": 60}, "vaultStaticRotationSeconds", "3600 to"),
 ]

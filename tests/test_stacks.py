@@ -122,7 +122,7 @@ def test_tags_on_every_taggable_resource() -> None:
 
 
 def test_app_namespace_enforces_restricted_pod_security() -> None:
-    ns = one(render("prod"), "kubernetes:core/v1:Namespace")
+    ns = one(render("prod"), "kubernetes:core/v1:Namespace", "namespaces-ttbt2")
     labels = ns.props["metadata"]["labels"]
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
     assert ns.props["metadata"]["name"] == "ttbt2"
@@ -218,3 +218,23 @@ def test_property_dependencies_name_the_input_each_urn_feeds() -> None:
     db = one(graph, "aws:rds/instance:Instance")
     params = one(graph, "aws:rds/parameterGroup:ParameterGroup")
     assert db.property_dependencies["parameterGroupName"] == [params.urn]
+
+
+def test_vault_is_configured_per_service_and_synced_into_the_cluster() -> None:
+    graph = render("staging")
+    roles = of_type(graph, "vault:kubernetes/authBackendRole:AuthBackendRole")
+    assert [r.props["boundServiceAccountNames"] for r in roles] == [["api"]]
+    assert [r.props["boundServiceAccountNamespaces"] for r in roles] == [["ttbt2"]]
+    connection = one(graph, "vault:database/secretBackendConnection:SecretBackendConnection")
+    assert "verify-full" in connection.props["postgresql"]["value"]["connectionUrl"]
+    kinds = sorted(
+        r.props["kind"]
+        for r in graph.resources
+        if r.type.startswith("kubernetes:secrets.hashicorp.com")
+    )
+    assert kinds == ["VaultAuth", "VaultConnection", "VaultDynamicSecret", "VaultStaticSecret"]
+    release = one(graph, "kubernetes:helm.sh/v3:Release")
+    assert release.props["version"] == "1.4.1"
+    for res in graph.resources:
+        if res.type.startswith("vault:"):
+            assert res.provider and "pulumi:providers:vault" in res.provider, res.urn

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass, field
 
@@ -198,6 +199,10 @@ class KubernetesCluster(pulumi.ComponentResource):
         # it identifies "the cluster's nodes" to the data stores' ingress rules.
         self.security_group_id = self.cluster.vpc_config.cluster_security_group_id
         self.kubeconfig = _kubeconfig(self.cluster, args.context.region)
+        # EKS reports its CA base64-encoded; Vault's Kubernetes auth wants the PEM.
+        self.ca_certificate_pem = self.cluster.certificate_authority.apply(
+            lambda ca: base64.b64decode(ca.data).decode() if ca and ca.data else ""
+        )
         self.register_outputs(
             {
                 "clusterName": self.cluster.name,

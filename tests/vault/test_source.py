@@ -43,7 +43,7 @@ def test_vault_source_reads_after_preflight_and_returns_a_secret(vault: FakeVaul
     _healthy(vault, ["read"])
     vault.kv2("kv", "ttbt2/dev/cache", {"auth_token": "tok-from-vault"})
     client = connect(vault.settings(), env={"VAULT_TOKEN": TOKEN})
-    cfg = parse_raw("dev", {**raw_settings("dev"), "vaultSecrets": [REDIS]})
+    cfg = parse_raw("dev", {**raw_settings("dev"), "vaultServices": [], "vaultSecrets": [REDIS]})
     source = VaultSource(client, declared_refs(cfg))
     out = source.for_consumer("redis")
     assert out is not None
@@ -55,7 +55,7 @@ def test_vault_source_reads_after_preflight_and_returns_a_secret(vault: FakeVaul
 def test_vault_source_turns_preflight_failures_into_a_run_error(vault: FakeVault) -> None:
     _healthy(vault, ["list"])
     client = connect(vault.settings(), env={"VAULT_TOKEN": TOKEN})
-    cfg = parse_raw("dev", {**raw_settings("dev"), "vaultSecrets": [REDIS]})
+    cfg = parse_raw("dev", {**raw_settings("dev"), "vaultServices": [], "vaultSecrets": [REDIS]})
     with pytest.raises(VaultRunError) as info:
         VaultSource(client, declared_refs(cfg))
     assert isinstance(info.value, pulumi.RunError)
@@ -70,7 +70,13 @@ def test_open_source_outside_the_mock_engine_logs_in(
     _healthy(vault, ["read"])
     monkeypatch.setattr(source, "on_mock_engine", lambda: False)
     cfg = parse_raw(
-        "dev", {**raw_settings("dev"), "vaultSecrets": [REDIS], "vaultAuthMethod": "token"}
+        "dev",
+        {
+            **raw_settings("dev"),
+            "vaultServices": [],
+            "vaultSecrets": [REDIS],
+            "vaultAuthMethod": "token",
+        },
     )
     monkeypatch.setattr(
         source, "VaultSettings", lambda **kw: vault.settings(**{**kw, "address": vault.address})

@@ -139,3 +139,26 @@ def test_no_secret_value_in_the_report_or_the_json(
         r for r in json.loads(exported)["resources"] if r["type"].endswith(":ReplicationGroup")
     )
     assert group["props"]["authToken"] == {SECRET_SIG_KEY: SECRET_SIG, "value": "[secret]"}
+
+
+def _plain_placeholders(value: object, path: str = "") -> list[str]:
+    """Paths where a Vault-derived value appears outside a secret envelope."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG_KEY) == SECRET_SIG:
+            return []
+        return [p for k, v in value.items() for p in _plain_placeholders(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _plain_placeholders(v, f"{path}[{i}]")]
+    if isinstance(value, str) and value.startswith(PLACEHOLDER_PREFIX):
+        return [path]
+    return []
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_every_vault_derived_input_is_a_secret(stack: str) -> None:
+    graph = render(stack)
+    derived = [r.name for r in graph.resources if PLACEHOLDER_PREFIX in json.dumps(r.props)]
+    # The cache token, the database engine's admin password and the Vault provider's token.
+    assert len(derived) >= 3, derived
+    leaks = {r.name: _plain_placeholders(r.props) for r in graph.resources}
+    assert not {name: paths for name, paths in leaks.items() if paths}

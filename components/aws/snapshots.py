@@ -1,0 +1,119 @@
+"""An encrypted S3 store for backups written from the cluster, one IRSA role per prefix."""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.bucket import SecureBucket, SecureBucketArgs
+from components.aws.context import AwsContext
+from components.aws.eks import KubernetesCluster
+from components.aws.iam import document
+from components.aws.kms import EncryptionKey, EncryptionKeyArgs
+
+
+@dataclass(frozen=True)
+class SnapshotStoreArgs:
+    """Arguments of :class:`SnapshotStore`.
+
+    ``writers`` maps a key prefix (``elasticsearch/prod``) to the Kubernetes service account
+    (namespace, name) allowed to read and write below it and nowhere else.
+    """
+
+    context: AwsContext
+    tags: dict[str, str]
+    cluster: KubernetesCluster
+    log_bucket: pulumi.Input[str]
+    writers: dict[str, tuple[str, str]]
+    protect: bool = False
+
+
+class SnapshotStore(pulumi.ComponentResource):
+    """A versioned, KMS-encrypted backup bucket (seed 4.7.1) and least-privilege writer roles."""
+
+    def __init__(
+        self, name: str, args: SnapshotStoreArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("ttbt2:aws:SnapshotStore", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        key = EncryptionKey(
+            f"{name}-key",
+            EncryptionKeyArgs(
+                description=f"Backups in {name}",
+                context=args.context,
+                tags=args.tags,
+                protect=args.protect,
+            ),
+            opts=child,
+        )
+        self.bucket = SecureBucket(
+            f"{name}-bucket",
+            SecureBucketArgs(
+                tags={**args.tags, "purpose": "backups", "backup": "daily"},
+                kms_key_arn=key.arn,
+                log_bucket=args.log_bucket,
+                protect=args.protect,
+            ),
+            opts=child,
+        )
+        self.roles: dict[str, aws.iam.Role] = {}
+        for prefix, (namespace, service_account) in args.writers.items():
+            role_name = f"{name}-{prefix.replace('/', '-')}"
+            role = args.cluster.irsa_role(role_name, namespace, service_account, args.tags)
+            aws.iam.RolePolicy(
+                f"{role_name}-policy",
+                role=role.id,
+                policy=pulumi.Output.all(self.bucket.arn, key.arn).apply(
+                    functools.partial(_policy_json, prefix)
+                ),
+                opts=child,
+            )
+            self.roles[prefix] = role
+        self.bucket_name = self.bucket.id
+        self.register_outputs({"bucket": self.bucket.id})
+
+
+def _policy_json(prefix: str, arns: list[str]) -> str:
+    return json.dumps(_prefix_policy(arns[0], arns[1], prefix))
+
+
+def _prefix_policy(bucket_arn: str, key_arn: str, prefix: str) -> dict[str, object]:
+    """Read, write and list below ``prefix`` only; use of the store's key only."""
+    return document(
+        {
+            "Sid": "ListOwnPrefix",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": bucket_arn,
+            "Condition": {"StringLike": {"s3:prefix": [f"{prefix}/*", prefix]}},
+        },
+        {
+            # These requests carry no s3:prefix, so they cannot take the condition above.
+            "Sid": "LocateBucket",
+            "Effect": "Allow",
+            "Action": ["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"],
+            "Resource": bucket_arn,
+        },
+        {
+            "Sid": "ReadWriteOwnPrefix",
+            "Effect": "Allow",
+            "Action": [
+                "s3:GetObject",
+                "s3:PutObject",
+                "s3:DeleteObject",
+                "s3:AbortMultipartUpload",
+                "s3:ListMultipartUploadParts",
+            ],
+            "Resource": f"{bucket_arn}/{prefix}/*",
+        },
+        {
+            "Sid": "UseStoreKey",
+            "Effect": "Allow",
+            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"],
+            "Resource": key_arn,
+        },
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +56,26 @@ class Finding:
         ) or self.kind == "error"
 
 
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
+_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+
+
+def duration_seconds(value: Any) -> float:
+    """Seconds of a custom timeout: a number, or a Go duration such as ``30m`` or ``1h30m``.
+
+    The SDK records timeouts as Go duration strings; the engine hands policies seconds.
+    Anything else counts as no timeout (0), as the engine's default.
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, str) or not value:
+        return 0.0
+    parts = _DURATION.findall(value)
+    if not parts or "".join(n + u for n, u in parts) != value:
+        return 0.0
+    return sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
+
+
 def _options(resource: Resource) -> PolicyResourceOptions:
     timeouts = resource.option("customTimeouts") or {}
     return PolicyResourceOptions(
@@ -63,9 +84,9 @@ def _options(resource: Resource) -> PolicyResourceOptions:
         delete_before_replace=resource.option("deleteBeforeReplace"),
         aliases=list(resource.option("aliases") or []),
         custom_timeouts=PolicyCustomTimeouts(
-            float(timeouts.get("create", 0) or 0),
-            float(timeouts.get("update", 0) or 0),
-            float(timeouts.get("delete", 0) or 0),
+            duration_seconds(timeouts.get("create")),
+            duration_seconds(timeouts.get("update")),
+            duration_seconds(timeouts.get("delete")),
         ),
         additional_secret_outputs=list(resource.option("additionalSecretOutputs") or []),
         parent=resource.parent,

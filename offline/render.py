@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from offline.graph import MASK, Resource, StackGraph, mask_secrets, unwrap_secrets
+from offline.graph import MASK, SECRET_SIG, SECRET_SIG_KEY, Resource, StackGraph
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -26,11 +26,26 @@ def _file_name(*parts: str) -> str:
     return _SAFE.sub("-", "-".join(p for p in parts if p)).strip("-").lower()
 
 
+def masked(value: Any, *, secret: bool = False) -> Any:
+    """Plain data with every secret leaf replaced by ``[secret]`` and its structure kept.
+
+    A secret object (say a Secret's whole ``stringData``) keeps its keys, so the manifest
+    still has the shape its schema expects.
+    """
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG_KEY) == SECRET_SIG:
+            return masked(value.get("value"), secret=True)
+        return {k: masked(v, secret=secret) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked(v, secret=secret) for v in value]
+    return MASK if secret and value is not None else value
+
+
 def manifest(resource: Resource) -> dict[str, Any] | None:
     """The Kubernetes object a resource stands for (secrets masked), or None for other types."""
     if not resource.type.startswith("kubernetes:") or resource.type == HELM_RELEASE:
         return None
-    props = unwrap_secrets(mask_secrets(resource.props))
+    props = masked(resource.props)
     if "apiVersion" not in props or "kind" not in props:
         # Typed resources leave apiVersion and kind to the type token: group/version:Kind.
         group_version, kind = resource.type.split(":", 1)[1].rsplit(":", 1)
@@ -59,7 +74,7 @@ def deployed_alertmanager_config(graph: StackGraph) -> dict[str, Any] | None:
     """The Alertmanager configuration in the monitoring release's values, if the stack has one."""
     for res in graph.resources:
         if res.type == HELM_RELEASE and res.props.get("chart") == "kube-prometheus-stack":
-            values = unwrap_secrets(mask_secrets(res.props.get("values") or {}))
+            values = masked(res.props.get("values") or {})
             config = (values.get("alertmanager") or {}).get("config")
             if isinstance(config, dict):
                 return config
@@ -101,7 +116,7 @@ def render(graph: StackGraph, out: Path) -> list[Path]:
                     if key.endswith(".json") and text != MASK:
                         emit(out / "dashboards" / key, json.loads(text))
         elif res.type == HELM_RELEASE:
-            values = unwrap_secrets(mask_secrets(res.props.get("values") or {}))
+            values = masked(res.props.get("values") or {})
             chart = str(res.props.get("chart", res.name))
             emit(out / "helm" / f"{_file_name(res.name)}-values.yaml", values)
             if chart == "kube-prometheus-stack":

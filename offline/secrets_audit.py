@@ -27,7 +27,9 @@ _SECRET_NAME = re.compile(
     r"(password|passwd|passphrase|secret|token|privatekey|apikey|accesskey|credentials?)$",
     re.IGNORECASE,
 )
-_POINTER = re.compile(r"(arn|id|ids|name|type|strategy|enabled|kmskeyid|version|ttl|path)$", re.I)
+_POINTER = re.compile(
+    r"(arn|id|ids|name|type|strategy|enabled|kmskeyid|version|ttl|path|ref)$|^existing", re.I
+)
 # Kubernetes Secrets: every value of these maps is a credential.
 _SECRET_MAPS = {("kubernetes:core/v1:Secret", "data"), ("kubernetes:core/v1:Secret", "stringData")}
 

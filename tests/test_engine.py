@@ -35,3 +35,22 @@ def test_a_failed_apply_does_not_leak_into_the_next_run() -> None:
     graph = run_program(_clean, project="t", stack="two", preview=False)
     assert [r.type for r in graph.resources] == ["pulumi:providers:aws", "aws:kms/key:Key"]
     assert all(r.urn.startswith("urn:pulumi:two::") for r in graph.resources)
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        (None, 0.0),
+        ("", 0.0),
+        (90, 90.0),
+        ("30m", 1800.0),
+        ("1h30m", 5400.0),
+        ("2s", 2.0),
+        ("soon", 0.0),
+        (True, 0.0),
+    ],
+)
+def test_custom_timeouts_become_seconds(value: object, seconds: float) -> None:
+    from offline.evaluate import duration_seconds
+
+    assert duration_seconds(value) == seconds

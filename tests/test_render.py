@@ -33,7 +33,9 @@ def test_render_writes_manifests_that_validate(stack: str, tmp_path: Path) -> No
     for path in manifests:
         obj = yaml.safe_load(path.read_text())
         assert list(obj)[:3] == ["apiVersion", "kind", "metadata"], path.name
-        if "." in obj["apiVersion"].split("/")[0] and "/" in obj["apiVersion"]:
+        group = obj["apiVersion"].rpartition("/")[0]
+        # Built-in API groups have no dot or end in .k8s.io; anything else is a custom resource.
+        if "." in group and not group.endswith(".k8s.io"):
             assert validate_custom_resource(obj, CRD_DIRS) == [], path.name
         else:
             kubernetes_validate.validate(obj, "1.33", strict=True)
@@ -73,3 +75,42 @@ def test_render_bad_config_is_exit_2(tmp_path: Path, stack_file) -> None:  # typ
     path = stack_file("bad", base="prod", natGatewayMode="single")
     code, text = run("render", "--config-file", str(path), "--out", str(tmp_path))
     assert code == EXIT_USAGE and "ttbt2:natGatewayMode" in text
+
+
+def test_rendered_rules_and_alertmanager_config_pass_the_real_tools(tmp_path: Path) -> None:
+    import subprocess
+
+    code, text = run("render", "--stack", "prod", "--out", str(tmp_path))
+    assert code == EXIT_OK, text
+    rules = sorted((tmp_path / "rules").glob("*.yaml"))
+    assert rules
+    checked = subprocess.run(
+        ["promtool", "check", "rules", *map(str, rules)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    config = tmp_path / "alertmanager.yaml"
+    amtool = subprocess.run(
+        ["amtool", "check-config", str(config)], capture_output=True, text=True, check=False
+    )
+    assert amtool.returncode == 0, amtool.stdout + amtool.stderr
+    routed = subprocess.run(
+        [
+            "amtool",
+            "config",
+            "routes",
+            "test",
+            f"--config.file={config}",
+            "severity=critical",
+            "priority=critical",
+            "namespace=ttbt2",
+            "service=api",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert set(routed.stdout.strip().split(",")) == {"sms", "email", "slack"}
+    assert len(sorted((tmp_path / "dashboards").glob("*.json"))) == 5

@@ -32,6 +32,7 @@ RG = "aws:elasticache/replicationGroup:ReplicationGroup"
         (RG, {"authToken": UNKNOWN}, []),
         (RG, {"authTokenUpdateStrategy": "ROTATE", "kmsKeyId": "arn:aws:kms:x"}, []),
         ("pulumi:providers:vault", {"skipChildToken": "true", "token": secret("t")}, []),
+        ("kubernetes:helm.sh/v3:Release", {"values": {"admin": {"existingSecret": "g"}}}, []),
         ("aws:rds/instance:Instance", {"password": "hunter2"}, ["password"]),
         (
             "aws:rds/instance:Instance",
@@ -54,6 +55,7 @@ RG = "aws:elasticache/replicationGroup:ReplicationGroup"
         "unknown",
         "pointers",
         "provider-flag",
+        "existing-secret-name",
         "rds-password",
         "rds-managed",
         "nested",

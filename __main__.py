@@ -16,8 +16,11 @@ from components.aws.database import Database, DatabaseArgs
 from components.aws.eks import KubernetesCluster, KubernetesClusterArgs, NodeGroupSpec
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs
 from components.aws.network import Network, NetworkArgs
+from components.aws.snapshots import SnapshotStore, SnapshotStoreArgs
+from components.k8s import observability
 from components.k8s.namespaces import AppNamespaces, AppNamespacesArgs
 from components.k8s.vault_secrets import VaultSecretsOperator, VaultSecretsOperatorArgs
+from components.monitoring import alerts, dashboards, routing
 from components.vault import config as vault_config
 from components.vault import source as secret_source
 
@@ -259,6 +262,61 @@ if cfg.vault_services and database_admin_password is not None:
             providers={"kubernetes": k8s_provider}, depends_on=[namespaces]
         ),
     )
+
+# Backups written from the cluster (Elasticsearch snapshots, seed 4.7.1), each writer limited to
+# its own prefix.
+snapshots_prefix = f"elasticsearch/{env}"
+snapshots = SnapshotStore(
+    f"{prefix}-snapshots",
+    SnapshotStoreArgs(
+        context=aws_ctx,
+        tags=cfg.tags,
+        cluster=cluster,
+        log_bucket=logs.id,
+        writers={snapshots_prefix: ("monitoring", observability.SNAPSHOT_SERVICE_ACCOUNT)},
+        protect=protect,
+    ),
+    opts=on_aws,
+)
+
+# Prometheus, Alertmanager, Grafana and ELK (seed 4.4-4.6): alerts, routing and dashboards come
+# from the pure catalog modules; receiver credentials and the Grafana admin from Vault.
+alert_routing = routing.alertmanager_config(
+    routing.RoutingSettings(
+        environment=env,
+        slack_channel=cfg.alert_slack_channel,
+        email_to=cfg.alert_email_to,
+        email_from=cfg.alert_email_from,
+        smarthost=cfg.alert_smarthost,
+        sms_webhook_url=cfg.alert_sms_webhook_url,
+    )
+)
+receiver_credentials = {
+    file: secrets.for_consumer(f"alertmanager-{file}") for file in routing.SECRET_FILES
+}
+observability.Observability(
+    f"{prefix}-observability",
+    observability.ObservabilityArgs(
+        environment=env,
+        snapshot_bucket=snapshots.bucket_name,
+        snapshot_role_arn=snapshots.roles[snapshots_prefix].arn,
+        prometheus_replicas=cfg.prometheus_replicas,
+        prometheus_retention=f"{cfg.prometheus_retention_days}d",
+        prometheus_storage_gb=cfg.prometheus_storage_gb,
+        alertmanager_replicas=cfg.alertmanager_replicas,
+        grafana_admin_password=secrets.for_consumer("grafana-admin"),
+        rule_groups=alerts.rule_groups(),
+        alertmanager_config=alert_routing,
+        alertmanager_secret_name="alertmanager-receivers",
+        alertmanager_secret_files=routing.SECRET_FILES,
+        alertmanager_secret_values={k: v for k, v in receiver_credentials.items() if v is not None},
+        dashboards=dashboards.dashboards(),
+        elasticsearch_nodes=cfg.elasticsearch_nodes,
+        elasticsearch_storage_gb=cfg.elasticsearch_storage_gb,
+        log_retention_days=cfg.log_retention_days,
+    ),
+    opts=pulumi.ResourceOptions(providers={"kubernetes": k8s_provider, "random": random_provider}),
+)
 
 pulumi.export("environment", env)
 pulumi.export("awsRegion", cfg.aws_region)

@@ -56,6 +56,12 @@ ROLE_KEYS: Mapping[str, str] = {
     "stakeholders": "stakeholdersRoleArn",
     "sre": "sreRoleArn",
 }
+# Receiver credentials of Alertmanager (seed 4.5.2), each read from Vault and mounted as a file.
+ALERTMANAGER_CONSUMERS = (
+    "alertmanager-slack-webhook-url",
+    "alertmanager-smtp-password",
+    "alertmanager-sms-gateway-token",
+)
 EXPECTED_DATA: Mapping[str, str] = {"dev": "synthetic", "staging": "anonymised", "prod": "real"}
 
 _ROLE_ARN = re.compile(r"^arn:aws:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
@@ -834,6 +840,13 @@ def _check_vault(s: Settings) -> Iterable[Problem]:
             "services get database credentials from Vault: declare the database-admin "
             "secret its database engine connects with",
         )
+    missing = [c for c in ALERTMANAGER_CONSUMERS if c not in consumers]
+    if missing:
+        yield Problem(
+            "vaultSecrets",
+            consumers,
+            "Alertmanager's receiver credentials come from Vault: declare " + ", ".join(missing),
+        )
     for i, service in enumerate(s.vault_services):
         if not _K8S_NAME.match(service):
             yield Problem(f"vaultServices[{i}]", service, "a Kubernetes name (RFC 1123)")
@@ -866,6 +879,9 @@ def _check_observability(s: Settings) -> Iterable[Problem]:
         yield Problem("elasticsearchNodes", s.elasticsearch_nodes, "prod runs 3 or more nodes")
     if not 1 <= s.elasticsearch_nodes <= 15:
         yield Problem("elasticsearchNodes", s.elasticsearch_nodes, "1 to 15")
+    elif s.elasticsearch_nodes == 2:
+        # Two master-eligible nodes cannot outvote each other: losing one stops the cluster.
+        yield Problem("elasticsearchNodes", 2, "1, or 3 or more (a master quorum needs 3)")
     for key, size in (
         ("prometheusStorageGb", s.prometheus_storage_gb),
         ("elasticsearchStorageGb", s.elasticsearch_storage_gb),

@@ -37,6 +37,13 @@ def raw_settings(stack: str) -> dict[str, Any]:
     return {k.split(":", 1)[1]: v for k, v in stack_values(stack).items() if k.startswith("ttbt2:")}
 
 
+ALERTMANAGER_SECRETS = [
+    {"consumer": f"alertmanager-{name}", "path": "ttbt2/dev/alertmanager", "key": name}
+    for name in ("slack-webhook-url", "smtp-password", "sms-gateway-token")
+]
+"""The receiver credentials every stack must declare, for tests that build a stack by hand."""
+
+
 def of_type(graph: StackGraph, token: str) -> list[Resource]:
     """Resources of one type token."""
     return [r for r in graph.resources if r.type == token]

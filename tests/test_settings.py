@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pulumi
@@ -16,7 +17,7 @@ from components.settings import (
     instance_architecture,
     parse_raw,
 )
-from tests.conftest import STACKS, raw_settings
+from tests.conftest import ALERTMANAGER_SECRETS, STACKS, raw_settings
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -25,8 +26,8 @@ def test_real_stacks_parse(stack: str) -> None:
     assert settings.environment == stack
 
 
-def test_defaults_alone_make_a_valid_dev_stack() -> None:
-    settings = parse_raw("dev", {})
+def test_defaults_make_a_valid_dev_stack_given_the_alertmanager_credentials() -> None:
+    settings = parse_raw("dev", {"vaultSecrets": ALERTMANAGER_SECRETS})
     assert settings.environment == "dev"
     assert settings.tags["managed-by"] == "pulumi"
 
@@ -277,6 +278,7 @@ BAD = [
     ("dev", {"prometheusRetentionDays": 0}, "prometheusRetentionDays", "1 to 90"),
     ("prod", {"elasticsearchNodes": 1}, "elasticsearchNodes", "3 or more"),
     ("dev", {"elasticsearchNodes": 20}, "elasticsearchNodes", "1 to 15"),
+    ("dev", {"elasticsearchNodes": 2}, "elasticsearchNodes", "master quorum"),
     ("dev", {"prometheusStorageGb": 5}, "prometheusStorageGb", "10 to 16384"),
     ("dev", {"logRetentionDays": 0}, "logRetentionDays", "1 to 3650"),
     ("dev", {"alertSlackChannel": "alerts"}, "alertSlackChannel", "#alerts"),
@@ -364,7 +366,12 @@ def test_instance_architecture(itype: str, arch: str) -> None:
 
 def test_from_pulumi_config_reads_only_the_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
     pulumi.runtime.set_all_config(
-        {"ttbt2:environment": "dev", "aws:region": "eu-west-1", "ttbt2:workloadNodeMaxSize": "4"}
+        {
+            "ttbt2:environment": "dev",
+            "aws:region": "eu-west-1",
+            "ttbt2:workloadNodeMaxSize": "4",
+            "ttbt2:vaultSecrets": json.dumps(ALERTMANAGER_SECRETS),
+        }
     )
     monkeypatch.setattr(pulumi, "get_stack", lambda: "dev")
     try:

@@ -10,6 +10,7 @@ import pytest
 from components.settings import SettingsError
 from offline.engine import run_stack
 from offline.evaluate import evaluate
+from offline.graph import SECRET_SIG, SECRET_SIG_KEY
 from offline.stackfile import load_stack
 from policies.ttbt2_policies import ALL_POLICIES
 from tests.conftest import ROOT, STACKS, of_type, one, render
@@ -233,8 +234,51 @@ def test_vault_is_configured_per_service_and_synced_into_the_cluster() -> None:
         if r.type.startswith("kubernetes:secrets.hashicorp.com")
     )
     assert kinds == ["VaultAuth", "VaultConnection", "VaultDynamicSecret", "VaultStaticSecret"]
-    release = one(graph, "kubernetes:helm.sh/v3:Release")
+    release = one(graph, "kubernetes:helm.sh/v3:Release", "vault-secrets")
     assert release.props["version"] == "1.4.1"
     for res in graph.resources:
         if res.type.startswith("vault:"):
             assert res.provider and "pulumi:providers:vault" in res.provider, res.urn
+
+
+@pytest.mark.parametrize(
+    ("stack", "prometheus", "alertmanager", "es_nodes", "retention"),
+    [("dev", 1, 1, 1, "3d"), ("staging", 1, 1, 3, "15d"), ("prod", 2, 3, 3, "30d")],
+)
+def test_observability_sized_per_environment(
+    stack: str, prometheus: int, alertmanager: int, es_nodes: int, retention: str
+) -> None:
+    graph = render(stack)
+    values = one(graph, "kubernetes:helm.sh/v3:Release", "prometheus-stack").props["values"]
+    spec = values["prometheus"]["prometheusSpec"]
+    assert spec["replicas"] == prometheus and spec["retention"] == retention
+    assert values["alertmanager"]["alertmanagerSpec"]["replicas"] == alertmanager
+    es = one(graph, "kubernetes:elasticsearch.k8s.elastic.co/v1:Elasticsearch")
+    assert sum(n["count"] for n in es.props["spec"]["nodeSets"]) == es_nodes
+
+
+def test_alert_receiver_credentials_come_from_vault_as_a_mounted_secret() -> None:
+    graph = render("prod")
+    secret = next(
+        r for r in of_type(graph, "kubernetes:core/v1:Secret") if "alertmanager-receivers" in r.name
+    )
+    data = secret.props["stringData"]
+    assert data[SECRET_SIG_KEY] == SECRET_SIG
+    assert set(data["value"]) == {"slack-webhook-url", "smtp-password", "sms-gateway-token"}
+
+
+def test_elasticsearch_snapshots_role_is_limited_to_its_prefix() -> None:
+    graph = render("prod")
+    policy = json.loads(
+        one(graph, "aws:iam/rolePolicy:RolePolicy", "snapshots-elasticsearch").props["policy"]
+    )
+    objects = next(s for s in policy["Statement"] if s["Sid"] == "ReadWriteOwnPrefix")
+    assert objects["Resource"].endswith("/elasticsearch/prod/*")
+    listing = next(s for s in policy["Statement"] if s["Sid"] == "ListOwnPrefix")
+    assert listing["Condition"]["StringLike"]["s3:prefix"] == [
+        "elasticsearch/prod/*",
+        "elasticsearch/prod",
+    ]
+    role = one(graph, "aws:iam/role:Role", "snapshots-elasticsearch")
+    trust = json.loads(role.props["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
+    assert "system:serviceaccount:monitoring:elasticsearch-snapshots" in trust.values()

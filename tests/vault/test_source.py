@@ -22,7 +22,7 @@ from components.vault.source import (
 from offline.cli import main
 from offline.engine import run_program
 from offline.graph import SECRET_SIG, SECRET_SIG_KEY
-from tests.conftest import one, raw_settings, render
+from tests.conftest import ALERTMANAGER_SECRETS, one, raw_settings, render
 from tests.vault.conftest import TOKEN, FakeVault
 
 REDIS = {"consumer": "redis", "path": "ttbt2/dev/cache", "key": "auth_token"}
@@ -37,13 +37,21 @@ def _healthy(vault: FakeVault, caps: list[str]) -> None:
     vault.lookup_self()
     vault.mount("kv")
     vault.capabilities("kv/data/ttbt2/dev/cache", caps)
+    vault.capabilities("kv/data/ttbt2/dev/alertmanager", ["read"])
 
 
 def test_vault_source_reads_after_preflight_and_returns_a_secret(vault: FakeVault) -> None:
     _healthy(vault, ["read"])
     vault.kv2("kv", "ttbt2/dev/cache", {"auth_token": "tok-from-vault"})
     client = connect(vault.settings(), env={"VAULT_TOKEN": TOKEN})
-    cfg = parse_raw("dev", {**raw_settings("dev"), "vaultServices": [], "vaultSecrets": [REDIS]})
+    cfg = parse_raw(
+        "dev",
+        {
+            **raw_settings("dev"),
+            "vaultServices": [],
+            "vaultSecrets": [REDIS, *ALERTMANAGER_SECRETS],
+        },
+    )
     source = VaultSource(client, declared_refs(cfg))
     out = source.for_consumer("redis")
     assert out is not None
@@ -55,7 +63,14 @@ def test_vault_source_reads_after_preflight_and_returns_a_secret(vault: FakeVaul
 def test_vault_source_turns_preflight_failures_into_a_run_error(vault: FakeVault) -> None:
     _healthy(vault, ["list"])
     client = connect(vault.settings(), env={"VAULT_TOKEN": TOKEN})
-    cfg = parse_raw("dev", {**raw_settings("dev"), "vaultServices": [], "vaultSecrets": [REDIS]})
+    cfg = parse_raw(
+        "dev",
+        {
+            **raw_settings("dev"),
+            "vaultServices": [],
+            "vaultSecrets": [REDIS, *ALERTMANAGER_SECRETS],
+        },
+    )
     with pytest.raises(VaultRunError) as info:
         VaultSource(client, declared_refs(cfg))
     assert isinstance(info.value, pulumi.RunError)
@@ -74,7 +89,7 @@ def test_open_source_outside_the_mock_engine_logs_in(
         {
             **raw_settings("dev"),
             "vaultServices": [],
-            "vaultSecrets": [REDIS],
+            "vaultSecrets": [REDIS, *ALERTMANAGER_SECRETS],
             "vaultAuthMethod": "token",
         },
     )

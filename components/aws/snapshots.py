@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -21,7 +21,8 @@ class SnapshotStoreArgs:
     """Arguments of :class:`SnapshotStore`.
 
     ``writers`` maps a key prefix (``elasticsearch/prod``) to the Kubernetes service account
-    (namespace, name) allowed to read and write below it and nowhere else.
+    (namespace, name) allowed to read and write below it and nowhere else; ``readers`` likewise
+    for service accounts that may only read (the copy to Azure).
     """
 
     context: AwsContext
@@ -29,6 +30,7 @@ class SnapshotStoreArgs:
     cluster: KubernetesCluster
     log_bucket: pulumi.Input[str]
     writers: dict[str, tuple[str, str]]
+    readers: dict[str, tuple[str, str]] = field(default_factory=dict)
     protect: bool = False
 
 
@@ -61,28 +63,44 @@ class SnapshotStore(pulumi.ComponentResource):
             opts=child,
         )
         self.roles: dict[str, aws.iam.Role] = {}
-        for prefix, (namespace, service_account) in args.writers.items():
-            role_name = f"{name}-{prefix.replace('/', '-')}"
+        self.reader_roles: dict[str, aws.iam.Role] = {}
+        grants = [(p, who, True) for p, who in args.writers.items()]
+        grants += [(p, who, False) for p, who in args.readers.items()]
+        for prefix, (namespace, service_account), write in grants:
+            kind = "" if write else "-read"
+            role_name = f"{name}-{prefix.replace('/', '-')}{kind}"
             role = args.cluster.irsa_role(role_name, namespace, service_account, args.tags)
             aws.iam.RolePolicy(
                 f"{role_name}-policy",
                 role=role.id,
                 policy=pulumi.Output.all(self.bucket.arn, key.arn).apply(
-                    functools.partial(_policy_json, prefix)
+                    functools.partial(_policy_json, prefix, write)
                 ),
                 opts=child,
             )
-            self.roles[prefix] = role
+            (self.roles if write else self.reader_roles)[prefix] = role
         self.bucket_name = self.bucket.id
         self.register_outputs({"bucket": self.bucket.id})
 
 
-def _policy_json(prefix: str, arns: list[str]) -> str:
-    return json.dumps(_prefix_policy(arns[0], arns[1], prefix))
+def _policy_json(prefix: str, write: bool, arns: list[str]) -> str:
+    return json.dumps(_prefix_policy(arns[0], arns[1], prefix, write=write))
 
 
-def _prefix_policy(bucket_arn: str, key_arn: str, prefix: str) -> dict[str, object]:
-    """Read, write and list below ``prefix`` only; use of the store's key only."""
+def _prefix_policy(
+    bucket_arn: str, key_arn: str, prefix: str, *, write: bool = True
+) -> dict[str, object]:
+    """List and read (and, for a writer, write) below ``prefix`` only; the store's key only."""
+    object_actions = ["s3:GetObject"]
+    key_actions = ["kms:Decrypt", "kms:DescribeKey"]
+    if write:
+        object_actions += [
+            "s3:PutObject",
+            "s3:DeleteObject",
+            "s3:AbortMultipartUpload",
+            "s3:ListMultipartUploadParts",
+        ]
+        key_actions += ["kms:Encrypt", "kms:GenerateDataKey*"]
     return document(
         {
             "Sid": "ListOwnPrefix",
@@ -101,19 +119,13 @@ def _prefix_policy(bucket_arn: str, key_arn: str, prefix: str) -> dict[str, obje
         {
             "Sid": "ReadWriteOwnPrefix",
             "Effect": "Allow",
-            "Action": [
-                "s3:GetObject",
-                "s3:PutObject",
-                "s3:DeleteObject",
-                "s3:AbortMultipartUpload",
-                "s3:ListMultipartUploadParts",
-            ],
+            "Action": object_actions,
             "Resource": f"{bucket_arn}/{prefix}/*",
         },
         {
             "Sid": "UseStoreKey",
             "Effect": "Allow",
-            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"],
+            "Action": key_actions,
             "Resource": key_arn,
         },
     )

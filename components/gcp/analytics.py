@@ -1,0 +1,321 @@
+"""Analytics and AI on Google Cloud: BigQuery, a GCS landing zone, Pub/Sub and Vertex AI.
+
+Everything is encrypted with one customer-managed key of the component, and the only writer is
+an AWS workload, let in by workload identity federation rather than a service-account key.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_gcp as gcp
+
+APIS = (
+    "bigquery",
+    "storage",
+    "pubsub",
+    "cloudkms",
+    "aiplatform",
+    "iam",
+    "iamcredentials",
+    "sts",
+)
+"""APIs the component uses, enabled on the project (``<api>.googleapis.com``)."""
+
+MAX_ROTATION_DAYS = 90
+KEY_USER_ROLE = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+
+# IAM role names: what AWS accepts, and nothing that could escape the CEL string literal.
+_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class AnalyticsArgs:
+    """Arguments of :class:`Analytics`.
+
+    ``aws_account_id`` is the AWS account whose tokens the pool accepts and
+    ``aws_writer_role_arn`` the IRSA role, in that account, of the one workload allowed to write.
+    ``key_rotation_days`` is at most 90 (seed 4.1.2). ``access_log_bucket``, when set, receives
+    the landing bucket's access logs.
+    """
+
+    project: str
+    region: str
+    environment: str
+    labels: dict[str, str]
+    aws_account_id: pulumi.Input[str]
+    aws_writer_role_arn: pulumi.Input[str]
+    key_rotation_days: int = 90
+    landing_retention_days: int = 30
+    protect: bool = False
+    access_log_bucket: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.key_rotation_days <= MAX_ROTATION_DAYS:
+            raise ValueError(
+                f"key_rotation_days must be between 1 and {MAX_ROTATION_DAYS}, "
+                f"got {self.key_rotation_days}"
+            )
+        if self.landing_retention_days < 1:
+            raise ValueError(
+                f"landing_retention_days must be at least 1, got {self.landing_retention_days}"
+            )
+
+
+def role_name(role_arn: str) -> str:
+    """The name of an IAM role from its ARN: the last path segment, as in an assumed-role ARN.
+
+    Raises ``ValueError`` for anything that is not a role ARN, so that a typo cannot end up
+    inside the pool provider's condition.
+    """
+    resource = role_arn.split(":", 5)[-1]
+    name = resource.rsplit("/", 1)[-1]
+    if (
+        not role_arn.startswith("arn:")
+        or not resource.startswith("role/")
+        or not _ROLE_NAME.match(name)
+    ):
+        raise ValueError(f"not an IAM role ARN: {role_arn!r}")
+    return name
+
+
+class Analytics(pulumi.ComponentResource):
+    """The platform's analytics and AI project resources.
+
+    - the APIs it uses, enabled and left enabled on destroy (other workloads may use them);
+    - one KMS key, rotated at most every 90 days, used by BigQuery, GCS, Pub/Sub and Vertex AI,
+      whose service agents get encrypter/decrypter on that key only;
+    - a BigQuery dataset, a versioned landing bucket with a retention policy, uniform access and
+      public access prevention, a Pub/Sub topic and a Vertex AI dataset, all under that key;
+    - a service account with no project-level role: it may only write to the dataset, create
+      objects in the bucket and publish to the topic, and it has no key;
+    - a workload identity pool trusting the AWS account, whose provider admits only the writer
+      role, which may impersonate the service account.
+    """
+
+    def __init__(
+        self, name: str, args: AnalyticsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("ttbt2:gcp:Analytics", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        project, region, env = args.project, args.region, args.environment
+        labels = args.labels
+        prefix = f"ttbt2-{env}"
+
+        apis = {
+            api: gcp.projects.Service(
+                f"{name}-api-{api}",
+                project=project,
+                service=f"{api}.googleapis.com",
+                disable_on_destroy=False,
+                opts=child,
+            )
+            for api in APIS
+        }
+
+        def after(*names: str) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(parent=self, depends_on=[apis[n] for n in names])
+
+        key_ring = gcp.kms.KeyRing(
+            f"{name}-keyring",
+            name=f"{prefix}-analytics",
+            project=project,
+            location=region,
+            opts=after("cloudkms"),
+        )
+        self.key = gcp.kms.CryptoKey(
+            f"{name}-key",
+            name=f"{prefix}-analytics",
+            key_ring=key_ring.id,
+            purpose="ENCRYPT_DECRYPT",
+            rotation_period=f"{args.key_rotation_days * 86400}s",
+            labels=labels,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+
+        # The service agents encrypt on the services' behalf: each needs the key before its
+        # service can create anything under CMEK. Pub/Sub and Vertex agents are created on
+        # demand; the GCS and BigQuery ones are looked up, as ServiceIdentity does not cover them.
+        pubsub_agent = gcp.projects.ServiceIdentity(
+            f"{name}-agent-pubsub",
+            project=project,
+            service="pubsub.googleapis.com",
+            opts=after("pubsub"),
+        )
+        vertex_agent = gcp.projects.ServiceIdentity(
+            f"{name}-agent-aiplatform",
+            project=project,
+            service="aiplatform.googleapis.com",
+            opts=after("aiplatform"),
+        )
+        storage_agent = gcp.storage.get_project_service_account_output(
+            project=project,
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[apis["storage"]]),
+        )
+        bigquery_agent = gcp.bigquery.get_default_service_account_output(
+            project=project,
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[apis["bigquery"]]),
+        )
+        agents: dict[str, pulumi.Input[str]] = {
+            "bigquery": bigquery_agent.member,
+            "storage": storage_agent.member,
+            "pubsub": pubsub_agent.member,
+            "aiplatform": vertex_agent.member,
+        }
+        grants = {
+            api: gcp.kms.CryptoKeyIAMMember(
+                f"{name}-key-user-{api}",
+                crypto_key_id=self.key.id,
+                role=KEY_USER_ROLE,
+                member=member,
+                opts=child,
+            )
+            for api, member in agents.items()
+        }
+
+        def encrypted(api: str) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(parent=self, depends_on=[apis[api], grants[api]])
+
+        dataset_id = f"ttbt2_{env}_analytics".replace("-", "_")
+        self.dataset = gcp.bigquery.Dataset(
+            f"{name}-dataset",
+            project=project,
+            dataset_id=dataset_id,
+            location=region,
+            description=f"TTBT2 {env} analytics",
+            default_encryption_configuration=gcp.bigquery.DatasetDefaultEncryptionConfigurationArgs(
+                kms_key_name=self.key.id
+            ),
+            labels=labels,
+            # No `accesses`: BigQuery's defaults (project owners, editors, viewers), never
+            # allAuthenticatedUsers or allUsers; everything else is granted by IAM members.
+            opts=encrypted("bigquery"),
+        )
+        self.bucket = gcp.storage.Bucket(
+            f"{name}-landing",
+            name=f"{project}-{prefix}-landing",
+            project=project,
+            location=region.upper(),
+            uniform_bucket_level_access=True,
+            public_access_prevention="enforced",
+            encryption=gcp.storage.BucketEncryptionArgs(default_kms_key_name=self.key.id),
+            versioning=gcp.storage.BucketVersioningArgs(enabled=True),
+            retention_policy=gcp.storage.BucketRetentionPolicyArgs(
+                retention_period=str(args.landing_retention_days * 86400)
+            ),
+            logging=gcp.storage.BucketLoggingArgs(
+                log_bucket=args.access_log_bucket, log_object_prefix=f"{prefix}-landing/"
+            )
+            if args.access_log_bucket
+            else None,
+            labels=labels,
+            opts=encrypted("storage"),
+        )
+        self.topic = gcp.pubsub.Topic(
+            f"{name}-topic",
+            name=f"{prefix}-analytics",
+            project=project,
+            kms_key_name=self.key.id,
+            labels=labels,
+            opts=encrypted("pubsub"),
+        )
+        # Placeholder the platform's models will train on; Vertex needs the key in its region.
+        self.vertex_dataset = gcp.vertex.AiDataset(
+            f"{name}-vertex",
+            project=project,
+            region=region,
+            display_name=f"{prefix}-analytics",
+            metadata_schema_uri=(
+                "gs://google-cloud-aiplatform/schema/dataset/metadata/tabular_1.0.0.yaml"
+            ),
+            encryption_spec=gcp.vertex.AiDatasetEncryptionSpecArgs(kms_key_name=self.key.id),
+            labels=labels,
+            opts=encrypted("aiplatform"),
+        )
+
+        # The writer's identity on GCP: no project role and no key, only the three grants below.
+        self.service_account = gcp.serviceaccount.Account(
+            f"{name}-writer",
+            project=project,
+            account_id=f"{prefix}-analytics",
+            display_name=f"TTBT2 {env} analytics writer (AWS)",
+            opts=after("iam"),
+        )
+        writer = self.service_account.member
+        gcp.bigquery.DatasetIamMember(
+            f"{name}-dataset-editor",
+            project=project,
+            dataset_id=self.dataset.dataset_id,
+            role="roles/bigquery.dataEditor",
+            member=writer,
+            opts=child,
+        )
+        gcp.storage.BucketIAMMember(
+            f"{name}-landing-creator",
+            bucket=self.bucket.name,
+            role="roles/storage.objectCreator",
+            member=writer,
+            opts=child,
+        )
+        gcp.pubsub.TopicIAMMember(
+            f"{name}-topic-publisher",
+            project=project,
+            topic=self.topic.name,
+            role="roles/pubsub.publisher",
+            member=writer,
+            opts=child,
+        )
+
+        # Workload identity federation: AWS STS tokens of the writer role, exchanged for
+        # short-lived credentials of the service account.
+        pool = gcp.iam.WorkloadIdentityPool(
+            f"{name}-pool",
+            project=project,
+            workload_identity_pool_id=f"{prefix}-aws",
+            display_name=f"TTBT2 {env} AWS",
+            description="AWS workloads that write to the analytics project",
+            opts=after("iam", "sts", "iamcredentials"),
+        )
+        writer_role = pulumi.Output.from_input(args.aws_writer_role_arn).apply(role_name)
+        self.pool_provider = gcp.iam.WorkloadIdentityPoolProvider(
+            f"{name}-pool-aws",
+            project=project,
+            workload_identity_pool_id=pool.workload_identity_pool_id,
+            workload_identity_pool_provider_id="aws-writer",
+            display_name="AWS analytics writer",
+            aws=gcp.iam.WorkloadIdentityPoolProviderAwsArgs(account_id=args.aws_account_id),
+            attribute_mapping={
+                "google.subject": "assertion.arn",
+                "attribute.aws_role": "assertion.arn.extract('assumed-role/{role}/')",
+            },
+            # Any other role of the account is refused at the token exchange, not only at the
+            # impersonation binding below.
+            attribute_condition=writer_role.apply(lambda r: f"attribute.aws_role == '{r}'"),
+            opts=child,
+        )
+        gcp.serviceaccount.IAMMember(
+            f"{name}-writer-federation",
+            service_account_id=self.service_account.name,
+            role="roles/iam.workloadIdentityUser",
+            member=pulumi.Output.concat(
+                "principalSet://iam.googleapis.com/", pool.name, "/attribute.aws_role/", writer_role
+            ),
+            opts=child,
+        )
+
+        self.dataset_id = self.dataset.dataset_id
+        self.bucket_name = self.bucket.name
+        self.topic_id = self.topic.id
+        self.service_account_email = self.service_account.email
+        self.pool_provider_name = self.pool_provider.name
+        self.register_outputs(
+            {
+                "datasetId": self.dataset_id,
+                "bucketName": self.bucket_name,
+                "topicId": self.topic_id,
+                "serviceAccountEmail": self.service_account_email,
+                "poolProviderName": self.pool_provider_name,
+            }
+        )

@@ -1,0 +1,275 @@
+"""GCP analytics component (seed 4.1.2), checked on the inputs it registers, offline."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pulumi_gcp as gcp
+import pytest
+
+from components.gcp.analytics import Analytics, AnalyticsArgs, role_name
+from offline.engine import run_program
+from offline.graph import UNKNOWN, Resource, StackGraph
+from tests.conftest import of_type, one
+
+PROJECT = "ttbt2-analytics-dev"
+WRITER_ARN = "arn:aws:iam::123456789012:role/irsa/ttbt2-dev-analytics-writer"
+WRITER = "ttbt2-dev-analytics-writer"
+KEY = "gcp:kms/cryptoKey:CryptoKey"
+# pulumi_gcp loads its modules lazily, so its import-time deprecation warnings land here.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pulumi_gcp.*")
+MODES = [pytest.param(True, id="preview"), pytest.param(False, id="update")]
+
+
+def _render(preview: bool, **overrides: Any) -> StackGraph:
+    def program() -> None:
+        provider = gcp.Provider("gcp", project=PROJECT, region="europe-west1")
+        args: dict[str, Any] = {
+            "project": PROJECT,
+            "region": "europe-west1",
+            "environment": "dev",
+            "labels": {"project": "ttbt2", "environment": "dev"},
+            "aws_account_id": "123456789012",
+            "aws_writer_role_arn": WRITER_ARN,
+            **overrides,
+        }
+        Analytics(
+            "analytics",
+            AnalyticsArgs(**args),
+            opts=pulumi.ResourceOptions(providers={"gcp": provider}),
+        )
+
+    return run_program(program, project="ttbt2-platform", stack="dev", preview=preview)
+
+
+_cache: dict[bool, StackGraph] = {}
+
+
+def _graph(preview: bool) -> StackGraph:
+    if preview not in _cache:
+        _cache[preview] = _render(preview)
+    return _cache[preview]
+
+
+def _key(graph: StackGraph) -> Resource:
+    return one(graph, KEY)
+
+
+def _from_key(resource: Resource, prop: str, graph: StackGraph) -> bool:
+    """The input was computed from the component's key (known or not, in either mode)."""
+    return resource.property_dependencies.get(prop) == [_key(graph).urn]
+
+
+@pytest.mark.parametrize("preview", MODES)
+def test_key_rotates_at_most_every_90_days(preview: bool) -> None:
+    key = _key(_graph(preview)).props
+    assert key["rotationPeriod"] == f"{90 * 86400}s"
+    assert key["purpose"] == "ENCRYPT_DECRYPT"
+    shorter = _key(_render(preview, key_rotation_days=30)).props
+    assert shorter["rotationPeriod"] == "2592000s"
+
+
+@pytest.mark.parametrize("days", [0, 91, 365])
+def test_rotation_beyond_90_days_is_refused(days: int) -> None:
+    with pytest.raises(ValueError, match="key_rotation_days"):
+        AnalyticsArgs(
+            project=PROJECT,
+            region="europe-west1",
+            environment="dev",
+            labels={},
+            aws_account_id="123456789012",
+            aws_writer_role_arn=WRITER_ARN,
+            key_rotation_days=days,
+        )
+
+
+@pytest.mark.parametrize("preview", MODES)
+def test_every_store_is_encrypted_with_the_component_key(preview: bool) -> None:
+    graph = _graph(preview)
+    dataset = one(graph, "gcp:bigquery/dataset:Dataset")
+    bucket = one(graph, "gcp:storage/bucket:Bucket")
+    topic = one(graph, "gcp:pubsub/topic:Topic")
+    vertex = one(graph, "gcp:vertex/aiDataset:AiDataset")
+    assert _from_key(dataset, "defaultEncryptionConfiguration", graph)
+    assert _from_key(bucket, "encryption", graph)
+    assert _from_key(topic, "kmsKeyName", graph)
+    assert _from_key(vertex, "encryptionSpec", graph)
+    assert vertex.props["region"] == "europe-west1"
+    key_values = [
+        dataset.props["defaultEncryptionConfiguration"]["kmsKeyName"],
+        bucket.props["encryption"]["defaultKmsKeyName"],
+        topic.props["kmsKeyName"],
+        vertex.props["encryptionSpec"]["kmsKeyName"],
+    ]
+    assert all(key_values)
+    if not preview:
+        assert len(set(key_values)) == 1 and UNKNOWN not in key_values
+
+
+@pytest.mark.parametrize("preview", MODES)
+def test_service_agents_use_that_key_only(preview: bool) -> None:
+    graph = _graph(preview)
+    grants = of_type(graph, "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")
+    assert {g.name.rsplit("-", 1)[-1] for g in grants} == {
+        "bigquery",
+        "storage",
+        "pubsub",
+        "aiplatform",
+    }
+    for grant in grants:
+        assert grant.props["role"] == "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+        assert _from_key(grant, "cryptoKeyId", graph)
+    assert not of_type(graph, "gcp:kms/keyRingIAMMember:KeyRingIAMMember")
+    if not preview:
+        members = {g.props["member"] for g in grants}
+        assert "serviceAccount:bq-123456789012@bigquery-encryption.iam.gserviceaccount.com" in (
+            members
+        )
+        assert len(members) == 4
+    # The stores are created only once their service agent may use the key.
+    for token, api in [
+        ("gcp:bigquery/dataset:Dataset", "bigquery"),
+        ("gcp:storage/bucket:Bucket", "storage"),
+        ("gcp:pubsub/topic:Topic", "pubsub"),
+        ("gcp:vertex/aiDataset:AiDataset", "aiplatform"),
+    ]:
+        grant = next(g for g in grants if g.name.endswith(api))
+        assert grant.urn in one(graph, token).dependencies
+
+
+@pytest.mark.parametrize("preview", MODES)
+def test_landing_bucket_is_private_versioned_and_retained(preview: bool) -> None:
+    bucket = one(_graph(preview), "gcp:storage/bucket:Bucket").props
+    assert bucket["uniformBucketLevelAccess"] is True
+    assert bucket["publicAccessPrevention"] == "enforced"
+    assert bucket["versioning"] == {"enabled": True}
+    assert bucket["retentionPolicy"]["retentionPeriod"] == str(30 * 86400)
+    assert "logging" not in bucket
+    logged = one(
+        _render(preview, landing_retention_days=7, access_log_bucket="ttbt2-dev-access-logs"),
+        "gcp:storage/bucket:Bucket",
+    ).props
+    assert logged["retentionPolicy"]["retentionPeriod"] == str(7 * 86400)
+    assert logged["logging"]["logBucket"] == "ttbt2-dev-access-logs"
+
+
+@pytest.mark.parametrize("preview", MODES)
+def test_dataset_grants_no_public_access(preview: bool) -> None:
+    dataset = one(_graph(preview), "gcp:bigquery/dataset:Dataset").props
+    text = json.dumps(dataset)
+    assert "allUsers" not in text and "allAuthenticatedUsers" not in text
+    assert dataset["datasetId"] == "ttbt2_dev_analytics"
+
+
+@pytest.mark.parametrize("preview", MODES)
+def test_apis_are_enabled_and_stay_enabled(preview: bool) -> None:
+    services = of_type(_graph(preview), "gcp:projects/service:Service")
+    assert {s.props["service"] for s in services} == {
+        f"{api}.googleapis.com"
+        for api in (
+            "bigquery",
+            "storage",
+            "pubsub",
+            "cloudkms",
+            "aiplatform",
+            "iam",
+            "iamcredentials",
+            "sts",
+        )
+    }
+    assert all(s.props["disableOnDestroy"] is False for s in services)
+
+
+IAM_MEMBERS = {
+    "gcp:bigquery/datasetIamMember:DatasetIamMember": ("roles/bigquery.dataEditor", "datasetId"),
+    "gcp:storage/bucketIAMMember:BucketIAMMember": ("roles/storage.objectCreator", "bucket"),
+    "gcp:pubsub/topicIAMMember:TopicIAMMember": ("roles/pubsub.publisher", "topic"),
+}
+SCOPED_TO = {
+    "gcp:bigquery/datasetIamMember:DatasetIamMember": "gcp:bigquery/dataset:Dataset",
+    "gcp:storage/bucketIAMMember:BucketIAMMember": "gcp:storage/bucket:Bucket",
+    "gcp:pubsub/topicIAMMember:TopicIAMMember": "gcp:pubsub/topic:Topic",
+}
+
+
+@pytest.mark.parametrize("preview", MODES)
+def test_writer_has_only_narrow_roles_on_its_resources(preview: bool) -> None:
+    graph = _graph(preview)
+    account = one(graph, "gcp:serviceaccount/account:Account")
+    assert account.props["accountId"] == "ttbt2-dev-analytics"
+    for token, (role, scope) in IAM_MEMBERS.items():
+        member = one(graph, token)
+        assert member.props["role"] == role
+        assert member.property_dependencies.get(scope) == [one(graph, SCOPED_TO[token]).urn]
+        assert member.property_dependencies.get("member") == [account.urn]
+    # Nothing at project, folder or organisation level, and no keys.
+    project_level = [r for r in graph.resources if r.type.startswith("gcp:projects/iam")]
+    assert not project_level
+    assert not [
+        r for r in graph.resources if r.type.startswith(("gcp:organizations/", "gcp:folder/"))
+    ]
+    assert not of_type(graph, "gcp:serviceaccount/key:Key")
+    iam = [r for r in graph.resources if r.cloud == "gcp" and "role" in r.props]
+    assert {r.props["role"] for r in iam} == {
+        "roles/cloudkms.cryptoKeyEncrypterDecrypter",
+        "roles/bigquery.dataEditor",
+        "roles/storage.objectCreator",
+        "roles/pubsub.publisher",
+        "roles/iam.workloadIdentityUser",
+    }
+
+
+@pytest.mark.parametrize("preview", MODES)
+def test_no_basic_role_anywhere(preview: bool) -> None:
+    text = json.dumps([r.props for r in _graph(preview).resources])
+    for basic in ("roles/owner", "roles/editor", "roles/viewer"):
+        assert basic not in text
+
+
+@pytest.mark.parametrize("preview", MODES)
+def test_pool_admits_only_the_writer_role(preview: bool) -> None:
+    graph = _graph(preview)
+    provider = one(graph, "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider")
+    props = provider.props
+    assert props["aws"] == {"accountId": "123456789012"}
+    assert props["attributeMapping"] == {
+        "google.subject": "assertion.arn",
+        "attribute.aws_role": "assertion.arn.extract('assumed-role/{role}/')",
+    }
+    assert props["attributeCondition"] == f"attribute.aws_role == '{WRITER}'"
+    binding = one(graph, "gcp:serviceaccount/iAMMember:IAMMember")
+    assert binding.props["role"] == "roles/iam.workloadIdentityUser"
+    account = one(graph, "gcp:serviceaccount/account:Account")
+    assert binding.property_dependencies.get("serviceAccountId") == [account.urn]
+    if preview:
+        assert binding.props["member"] == UNKNOWN  # the pool's name is not known yet
+    else:
+        assert binding.props["member"] == (
+            "principalSet://iam.googleapis.com/projects/123456789012/locations/global/"
+            f"workloadIdentityPools/ttbt2-dev-aws/attribute.aws_role/{WRITER}"
+        )
+
+
+@pytest.mark.parametrize(
+    "arn", ["", "arn:aws:iam::123456789012:user/bob", "arn:aws:iam::1:role/x' || true || '"]
+)
+def test_anything_but_a_role_arn_is_refused(arn: str) -> None:
+    with pytest.raises(ValueError, match="not an IAM role ARN"):
+        role_name(arn)
+
+
+@pytest.mark.parametrize("preview", MODES)
+@pytest.mark.parametrize("protect", [False, True])
+def test_key_protected_when_asked(preview: bool, protect: bool) -> None:
+    graph = _render(preview, protect=protect) if protect else _graph(preview)
+    assert bool(_key(graph).option("protect")) is protect
+
+
+def test_outputs_and_children() -> None:
+    graph = _graph(False)
+    component = one(graph, "ttbt2:gcp:Analytics")
+    children = [r for r in graph.resources if r.parent == component.urn]
+    assert children and all(r.name.startswith("analytics-") for r in children)
+    assert all(r.provider and "gcp" in r.provider for r in children if r.custom)

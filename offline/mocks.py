@@ -38,6 +38,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
         typ, name = args.typ, args.name
         if typ.startswith("pulumi:providers:"):
             return f"{name}-provider-id", state
+        # Azure answers some inputs in another shape, and the SDK types outputs by that shape,
+        # so even a preview (inputs only) must return it.
+        state.update(_azure_output_shapes(typ, state))
         if self.preview:
             return "", state
         rid = f"{_short(typ)}-{_suffix(name)}"
@@ -174,6 +177,51 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return {"fqdn": str(state.get("name", name)).rstrip(".")}
         elif typ == "aws:kms/alias:Alias":
             out["arn"] = f"arn:aws:kms:{region}:{account}:{state.get('name', name)}"
+        elif typ.startswith("gcp:"):
+            # GCP objects have no ARN. Names that embed the project number use a fixed one.
+            number = "123456789012"
+            project = state.get("project", "offline-project")
+            out = {}
+            if typ == "gcp:projects/serviceIdentity:ServiceIdentity":
+                api = str(state.get("service", "")).split(".", 1)[0]
+                email = f"service-{number}@gcp-sa-{api}.iam.gserviceaccount.com"
+                out.update(email=email, member=f"serviceAccount:{email}")
+            elif typ == "gcp:serviceaccount/account:Account":
+                email = f"{state.get('accountId', name)}@{project}.iam.gserviceaccount.com"
+                out.update(
+                    email=email,
+                    member=f"serviceAccount:{email}",
+                    name=f"projects/{project}/serviceAccounts/{email}",
+                    uniqueId=str(int(_suffix(name, 12), 16)),
+                )
+            elif typ == "gcp:kms/keyRing:KeyRing":
+                out["project"] = project
+            elif typ == "gcp:iam/workloadIdentityPool:WorkloadIdentityPool":
+                pool = state.get("workloadIdentityPoolId", name)
+                out.update(
+                    name=f"projects/{number}/locations/global/workloadIdentityPools/{pool}",
+                    state="ACTIVE",
+                )
+            elif typ == "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider":
+                out.update(
+                    name=f"projects/{number}/locations/global/workloadIdentityPools/"
+                    f"{state.get('workloadIdentityPoolId')}/providers/"
+                    f"{state.get('workloadIdentityPoolProviderId', name)}",
+                    state="ACTIVE",
+                )
+            elif typ == "gcp:storage/bucket:Bucket":
+                bucket = state.get("name", name)
+                out.update(
+                    url=f"gs://{bucket}",
+                    selfLink=f"https://www.googleapis.com/storage/v1/b/{bucket}",
+                )
+            elif typ == "gcp:vertex/aiDataset:AiDataset":
+                dataset = int(_suffix(name, 12), 16)
+                out["name"] = (
+                    f"projects/{number}/locations/{state.get('region')}/datasets/{dataset}"
+                )
+        elif typ.startswith("azure-native:"):
+            return _azure_computed(typ, name, state)
         elif typ.startswith("vault:"):
             # Vault objects have no ARN: their outputs are their inputs, plus a mount's accessor,
             # which Vault names after the mount's kind and type with 8 hex digits.
@@ -195,9 +243,103 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 "userId": "AROAEXAMPLEOFFLINE",
                 "id": ACCOUNT_ID,
             }, []
+        if args.token == "azure-native:authorization:getClientConfig":
+            return {
+                "subscriptionId": AZURE_SUBSCRIPTION_ID,
+                "tenantId": AZURE_TENANT_ID,
+                "clientId": str(uuid.UUID(_suffix("deployer-client", 32))),
+                "objectId": str(uuid.UUID(_suffix("deployer-object", 32))),
+            }, []
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
+        if args.token == "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
+            email = "service-123456789012@gs-project-accounts.iam.gserviceaccount.com"
+            project = args.args.get("project", "offline-project")
+            return {
+                "emailAddress": email,
+                "member": f"serviceAccount:{email}",
+                "project": project,
+                "id": email,
+            }, []
+        if args.token == "gcp:bigquery/getDefaultServiceAccount:getDefaultServiceAccount":
+            email = "bq-123456789012@bigquery-encryption.iam.gserviceaccount.com"
+            project = args.args.get("project", "offline-project")
+            return {
+                "email": email,
+                "member": f"serviceAccount:{email}",
+                "project": project,
+                "id": email,
+            }, []
         return {}, [("token", f"the offline engine has no answer for invoke {args.token}")]
+
+
+AZURE_SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001"
+"""Subscription id the mocks report; never a real subscription."""
+AZURE_TENANT_ID = "00000000-0000-4000-8000-000000000002"
+"""Tenant id the mocks report; never a real tenant."""
+
+# The input that names each azure-native resource, where the program may set it; the others are
+# auto-named (logical name plus a suffix) as the provider does.
+_AZURE_NAME_INPUTS = {
+    "azure-native:resources:ResourceGroup": "resourceGroupName",
+    "azure-native:keyvault:Vault": "vaultName",
+    "azure-native:keyvault:Key": "keyName",
+    "azure-native:managedidentity:UserAssignedIdentity": "resourceName",
+    "azure-native:managedidentity:FederatedIdentityCredential": (
+        "federatedIdentityCredentialResourceName"
+    ),
+    "azure-native:storage:StorageAccount": "accountName",
+    "azure-native:storage:BlobServiceProperties": "blobServicesName",
+    "azure-native:storage:BlobContainer": "containerName",
+    "azure-native:storage:BlobContainerImmutabilityPolicy": "immutabilityPolicyName",
+}
+
+
+def _azure_output_shapes(typ: str, state: dict[str, Any]) -> dict[str, Any]:
+    """Inputs that azure-native returns in another shape: user-assigned identities.
+
+    The input lists identity ids; Azure answers with a map from each id to the identity.
+    """
+    identity = state.get("identity")
+    if not typ.startswith("azure-native:") or not isinstance(identity, dict):
+        return {}
+    ids = identity.get("userAssignedIdentities")
+    if not isinstance(ids, list):
+        return {}
+    return {
+        "identity": {
+            **identity,
+            "userAssignedIdentities": {
+                str(ident): {
+                    "clientId": str(uuid.UUID(_suffix(f"{ident}-client", 32))),
+                    "principalId": str(uuid.UUID(_suffix(f"{ident}-principal", 32))),
+                }
+                for ident in ids
+            },
+        }
+    }
+
+
+def _azure_computed(typ: str, name: str, state: dict[str, Any]) -> dict[str, Any]:
+    """Outputs of azure-native resources: a name, and what Azure adds to the types that need it.
+
+    Azure resources have no ARN; they have a ``name`` (the input that names them, or an
+    auto-name) and an ARM id, which the engine reports as the resource id.
+    """
+    key = _AZURE_NAME_INPUTS.get(typ)
+    out: dict[str, Any] = {"name": (state.get(key) if key else None) or f"{name}{_suffix(name, 8)}"}
+    if typ == "azure-native:keyvault:Vault":
+        out["properties"] = {
+            **dict(state.get("properties") or {}),
+            "vaultUri": f"https://{out['name']}.vault.azure.net/",
+        }
+    elif typ == "azure-native:managedidentity:UserAssignedIdentity":
+        out.update(
+            clientId=str(uuid.UUID(_suffix(f"{name}-client", 32))),
+            principalId=str(uuid.UUID(_suffix(f"{name}-principal", 32))),
+            tenantId=AZURE_TENANT_ID,
+        )
+    return out
 
 
 # base64 of a PEM block with a placeholder body, the shape EKS reports its cluster CA in.

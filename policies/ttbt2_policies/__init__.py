@@ -1,4 +1,4 @@
-"""The TTBT2 guardrails: CrossGuard policies for the platform's AWS and Vault resources.
+"""The TTBT2 guardrails: CrossGuard policies for the platform's AWS, Vault, GCP and Azure resources.
 
 Importable as ``ttbt2_policies`` (Pulumi runs ``policies/__main__.py`` from ``policies/``) and as
 ``policies.ttbt2_policies`` (the offline engine and the tests, from the repository root), so the
@@ -9,7 +9,21 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import cloudfront, eks, elasticache, iam, kms, network, protection, rds, s3, tags, vault
+from . import (
+    azure,
+    cloudfront,
+    eks,
+    elasticache,
+    gcp,
+    iam,
+    kms,
+    network,
+    protection,
+    rds,
+    s3,
+    tags,
+    vault,
+)
 
 PACK_NAME = "ttbt2-guardrails"
 
@@ -25,6 +39,8 @@ ALL_POLICIES: list[Policy] = [
     *elasticache.POLICIES,
     *cloudfront.POLICIES,
     *vault.POLICIES,
+    *gcp.POLICIES,
+    *azure.POLICIES,
 ]
 """Every policy of the pack, in a stable order (module by module)."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import re
 import subprocess
 import sys
@@ -11,14 +12,17 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pulumi.type_token import get_type_token
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
 
 from policies.ttbt2_policies import (
     ALL_POLICIES,
     PACK_NAME,
+    azure,
     cloudfront,
     eks,
     elasticache,
+    gcp,
     iam,
     kms,
     network,
@@ -83,6 +87,22 @@ EXPECTED: dict[str, EnforcementLevel] = {
     "aws-wafv2-cloudfront-rate-limit": EnforcementLevel.MANDATORY,
     "aws-wafv2-cloudfront-metrics": EnforcementLevel.ADVISORY,
     "vault-policy-least-privilege": EnforcementLevel.MANDATORY,
+    "gcp-kms-crypto-key-rotation": EnforcementLevel.MANDATORY,
+    "gcp-bigquery-dataset-cmek": EnforcementLevel.MANDATORY,
+    "gcp-bigquery-dataset-not-public": EnforcementLevel.MANDATORY,
+    "gcp-storage-bucket-not-public": EnforcementLevel.MANDATORY,
+    "gcp-storage-bucket-uniform-access": EnforcementLevel.MANDATORY,
+    "gcp-storage-bucket-public-access-prevention": EnforcementLevel.MANDATORY,
+    "gcp-iam-no-service-account-admin-roles": EnforcementLevel.MANDATORY,
+    "gcp-iam-no-basic-roles": EnforcementLevel.MANDATORY,
+    "gcp-no-service-account-keys": EnforcementLevel.MANDATORY,
+    "azure-storage-https-only": EnforcementLevel.MANDATORY,
+    "azure-storage-minimum-tls": EnforcementLevel.MANDATORY,
+    "azure-storage-no-blob-public-access": EnforcementLevel.MANDATORY,
+    "azure-storage-replicated-sku": EnforcementLevel.MANDATORY,
+    "azure-storage-no-shared-key": EnforcementLevel.MANDATORY,
+    "azure-keyvault-purge-protection": EnforcementLevel.MANDATORY,
+    "azure-keyvault-soft-delete": EnforcementLevel.MANDATORY,
 }
 PLATFORM_RULES = {
     "aws-required-tags",
@@ -93,6 +113,8 @@ PLATFORM_RULES = {
     "aws-wafv2-cloudfront-rate-limit",
     "aws-wafv2-cloudfront-metrics",
     "vault-policy-least-privilege",
+    "gcp-no-service-account-keys",
+    "azure-storage-no-shared-key",
 }
 STACK_POLICIES = {
     "aws-vpc-flow-logs-enabled",
@@ -132,7 +154,7 @@ def test_every_policy_names_its_checkov_ids_or_is_a_platform_rule(policy: object
     if getattr(policy, "name", "") in PLATFORM_RULES:
         assert "platform rule" in description.lower()
     else:
-        assert re.search(r"CKV2?_AWS_\d+", description), description
+        assert re.search(r"CKV2?_(AWS|GCP|AZURE)_\d+", description), description
 
 
 def test_policy_kinds() -> None:
@@ -229,6 +251,20 @@ USED_TYPES = sorted(
 def test_every_type_token_exists_in_the_installed_sdk(type_: str) -> None:
     """A misspelt token would silently make a rule apply to nothing."""
     sdk_resource_class(type_)
+
+
+GCP_AZURE_TYPES = sorted({*gcp.USED_TYPES, *azure.USED_TYPES})
+SDK_PACKAGES = {"gcp": "pulumi_gcp", "azure-native": "pulumi_azure_native"}
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("type_", GCP_AZURE_TYPES)
+def test_every_gcp_and_azure_type_token_exists_in_the_installed_sdk(type_: str) -> None:
+    """``gcp:<module>/<name>:<Class>`` and ``azure-native:<module>:<Class>`` alike."""
+    provider, module_path, class_name = type_.split(":")
+    module = importlib.import_module(f"{SDK_PACKAGES[provider]}.{module_path.split('/')[0]}")
+    cls = getattr(module, class_name)
+    assert get_type_token(cls) == type_, f"{type_} is {get_type_token(cls)} in the SDK"
 
 
 def test_stack_policy_reports_invalid_props_as_violations() -> None:

@@ -2,6 +2,8 @@
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_azure_native as azure_native
+import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 import pulumi_vault as vault
@@ -17,7 +19,10 @@ from components.aws.eks import KubernetesCluster, KubernetesClusterArgs, NodeGro
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs
 from components.aws.network import Network, NetworkArgs
 from components.aws.snapshots import SnapshotStore, SnapshotStoreArgs
+from components.azure.redundancy import Redundancy, RedundancyArgs
+from components.gcp.analytics import Analytics, AnalyticsArgs
 from components.k8s import observability
+from components.k8s.backup_copy import BackupCopy, BackupCopyArgs
 from components.k8s.namespaces import AppNamespaces, AppNamespacesArgs
 from components.k8s.vault_secrets import VaultSecretsOperator, VaultSecretsOperatorArgs
 from components.monitoring import alerts, dashboards, routing
@@ -274,6 +279,8 @@ snapshots = SnapshotStore(
         cluster=cluster,
         log_bucket=logs.id,
         writers={snapshots_prefix: ("monitoring", observability.SNAPSHOT_SERVICE_ACCOUNT)},
+        # The copy to Azure reads every backup export and writes none.
+        readers={f"exports/{env}": (cfg.app_namespace, "backup-copy")},
         protect=protect,
     ),
     opts=on_aws,
@@ -317,6 +324,72 @@ observability.Observability(
     ),
     opts=pulumi.ResourceOptions(providers={"kubernetes": k8s_provider, "random": random_provider}),
 )
+
+# Other clouds (seed 4.1.2): analytics and AI on GCP. A cloud switched off in the stack
+# registers nothing and needs no credentials.
+if cfg.gcp_enabled:
+    gcp_provider = gcp.Provider("gcp", project=cfg.gcp_project, region=cfg.gcp_region)
+    # AWS workloads write to GCP through workload identity federation: no key anywhere.
+    analytics_writer = cluster.irsa_role(
+        f"{prefix}-analytics-writer", cfg.app_namespace, "analytics-writer", cfg.tags
+    )
+    analytics = Analytics(
+        f"{prefix}-analytics",
+        AnalyticsArgs(
+            project=cfg.gcp_project,
+            region=cfg.gcp_region,
+            environment=env,
+            labels={key.replace("-", "_"): value for key, value in cfg.tags.items()},
+            aws_account_id=aws_ctx.account_id,
+            aws_writer_role_arn=analytics_writer.arn,
+            protect=protect,
+        ),
+        opts=pulumi.ResourceOptions(providers={"gcp": gcp_provider}),
+    )
+    pulumi.export("analyticsDataset", analytics.dataset_id)
+    pulumi.export("analyticsLandingBucket", analytics.bucket_name)
+
+# Azure keeps a geo-redundant, immutable copy of the backup exports, written by a CronJob that
+# authenticates to both clouds by federation: no stored secret.
+if cfg.azure_enabled:
+    azure_provider = azure_native.Provider(
+        "azure",
+        location=cfg.azure_location,
+        subscription_id=cfg.azure_subscription_id,
+        tenant_id=cfg.azure_tenant_id,
+    )
+    redundancy = Redundancy(
+        f"{prefix}-redundancy",
+        RedundancyArgs(
+            location=cfg.azure_location,
+            environment=env,
+            tags=cfg.tags,
+            tenant_id=cfg.azure_tenant_id,
+            oidc_issuer_url=cluster.oidc_issuer,
+            copier_namespace=cfg.app_namespace,
+            copier_service_account="backup-copy",
+            protect=protect,
+        ),
+        opts=pulumi.ResourceOptions(providers={"azure-native": azure_provider}),
+    )
+    BackupCopy(
+        f"{prefix}-backup-copy",
+        BackupCopyArgs(
+            namespace=cfg.app_namespace,
+            service_account="backup-copy",
+            s3_bucket=snapshots.bucket_name,
+            s3_prefix=f"exports/{env}",
+            s3_region=cfg.aws_region,
+            storage_account=redundancy.storage_account_name,
+            container=redundancy.container_name,
+            aws_role_arn=snapshots.reader_roles[f"exports/{env}"].arn,
+            azure_client_id=redundancy.copier_client_id,
+            azure_tenant_id=redundancy.tenant_id,
+        ),
+        opts=pulumi.ResourceOptions(
+            providers={"kubernetes": k8s_provider}, depends_on=[namespaces]
+        ),
+    )
 
 pulumi.export("environment", env)
 pulumi.export("awsRegion", cfg.aws_region)

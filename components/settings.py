@@ -348,6 +348,15 @@ class Settings(BaseModel):
         "HTTPS gateway that sends critical alerts by SMS to the on-call engineers.",
     )
 
+    # --- other clouds (seed 4.1.2) -------------------------------------------------------------
+    gcp_enabled: bool = _field(False, "Deploy the GCP analytics and AI services (staging, prod).")
+    gcp_project: str = _field("", "GCP project id of the analytics services.")
+    gcp_region: str = _field("europe-west1", "GCP region of the analytics services.")
+    azure_enabled: bool = _field(False, "Deploy the Azure redundancy copy (staging, prod).")
+    azure_location: str = _field("westeurope", "Azure region of the redundancy copy.")
+    azure_subscription_id: str = _field("", "Azure subscription of the redundancy copy.")
+    azure_tenant_id: str = _field("", "Microsoft Entra tenant of that subscription.")
+
     # --- people (seed 4.2) --------------------------------------------------------------------
     developers_role_arn: str = _field(
         "", "IAM role of the developers group (dev only); empty = no access entry."
@@ -484,6 +493,7 @@ def check_rules(s: Settings) -> Iterable[Problem]:
     yield from _check_edge(s)
     yield from _check_vault(s)
     yield from _check_observability(s)
+    yield from _check_clouds(s)
 
 
 def _check_environment(s: Settings) -> Iterable[Problem]:
@@ -899,3 +909,30 @@ def _check_observability(s: Settings) -> Iterable[Problem]:
         yield Problem("alertSmarthost", s.alert_smarthost, "host:port of an SMTP relay")
     if not s.alert_sms_webhook_url.startswith("https://"):
         yield Problem("alertSmsWebhookUrl", s.alert_sms_webhook_url, "an https:// URL")
+
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def _check_clouds(s: Settings) -> Iterable[Problem]:
+    # Seed 4.1.2: analytics on GCP and redundancy on Azure belong to every shared environment;
+    # only dev may run on AWS alone.
+    if s.environment != "dev":
+        if not s.gcp_enabled:
+            yield Problem("gcpEnabled", False, f"{s.environment} runs the GCP analytics services")
+        if not s.azure_enabled:
+            yield Problem("azureEnabled", False, f"{s.environment} keeps a copy in Azure")
+    if s.gcp_enabled:
+        if not re.fullmatch(r"[a-z][a-z0-9-]{4,28}[a-z0-9]", s.gcp_project):
+            yield Problem("gcpProject", s.gcp_project, "a GCP project id (6-30 lowercase chars)")
+        if not re.fullmatch(r"[a-z]+-[a-z]+\d", s.gcp_region):
+            yield Problem("gcpRegion", s.gcp_region, "a GCP region such as europe-west1")
+    if s.azure_enabled:
+        if not re.fullmatch(r"[a-z]+[a-z0-9]*", s.azure_location):
+            yield Problem("azureLocation", s.azure_location, "an Azure region such as westeurope")
+        for key, value in (
+            ("azureSubscriptionId", s.azure_subscription_id),
+            ("azureTenantId", s.azure_tenant_id),
+        ):
+            if not _UUID.match(value):
+                yield Problem(key, value, "a GUID such as 00000000-0000-0000-0000-000000000000")

@@ -285,6 +285,18 @@ BAD = [
     ("dev", {"alertEmailTo": "nobody"}, "alertEmailTo", "email address"),
     ("dev", {"alertSmarthost": "smtp"}, "alertSmarthost", "host:port"),
     ("dev", {"alertSmsWebhookUrl": "http://x"}, "alertSmsWebhookUrl", "https://"),
+    ("staging", {"gcpEnabled": False}, "gcpEnabled", "GCP analytics"),
+    ("prod", {"azureEnabled": False}, "azureEnabled", "copy in Azure"),
+    ("dev", {"gcpEnabled": True, "gcpProject": "X"}, "gcpProject", "project id"),
+    (
+        "dev",
+        {"gcpEnabled": True, "gcpProject": "ttbt2-dev-a", "gcpRegion": "eu"},
+        "gcpRegion",
+        "europe-west1",
+    ),
+    ("dev", {"azureEnabled": True, "azureLocation": "West Europe"}, "azureLocation", "westeurope"),
+    ("prod", {"azureTenantId": "tenant"}, "azureTenantId", "GUID"),
+    ("prod", {"azureSubscriptionId": ""}, "azureSubscriptionId", "GUID"),
     ("dev", {"vaultCredentialTtlSeconds": 60}, "vaultCredentialTtlSeconds", "300 to 86400"),
     ("dev", {"vaultStaticRotationSeconds": 60}, "vaultStaticRotationSeconds", "3600 to"),
 ]

@@ -282,3 +282,19 @@ def test_elasticsearch_snapshots_role_is_limited_to_its_prefix() -> None:
     role = one(graph, "aws:iam/role:Role", "snapshots-elasticsearch")
     trust = json.loads(role.props["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
     assert "system:serviceaccount:monitoring:elasticsearch-snapshots" in trust.values()
+
+
+def test_dev_runs_on_aws_alone_shared_environments_use_three_clouds() -> None:
+    assert not [r for r in render("dev").resources if r.cloud in ("gcp", "azure-native")]
+    for stack in ("staging", "prod"):
+        clouds = {r.cloud for r in render(stack).resources}
+        assert {"aws", "gcp", "azure-native"} <= clouds
+    graph = render("prod")
+    assert not of_type(graph, "gcp:serviceaccount/key:Key")
+    credential = one(
+        graph, "azure-native:managedidentity:FederatedIdentityCredential", "redundancy"
+    ).props
+    assert credential["subject"] == "system:serviceaccount:ttbt2:backup-copy"
+    assert credential["issuer"].startswith("https://oidc.eks.")
+    cronjob = one(graph, "kubernetes:batch/v1:CronJob", "backup-copy").props
+    assert cronjob["spec"]["schedule"] == "*/30 * * * *"

@@ -66,8 +66,16 @@ _CLOUD_ACTIONS = (
     "aws-actions/configure-aws-credentials@",
     "pulumi/auth-actions@",
     "pulumi/actions@",
+    "google-github-actions/auth@",
 )
-_FORBIDDEN_SECRETS = ("AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "PULUMI_ACCESS_TOKEN")
+_FORBIDDEN_SECRETS = (
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "PULUMI_ACCESS_TOKEN",
+    "credentials_json",  # a Google service-account key
+    "ARM_CLIENT_SECRET",
+    "AZURE_CREDENTIALS",
+)
 _MAJOR_TAG = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+@v\d+$")
 
 
@@ -428,6 +436,34 @@ def test_pulumi_cloud_and_aws_via_oidc() -> None:
     assert auth_with["organization"] == "${{ vars.PULUMI_ORG }}"
     assert auth_with["requested-token-type"] == "urn:pulumi:token-type:access_token:organization"
     assert steps_of(job)[aws]["with"]["role-to-assume"] == "${{ inputs.aws-role-arn }}"
+
+
+def test_gcp_and_azure_via_oidc_only_for_stacks_that_enable_them() -> None:
+    """GCP and Azure get federated credentials, and only when the stack file enables them."""
+    (job,) = load_workflow(STACK_WORKFLOW)["jobs"].values()
+    steps = steps_of(job)
+    ids = [s.get("id") for s in steps]
+    uses = [str(s.get("uses", "")) for s in steps]
+    clouds = ids.index("clouds")
+    assert "scripts/stack_clouds.py" in steps[clouds]["run"]
+    # The script runs from the locked virtualenv, so it must come after the install step.
+    assert [s.get("name") for s in steps].index("Install Python dependencies") < clouds
+    gcp = uses.index("google-github-actions/auth@v2")
+    pulumi_step = uses.index("pulumi/actions@v6")
+    assert clouds < gcp < pulumi_step
+    assert steps[gcp]["if"] == "steps.clouds.outputs.gcp == 'true'"
+    assert set(steps[gcp]["with"]) == {"workload_identity_provider", "service_account"}
+    assert steps[gcp]["with"]["service_account"] == "${{ inputs.gcp-service-account }}"
+    env = steps[pulumi_step]["env"]
+    assert env["ARM_USE_OIDC"] == "${{ steps.clouds.outputs.azure }}"
+    assert env["ARM_CLIENT_ID"] == "${{ inputs.azure-client-id }}"
+    assert not any(k.startswith("ARM_CLIENT_SECRET") or "CERTIFICATE" in k for k in env)
+    # Each caller passes the identities of its own kind: read-only for previews.
+    for name, kind in (("deploy.yml", "DEPLOY"), ("pull-request.yml", "PREVIEW")):
+        for job_id, caller in stack_jobs(load_workflow(name)).items():
+            given = caller["with"]
+            assert given["gcp-service-account"] == f"${{{{ vars.GCP_{kind}_SERVICE_ACCOUNT }}}}"
+            assert given["azure-client-id"] == f"${{{{ vars.AZURE_{kind}_CLIENT_ID }}}}", job_id
 
 
 def test_pulumi_cli_matches_sdk() -> None:

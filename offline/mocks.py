@@ -27,6 +27,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
     def __init__(self, region: str = "eu-west-1", *, preview: bool = False) -> None:
         self.region = region
         self.preview = preview
+        self._provider_regions: dict[str, str] = {}
+        """Provider id -> region, so resources of a second-region provider get its ARNs."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         """Return an id and the output state: the inputs plus the computed outputs of the type.
@@ -37,20 +39,27 @@ class PlatformMocks(pulumi.runtime.Mocks):
         state = dict(args.inputs)
         typ, name = args.typ, args.name
         if typ.startswith("pulumi:providers:"):
-            return f"{name}-provider-id", state
+            pid = f"{name}-provider-id"
+            if isinstance(state.get("region"), str):
+                self._provider_regions[pid] = state["region"]
+            return pid, state
         # Azure answers some inputs in another shape, and the SDK types outputs by that shape,
         # so even a preview (inputs only) must return it.
         state.update(_azure_output_shapes(typ, state))
         if self.preview:
             return "", state
         rid = f"{_short(typ)}-{_suffix(name)}"
-        computed = self._computed(typ, name, rid, state)
+        provider_id = (args.provider or "").rsplit("::", 1)[-1]
+        region = self._provider_regions.get(provider_id, self.region)
+        computed = self._computed(typ, name, rid, state, region)
         state.update(computed)
         # An S3 bucket's id is its name.
         return str(computed.get("bucket", rid)), state
 
-    def _computed(self, typ: str, name: str, rid: str, state: dict[str, Any]) -> dict[str, Any]:
-        region, account = self.region, ACCOUNT_ID
+    def _computed(
+        self, typ: str, name: str, rid: str, state: dict[str, Any], region: str
+    ) -> dict[str, Any]:
+        account = ACCOUNT_ID
         service = typ.split(":")[1].split("/", maxsplit=1)[0] if ":" in typ else "x"
         out: dict[str, Any] = {
             "arn": f"arn:aws:{service}:{region}:{account}:{_short(typ)}/{state.get('name', name)}",

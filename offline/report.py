@@ -51,10 +51,16 @@ def tree(graph: StackGraph) -> list[str]:
 
 def counts(graph: StackGraph) -> list[str]:
     """Totals per cloud and per type."""
-    by_cloud = Counter(r.cloud for r in graph.resources)
+    # Components are counted apart: they are groupings in the program, not cloud resources.
+    by_cloud = Counter(r.cloud for r in graph.resources if r.custom)
+    components = sum(1 for r in graph.resources if not r.custom)
     by_type = Counter(display_type(r.type) for r in graph.resources)
     lines = [f"Resources: + {len(graph.resources) + 1} to create (offline)"]
-    lines.append("  per cloud: " + ", ".join(f"{c} {n}" for c, n in sorted(by_cloud.items())))
+    lines.append(
+        "  per cloud: "
+        + ", ".join(f"{c} {n}" for c, n in sorted(by_cloud.items()))
+        + f"; components {components}"
+    )
     lines.append("  per type:")
     lines += [f"    {n:4d}  {t}" for t, n in sorted(by_type.items())]
     return lines

@@ -18,6 +18,7 @@ from components.aws.database import Database, DatabaseArgs
 from components.aws.eks import KubernetesCluster, KubernetesClusterArgs, NodeGroupSpec
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs
 from components.aws.network import Network, NetworkArgs
+from components.aws.pilot_light import PilotLight, PilotLightArgs, ReplicatedBucket
 from components.aws.snapshots import SnapshotStore, SnapshotStoreArgs
 from components.azure.redundancy import Redundancy, RedundancyArgs
 from components.gcp.analytics import Analytics, AnalyticsArgs
@@ -204,6 +205,39 @@ cdn = Cdn(
     ),
     opts=on_aws,
 )
+
+# Disaster recovery (seed 4.7): a pilot light in the DR region keeps the network, the keys and a
+# continuously refreshed copy of the data there, so the platform can be rebuilt in that region
+# within the recovery time objective.
+if cfg.dr_region:
+    aws_dr = aws.Provider("aws-dr", region=cfg.dr_region)
+    pilot_light = PilotLight(
+        f"{prefix}-dr",
+        PilotLightArgs(
+            environment=env,
+            tags=cfg.tags,
+            dr_context=context.lookup(aws_dr, cfg.dr_region),
+            dr_provider=aws_dr,
+            primary_provider=aws_primary,
+            cidr=cfg.dr_vpc_cidr,
+            zones=cfg.dr_availability_zones,
+            cluster_name=f"{prefix}-dr",
+            flow_log_retention_days=cfg.flow_log_retention_days,
+            database_arn=database.instance.arn,
+            backup_retention_days=cfg.db_backup_retention_days,
+            buckets={
+                "user-data": ReplicatedBucket(
+                    bucket_id=user_data.id,
+                    bucket_arn=user_data.arn,
+                    kms_key_arn=user_data_key.arn,
+                    depends_on=[user_data],
+                )
+            },
+            protect=protect,
+        ),
+        opts=pulumi.ResourceOptions(providers={"random": random_provider}),
+    )
+    pulumi.export("drVpcId", pilot_light.network.vpc_id)
 
 # Built once from the cluster and handed to every Kubernetes component.
 k8s_provider = k8s.Provider(

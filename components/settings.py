@@ -194,6 +194,10 @@ class Settings(BaseModel):
         ["eu-west-1a", "eu-west-1b"],
         "Availability zones of the VPC (2 or 3, in the primary region). EKS needs two.",
     )
+    dr_availability_zones: list[str] = _field(
+        [],
+        "Availability zones of the DR-region VPC (2 or 3, in drRegion); required with drRegion.",
+    )
     nat_gateway_mode: NatGatewayMode = _field(
         "single", "One NAT gateway for the VPC (single) or one per availability zone (perAz)."
     )
@@ -601,6 +605,16 @@ def _check_zones(s: Settings) -> Iterable[Problem]:
     for i, zone in enumerate(zones):
         if not re.fullmatch(re.escape(s.aws_region) + r"[a-z]", zone):
             yield Problem(f"availabilityZones[{i}]", zone, f"must be a zone of {s.aws_region}")
+    dr_zones = s.dr_availability_zones
+    if s.dr_region and not 2 <= len(dr_zones) <= 3:
+        yield Problem("drAvailabilityZones", dr_zones, f"2 or 3 zones of {s.dr_region}")
+    if dr_zones and not s.dr_region:
+        yield Problem("drAvailabilityZones", dr_zones, "only with drRegion set")
+    if len(set(dr_zones)) != len(dr_zones):
+        yield Problem("drAvailabilityZones", dr_zones, "zones must be distinct")
+    for i, zone in enumerate(dr_zones):
+        if s.dr_region and not re.fullmatch(re.escape(s.dr_region) + r"[a-z]", zone):
+            yield Problem(f"drAvailabilityZones[{i}]", zone, f"must be a zone of {s.dr_region}")
     if s.environment != "dev":
         if s.single_az_compute:
             yield Problem("singleAzCompute", True, f"{s.environment} must spread nodes over zones")

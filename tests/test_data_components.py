@@ -32,7 +32,10 @@ def test_database_is_private_encrypted_and_authenticates_by_iam(stack: str) -> N
     assert db["enabledCloudwatchLogsExports"] == ["postgresql", "upgrade"]
     subnet_group = one(graph, "aws:rds/subnetGroup:SubnetGroup")
     isolated = [
-        s for s in of_type(graph, "aws:ec2/subnet:Subnet") if s.props["tags"]["tier"] == "isolated"
+        s
+        for s in of_type(graph, "aws:ec2/subnet:Subnet")
+        # The DR region's pilot-light network has isolated subnets of its own.
+        if s.props["tags"]["tier"] == "isolated" and "aws-dr" not in (s.provider or "")
     ]
     assert len(subnet_group.props["subnetIds"]) == len(isolated)
 
@@ -179,11 +182,13 @@ def test_buckets_are_private_encrypted_and_logged() -> None:
 
 def test_user_data_is_versioned_and_protected_in_prod() -> None:
     graph = render("prod")
-    versioning = one(graph, "aws:s3/bucketVersioning:BucketVersioning", "user-data")
-    assert versioning.props["versioningConfiguration"]["status"] == "Enabled"
-    assert one(graph, "aws:s3/bucket:Bucket", "user-data").option("protect") is True
+    # The primary bucket and its DR-region replica alike.
+    for part in ("prod-user-data", "prod-dr-user-data"):
+        versioning = one(graph, "aws:s3/bucketVersioning:BucketVersioning", part)
+        assert versioning.props["versioningConfiguration"]["status"] == "Enabled"
+        assert one(graph, "aws:s3/bucket:Bucket", part).option("protect") is True
     logs_lifecycle = one(
-        graph, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "logs"
+        graph, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "prod-logs"
     )
     expiry = next(r for r in logs_lifecycle.props["rules"] if r["id"] == "expire-objects")
     assert expiry["expiration"]["days"] == 365

@@ -72,6 +72,20 @@ BAD = [
     ("dev", {"serviceCidr": "10.10.0.0/16"}, "serviceCidr", "overlaps"),
     ("prod", {"drVpcCidr": "10.30.0.0/20"}, "drVpcCidr", "overlaps ttbt2:vpcCidr"),
     ("prod", {"drVpcCidr": None}, "drVpcCidr", "DR region"),
+    ("prod", {"drAvailabilityZones": ["eu-central-1a"]}, "drAvailabilityZones", "2 or 3 zones"),
+    (
+        "prod",
+        {"drAvailabilityZones": ["eu-central-1a", "eu-west-1b"]},
+        "drAvailabilityZones[1]",
+        "must be a zone of eu-central-1",
+    ),
+    (
+        "prod",
+        {"drAvailabilityZones": ["eu-central-1a", "eu-central-1a"]},
+        "drAvailabilityZones",
+        "distinct",
+    ),
+    ("dev", {"drAvailabilityZones": ["eu-central-1a"]}, "drAvailabilityZones", "only with"),
     ("prod", {"drRegion": None}, "drRegion", "disaster-recovery region"),
     ("prod", {"drRegion": "eu-west-1"}, "drRegion", "other than eu-west-1"),
     ("dev", {"awsRegion": "europe"}, "awsRegion", "AWS region"),
@@ -323,6 +337,7 @@ def test_every_problem_is_reported_in_one_message() -> None:
                 "natGatewayMode": "single",
                 "workloadCapacityType": "SPOT",
                 "drRegion": "",
+                "drAvailabilityZones": [],
             },
         )
     message = str(info.value)

@@ -10,7 +10,7 @@ import pytest
 from components.settings import SettingsError
 from offline.engine import run_stack
 from offline.evaluate import evaluate
-from offline.graph import SECRET_SIG, SECRET_SIG_KEY
+from offline.graph import SECRET_SIG, SECRET_SIG_KEY, Resource
 from offline.stackfile import load_stack
 from policies.ttbt2_policies import ALL_POLICIES
 from tests.conftest import ROOT, STACKS, of_type, one, render
@@ -56,12 +56,20 @@ def test_kubeconfig_is_exported_as_a_secret() -> None:
 def test_nat_gateways_one_in_dev_one_per_zone_in_prod() -> None:
     assert len(of_type(render("dev"), "aws:ec2/natGateway:NatGateway")) == 1
     assert len(of_type(render("staging"), "aws:ec2/natGateway:NatGateway")) == 1
-    assert len(of_type(render("prod"), "aws:ec2/natGateway:NatGateway")) == 3
+    prod = of_type(render("prod"), "aws:ec2/natGateway:NatGateway")
+    assert len([n for n in prod if "aws-dr" not in (n.provider or "")]) == 3
+    # The idle DR network has one.
+    assert len([n for n in prod if "aws-dr" in (n.provider or "")]) == 1
+
+
+def primary_region(resources: list[Resource]) -> list[Resource]:
+    """Resources of the primary region (not the DR region's pilot light)."""
+    return [r for r in resources if "aws-dr" not in (r.provider or "")]
 
 
 def test_subnets_span_the_configured_zones() -> None:
     for stack, zones in (("dev", 2), ("staging", 2), ("prod", 3)):
-        subnets = of_type(render(stack), "aws:ec2/subnet:Subnet")
+        subnets = primary_region(of_type(render(stack), "aws:ec2/subnet:Subnet"))
         assert len(subnets) == 3 * zones
         assert {s.props["tags"]["tier"] for s in subnets} == {"public", "private", "isolated"}
 
@@ -298,3 +306,28 @@ def test_dev_runs_on_aws_alone_shared_environments_use_three_clouds() -> None:
     assert credential["issuer"].startswith("https://oidc.eks.")
     cronjob = one(graph, "kubernetes:batch/v1:CronJob", "backup-copy").props
     assert cronjob["spec"]["schedule"] == "*/30 * * * *"
+
+
+def test_report_counts_resources_per_cloud_apart_from_components() -> None:
+    from offline.report import counts
+
+    (line,) = [x for x in counts(render("prod")) if "per cloud:" in x]
+    per_cloud = dict(item.split() for item in line.split(": ", 1)[1].split("; ")[0].split(", "))
+    assert {"aws", "gcp", "azure-native", "kubernetes"} <= set(per_cloud)
+    assert "ttbt2" not in per_cloud
+    custom = [r for r in render("prod").resources if r.custom and r.cloud == "gcp"]
+    assert int(per_cloud["gcp"]) == len(custom)
+    assert "components" in line
+
+
+def test_prod_keeps_a_pilot_light_in_its_dr_region() -> None:
+    graph = render("prod")
+    replication = one(
+        graph,
+        "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
+    )
+    assert "aws-dr" in (replication.provider or "")
+    assert replication.props["retentionPeriod"] == 35
+    config = one(graph, "aws:s3/bucketReplicationConfig:BucketReplicationConfig")
+    assert any("user-data" in urn for urn in config.property_dependencies["bucket"])
+    assert not of_type(render("dev"), "ttbt2:aws:PilotLight")

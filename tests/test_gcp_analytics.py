@@ -53,13 +53,15 @@ def _graph(preview: bool) -> StackGraph:
     return _cache[preview]
 
 
-def _key(graph: StackGraph) -> Resource:
-    return one(graph, KEY)
+def _key(graph: StackGraph, part: str = "analytics-key") -> Resource:
+    return one(graph, KEY, part)
 
 
-def _from_key(resource: Resource, prop: str, graph: StackGraph) -> bool:
-    """The input was computed from the component's key (known or not, in either mode)."""
-    return resource.property_dependencies.get(prop) == [_key(graph).urn]
+def _from_key(
+    resource: Resource, prop: str, graph: StackGraph, part: str = "analytics-key"
+) -> bool:
+    """The input was computed from one of the component's keys (known or not, in either mode)."""
+    return resource.property_dependencies.get(prop) == [_key(graph, part).urn]
 
 
 @pytest.mark.parametrize("preview", MODES)
@@ -69,6 +71,19 @@ def test_key_rotates_at_most_every_90_days(preview: bool) -> None:
     assert key["purpose"] == "ENCRYPT_DECRYPT"
     shorter = _key(_render(preview, key_rotation_days=30)).props
     assert shorter["rotationPeriod"] == "2592000s"
+
+
+def test_landing_location_must_be_a_dual_region() -> None:
+    with pytest.raises(ValueError, match="landing_location must be a predefined dual-region"):
+        AnalyticsArgs(
+            project=PROJECT,
+            region="europe-west1",
+            environment="dev",
+            labels={},
+            aws_account_id="123456789012",
+            aws_writer_role_arn=WRITER_ARN,
+            landing_location="europe-west1",
+        )
 
 
 @pytest.mark.parametrize("days", [0, 91, 365])
@@ -93,13 +108,14 @@ def test_every_store_is_encrypted_with_the_component_key(preview: bool) -> None:
     topic = one(graph, "gcp:pubsub/topic:Topic")
     vertex = one(graph, "gcp:vertex/aiDataset:AiDataset")
     assert _from_key(dataset, "defaultEncryptionConfiguration", graph)
-    assert _from_key(bucket, "encryption", graph)
+    # The dual-region landing bucket uses the key of its own location.
+    assert _from_key(bucket, "encryption", graph, "landing-key")
     assert _from_key(topic, "kmsKeyName", graph)
     assert _from_key(vertex, "encryptionSpec", graph)
     assert vertex.props["region"] == "europe-west1"
+    assert bucket.props["encryption"]["defaultKmsKeyName"]
     key_values = [
         dataset.props["defaultEncryptionConfiguration"]["kmsKeyName"],
-        bucket.props["encryption"]["defaultKmsKeyName"],
         topic.props["kmsKeyName"],
         vertex.props["encryptionSpec"]["kmsKeyName"],
     ]
@@ -120,7 +136,8 @@ def test_service_agents_use_that_key_only(preview: bool) -> None:
     }
     for grant in grants:
         assert grant.props["role"] == "roles/cloudkms.cryptoKeyEncrypterDecrypter"
-        assert _from_key(grant, "cryptoKeyId", graph)
+        part = "landing-key" if grant.name.endswith("storage") else "analytics-key"
+        assert _from_key(grant, "cryptoKeyId", graph, part)
     assert not of_type(graph, "gcp:kms/keyRingIAMMember:KeyRingIAMMember")
     if not preview:
         members = {g.props["member"] for g in grants}
@@ -141,7 +158,13 @@ def test_service_agents_use_that_key_only(preview: bool) -> None:
 
 @pytest.mark.parametrize("preview", MODES)
 def test_landing_bucket_is_private_versioned_and_retained(preview: bool) -> None:
-    bucket = one(_graph(preview), "gcp:storage/bucket:Bucket").props
+    graph = _graph(preview)
+    bucket = one(graph, "gcp:storage/bucket:Bucket").props
+    # A second region holds every object within 15 minutes (seed 4.7: RPO, copy elsewhere).
+    assert bucket["location"] == "EUR4"
+    assert bucket["rpo"] == "ASYNC_TURBO"
+    ring = one(graph, "gcp:kms/keyRing:KeyRing", "landing").props
+    assert ring["location"] == "eur4"
     assert bucket["uniformBucketLevelAccess"] is True
     assert bucket["publicAccessPrevention"] == "enforced"
     assert bucket["versioning"] == {"enabled": True}

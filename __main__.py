@@ -11,6 +11,7 @@ import pulumi_vault as vault
 from components import settings as settings_module
 from components.aws import context
 from components.aws.access import access_plan
+from components.aws.backup import BackupPlan, BackupPlanArgs, selection_tag
 from components.aws.bucket import SecureBucket, SecureBucketArgs
 from components.aws.cache import RedisCache, RedisCacheArgs
 from components.aws.cdn import Cdn, CdnArgs
@@ -37,11 +38,17 @@ env = cfg.environment
 prefix = f"ttbt2-{pulumi.get_stack()}"
 protect = cfg.is_prod
 
+# Data stores carry this tag to be selected by the AWS Backup plan of their environment.
+backup_tag = dict([selection_tag(env)])
+
 aws_primary = aws.Provider("aws-primary", region=cfg.aws_region)
 # CloudFront takes its certificate and web ACL from us-east-1 only.
 aws_edge = aws.Provider("aws-edge", region="us-east-1")
 random_provider = random.Provider("random")
 aws_ctx = context.lookup(aws_primary, cfg.aws_region)
+# The disaster-recovery region (prod): backup copies and the pilot light live there.
+aws_dr = aws.Provider("aws-dr", region=cfg.dr_region) if cfg.dr_region else None
+dr_ctx = context.lookup(aws_dr, cfg.dr_region) if aws_dr else None
 on_aws = pulumi.ResourceOptions(providers={"aws": aws_primary, "random": random_provider})
 
 network = Network(
@@ -130,7 +137,7 @@ user_data_key = EncryptionKey(
 user_data = SecureBucket(
     f"{prefix}-user-data",
     SecureBucketArgs(
-        tags={**cfg.tags, "purpose": "user-data", "backup": "daily"},
+        tags={**cfg.tags, "purpose": "user-data", **backup_tag},
         kms_key_arn=user_data_key.arn,
         log_bucket=logs.id,
         protect=protect,
@@ -159,6 +166,7 @@ database = Database(
         log_retention_days=cfg.control_plane_log_retention_days,
         restore_snapshot=cfg.data_source_snapshot,
         production=protect,
+        backup_tags=backup_tag,
     ),
     opts=on_aws,
 )
@@ -209,14 +217,13 @@ cdn = Cdn(
 # Disaster recovery (seed 4.7): a pilot light in the DR region keeps the network, the keys and a
 # continuously refreshed copy of the data there, so the platform can be rebuilt in that region
 # within the recovery time objective.
-if cfg.dr_region:
-    aws_dr = aws.Provider("aws-dr", region=cfg.dr_region)
+if aws_dr and dr_ctx:
     pilot_light = PilotLight(
         f"{prefix}-dr",
         PilotLightArgs(
             environment=env,
             tags=cfg.tags,
-            dr_context=context.lookup(aws_dr, cfg.dr_region),
+            dr_context=dr_ctx,
             dr_provider=aws_dr,
             primary_provider=aws_primary,
             cidr=cfg.dr_vpc_cidr,
@@ -238,6 +245,48 @@ if cfg.dr_region:
         opts=pulumi.ResourceOptions(providers={"random": random_provider}),
     )
     pulumi.export("drVpcId", pilot_light.network.vpc_id)
+
+# AWS Backup (seed 4.7): continuous backup (point-in-time, minutes) and daily snapshots of every
+# store carrying the selection tag, copied to a vault in the DR region; locked in prod.
+backup_key = EncryptionKey(
+    f"{prefix}-backup",
+    EncryptionKeyArgs(
+        description=f"AWS Backup vault of {prefix}", context=aws_ctx, tags=cfg.tags, protect=protect
+    ),
+    opts=on_aws,
+)
+backup_dr_key = (
+    EncryptionKey(
+        f"{prefix}-backup-dr",
+        EncryptionKeyArgs(
+            description=f"AWS Backup DR vault of {prefix}",
+            context=dr_ctx,
+            tags=cfg.tags,
+            protect=protect,
+        ),
+        opts=pulumi.ResourceOptions(providers={"aws": aws_dr}),
+    )
+    if aws_dr and dr_ctx
+    else None
+)
+backup = BackupPlan(
+    f"{prefix}-backup",
+    BackupPlanArgs(
+        environment=env,
+        tags=cfg.tags,
+        context=aws_ctx,
+        kms_key_arn=backup_key.arn,
+        dr_provider=aws_dr,
+        dr_kms_key_arn=backup_dr_key.arn if backup_dr_key else None,
+        break_glass_role_arn=cfg.backup_break_glass_role_arn or None,
+        protect=protect,
+    ),
+    opts=on_aws,
+)
+pulumi.export("backupVaultArn", backup.vault_arn)
+pulumi.export("backupPlanId", backup.plan_id)
+if backup.dr_vault_arn is not None:
+    pulumi.export("drBackupVaultArn", backup.dr_vault_arn)
 
 # Built once from the cluster and handed to every Kubernetes component.
 k8s_provider = k8s.Provider(
@@ -316,6 +365,7 @@ snapshots = SnapshotStore(
         # The copy to Azure reads every backup export and writes none.
         readers={f"exports/{env}": (cfg.app_namespace, "backup-copy")},
         protect=protect,
+        backup_tags=backup_tag,
     ),
     opts=on_aws,
 )
@@ -376,6 +426,7 @@ if cfg.gcp_enabled:
             labels={key.replace("-", "_"): value for key, value in cfg.tags.items()},
             aws_account_id=aws_ctx.account_id,
             aws_writer_role_arn=analytics_writer.arn,
+            landing_location=cfg.gcp_landing_location,
             protect=protect,
         ),
         opts=pulumi.ResourceOptions(providers={"gcp": gcp_provider}),

@@ -352,10 +352,20 @@ class Settings(BaseModel):
         "HTTPS gateway that sends critical alerts by SMS to the on-call engineers.",
     )
 
+    # --- backups (seed 4.7) -------------------------------------------------------------------
+    backup_break_glass_role_arn: str = _field(
+        "",
+        "IAM role that alone may delete recovery points or change backup vault policies; "
+        "empty = nobody.",
+    )
+
     # --- other clouds (seed 4.1.2) -------------------------------------------------------------
     gcp_enabled: bool = _field(False, "Deploy the GCP analytics and AI services (staging, prod).")
     gcp_project: str = _field("", "GCP project id of the analytics services.")
     gcp_region: str = _field("europe-west1", "GCP region of the analytics services.")
+    gcp_landing_location: str = _field(
+        "EUR4", "GCS dual-region of the analytics landing bucket (turbo replication, RPO 15 min)."
+    )
     azure_enabled: bool = _field(False, "Deploy the Azure redundancy copy (staging, prod).")
     azure_location: str = _field("westeurope", "Azure region of the redundancy copy.")
     azure_subscription_id: str = _field("", "Azure subscription of the redundancy copy.")
@@ -498,6 +508,12 @@ def check_rules(s: Settings) -> Iterable[Problem]:
     yield from _check_vault(s)
     yield from _check_observability(s)
     yield from _check_clouds(s)
+    if s.backup_break_glass_role_arn and not re.fullmatch(
+        r"arn:aws[a-z-]*:iam::\d{12}:role/.+", s.backup_break_glass_role_arn
+    ):
+        yield Problem(
+            "backupBreakGlassRoleArn", s.backup_break_glass_role_arn, "an IAM role ARN or empty"
+        )
 
 
 def _check_environment(s: Settings) -> Iterable[Problem]:
@@ -925,6 +941,9 @@ def _check_observability(s: Settings) -> Iterable[Problem]:
         yield Problem("alertSmsWebhookUrl", s.alert_sms_webhook_url, "an https:// URL")
 
 
+GCS_DUAL_REGIONS = frozenset({"ASIA1", "EUR4", "EUR5", "EUR7", "EUR8", "NAM4"})
+"""GCS predefined dual-regions (also Cloud KMS locations, for the bucket's key)."""
+
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -941,6 +960,9 @@ def _check_clouds(s: Settings) -> Iterable[Problem]:
             yield Problem("gcpProject", s.gcp_project, "a GCP project id (6-30 lowercase chars)")
         if not re.fullmatch(r"[a-z]+-[a-z]+\d", s.gcp_region):
             yield Problem("gcpRegion", s.gcp_region, "a GCP region such as europe-west1")
+        if s.gcp_landing_location not in GCS_DUAL_REGIONS:
+            allowed = ", ".join(sorted(GCS_DUAL_REGIONS))
+            yield Problem("gcpLandingLocation", s.gcp_landing_location, f"one of {allowed}")
     if s.azure_enabled:
         if not re.fullmatch(r"[a-z]+[a-z0-9]*", s.azure_location):
             yield Problem("azureLocation", s.azure_location, "an Azure region such as westeurope")

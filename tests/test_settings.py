@@ -310,6 +310,8 @@ BAD = [
     ),
     ("dev", {"azureEnabled": True, "azureLocation": "West Europe"}, "azureLocation", "westeurope"),
     ("prod", {"azureTenantId": "tenant"}, "azureTenantId", "GUID"),
+    ("dev", {"backupBreakGlassRoleArn": "admin"}, "backupBreakGlassRoleArn", "IAM role ARN"),
+    ("prod", {"gcpLandingLocation": "EU"}, "gcpLandingLocation", "one of ASIA1, EUR4"),
     ("prod", {"azureSubscriptionId": ""}, "azureSubscriptionId", "GUID"),
     ("dev", {"vaultCredentialTtlSeconds": 60}, "vaultCredentialTtlSeconds", "300 to 86400"),
     ("dev", {"vaultStaticRotationSeconds": 60}, "vaultStaticRotationSeconds", "3600 to"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -44,6 +44,8 @@ class DatabaseArgs:
     log_retention_days: int
     restore_snapshot: str = ""
     production: bool = False
+    backup_tags: dict[str, str] = field(default_factory=dict)
+    """Tags that put the instance in an AWS Backup selection (see components/aws/backup.py)."""
 
 
 class Database(pulumi.ComponentResource):
@@ -177,7 +179,7 @@ class Database(pulumi.ComponentResource):
             monitoring_role_arn=monitoring_role.arn,
             enabled_cloudwatch_logs_exports=LOG_EXPORTS,
             ca_cert_identifier="rds-ca-rsa2048-g1",
-            tags={**tags, "Name": identifier, "backup": "daily"},
+            tags={**tags, "Name": identifier, **args.backup_tags},
             opts=pulumi.ResourceOptions(
                 parent=self,
                 protect=args.production,

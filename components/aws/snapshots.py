@@ -32,6 +32,8 @@ class SnapshotStoreArgs:
     writers: dict[str, tuple[str, str]]
     readers: dict[str, tuple[str, str]] = field(default_factory=dict)
     protect: bool = False
+    backup_tags: dict[str, str] = field(default_factory=dict)
+    """Tags that put the bucket in an AWS Backup selection (see components/aws/backup.py)."""
 
 
 class SnapshotStore(pulumi.ComponentResource):
@@ -55,7 +57,7 @@ class SnapshotStore(pulumi.ComponentResource):
         self.bucket = SecureBucket(
             f"{name}-bucket",
             SecureBucketArgs(
-                tags={**args.tags, "purpose": "backups", "backup": "daily"},
+                tags={**args.tags, "purpose": "backups", **args.backup_tags},
                 kms_key_arn=key.arn,
                 log_bucket=args.log_bucket,
                 protect=args.protect,

@@ -11,6 +11,7 @@ from pulumi_policy import Policy
 
 from . import (
     azure,
+    backup,
     cloudfront,
     eks,
     elasticache,
@@ -20,6 +21,7 @@ from . import (
     network,
     protection,
     rds,
+    recovery,
     s3,
     tags,
     vault,
@@ -36,11 +38,13 @@ ALL_POLICIES: list[Policy] = [
     *protection.POLICIES,
     *s3.POLICIES,
     *rds.POLICIES,
+    *backup.POLICIES,
     *elasticache.POLICIES,
     *cloudfront.POLICIES,
     *vault.POLICIES,
     *gcp.POLICIES,
     *azure.POLICIES,
+    *recovery.POLICIES,
 ]
 """Every policy of the pack, in a stable order (module by module)."""
 

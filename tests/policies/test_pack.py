@@ -73,6 +73,13 @@ EXPECTED: dict[str, EnforcementLevel] = {
     "aws-rds-force-tls": EnforcementLevel.MANDATORY,
     "aws-rds-performance-insights": EnforcementLevel.ADVISORY,
     "aws-rds-log-exports": EnforcementLevel.ADVISORY,
+    "aws-backup-vault-cmk": EnforcementLevel.MANDATORY,
+    "aws-backup-plan-retention": EnforcementLevel.MANDATORY,
+    "aws-backup-vault-lock": EnforcementLevel.MANDATORY,
+    "aws-backup-cross-region-copy": EnforcementLevel.MANDATORY,
+    "aws-backup-data-stores-selected": EnforcementLevel.MANDATORY,
+    "aws-backup-no-deletion-grant": EnforcementLevel.MANDATORY,
+    "aws-backup-vault-access-policy": EnforcementLevel.MANDATORY,
     "aws-elasticache-at-rest-encryption": EnforcementLevel.MANDATORY,
     "aws-elasticache-transit-encryption": EnforcementLevel.MANDATORY,
     "aws-elasticache-auth-token": EnforcementLevel.MANDATORY,
@@ -103,6 +110,7 @@ EXPECTED: dict[str, EnforcementLevel] = {
     "azure-storage-no-shared-key": EnforcementLevel.MANDATORY,
     "azure-keyvault-purge-protection": EnforcementLevel.MANDATORY,
     "azure-keyvault-soft-delete": EnforcementLevel.MANDATORY,
+    "ttbt2-recovery-point-objective": EnforcementLevel.MANDATORY,
 }
 PLATFORM_RULES = {
     "aws-required-tags",
@@ -115,6 +123,13 @@ PLATFORM_RULES = {
     "vault-policy-least-privilege",
     "gcp-no-service-account-keys",
     "azure-storage-no-shared-key",
+    "aws-backup-plan-retention",
+    "aws-backup-vault-lock",
+    "aws-backup-cross-region-copy",
+    "aws-backup-data-stores-selected",
+    "aws-backup-no-deletion-grant",
+    "aws-backup-vault-access-policy",
+    "ttbt2-recovery-point-objective",
 }
 STACK_POLICIES = {
     "aws-vpc-flow-logs-enabled",
@@ -125,6 +140,10 @@ STACK_POLICIES = {
     "aws-s3-bucket-access-logging",
     "aws-s3-bucket-versioning",
     "aws-rds-force-tls",
+    "aws-backup-vault-lock",
+    "aws-backup-data-stores-selected",
+    "aws-backup-vault-access-policy",
+    "ttbt2-recovery-point-objective",
 }
 
 

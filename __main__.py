@@ -470,6 +470,7 @@ if cfg.azure_enabled:
             aws_role_arn=snapshots.reader_roles[f"exports/{env}"].arn,
             azure_client_id=redundancy.copier_client_id,
             azure_tenant_id=redundancy.tenant_id,
+            schedule=cfg.backup_copy_schedule,
         ),
         opts=pulumi.ResourceOptions(
             providers={"kubernetes": k8s_provider}, depends_on=[namespaces]

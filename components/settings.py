@@ -352,7 +352,17 @@ class Settings(BaseModel):
         "HTTPS gateway that sends critical alerts by SMS to the on-call engineers.",
     )
 
-    # --- backups (seed 4.7) -------------------------------------------------------------------
+    # --- backups and recovery (seed 4.7) -------------------------------------------------------
+    rto_objective_minutes: int = _field(
+        120,
+        "Recovery time objective in minutes (at most 120); the offline preview fails a stack "
+        "with a DR region whose estimated restore there takes longer.",
+    )
+    backup_copy_schedule: str = _field(
+        "*/30 * * * *",
+        "Cron schedule of the copy of backup exports to Azure; under 60 minutes between runs "
+        "(RPO < 1 h).",
+    )
     backup_break_glass_role_arn: str = _field(
         "",
         "IAM role that alone may delete recovery points or change backup vault policies; "
@@ -508,6 +518,7 @@ def check_rules(s: Settings) -> Iterable[Problem]:
     yield from _check_vault(s)
     yield from _check_observability(s)
     yield from _check_clouds(s)
+    yield from _check_recovery(s)
     if s.backup_break_glass_role_arn and not re.fullmatch(
         r"arn:aws[a-z-]*:iam::\d{12}:role/.+", s.backup_break_glass_role_arn
     ):
@@ -939,6 +950,37 @@ def _check_observability(s: Settings) -> Iterable[Problem]:
         yield Problem("alertSmarthost", s.alert_smarthost, "host:port of an SMTP relay")
     if not s.alert_sms_webhook_url.startswith("https://"):
         yield Problem("alertSmsWebhookUrl", s.alert_sms_webhook_url, "an https:// URL")
+
+
+RTO_LIMIT_MINUTES = 120
+"""Seed 4.7: the platform is restored within two hours."""
+RPO_LIMIT_MINUTES = 60
+"""Seed 4.7: at most one hour of data may be lost."""
+
+
+def _check_recovery(s: Settings) -> Iterable[Problem]:
+    # Imported here: the CronJob module imports the Kubernetes SDK, which settings need not load
+    # unless the schedule has to be understood.
+    from components.k8s.backup_copy import max_interval_minutes
+
+    if not 1 <= s.rto_objective_minutes <= RTO_LIMIT_MINUTES:
+        yield Problem(
+            "rtoObjectiveMinutes",
+            s.rto_objective_minutes,
+            f"1 to {RTO_LIMIT_MINUTES} minutes (seed 4.7: RTO under 2 h)",
+        )
+    try:
+        gap = max_interval_minutes(s.backup_copy_schedule)
+    except ValueError as exc:
+        yield Problem("backupCopySchedule", s.backup_copy_schedule, f"a cron schedule: {exc}")
+        return
+    if gap >= RPO_LIMIT_MINUTES:
+        yield Problem(
+            "backupCopySchedule",
+            s.backup_copy_schedule,
+            f"runs at most every {RPO_LIMIT_MINUTES - 1} minutes: it leaves {gap} min between "
+            f"copies, and the RPO is under {RPO_LIMIT_MINUTES} min",
+        )
 
 
 GCS_DUAL_REGIONS = frozenset({"ASIA1", "EUR4", "EUR5", "EUR7", "EUR8", "NAM4"})

@@ -16,7 +16,7 @@ from typing import TextIO
 
 from pulumi_policy import Policy
 
-from components.settings import SettingsError
+from components.settings import NAMESPACE, SettingsError, parse_raw
 from offline.engine import run_stack
 from offline.evaluate import Finding, evaluate
 from offline.graph import GraphFileError, StackGraph, load_graph, mask_secrets
@@ -30,6 +30,7 @@ from offline.report import (
     summary,
     tree,
 )
+from offline.rto import RtoEstimate, RtoGraphError, estimate_rto, format_rto
 from offline.secrets_audit import audit
 from offline.stackfile import StackFileError, list_stacks, load_stack, stack_from_filename
 
@@ -147,6 +148,17 @@ def preview_stack(
     if watch:
         print("\n".join(watch), file=out)
         print("", file=out)
+    try:
+        rto = _rto(stack, config.values, graph)
+    except RtoGraphError as exc:
+        print(f"error: {exc}", file=out)
+        result.exit_code = EXIT_PROGRAM
+        return result
+    if rto is not None:
+        print("\n".join(format_rto(rto)), file=out)
+        if (failure := rto.failure()) is not None:
+            print(f"error: {failure}", file=out)
+        print("", file=out)
     held = placeholders(graph, config.placeholders)
     if held:
         print("\n".join(held), file=out)
@@ -159,9 +171,23 @@ def preview_stack(
         file=out,
     )
     print("", file=out)
-    if any(f.blocking for f in result.findings):
+    if any(f.blocking for f in result.findings) or (rto is not None and not rto.within_objective):
         result.exit_code = EXIT_VIOLATION
     return result
+
+
+def _rto(stack: str, values: dict[str, str], graph: StackGraph) -> RtoEstimate | None:
+    """The DR restore estimate of a stack that has a DR region, against its objective.
+
+    The settings were validated when the program ran; they are read again here for the two
+    keys the estimate needs.
+    """
+    prefix = f"{NAMESPACE}:"
+    raw = {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
+    settings = parse_raw(stack, raw)
+    if not settings.dr_region:
+        return None
+    return estimate_rto(graph, objective=float(settings.rto_objective_minutes))
 
 
 def _write_graph(graph: StackGraph, path: Path) -> None:

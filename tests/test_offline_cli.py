@@ -293,3 +293,34 @@ def test_check_flags_plaintext_secret_inputs(tmp_path: Path) -> None:
     assert code == EXIT_VIOLATION
     assert "plaintext-secret-inputs" in text and "'authToken'" in text
     assert "plain-text-token" not in text
+
+
+def test_rto_objective_below_the_estimate_fails_the_preview(
+    stack_file: Callable[..., Path],
+) -> None:
+    """Breaking the RTO on purpose: an objective shorter than the DR restore estimate."""
+    path = stack_file("prod", base="prod", rtoObjectiveMinutes=20)
+    code, text = run("preview", "--config-file", str(path))
+    assert code == EXIT_VIOLATION, text
+    assert "RTO (DR restore):" in text
+    assert "objective 20 min" in text
+    assert "error: RTO objective of 20 min exceeded" in text
+
+
+def test_rto_within_objective_shows_the_critical_path_only_with_a_dr_region() -> None:
+    code, text = run("preview", "--stack", "prod")
+    assert code == EXIT_OK, text
+    section = text.split("RTO (DR restore):", 1)[1].split("\n\n", 1)[0]
+    assert "within objective" in section and "objective 120 min" in section
+    assert "restore aws:rds/instance:Instance" in section
+    code, text = run("preview", "--stack", "dev")
+    assert "RTO (DR restore):" not in text
+
+
+def test_rpo_broken_in_config_is_a_settings_error(stack_file: Callable[..., Path]) -> None:
+    """Breaking the RPO on purpose: backup copies an hour apart."""
+    path = stack_file("prod", base="prod", backupCopySchedule="0 * * * *")
+    code, text = run("preview", "--config-file", str(path))
+    assert code == EXIT_USAGE
+    assert 'ttbt2:backupCopySchedule = "0 * * * *"' in text
+    assert "RPO is under 60 min" in text and "Traceback" not in text

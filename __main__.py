@@ -17,14 +17,22 @@ from components.aws.cache import RedisCache, RedisCacheArgs
 from components.aws.cdn import Cdn, CdnArgs
 from components.aws.database import Database, DatabaseArgs
 from components.aws.eks import KubernetesCluster, KubernetesClusterArgs, NodeGroupSpec
+from components.aws.karpenter_iam import KarpenterAws, KarpenterAwsArgs
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs
 from components.aws.network import Network, NetworkArgs
 from components.aws.pilot_light import PilotLight, PilotLightArgs, ReplicatedBucket
+from components.aws.predictive_scaling import (
+    PredictiveScaling,
+    PredictiveScalingArgs,
+    autoscaling_group_name,
+)
 from components.aws.snapshots import SnapshotStore, SnapshotStoreArgs
 from components.azure.redundancy import Redundancy, RedundancyArgs
 from components.gcp.analytics import Analytics, AnalyticsArgs
 from components.k8s import observability
+from components.k8s.autoscaling import PodAutoscaling, PodAutoscalingArgs
 from components.k8s.backup_copy import BackupCopy, BackupCopyArgs
+from components.k8s.karpenter import Karpenter, KarpenterArgs
 from components.k8s.namespaces import AppNamespaces, AppNamespacesArgs
 from components.k8s.vault_secrets import VaultSecretsOperator, VaultSecretsOperatorArgs
 from components.monitoring import alerts, dashboards, routing
@@ -296,6 +304,60 @@ k8s_provider = k8s.Provider(
     opts=pulumi.ResourceOptions(depends_on=cluster.node_groups),
 )
 on_k8s = pulumi.ResourceOptions(providers={"kubernetes": k8s_provider})
+
+# Autoscaling (seed 4.8.1, docs/autoscaling.md): pods by HPA (metrics-server) with VPA
+# recommendations; burst nodes by Karpenter (spot where the environment allows it); the steady
+# node group by predictive scaling from its own load history.
+pod_autoscaling = PodAutoscaling(
+    f"{prefix}-autoscaling", PodAutoscalingArgs(environment=env), opts=on_k8s
+)
+karpenter_aws = KarpenterAws(
+    f"{prefix}-karpenter-aws",
+    KarpenterAwsArgs(
+        cluster_name=prefix,
+        oidc_provider_arn=cluster.oidc_provider.arn,
+        oidc_issuer_url=cluster.oidc_issuer,
+        node_role_arn=cluster.node_role.arn,
+        cluster_security_group_id=cluster.security_group_id,
+        context=aws_ctx,
+        tags=cfg.tags,
+        node_volume_key_arn=cluster.node_volume_key_arn,
+    ),
+    opts=on_aws,
+)
+workload_architecture = settings_module.instance_architecture(cfg.workload_node_instance_types[0])
+Karpenter(
+    f"{prefix}-karpenter",
+    KarpenterArgs(
+        environment=env,
+        cluster_name=prefix,
+        interruption_queue=karpenter_aws.queue_name,
+        controller_role_arn=karpenter_aws.role_arn,
+        node_role_name=cluster.node_role.name,
+        spot_allowed=cfg.spot_enabled,
+        cpu_limit=cfg.karpenter_cpu_limit,
+        memory_limit_gib=cfg.karpenter_memory_limit_gib,
+        node_volume_key_arn=cluster.node_volume_key_arn,
+        node_disk_size_gb=cfg.node_disk_size_gb,
+        zones=list(cfg.compute_zones),
+        expire_after=cfg.karpenter_expire_after,
+        architectures=["arm64" if workload_architecture == "arm64" else "amd64"],
+        tags=cfg.tags,
+    ),
+    opts=on_k8s,
+)
+PredictiveScaling(
+    f"{prefix}-steady-scaling",
+    PredictiveScalingArgs(
+        environment=env,
+        # The "workloads" group: the steady base load (the "system" group is fixed size).
+        autoscaling_group_name=autoscaling_group_name(cluster.node_groups[1]),
+        cpu_target_percent=cfg.predictive_scaling_cpu_target,
+        scheduling_buffer_seconds=cfg.predictive_scaling_buffer_seconds,
+        mode=cfg.predictive_scaling_mode or None,
+    ),
+    opts=on_aws,
+)
 
 namespaces = AppNamespaces(
     f"{prefix}-namespaces",

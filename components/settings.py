@@ -34,6 +34,7 @@ DataClassification = Literal["synthetic", "anonymised", "real"]
 NatGatewayMode = Literal["single", "perAz"]
 CacheEngine = Literal["valkey", "redis"]
 PriceClass = Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"]
+PredictiveMode = Literal["", "ForecastAndScale", "ForecastOnly"]
 EvictionPolicy = Literal[
     "allkeys-lru", "allkeys-lfu", "volatile-lru", "volatile-lfu", "volatile-ttl"
 ]
@@ -238,6 +239,31 @@ class Settings(BaseModel):
     )
     node_disk_size_gb: int = _field(50, "Root volume size of every node, in GiB (20-500).")
 
+    # --- autoscaling (seed 4.8.1) -------------------------------------------------------------
+    spot_allowed: bool | None = _field(
+        None,
+        "Karpenter may launch spot capacity for burst load; unset = true in dev and staging, "
+        "false in prod (where true adds a separate tainted spot pool).",
+    )
+    karpenter_cpu_limit: int = _field(32, "CPU cores Karpenter may launch per node pool (1-1000).")
+    karpenter_memory_limit_gib: int = _field(
+        128, "Memory Karpenter may launch per node pool, in GiB (1-4000)."
+    )
+    karpenter_expire_after: str = _field(
+        "720h", "Age after which Karpenter replaces a node, such as 720h (patched AMIs)."
+    )
+    predictive_scaling_mode: PredictiveMode = _field(
+        "",
+        "Predictive scaling of the steady node group: ForecastAndScale or ForecastOnly; "
+        "empty = ForecastOnly in dev, ForecastAndScale elsewhere.",
+    )
+    predictive_scaling_cpu_target: int = _field(
+        50, "CPU utilisation the steady node group's predictive scaling aims at (10-90 %)."
+    )
+    predictive_scaling_buffer_seconds: int = _field(
+        300, "Seconds before the forecast load that capacity is launched (0-3600)."
+    )
+
     # --- PostgreSQL (seed 4.7.1: daily snapshots and transaction logs) -------------------------
     db_instance_class: str = _field(
         "db.t4g.medium", "RDS instance class (no burstable db.t* in prod)."
@@ -413,6 +439,11 @@ class Settings(BaseModel):
         }
 
     @property
+    def spot_enabled(self) -> bool:
+        """Whether Karpenter may launch spot capacity: ``spotAllowed``, or off only in prod."""
+        return self.spot_allowed if self.spot_allowed is not None else not self.is_prod
+
+    @property
     def compute_zones(self) -> list[str]:
         """Availability zones that hold nodes and NAT gateways."""
         return self.availability_zones[:1] if self.single_az_compute else self.availability_zones
@@ -519,6 +550,7 @@ def check_rules(s: Settings) -> Iterable[Problem]:
     yield from _check_observability(s)
     yield from _check_clouds(s)
     yield from _check_recovery(s)
+    yield from _check_autoscaling(s)
     if s.backup_break_glass_role_arn and not re.fullmatch(
         r"arn:aws[a-z-]*:iam::\d{12}:role/.+", s.backup_break_glass_role_arn
     ):
@@ -950,6 +982,20 @@ def _check_observability(s: Settings) -> Iterable[Problem]:
         yield Problem("alertSmarthost", s.alert_smarthost, "host:port of an SMTP relay")
     if not s.alert_sms_webhook_url.startswith("https://"):
         yield Problem("alertSmsWebhookUrl", s.alert_sms_webhook_url, "an https:// URL")
+
+
+def _check_autoscaling(s: Settings) -> Iterable[Problem]:
+    bounds = (
+        ("karpenterCpuLimit", s.karpenter_cpu_limit, 1, 1000),
+        ("karpenterMemoryLimitGib", s.karpenter_memory_limit_gib, 1, 4000),
+        ("predictiveScalingCpuTarget", s.predictive_scaling_cpu_target, 10, 90),
+        ("predictiveScalingBufferSeconds", s.predictive_scaling_buffer_seconds, 0, 3600),
+    )
+    for key, value, low, high in bounds:
+        if not low <= value <= high:
+            yield Problem(key, value, f"between {low} and {high}")
+    if not re.fullmatch(r"([0-9]+(s|m|h))+", s.karpenter_expire_after):
+        yield Problem("karpenterExpireAfter", s.karpenter_expire_after, "a duration such as 720h")
 
 
 RTO_LIMIT_MINUTES = 120

@@ -96,6 +96,11 @@ class PlatformMocks(pulumi.runtime.Mocks):
             out["latestVersion"] = 1
         elif typ == "aws:eks/nodeGroup:NodeGroup":
             out["status"] = "ACTIVE"
+            # EKS names the Auto Scaling group behind a managed node group eks-<name>-<uuid>.
+            asg = f"eks-{name}-{uuid.UUID(_suffix(name, 32))}"
+            out["resources"] = [
+                {"autoscalingGroups": [{"name": asg}], "remoteAccessSecurityGroupId": ""}
+            ]
         elif typ == "aws:s3/bucket:Bucket":
             bucket = str(
                 state.get("bucket") or f"{state.get('bucketPrefix', name)}{_suffix(name, 12)}"

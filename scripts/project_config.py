@@ -30,6 +30,10 @@ _TYPES = {str: "string", int: "integer", bool: "boolean"}
 def declaration(field: Any) -> dict[str, Any]:
     """The declaration of one settings field: description (with its type) and default."""
     annotation = field.annotation
+    # ``T | None``: an optional key whose absence means "decided by the environment".
+    optional = type(None) in get_args(annotation)
+    if optional:
+        (annotation,) = [a for a in get_args(annotation) if a is not type(None)]
     if get_origin(annotation) is list:
         (item,) = get_args(annotation)
         kind = (
@@ -39,10 +43,11 @@ def declaration(field: Any) -> dict[str, Any]:
         )
     else:
         kind = _TYPES.get(annotation, "string")
-    return {
-        "description": f"({kind}) {field.description}",
-        "default": field.get_default(call_default_factory=True),
-    }
+    declared: dict[str, Any] = {"description": f"({kind}) {field.description}"}
+    default = field.get_default(call_default_factory=True)
+    if not (optional and default is None):
+        declared["default"] = default
+    return declared
 
 
 def project_config() -> dict[str, Any]:

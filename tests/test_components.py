@@ -122,7 +122,7 @@ def test_irsa_roles_are_pinned_to_one_service_account() -> None:
 
 def test_node_role_has_no_cni_policy() -> None:
     attachments = of_type(render("dev"), "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-    node = [a.props["policyArn"] for a in attachments if "-node-" in a.name]
+    node = [a.props["policyArn"] for a in attachments if a.name.startswith("ttbt2-dev-node-")]
     assert sorted(p.rsplit("/", 1)[1] for p in node) == [
         "AmazonEC2ContainerRegistryPullOnly",
         "AmazonEKSWorkerNodePolicy",

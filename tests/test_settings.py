@@ -310,6 +310,10 @@ BAD = [
     ),
     ("dev", {"azureEnabled": True, "azureLocation": "West Europe"}, "azureLocation", "westeurope"),
     ("prod", {"azureTenantId": "tenant"}, "azureTenantId", "GUID"),
+    ("dev", {"karpenterCpuLimit": 0}, "karpenterCpuLimit", "between 1 and 1000"),
+    ("dev", {"karpenterExpireAfter": "30 days"}, "karpenterExpireAfter", "720h"),
+    ("dev", {"predictiveScalingCpuTarget": 95}, "predictiveScalingCpuTarget", "between 10 and 90"),
+    ("dev", {"predictiveScalingMode": "Always"}, "predictiveScalingMode", "ForecastOnly"),
     ("prod", {"rtoObjectiveMinutes": 180}, "rtoObjectiveMinutes", "RTO under 2 h"),
     ("prod", {"backupCopySchedule": "0 * * * *"}, "backupCopySchedule", "RPO is under 60"),
     ("prod", {"backupCopySchedule": "0 0 * * *"}, "backupCopySchedule", "does not run every"),
@@ -412,3 +416,18 @@ def test_from_pulumi_config_reads_only_the_namespace(monkeypatch: pytest.MonkeyP
         pulumi.runtime.set_all_config({})
     assert isinstance(settings, Settings)
     assert settings.workload_node_max_size == 4
+
+
+@pytest.mark.parametrize(
+    ("stack", "value", "expected"),
+    [("dev", None, True), ("prod", None, False), ("prod", True, True), ("staging", False, False)],
+)
+def test_spot_is_allowed_outside_prod_unless_set(
+    stack: str, value: bool | None, expected: bool
+) -> None:
+    raw = raw_settings(stack)
+    if value is None:
+        raw.pop("spotAllowed", None)
+    else:
+        raw["spotAllowed"] = value
+    assert parse_raw(stack, raw).spot_enabled is expected

@@ -102,6 +102,8 @@ class KubernetesCluster(pulumi.ComponentResource):
         secrets_key = key("secrets", "Envelope encryption of Kubernetes secrets")
         logs_key = key("logs", "Control-plane logs", log_groups=(log_group_name,))
         volumes_key = key("volumes", "Node root volumes", roles=(AUTOSCALING_SERVICE_ROLE,))
+        self.node_volume_key_arn = volumes_key.arn
+        """The key of node root volumes, for nodes launched outside the managed groups."""
 
         log_group = encrypted_log_group(
             f"{name}-control-plane-logs",

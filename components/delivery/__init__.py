@@ -1,0 +1,1 @@
+"""Application services as configuration: the ``ttbt2:services`` model and its rollback bound."""

@@ -1,5 +1,7 @@
 """TTBT2 platform: composition only. Settings in, components, exports out."""
 
+import json
+
 import pulumi
 import pulumi_aws as aws
 import pulumi_azure_native as azure_native
@@ -19,6 +21,7 @@ from components.aws.database import Database, DatabaseArgs
 from components.aws.eks import KubernetesCluster, KubernetesClusterArgs, NodeGroupSpec
 from components.aws.karpenter_iam import KarpenterAws, KarpenterAwsArgs
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs
+from components.aws.load_balancer_controller_policy import controller_policy
 from components.aws.network import Network, NetworkArgs
 from components.aws.pilot_light import PilotLight, PilotLightArgs, ReplicatedBucket
 from components.aws.predictive_scaling import (
@@ -29,11 +32,15 @@ from components.aws.predictive_scaling import (
 from components.aws.snapshots import SnapshotStore, SnapshotStoreArgs
 from components.azure.redundancy import Redundancy, RedundancyArgs
 from components.gcp.analytics import Analytics, AnalyticsArgs
-from components.k8s import observability
+from components.k8s import load_balancer_controller as lbc
+from components.k8s import observability, velero
 from components.k8s.autoscaling import PodAutoscaling, PodAutoscalingArgs
 from components.k8s.backup_copy import BackupCopy, BackupCopyArgs
+from components.k8s.gitops import GitOps, GitOpsArgs
 from components.k8s.karpenter import Karpenter, KarpenterArgs
 from components.k8s.namespaces import AppNamespaces, AppNamespacesArgs
+from components.k8s.rollouts import RolloutsController, RolloutsControllerArgs
+from components.k8s.service_delivery import ServiceDelivery, ServiceDeliveryArgs, prometheus_url
 from components.k8s.vault_secrets import VaultSecretsOperator, VaultSecretsOperatorArgs
 from components.monitoring import alerts, dashboards, routing
 from components.vault import config as vault_config
@@ -416,6 +423,7 @@ if cfg.vault_services and database_admin_password is not None:
 # Backups written from the cluster (Elasticsearch snapshots, seed 4.7.1), each writer limited to
 # its own prefix.
 snapshots_prefix = f"elasticsearch/{env}"
+velero_prefix = f"velero/{env}"
 snapshots = SnapshotStore(
     f"{prefix}-snapshots",
     SnapshotStoreArgs(
@@ -423,7 +431,10 @@ snapshots = SnapshotStore(
         tags=cfg.tags,
         cluster=cluster,
         log_bucket=logs.id,
-        writers={snapshots_prefix: ("monitoring", observability.SNAPSHOT_SERVICE_ACCOUNT)},
+        writers={
+            snapshots_prefix: ("monitoring", observability.SNAPSHOT_SERVICE_ACCOUNT),
+            velero_prefix: (velero.NAMESPACE, velero.SERVICE_ACCOUNT),
+        },
         # The copy to Azure reads every backup export and writes none.
         readers={f"exports/{env}": (cfg.app_namespace, "backup-copy")},
         protect=protect,
@@ -447,7 +458,7 @@ alert_routing = routing.alertmanager_config(
 receiver_credentials = {
     file: secrets.for_consumer(f"alertmanager-{file}") for file in routing.SECRET_FILES
 }
-observability.Observability(
+observability_stack = observability.Observability(
     f"{prefix}-observability",
     observability.ObservabilityArgs(
         environment=env,
@@ -470,6 +481,119 @@ observability.Observability(
     ),
     opts=pulumi.ResourceOptions(providers={"kubernetes": k8s_provider, "random": random_provider}),
 )
+
+# Custom resources of the charts below (ServiceMonitors) need the Prometheus Operator's CRDs.
+after_observability = pulumi.ResourceOptions(
+    providers={"kubernetes": k8s_provider}, depends_on=[observability_stack]
+)
+
+# Kubernetes state (seed 4.7.1): Velero backs the cluster's objects up to the backup store at
+# its own prefix, and its volumes as EBS snapshots (the store's role grants only S3 and its key).
+aws.iam.RolePolicy(
+    f"{prefix}-velero-volume-snapshots",
+    role=snapshots.roles[velero_prefix].id,
+    policy=aws_ctx.account_id.apply(
+        lambda account: json.dumps(velero.volume_snapshot_policy(cfg.aws_region, account, []))
+    ),
+    opts=on_aws,
+)
+velero.Velero(
+    f"{prefix}-velero",
+    velero.VeleroArgs(
+        environment=env,
+        bucket=snapshots.bucket_name,
+        role_arn=snapshots.roles[velero_prefix].arn,
+        region=cfg.aws_region,
+        prefix=velero_prefix,
+        labels={"environment": env},
+    ),
+    opts=after_observability,
+)
+
+# Delivery (seed 4.1.3): Ingresses become ALBs through the load balancer controller (plain
+# Services never become NLBs by surprise); Argo Rollouts runs the canaries; Argo CD applies the
+# application configuration repository's reviewed changes (docs/gitops.md).
+lbc_role = cluster.irsa_role(f"{prefix}-lbc", lbc.NAMESPACE, lbc.SERVICE_ACCOUNT, cfg.tags)
+lbc_policy = aws.iam.RolePolicy(
+    f"{prefix}-lbc",
+    role=lbc_role.id,
+    policy=pulumi.Output.all(aws_ctx.account_id, aws_ctx.partition).apply(
+        lambda ap: json.dumps(
+            controller_policy(account_id=ap[0], region=cfg.aws_region, partition=ap[1])
+        )
+    ),
+    opts=on_aws,
+)
+load_balancer_controller = lbc.LoadBalancerController(
+    f"{prefix}-lbc",
+    lbc.LoadBalancerControllerArgs(
+        environment=env,
+        cluster_name=cluster.name,
+        region=cfg.aws_region,
+        vpc_id=network.vpc_id,
+        role_arn=lbc_role.arn,
+        tags=cfg.tags,
+    ),
+    opts=pulumi.ResourceOptions(
+        providers={"kubernetes": k8s_provider}, depends_on=[observability_stack, lbc_policy]
+    ),
+)
+rollouts = RolloutsController(
+    f"{prefix}-rollouts", RolloutsControllerArgs(environment=env), opts=after_observability
+)
+# The services (seed 4.1.3): each in its own namespace with an IRSA role holding only the
+# permissions it declares. With GitOps, Argo CD applies each Rollout (the image) from the
+# reviewed configuration repository; everything around it is reconciled here.
+for svc in cfg.services:
+    service_role = cluster.irsa_role(f"{prefix}-svc-{svc.name}", svc.name, svc.name, cfg.tags)
+    if svc.aws_permissions:
+        aws.iam.RolePolicy(
+            f"{prefix}-svc-{svc.name}",
+            role=service_role.id,
+            policy=json.dumps(svc.iam_policy_document()),
+            opts=on_aws,
+        )
+    delivery = ServiceDelivery(
+        f"{prefix}-svc-{svc.name}",
+        ServiceDeliveryArgs(
+            service=svc,
+            environment=env,
+            role_arn=service_role.arn,
+            certificate_arn=cfg.alb_certificate_arn,
+            vpc_cidr=cfg.vpc_cidr,
+            prometheus_url=prometheus_url(),
+            crd_dependencies=[
+                rollouts.release,
+                pod_autoscaling,
+                observability_stack,
+                load_balancer_controller,
+            ],
+            rollout_by_gitops=bool(cfg.app_config_repo),
+        ),
+        opts=on_k8s,
+    )
+    pulumi.export(f"service-{svc.name}-namespace", delivery.namespace)
+
+if cfg.app_config_repo:
+    GitOps(
+        f"{prefix}-gitops",
+        GitOpsArgs(
+            environment=env,
+            config_repo=cfg.app_config_repo,
+            service_namespaces=[svc.name for svc in cfg.services],
+            target_revision=cfg.gitops_target_revision,
+            hostname=cfg.argocd_hostname,
+            oidc_issuer=cfg.argocd_oidc_issuer,
+            oidc_client_id=cfg.argocd_oidc_client_id,
+            oidc_client_secret_ref=cfg.argocd_oidc_client_secret_ref,
+            oidc_admin_group=cfg.argocd_admin_group,
+            labels={"environment": env},
+        ),
+        opts=pulumi.ResourceOptions(
+            providers={"kubernetes": k8s_provider},
+            depends_on=[observability_stack, rollouts, namespaces],
+        ),
+    )
 
 # Other clouds (seed 4.1.2): analytics and AI on GCP. A cloud switched off in the stack
 # registers nothing and needs no credentials.

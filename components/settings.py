@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from components.aws.access import access_plan
+from components.delivery.spec import ServiceSpec, check_services
 
 NAMESPACE = "ttbt2"
 """Config namespace of every project key (``ttbt2:<key>``)."""
@@ -378,6 +379,41 @@ class Settings(BaseModel):
         "HTTPS gateway that sends critical alerts by SMS to the on-call engineers.",
     )
 
+    # --- services (seed 4.1.3, 4.8.1, 4.10.1; components/delivery/spec.py) -------------------
+    services: list[ServiceSpec] = _field(
+        [],
+        "The TTBT2 services: name, image (digest or immutable tag), port, paths, resources, "
+        "replica bounds, scaling target, canary plan and SLO; one entry per service.",
+    )
+    alb_certificate_arn: str = _field(
+        "",
+        "ACM certificate (primary region) of apiOriginHost for the services' HTTPS load "
+        "balancer; required with services.",
+    )
+
+    # --- GitOps (Argo CD, docs/gitops.md) ------------------------------------------------------
+    app_config_repo: str = _field(
+        "",
+        "Application configuration repository Argo CD pulls (https Git URL); required outside "
+        "dev, empty = no GitOps.",
+    )
+    gitops_target_revision: str = _field(
+        "", "Branch, tag or commit the Applications track; empty = main, release/prod in prod."
+    )
+    argocd_hostname: str = _field(
+        "", "Host name of the Argo CD UI (OIDC redirect URL); needed with single sign-on."
+    )
+    argocd_oidc_issuer: str = _field(
+        "", "OIDC issuer (https URL) for Argo CD single sign-on; empty = no SSO."
+    )
+    argocd_oidc_client_id: str = _field("", "OIDC client id of Argo CD.")
+    argocd_oidc_client_secret_ref: str = _field(
+        "",
+        "Argo CD OIDC client secret as $<secret>:<key> (a Secret in namespace argocd); never "
+        "the value.",
+    )
+    argocd_admin_group: str = _field("", "OIDC group whose members administer Argo CD.")
+
     # --- backups and recovery (seed 4.7) -------------------------------------------------------
     rto_objective_minutes: int = _field(
         120,
@@ -551,6 +587,8 @@ def check_rules(s: Settings) -> Iterable[Problem]:
     yield from _check_clouds(s)
     yield from _check_recovery(s)
     yield from _check_autoscaling(s)
+    yield from _check_gitops(s)
+    yield from _check_services(s)
     if s.backup_break_glass_role_arn and not re.fullmatch(
         r"arn:aws[a-z-]*:iam::\d{12}:role/.+", s.backup_break_glass_role_arn
     ):
@@ -982,6 +1020,50 @@ def _check_observability(s: Settings) -> Iterable[Problem]:
         yield Problem("alertSmarthost", s.alert_smarthost, "host:port of an SMTP relay")
     if not s.alert_sms_webhook_url.startswith("https://"):
         yield Problem("alertSmsWebhookUrl", s.alert_sms_webhook_url, "an https:// URL")
+
+
+def _check_services(s: Settings) -> Iterable[Problem]:
+    for key, value, allowed in check_services(s.environment, s.services):
+        yield Problem(key, value, allowed)
+    if s.services and not re.fullmatch(
+        rf"arn:aws[a-z-]*:acm:{re.escape(s.aws_region)}:\d{{12}}:certificate/[0-9a-f-]{{36}}",
+        s.alb_certificate_arn,
+    ):
+        yield Problem(
+            "albCertificateArn",
+            s.alb_certificate_arn,
+            f"the ARN of an ACM certificate in {s.aws_region} (services are served over HTTPS)",
+        )
+
+
+def _check_gitops(s: Settings) -> Iterable[Problem]:
+    # Seed 4.1.3: application changes reach shared environments only through the reviewed
+    # configuration repository.
+    if s.environment != "dev" and not s.app_config_repo:
+        yield Problem(
+            "appConfigRepo",
+            "",
+            "staging and prod deploy services through Argo CD: an https Git URL",
+        )
+    if s.app_config_repo and not re.fullmatch(
+        r"https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~-]+)+", s.app_config_repo
+    ):
+        yield Problem(
+            "appConfigRepo",
+            s.app_config_repo,
+            "an https Git URL, e.g. https://github.com/org/app-config.git",
+        )
+    sso = {
+        "argocdOidcIssuer": s.argocd_oidc_issuer,
+        "argocdOidcClientId": s.argocd_oidc_client_id,
+        "argocdOidcClientSecretRef": s.argocd_oidc_client_secret_ref,
+        "argocdAdminGroup": s.argocd_admin_group,
+        "argocdHostname": s.argocd_hostname,
+    }
+    if any(sso.values()):
+        for key, value in sso.items():
+            if not value:
+                yield Problem(key, "", "single sign-on needs all of " + ", ".join(sso))
 
 
 def _check_autoscaling(s: Settings) -> Iterable[Problem]:

@@ -16,7 +16,7 @@ from typing import TextIO
 
 from pulumi_policy import Policy
 
-from components.settings import NAMESPACE, SettingsError, parse_raw
+from components.settings import NAMESPACE, Settings, SettingsError, parse_raw
 from offline.engine import run_stack
 from offline.evaluate import Finding, evaluate
 from offline.graph import GraphFileError, StackGraph, load_graph, mask_secrets
@@ -27,6 +27,7 @@ from offline.report import (
     outputs,
     placeholders,
     policy_report,
+    services,
     summary,
     tree,
 )
@@ -148,8 +149,13 @@ def preview_stack(
     if watch:
         print("\n".join(watch), file=out)
         print("", file=out)
+    settings = _settings(stack, config.values)
+    block = services(settings.services)
+    if block:
+        print("\n".join(block), file=out)
+        print("", file=out)
     try:
-        rto = _rto(stack, config.values, graph)
+        rto = _rto(settings, graph)
     except RtoGraphError as exc:
         print(f"error: {exc}", file=out)
         result.exit_code = EXIT_PROGRAM
@@ -176,15 +182,15 @@ def preview_stack(
     return result
 
 
-def _rto(stack: str, values: dict[str, str], graph: StackGraph) -> RtoEstimate | None:
-    """The DR restore estimate of a stack that has a DR region, against its objective.
-
-    The settings were validated when the program ran; they are read again here for the two
-    keys the estimate needs.
-    """
+def _settings(stack: str, values: dict[str, str]) -> Settings:
+    """The stack's settings; validated when the program ran, read again for the report."""
     prefix = f"{NAMESPACE}:"
     raw = {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
-    settings = parse_raw(stack, raw)
+    return parse_raw(stack, raw)
+
+
+def _rto(settings: Settings, graph: StackGraph) -> RtoEstimate | None:
+    """The DR restore estimate of a stack that has a DR region, against its objective."""
     if not settings.dr_region:
         return None
     return estimate_rto(graph, objective=float(settings.rto_objective_minutes))

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
+from components.delivery.rollback import ROLLBACK_LIMIT_SECONDS, rollback_breakdown
+from components.delivery.spec import ServiceSpec
 from components.vault.source import PLACEHOLDER_PREFIX
 from offline.evaluate import Finding
 from offline.graph import Resource, StackGraph, unwrap_secrets
@@ -188,4 +191,32 @@ def monitoring(graph: StackGraph) -> list[str]:
             rows.setdefault((severity, tuple(targets)), []).append(priority)
         for (severity, receivers), priorities in rows.items():
             lines.append(f"    {severity:<8} {'/'.join(priorities):<28} -> {', '.join(receivers)}")
+    return lines
+
+
+def _step_text(step: Any) -> str:
+    if step.set_weight is not None:
+        return f"{step.set_weight}%"
+    if step.pause_until_promoted:
+        return "pause until promoted"
+    return f"pause {step.pause_seconds}s"
+
+
+def services(specs: Sequence[ServiceSpec]) -> list[str]:
+    """Each service with its canary plan and its worst-case rollback (seed 4.10.1: < 10 min)."""
+    if not specs:
+        return []
+    lines = [f"Services (canary plan; worst-case rollback, limit {ROLLBACK_LIMIT_SECONDS} s):"]
+    for spec in specs:
+        analysis = spec.canary.analysis
+        breakdown = rollback_breakdown(spec)
+        mark = "✅" if breakdown.within_limit else "❌"
+        lines.append(f"    {spec.name}  {spec.image}")
+        plan = " -> ".join(_step_text(step) for step in spec.canary.steps)
+        lines.append(
+            f"        canary: {plan} -> 100%; analysis every {analysis.interval_seconds}s from "
+            f"step {analysis.starting_step}, failure limit {analysis.failure_limit}; SLO "
+            f"success >= {spec.slo.success_rate:g}, p95 <= {spec.slo.p95_latency_ms} ms"
+        )
+        lines.append(f"        {mark} rollback: {breakdown.describe()}")
     return lines

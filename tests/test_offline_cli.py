@@ -324,3 +324,44 @@ def test_rpo_broken_in_config_is_a_settings_error(stack_file: Callable[..., Path
     assert code == EXIT_USAGE
     assert 'ttbt2:backupCopySchedule = "0 * * * *"' in text
     assert "RPO is under 60 min" in text and "Traceback" not in text
+
+
+def test_report_shows_each_service_with_its_canary_plan_and_rollback_figure() -> None:
+    code, text = run("preview", "--stack", "staging")
+    assert code == EXIT_OK, text
+    section = text.split("Services (canary plan; worst-case rollback, limit 600 s):", 1)[1]
+    section = section.split("\n\n", 1)[0]
+    assert "    api  " in section and "    web  " in section
+    assert "canary: 10% -> pause 120s -> 50% -> pause 120s -> 100%" in section
+    assert "✅ rollback: pauses 0 + initial delay 30" in section and "= 355 s" in section
+
+
+def test_a_canary_too_slow_to_roll_back_is_a_settings_error(
+    stack_file: Callable[..., Path],
+) -> None:
+    """Seed 4.10.1: a plan whose worst-case rollback exceeds 10 minutes is refused."""
+    slow = [
+        {
+            "name": "api",
+            "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ttbt2/api:1.0.0",
+            "healthPath": "/api/healthz",
+            "publicPaths": ["/api"],
+            "canary": {
+                "steps": [{"setWeight": 10}, {"pauseSeconds": 600}, {"setWeight": 50}],
+                "analysis": {"intervalSeconds": 60, "failureLimit": 2, "startingStep": 2},
+            },
+        }
+    ]
+    path = stack_file("dev", base="dev", services=slow)
+    code, text = run("preview", "--config-file", str(path))
+    assert code == EXIT_USAGE
+    assert "ttbt2:services[0].canary" in text and "Traceback" not in text
+
+
+def test_latest_image_is_a_settings_error_naming_the_key(stack_file: Callable[..., Path]) -> None:
+    broken = [{"name": "api", "image": "nginx:latest", "healthPath": "/h", "publicPaths": ["/api"]}]
+    code, text = run(
+        "preview", "--config-file", str(stack_file("dev", base="dev", services=broken))
+    )
+    assert code == EXIT_USAGE
+    assert "ttbt2:services[0].image" in text and "latest" in text

@@ -19,6 +19,7 @@ from components.aws.cache import RedisCache, RedisCacheArgs
 from components.aws.cdn import Cdn, CdnArgs
 from components.aws.database import Database, DatabaseArgs
 from components.aws.eks import KubernetesCluster, KubernetesClusterArgs, NodeGroupSpec
+from components.aws.karpenter_iam import NAMESPACE as KARPENTER_NAMESPACE
 from components.aws.karpenter_iam import KarpenterAws, KarpenterAwsArgs
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs
 from components.aws.load_balancer_controller_policy import controller_policy
@@ -34,14 +35,21 @@ from components.azure.redundancy import Redundancy, RedundancyArgs
 from components.gcp.analytics import Analytics, AnalyticsArgs
 from components.k8s import load_balancer_controller as lbc
 from components.k8s import observability, velero
-from components.k8s.autoscaling import PodAutoscaling, PodAutoscalingArgs
+from components.k8s.autoscaling import VPA_NAMESPACE, PodAutoscaling, PodAutoscalingArgs
 from components.k8s.backup_copy import BackupCopy, BackupCopyArgs
+from components.k8s.gitops import NAMESPACE as GITOPS_NAMESPACE
 from components.k8s.gitops import GitOps, GitOpsArgs
 from components.k8s.karpenter import Karpenter, KarpenterArgs
 from components.k8s.namespaces import AppNamespaces, AppNamespacesArgs
+from components.k8s.network_baseline import baseline_policy
+from components.k8s.rollouts import NAMESPACE as ROLLOUTS_NAMESPACE
 from components.k8s.rollouts import RolloutsController, RolloutsControllerArgs
 from components.k8s.service_delivery import ServiceDelivery, ServiceDeliveryArgs, prometheus_url
-from components.k8s.vault_secrets import VaultSecretsOperator, VaultSecretsOperatorArgs
+from components.k8s.vault_secrets import (
+    OPERATOR_NAMESPACE,
+    VaultSecretsOperator,
+    VaultSecretsOperatorArgs,
+)
 from components.monitoring import alerts, dashboards, routing
 from components.vault import config as vault_config
 from components.vault import source as secret_source
@@ -333,7 +341,7 @@ karpenter_aws = KarpenterAws(
     opts=on_aws,
 )
 workload_architecture = settings_module.instance_architecture(cfg.workload_node_instance_types[0])
-Karpenter(
+karpenter = Karpenter(
     f"{prefix}-karpenter",
     KarpenterArgs(
         environment=env,
@@ -382,6 +390,7 @@ vault_provider = vault.Provider(
     token=secrets.vault_token(),
 )
 database_admin_password = secrets.for_consumer("database-admin")
+vault_secrets_operator: VaultSecretsOperator | None = None
 if cfg.vault_services and database_admin_password is not None:
     vault_config.VaultConfig(
         f"{prefix}-vault",
@@ -403,7 +412,7 @@ if cfg.vault_services and database_admin_password is not None:
     )
     # In the cluster, the operator syncs each service's secrets and database credentials and
     # restarts its pods when they rotate.
-    VaultSecretsOperator(
+    vault_secrets_operator = VaultSecretsOperator(
         f"{prefix}-vault-secrets",
         VaultSecretsOperatorArgs(
             environment=env,
@@ -497,7 +506,7 @@ aws.iam.RolePolicy(
     ),
     opts=on_aws,
 )
-velero.Velero(
+velero_stack = velero.Velero(
     f"{prefix}-velero",
     velero.VeleroArgs(
         environment=env,
@@ -574,8 +583,9 @@ for svc in cfg.services:
     )
     pulumi.export(f"service-{svc.name}-namespace", delivery.namespace)
 
+gitops: GitOps | None = None
 if cfg.app_config_repo:
-    GitOps(
+    gitops = GitOps(
         f"{prefix}-gitops",
         GitOpsArgs(
             environment=env,
@@ -661,6 +671,33 @@ if cfg.azure_enabled:
         opts=pulumi.ResourceOptions(
             providers={"kubernetes": k8s_provider}, depends_on=[namespaces]
         ),
+    )
+
+# Every namespace the platform creates has a NetworkPolicy (CKV2_K8S_6): platform namespaces a
+# baseline (ingress from the namespace itself, monitoring and the VPC only), the services'
+# namespaces their own default-deny (components/k8s/service_delivery.py).
+monitoring_namespace = observability.ObservabilityArgs.namespace
+platform_namespaces: dict[str, pulumi.Resource] = {
+    cfg.app_namespace: namespaces,
+    monitoring_namespace: observability_stack,
+    observability.agents_namespace(monitoring_namespace): observability_stack,
+    observability.ECK_NAMESPACE: observability_stack,
+    VPA_NAMESPACE: pod_autoscaling,
+    KARPENTER_NAMESPACE: karpenter,
+    velero.NAMESPACE: velero_stack,
+    ROLLOUTS_NAMESPACE: rollouts,
+}
+if vault_secrets_operator is not None:
+    platform_namespaces[OPERATOR_NAMESPACE] = vault_secrets_operator
+if gitops is not None:
+    platform_namespaces[GITOPS_NAMESPACE] = gitops
+for namespace_name, owner in platform_namespaces.items():
+    baseline_policy(
+        f"{prefix}-netpol-{namespace_name}",
+        namespace_name,
+        vpc_cidr=cfg.vpc_cidr,
+        allow_namespaces=[monitoring_namespace],
+        opts=pulumi.ResourceOptions(providers={"kubernetes": k8s_provider}, depends_on=[owner]),
     )
 
 pulumi.export("environment", env)

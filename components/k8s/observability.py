@@ -951,8 +951,9 @@ def setup_job_spec(
                 automount_service_account_token=False,
                 security_context=k8s.core.v1.PodSecurityContextArgs(
                     run_as_non_root=True,
-                    run_as_user=100,
-                    run_as_group=101,
+                    # A high UID (CKV_K8S_40): no clash with a host user; curl needs no home.
+                    run_as_user=10001,
+                    run_as_group=10001,
                     seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
                 ),
                 containers=[
@@ -979,7 +980,7 @@ def setup_job_spec(
                         ),
                         resources=k8s.core.v1.ResourceRequirementsArgs(
                             requests={"cpu": "10m", "memory": "32Mi"},
-                            limits={"memory": "64Mi"},
+                            limits={"cpu": "100m", "memory": "64Mi"},
                         ),
                         volume_mounts=[
                             k8s.core.v1.VolumeMountArgs(

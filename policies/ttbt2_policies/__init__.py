@@ -18,6 +18,7 @@ from . import (
     gcp,
     iam,
     kms,
+    kubernetes,
     network,
     protection,
     rds,
@@ -44,6 +45,7 @@ ALL_POLICIES: list[Policy] = [
     *vault.POLICIES,
     *gcp.POLICIES,
     *azure.POLICIES,
+    *kubernetes.POLICIES,
     *recovery.POLICIES,
 ]
 """Every policy of the pack, in a stable order (module by module)."""

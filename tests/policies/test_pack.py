@@ -110,6 +110,21 @@ EXPECTED: dict[str, EnforcementLevel] = {
     "azure-storage-no-shared-key": EnforcementLevel.MANDATORY,
     "azure-keyvault-purge-protection": EnforcementLevel.MANDATORY,
     "azure-keyvault-soft-delete": EnforcementLevel.MANDATORY,
+    "k8s-probes": EnforcementLevel.MANDATORY,
+    "k8s-resource-requests-limits": EnforcementLevel.MANDATORY,
+    "k8s-image-tag-pinned": EnforcementLevel.MANDATORY,
+    "k8s-image-digest": EnforcementLevel.ADVISORY,
+    "k8s-not-privileged": EnforcementLevel.MANDATORY,
+    "k8s-no-host-namespaces": EnforcementLevel.MANDATORY,
+    "k8s-no-privilege-escalation": EnforcementLevel.MANDATORY,
+    "k8s-not-default-namespace": EnforcementLevel.MANDATORY,
+    "k8s-read-only-root-filesystem": EnforcementLevel.MANDATORY,
+    "k8s-run-as-non-root": EnforcementLevel.MANDATORY,
+    "k8s-high-uid": EnforcementLevel.MANDATORY,
+    "k8s-seccomp-profile": EnforcementLevel.MANDATORY,
+    "k8s-drop-capabilities": EnforcementLevel.MANDATORY,
+    "k8s-service-account-token": EnforcementLevel.MANDATORY,
+    "k8s-namespace-network-policy": EnforcementLevel.MANDATORY,
     "ttbt2-recovery-point-objective": EnforcementLevel.MANDATORY,
 }
 PLATFORM_RULES = {
@@ -140,6 +155,7 @@ STACK_POLICIES = {
     "aws-s3-bucket-access-logging",
     "aws-s3-bucket-versioning",
     "aws-rds-force-tls",
+    "k8s-namespace-network-policy",
     "aws-backup-vault-lock",
     "aws-backup-data-stores-selected",
     "aws-backup-vault-access-policy",
@@ -173,7 +189,7 @@ def test_every_policy_names_its_checkov_ids_or_is_a_platform_rule(policy: object
     if getattr(policy, "name", "") in PLATFORM_RULES:
         assert "platform rule" in description.lower()
     else:
-        assert re.search(r"CKV2?_(AWS|GCP|AZURE)_\d+", description), description
+        assert re.search(r"CKV2?_(AWS|GCP|AZURE|K8S)_\d+", description), description
 
 
 def test_policy_kinds() -> None:

@@ -190,8 +190,11 @@ def _settings(stack: str, values: dict[str, str]) -> Settings:
 
 
 def _rto(settings: Settings, graph: StackGraph) -> RtoEstimate | None:
-    """The DR restore estimate of a stack that has a DR region, against its objective."""
-    if not settings.dr_region:
+    """The DR restore estimate of a stack that has a DR region, against its objective.
+
+    A drill stack has prod's DR region but not its resources: the drill measures instead.
+    """
+    if not settings.dr_region or settings.drill:
         return None
     return estimate_rto(graph, objective=float(settings.rto_objective_minutes))
 

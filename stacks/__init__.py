@@ -1,0 +1,1 @@
+"""The programs a stack runs: the environment itself, or a recovery drill."""

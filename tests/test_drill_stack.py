@@ -1,0 +1,52 @@
+"""The recovery-drill program (stacks/drill.py): a landing zone for restores, nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from offline.cli import EXIT_OK
+from offline.engine import run_stack
+from offline.evaluate import evaluate
+from offline.graph import StackGraph
+from offline.stackfile import load_stack
+from policies.ttbt2_policies import ALL_POLICIES
+from tests.conftest import ROOT, of_type, one
+from tests.test_offline_cli import run
+
+
+def _drill_graph(stack_file: Callable[..., Path]) -> tuple[Path, StackGraph]:
+    path = stack_file("drill-42", base="prod", drill=True)
+    config = load_stack(ROOT, "drill-42", path)
+    return path, run_stack(ROOT, config, preview=False)
+
+
+def test_drill_stack_has_the_restore_landing_zone_only(stack_file: Callable[..., Path]) -> None:
+    _, graph = _drill_graph(stack_file)
+    types = {r.type for r in graph.resources}
+    assert "aws:rds/instance:Instance" not in types
+    assert "aws:eks/cluster:Cluster" not in types
+    assert not any(t.startswith(("gcp:", "azure-native:", "kubernetes:")) for t in types)
+    group = one(graph, "aws:rds/subnetGroup:SubnetGroup")
+    assert all("isolated" in urn for urn in group.property_dependencies["subnetIds"])
+    (sg,) = of_type(graph, "aws:ec2/securityGroup:SecurityGroup")
+    (rule,) = sg.props["ingress"]
+    assert (rule["fromPort"], rule["toPort"]) == (5432, 5432)
+    assert rule["cidrBlocks"] == [
+        yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())["config"]["ttbt2:vpcCidr"]
+    ]
+    outputs = graph.outputs
+    assert {"drillDbSubnetGroup", "drillDbSecurityGroupId", "userDataBucket"} <= set(outputs)
+    # Everything can be destroyed at the end of the drill.
+    assert not [r.name for r in graph.resources if r.option("protect")]
+
+
+def test_drill_stack_passes_the_pack_and_previews_clean(stack_file: Callable[..., Path]) -> None:
+    path, graph = _drill_graph(stack_file)
+    findings = [f for f in evaluate(graph, ALL_POLICIES) if f.kind == "violation"]
+    assert [f.policy for f in findings if f.enforcement == "mandatory"] == []
+    code, text = run("preview", "--config-file", str(path))
+    assert code == EXIT_OK, text
+    assert "RTO (DR restore):" not in text and "stacks: drill-42 ok" in text

@@ -414,6 +414,13 @@ class Settings(BaseModel):
     )
     argocd_admin_group: str = _field("", "OIDC group whose members administer Argo CD.")
 
+    # --- recovery drill (seed 4.7, .github/workflows/recovery-drill.yml) ------------------------
+    drill: bool = _field(
+        False,
+        "Recovery-drill stack: only the landing zone a restore needs (stacks/drill.py); set by "
+        "the drill workflow on a throw-away copy of prod's configuration, never by hand.",
+    )
+
     # --- backups and recovery (seed 4.7) -------------------------------------------------------
     rto_objective_minutes: int = _field(
         120,

@@ -1,0 +1,109 @@
+"""The Pushgateway for deployment events, rendered on the mock engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kubernetes_validate
+import pulumi
+import pulumi_kubernetes as k8s
+import pytest
+
+from components.k8s.pushgateway import (
+    IMAGE,
+    PORT,
+    ROUTE_PREFIX,
+    Pushgateway,
+    PushgatewayArgs,
+)
+from offline.engine import run_program
+from offline.evaluate import evaluate
+from offline.graph import SECRET_SIG_KEY, StackGraph
+from offline.validate.crds import validate_custom_resource
+from policies.ttbt2_policies import kubernetes as k8s_policies
+from tests.conftest import ROOT, one
+
+CRDS = [ROOT / "vendor" / "charts" / "kube-prometheus-stack" / "crds"]
+ARGS = PushgatewayArgs(
+    environment="staging",
+    web_config="basic_auth_users:\n  pipeline: $2y$10$hash\n  prometheus: $2y$10$hash\n",
+    scrape_password="scrape-secret",
+    certificate_arn="arn:aws:acm:eu-west-1:123456789012:certificate/x",
+    vpc_cidr="10.20.0.0/16",
+    alb_group="ttbt2-staging",
+    host="api-origin.ttbt2.example",
+)
+
+
+def render() -> StackGraph:
+    def program() -> None:
+        cluster = k8s.Provider("k8s", kubeconfig="{}")
+        Pushgateway("gw", ARGS, opts=pulumi.ResourceOptions(providers={"kubernetes": cluster}))
+
+    return run_program(program, project="t", stack="unit", preview=False)
+
+
+GRAPH = render()
+
+
+def core(token: str, api_version: str) -> dict[str, Any]:
+    res = one(GRAPH, token)
+    return {"apiVersion": api_version, "kind": token.rsplit(":", 1)[1], **res.props}
+
+
+@pytest.mark.parametrize(
+    ("token", "api_version"),
+    [
+        ("kubernetes:apps/v1:Deployment", "apps/v1"),
+        ("kubernetes:core/v1:Service", "v1"),
+        ("kubernetes:core/v1:PersistentVolumeClaim", "v1"),
+        ("kubernetes:networking.k8s.io/v1:Ingress", "networking.k8s.io/v1"),
+        ("kubernetes:networking.k8s.io/v1:NetworkPolicy", "networking.k8s.io/v1"),
+    ],
+)
+def test_core_objects_pass_the_kubernetes_schema(token: str, api_version: str) -> None:
+    kubernetes_validate.validate(core(token, api_version), "1.33", strict=True)
+
+
+def test_service_monitor_matches_the_crd_and_honours_the_pipeline_labels() -> None:
+    monitor = one(GRAPH, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor").props
+    assert validate_custom_resource(monitor, CRDS) == []
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert endpoint["honorLabels"] is True
+    assert endpoint["path"] == f"{ROUTE_PREFIX}/metrics"
+    assert endpoint["basicAuth"]["password"]["key"] == "scrape-password"
+
+
+def test_gateway_is_behind_basic_auth_with_credentials_kept_secret() -> None:
+    container = one(GRAPH, "kubernetes:apps/v1:Deployment").props["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    assert container["image"] == IMAGE
+    assert "--web.config.file=/etc/pushgateway/web.yml" in container["args"]
+    assert f"--web.route-prefix={ROUTE_PREFIX}" in container["args"]
+    # The whole stringData is a secret (the SDK wraps it as one when any value is secret).
+    data = one(GRAPH, "kubernetes:core/v1:Secret").props["stringData"]
+    assert SECRET_SIG_KEY in data
+    assert set(data["value"]) == {"web.yml", "scrape-username", "scrape-password"}
+
+
+def test_published_over_https_under_its_prefix_only() -> None:
+    ingress = one(GRAPH, "kubernetes:networking.k8s.io/v1:Ingress").props
+    notes = ingress["metadata"]["annotations"]
+    assert notes["alb.ingress.kubernetes.io/listen-ports"] == '[{"HTTPS": 443}]'
+    assert notes["alb.ingress.kubernetes.io/group.name"] == "ttbt2-staging"
+    (path,) = ingress["spec"]["rules"][0]["http"]["paths"]
+    assert path["path"] == ROUTE_PREFIX and path["backend"]["service"]["port"]["number"] == PORT
+    policy = one(GRAPH, "kubernetes:networking.k8s.io/v1:NetworkPolicy").props["spec"]
+    assert policy["ingress"][0]["from"][0] == {"ipBlock": {"cidr": "10.20.0.0/16"}}
+
+
+def test_pod_passes_the_pod_security_guardrails() -> None:
+    findings = evaluate(GRAPH, k8s_policies.POLICIES)
+    mandatory = [f for f in findings if f.kind == "violation" and f.enforcement == "mandatory"]
+    assert mandatory == []
+
+
+def test_storage_bounds_are_checked() -> None:
+    with pytest.raises(ValueError, match="storage_gb"):
+        PushgatewayArgs(**{**ARGS.__dict__, "storage_gb": 0})

@@ -1,0 +1,376 @@
+"""Deployment events of the application pipeline (``.github/workflows/app-pipeline.yml``).
+
+Standard library only: the deploy jobs run it on a bare runner, after a sparse checkout.
+
+``wait``
+    Polls the service's public version endpoint until it serves the revision just deployed,
+    many answers in a row (the canary fully promoted), or times out. GitOps: the pipeline never
+    talks to the cluster, and Argo CD's API is not reachable from outside it (ClusterIP only,
+    ``components/k8s/gitops.py``), so the public endpoint is the only witness it has.
+
+``push``
+    Records one deployment on the Prometheus Pushgateway, in the metrics the Deployments
+    dashboard queries (``components/monitoring/dashboards.py``, "Metric contract"):
+
+    * ``ttbt2_deployments_total{environment,outcome}`` (counter),
+    * ``ttbt2_deployment_lead_time_seconds`` (histogram, commit to running in production),
+    * ``ttbt2_hotfixes_total`` (counter),
+    * ``ttbt2_release_validation_seconds`` (gauge, staging ready to production approval).
+
+    ``ttbt2_rollback_duration_seconds`` is not among them: an aborted canary is rolled back by
+    Argo Rollouts inside the cluster, which the pipeline cannot time (see docs/pipelines.md).
+
+    A Pushgateway keeps the last value pushed per group and cannot add, so a counter pushed
+    as ``1`` by every run would never increase. Each push therefore reads the group's current
+    values (``GET /api/v1/metrics``), adds this event and replaces the group (``PUT``). One
+    group per service and environment (``job="ttbt2-delivery"``); the pipeline's deploy jobs
+    hold a concurrency group per service and environment, so no two runs write one group at
+    once. A Pushgateway restart without persistence resets the counters, which Prometheus'
+    ``increase()`` treats as an ordinary counter reset.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import math
+import os
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+JOB = "ttbt2-delivery"
+ENVIRONMENTS = ("staging", "production")
+OUTCOMES = ("success", "failure")
+
+DEPLOYMENTS = "ttbt2_deployments_total"
+HOTFIXES = "ttbt2_hotfixes_total"
+LEAD_TIME = "ttbt2_deployment_lead_time_seconds"
+VALIDATION = "ttbt2_release_validation_seconds"
+
+# Bucket edges include the dashboard target (2 h) so a quantile crossing it falls on an edge
+# instead of being interpolated across it.
+LEAD_TIME_BUCKETS = (300.0, 900.0, 1800.0, 3600.0, 5400.0, 7200.0, 14400.0, 43200.0, 86400.0)
+
+_HELP = {
+    DEPLOYMENTS: "Deployments by environment and outcome (success or failure).",
+    HOTFIXES: "Deployments flagged as hotfixes.",
+    LEAD_TIME: "Time from commit to running in production, in seconds.",
+    VALIDATION: "Duration of the last release validation (checks plus sign-off), in seconds.",
+}
+
+
+class EventError(Exception):
+    """A bad argument or an unusable answer from the Pushgateway."""
+
+
+@dataclass
+class Histogram:
+    """A cumulative Prometheus histogram: ``buckets`` maps each finite upper edge to a count."""
+
+    edges: tuple[float, ...]
+    buckets: dict[float, int] = field(default_factory=dict)
+    count: int = 0
+    total: float = 0.0
+
+    def observe(self, value: float) -> None:
+        """Add one observation (cumulative buckets: every edge at or above it)."""
+        if value < 0 or not math.isfinite(value):
+            raise EventError(f"a duration must be a finite number >= 0, got {value}")
+        for edge in self.edges:
+            self.buckets[edge] = self.buckets.get(edge, 0) + (1 if value <= edge else 0)
+        self.count += 1
+        self.total += value
+
+
+@dataclass
+class State:
+    """Everything the Pushgateway holds for one service in one environment."""
+
+    deployments: dict[str, int] = field(default_factory=dict)
+    hotfixes: int = 0
+    lead_time: Histogram = field(default_factory=lambda: Histogram(LEAD_TIME_BUCKETS))
+    validation: float | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """One deployment as the pipeline saw it."""
+
+    outcome: str
+    hotfix: bool = False
+    lead_time_seconds: float | None = None
+    validation_seconds: float | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Pushgateway
+
+
+def _number(value: Any) -> float:
+    """A sample value as the Pushgateway JSON API gives it (a string)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise EventError(f"not a number in the Pushgateway answer: {value!r}") from None
+
+
+def _histogram(family: Mapping[str, Any] | None, edges: tuple[float, ...]) -> Histogram:
+    hist = Histogram(edges)
+    metrics = (family or {}).get("metrics") or []
+    if not metrics:
+        return hist
+    sample = metrics[0]
+    known = {_number(edge): int(_number(n)) for edge, n in (sample.get("buckets") or {}).items()}
+    # Edges added since the last push start from the count of the next lower edge.
+    running = 0
+    for edge in edges:
+        running = known.get(edge, running)
+        hist.buckets[edge] = running
+    hist.count = int(_number(sample.get("count", 0)))
+    hist.total = _number(sample.get("sum", 0))
+    return hist
+
+
+def parse_state(answer: Mapping[str, Any], environment: str, service: str) -> State:
+    """The group ``job=ttbt2-delivery,environment,service`` from ``GET /api/v1/metrics``."""
+    if answer.get("status") != "success" or not isinstance(answer.get("data"), list):
+        raise EventError(f"unexpected Pushgateway answer: {str(answer)[:200]}")
+    wanted = {"job": JOB, "environment": environment, "service": service}
+    for group in answer["data"]:
+        labels = group.get("labels") or {}
+        # Exactly this grouping key; a label the gateway adds empty (instance="") is no key.
+        if any(labels.get(k) != v for k, v in wanted.items()) or any(
+            value for key, value in labels.items() if key not in wanted
+        ):
+            continue
+        state = State()
+        for sample in (group.get(DEPLOYMENTS) or {}).get("metrics") or []:
+            outcome = (sample.get("labels") or {}).get("outcome")
+            if outcome in OUTCOMES:
+                state.deployments[outcome] = int(_number(sample.get("value")))
+        for sample in (group.get(HOTFIXES) or {}).get("metrics") or []:
+            state.hotfixes = int(_number(sample.get("value")))
+        state.lead_time = _histogram(group.get(LEAD_TIME), LEAD_TIME_BUCKETS)
+        for sample in (group.get(VALIDATION) or {}).get("metrics") or []:
+            state.validation = _number(sample.get("value"))
+        return state
+    return State()
+
+
+def apply(state: State, event: Event) -> State:
+    """``state`` with ``event`` added (mutated in place and returned)."""
+    if event.outcome not in OUTCOMES:
+        raise EventError(f"outcome must be one of {OUTCOMES}, got {event.outcome!r}")
+    state.deployments[event.outcome] = state.deployments.get(event.outcome, 0) + 1
+    if event.hotfix:
+        state.hotfixes += 1
+    if event.lead_time_seconds is not None:
+        state.lead_time.observe(event.lead_time_seconds)
+    if event.validation_seconds is not None:
+        if event.validation_seconds < 0:
+            raise EventError("validation time must be >= 0")
+        state.validation = event.validation_seconds
+    return state
+
+
+def _fmt(value: float) -> str:
+    return repr(float(value)) if not float(value).is_integer() else str(int(value))
+
+
+def _render_histogram(name: str, hist: Histogram) -> list[str]:
+    lines = [f"# HELP {name} {_HELP[name]}", f"# TYPE {name} histogram"]
+    lines += [
+        f'{name}_bucket{{le="{_fmt(edge)}"}} {hist.buckets.get(edge, 0)}' for edge in hist.edges
+    ]
+    lines += [f'{name}_bucket{{le="+Inf"}} {hist.count}', f"{name}_sum {_fmt(hist.total)}"]
+    lines.append(f"{name}_count {hist.count}")
+    return lines
+
+
+def render(state: State) -> str:
+    """The whole group in the Prometheus text format (a PUT replaces every metric of it).
+
+    The grouping labels (job, environment, service) come from the URL, not from the samples.
+    """
+    lines = [f"# HELP {DEPLOYMENTS} {_HELP[DEPLOYMENTS]}", f"# TYPE {DEPLOYMENTS} counter"]
+    lines += [f'{DEPLOYMENTS}{{outcome="{o}"}} {state.deployments.get(o, 0)}' for o in OUTCOMES]
+    lines += [f"# HELP {HOTFIXES} {_HELP[HOTFIXES]}", f"# TYPE {HOTFIXES} counter"]
+    lines.append(f"{HOTFIXES} {state.hotfixes}")
+    lines += _render_histogram(LEAD_TIME, state.lead_time)
+    if state.validation is not None:
+        lines += [f"# HELP {VALIDATION} {_HELP[VALIDATION]}", f"# TYPE {VALIDATION} gauge"]
+        lines.append(f"{VALIDATION} {_fmt(state.validation)}")
+    return "\n".join(lines) + "\n"
+
+
+def group_url(gateway: str, environment: str, service: str) -> str:
+    """The Pushgateway URL of one service's group in one environment."""
+    if environment not in ENVIRONMENTS:
+        raise EventError(f"environment must be one of {ENVIRONMENTS}, got {environment!r}")
+    if not service:
+        raise EventError("service must not be empty")
+    quote = urllib.parse.quote
+    return (
+        f"{gateway.rstrip('/')}/metrics/job/{JOB}"
+        f"/environment/{quote(environment, safe='')}/service/{quote(service, safe='')}"
+    )
+
+
+Fetch = Callable[[urllib.request.Request], bytes]
+
+
+def _fetch(request: urllib.request.Request) -> bytes:
+    """Send ``request``; the URL comes from workflow configuration (http or https only)."""
+    if urllib.parse.urlsplit(request.full_url).scheme not in ("http", "https"):
+        raise EventError(f"only http(s) URLs are allowed: {request.full_url}")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body: bytes = response.read()
+        return body
+
+
+def _auth_headers(basic_auth: str) -> dict[str, str]:
+    if not basic_auth:
+        return {}
+    return {"Authorization": "Basic " + base64.b64encode(basic_auth.encode()).decode()}
+
+
+def push(
+    gateway: str,
+    environment: str,
+    service: str,
+    event: Event,
+    *,
+    basic_auth: str = "",
+    fetch: Fetch = _fetch,
+) -> str:
+    """Add ``event`` to the service's group on ``gateway``; returns the text pushed."""
+    headers = _auth_headers(basic_auth)
+    url = group_url(gateway, environment, service)
+    read = urllib.request.Request(f"{gateway.rstrip('/')}/api/v1/metrics", headers=headers)
+    state = apply(parse_state(json.loads(fetch(read)), environment, service), event)
+    body = render(state)
+    write = urllib.request.Request(
+        url,
+        data=body.encode(),
+        method="PUT",
+        headers={**headers, "Content-Type": "text/plain; version=0.0.4"},
+    )
+    fetch(write)
+    return body
+
+
+# ---------------------------------------------------------------------------------------------
+# rollout
+
+
+def serves(body: bytes, revision: str) -> bool:
+    """Whether a version endpoint's answer names ``revision``, the commit the image comes from."""
+    return revision.encode() in body
+
+
+def wait(
+    url: str,
+    revision: str,
+    *,
+    timeout: float,
+    consecutive: int = 10,
+    interval: float = 5.0,
+    fetch: Fetch = _fetch,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Poll ``url`` until ``consecutive`` answers in a row serve ``revision``: ``healthy``.
+
+    During an Argo Rollouts canary only a share of the requests reach the new version, so one
+    answer naming it proves little; ``consecutive`` answers in a row mean the canary was
+    promoted (at 50 % canary weight, ten in a row happen by chance one time in a thousand).
+    ``timeout`` when the deadline passes first: the sync never happened or Argo Rollouts
+    aborted the canary.
+    """
+    if consecutive < 1:
+        raise EventError("consecutive must be at least 1")
+    deadline = clock() + timeout
+    streak = 0
+    while True:
+        try:
+            hit = serves(fetch(urllib.request.Request(url)), revision)
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            # An error answer (a pod restarting, a 5xx) breaks the streak but is not final.
+            print(f"{url}: {exc}", file=sys.stderr)
+            hit = False
+        streak = streak + 1 if hit else 0
+        if streak >= consecutive:
+            return "healthy"
+        if clock() >= deadline:
+            return "timeout"
+        sleep(interval)
+
+
+# ---------------------------------------------------------------------------------------------
+# command line
+
+
+def _optional_seconds(text: str) -> float | None:
+    return float(text) if text.strip() else None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; exit 0 on success, 1 on a failed rollout or push, 2 on bad arguments."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p_push = sub.add_parser("push", help="record one deployment on the Pushgateway")
+    p_push.add_argument("--gateway", required=True)
+    p_push.add_argument("--environment", required=True, choices=ENVIRONMENTS)
+    p_push.add_argument("--service", required=True)
+    p_push.add_argument("--outcome", required=True, choices=OUTCOMES)
+    p_push.add_argument("--hotfix", default="false", choices=("true", "false"))
+    # Empty strings are accepted so a workflow can pass a step output that may be unset.
+    p_push.add_argument("--lead-time-seconds", type=_optional_seconds, default=None)
+    p_push.add_argument("--validation-seconds", type=_optional_seconds, default=None)
+
+    p_wait = sub.add_parser("wait", help="wait until a URL serves a revision")
+    p_wait.add_argument("--url", required=True)
+    p_wait.add_argument("--revision", required=True)
+    p_wait.add_argument("--timeout-minutes", type=float, default=30.0)
+    p_wait.add_argument("--consecutive", type=int, default=10)
+    p_wait.add_argument("--interval-seconds", type=float, default=5.0)
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "push":
+            event = Event(
+                outcome=args.outcome,
+                hotfix=args.hotfix == "true",
+                lead_time_seconds=args.lead_time_seconds,
+                validation_seconds=args.validation_seconds,
+            )
+            auth = os.environ.get("PUSHGATEWAY_AUTH", "")
+            print(push(args.gateway, args.environment, args.service, event, basic_auth=auth))
+            return 0
+        result = wait(
+            args.url,
+            args.revision,
+            timeout=args.timeout_minutes * 60,
+            consecutive=args.consecutive,
+            interval=args.interval_seconds,
+        )
+    except EventError as exc:
+        print(f"::error::{exc}", file=sys.stderr)
+        return 2
+    except (urllib.error.URLError, TimeoutError) as exc:
+        print(f"::error::{exc}", file=sys.stderr)
+        return 1
+    print(result)
+    return 0 if result == "healthy" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -249,38 +249,6 @@ def build(cfg: settings_module.Settings) -> None:
         opts=on_aws,
     )
 
-    # Disaster recovery (seed 4.7): a pilot light in the DR region keeps the network, the keys and a
-    # continuously refreshed copy of the data there, so the platform can be rebuilt in that region
-    # within the recovery time objective.
-    if aws_dr and dr_ctx:
-        pilot_light = PilotLight(
-            f"{prefix}-dr",
-            PilotLightArgs(
-                environment=env,
-                tags=cfg.tags,
-                dr_context=dr_ctx,
-                dr_provider=aws_dr,
-                primary_provider=aws_primary,
-                cidr=cfg.dr_vpc_cidr,
-                zones=cfg.dr_availability_zones,
-                cluster_name=f"{prefix}-dr",
-                flow_log_retention_days=cfg.flow_log_retention_days,
-                database_arn=database.instance.arn,
-                backup_retention_days=cfg.db_backup_retention_days,
-                buckets={
-                    "user-data": ReplicatedBucket(
-                        bucket_id=user_data.id,
-                        bucket_arn=user_data.arn,
-                        kms_key_arn=user_data_key.arn,
-                        depends_on=[user_data],
-                    )
-                },
-                protect=protect,
-            ),
-            opts=pulumi.ResourceOptions(providers={"random": random_provider}),
-        )
-        pulumi.export("drVpcId", pilot_light.network.vpc_id)
-
     # AWS Backup (seed 4.7): continuous backup (point-in-time, minutes) and daily snapshots of every
     # store carrying the selection tag, copied to a vault in the DR region; locked in prod.
     backup_key = EncryptionKey(
@@ -468,6 +436,46 @@ def build(cfg: settings_module.Settings) -> None:
         ),
         opts=on_aws,
     )
+
+    # Disaster recovery (seed 4.7): a pilot light in the DR region keeps the network, the keys and a
+    # continuously refreshed copy of the data there, so the platform can be rebuilt in that region
+    # within the recovery time objective.
+    if aws_dr and dr_ctx:
+        pilot_light = PilotLight(
+            f"{prefix}-dr",
+            PilotLightArgs(
+                environment=env,
+                tags=cfg.tags,
+                dr_context=dr_ctx,
+                dr_provider=aws_dr,
+                primary_provider=aws_primary,
+                cidr=cfg.dr_vpc_cidr,
+                zones=cfg.dr_availability_zones,
+                cluster_name=f"{prefix}-dr",
+                flow_log_retention_days=cfg.flow_log_retention_days,
+                database_arn=database.instance.arn,
+                backup_retention_days=cfg.db_backup_retention_days,
+                buckets={
+                    "user-data": ReplicatedBucket(
+                        bucket_id=user_data.id,
+                        bucket_arn=user_data.arn,
+                        kms_key_arn=user_data_key.arn,
+                        depends_on=[user_data],
+                    ),
+                    # Elasticsearch snapshots, Velero backups and the exports: readable in the
+                    # DR region after a region loss.
+                    "backups": ReplicatedBucket(
+                        bucket_id=snapshots.bucket_name,
+                        bucket_arn=snapshots.bucket.arn,
+                        kms_key_arn=snapshots.key_arn,
+                        depends_on=[snapshots],
+                    ),
+                },
+                protect=protect,
+            ),
+            opts=pulumi.ResourceOptions(providers={"random": random_provider}),
+        )
+        pulumi.export("drVpcId", pilot_light.network.vpc_id)
 
     # Prometheus, Alertmanager, Grafana and ELK (seed 4.4-4.6): alerts, routing and dashboards come
     # from the pure catalog modules; receiver credentials and the Grafana admin from Vault.

@@ -328,6 +328,10 @@ def test_prod_keeps_a_pilot_light_in_its_dr_region() -> None:
     )
     assert "aws-dr" in (replication.provider or "")
     assert replication.props["retentionPeriod"] == 35
-    config = one(graph, "aws:s3/bucketReplicationConfig:BucketReplicationConfig")
-    assert any("user-data" in urn for urn in config.property_dependencies["bucket"])
+    configs = of_type(graph, "aws:s3/bucketReplicationConfig:BucketReplicationConfig")
+    sources = {urn for c in configs for urn in c.property_dependencies["bucket"]}
+    # User data, and the backup store (Elasticsearch snapshots, Velero, exports).
+    assert any("user-data" in urn for urn in sources)
+    assert any("snapshots" in urn for urn in sources)
+    assert len(configs) == 2
     assert not of_type(render("dev"), "ttbt2:aws:PilotLight")

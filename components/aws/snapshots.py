@@ -82,6 +82,8 @@ class SnapshotStore(pulumi.ComponentResource):
             )
             (self.roles if write else self.reader_roles)[prefix] = role
         self.bucket_name = self.bucket.id
+        self.key_arn = key.arn
+        """The store's key, for whoever copies its objects (the DR replication)."""
         self.register_outputs({"bucket": self.bucket.id})
 
 

@@ -204,6 +204,16 @@ def test_vault_policies_deny_deletion_to_all_but_break_glass() -> None:
         assert statement["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": BREAK_GLASS}}
 
 
+def test_outside_prod_the_vault_policy_itself_stays_changeable() -> None:
+    """Dev and staging can update and destroy their stacks without the break-glass role."""
+    for res in of_type(render(False, "dev"), VAULT_POLICY):
+        [statement] = json.loads(res.props["policy"])["Statement"]
+        assert statement["Action"] == [
+            "backup:DeleteRecoveryPoint",
+            "backup:UpdateRecoveryPointLifecycle",
+        ]
+
+
 def test_without_break_glass_role_nobody_is_exempt() -> None:
     graph = render(False, break_glass_role_arn=None)
     for res in of_type(graph, VAULT_POLICY):

@@ -49,7 +49,10 @@ PROTECTED_ACTIONS = (
     # Without this, deleting the access policy would lift the denial it holds.
     "backup:DeleteBackupVaultAccessPolicy",
 )
-"""What a vault's access policy denies to everyone but the break-glass role."""
+"""What a locked (prod) vault's access policy denies to everyone but the break-glass role."""
+RECOVERY_POINT_ACTIONS = PROTECTED_ACTIONS[:2]
+"""What every vault's access policy denies. Outside prod the policy itself stays changeable, so
+the stack can be updated and destroyed without the break-glass role."""
 
 SERVICE_ROLE_POLICIES = (
     "service-role/AWSBackupServiceRolePolicyForBackup",
@@ -308,7 +311,7 @@ class BackupPlan(pulumi.ComponentResource):
             f"{name}-policy",
             backup_vault_name=vault.name,
             policy=pulumi.Output.from_input(args.break_glass_role_arn).apply(
-                lambda arn: json.dumps(vault_access_policy(arn))
+                lambda arn: json.dumps(vault_access_policy(arn, locked=args.locked))
             ),
             opts=opts,
         )
@@ -334,13 +337,17 @@ class BackupPlan(pulumi.ComponentResource):
         )
 
 
-def vault_access_policy(break_glass_role_arn: str | None) -> dict[str, Any]:
-    """Deny deleting, re-dating and re-policing recovery points to all but the break-glass role."""
+def vault_access_policy(break_glass_role_arn: str | None, *, locked: bool = True) -> dict[str, Any]:
+    """Deny deleting and re-dating recovery points to all but the break-glass role.
+
+    ``locked`` (prod) also denies changing or removing this policy, so the denial cannot be
+    lifted by the deploy role either.
+    """
     statement: dict[str, Any] = {
         "Sid": "DenyRecoveryPointDeletion",
         "Effect": "Deny",
         "Principal": {"AWS": "*"},
-        "Action": list(PROTECTED_ACTIONS),
+        "Action": list(PROTECTED_ACTIONS if locked else RECOVERY_POINT_ACTIONS),
         "Resource": "*",
     }
     if break_glass_role_arn:

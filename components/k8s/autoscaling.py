@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-import yaml
 
-CHARTS_DIR = Path(__file__).resolve().parents[2] / "vendor" / "charts"
+from components.k8s.charts import CHARTS_DIR, chart_version
+from components.k8s.pod_security import restricted_labels
+
 METRICS_SERVER_CHART = "metrics-server"
 METRICS_SERVER_REPOSITORY = "https://kubernetes-sigs.github.io/metrics-server/"
 METRICS_SERVER_DIR = CHARTS_DIR / METRICS_SERVER_CHART
@@ -50,18 +50,6 @@ _RESTRICTED_CONTAINER: dict[str, Any] = {
     "capabilities": {"drop": ["ALL"]},
     "seccompProfile": {"type": "RuntimeDefault"},
 }
-
-
-def chart_version(chart_dir: Path) -> str:
-    """The ``version`` of a vendored Chart.yaml: the only place a chart version is written."""
-    return str(yaml.safe_load((chart_dir / "Chart.yaml").read_text())["version"])
-
-
-def restricted_labels() -> dict[str, str]:
-    """Pod Security labels enforcing (and auditing, warning about) the ``restricted`` profile."""
-    return {
-        f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")
-    }
 
 
 def _spread(high_availability: bool) -> list[dict[str, Any]]:

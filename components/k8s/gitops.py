@@ -29,18 +29,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from components.k8s.vault_secrets import chart_version, restricted_labels
+from components.k8s.charts import chart_dir, chart_version
+from components.k8s.pod_security import restricted_labels
 
 CHART_NAME = "argo-cd"
 CHART_REPOSITORY = "https://argoproj.github.io/argo-helm"
-CHART_DIR = Path(__file__).resolve().parents[2] / "vendor" / "charts" / CHART_NAME
+CHART_DIR = chart_dir(CHART_NAME)
 NAMESPACE = "argocd"
 API_VERSION = "argoproj.io/v1alpha1"
 IN_CLUSTER = "https://kubernetes.default.svc"

@@ -14,21 +14,21 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-import yaml
 
 from components.aws.karpenter_iam import DISCOVERY_TAG, NAMESPACE, SERVICE_ACCOUNT
+from components.k8s.charts import chart_dir, chart_version
+from components.k8s.pod_security import restricted_labels
 
 CHART_NAME = "karpenter"
 CHART_REPOSITORY = "oci://public.ecr.aws/karpenter"
 """Karpenter publishes its charts only as OCI artifacts."""
 CRD_CHART_NAME = "karpenter-crd"
 """Companion chart that installs the CRDs as templates, so upgrades also upgrade them."""
-CHART_DIR = Path(__file__).resolve().parents[2] / "vendor" / "charts" / CHART_NAME
+CHART_DIR = chart_dir(CHART_NAME)
 NODE_CLASS = "default"
 NODE_CLASS_API = "karpenter.k8s.aws/v1"
 NODE_POOL_API = "karpenter.sh/v1"
@@ -48,18 +48,6 @@ _RESERVED_TAG = re.compile(
 )
 _ARCHITECTURES = frozenset({"amd64", "arm64"})
 _CATEGORIES = frozenset("acdfghimprtuxz")  # EC2 instance family letters Karpenter labels
-
-
-def chart_version(chart_dir: Path = CHART_DIR) -> str:
-    """The ``version`` of the vendored Chart.yaml: the only place the chart version is written."""
-    return str(yaml.safe_load((chart_dir / "Chart.yaml").read_text())["version"])
-
-
-def restricted_labels() -> dict[str, str]:
-    """Pod Security labels enforcing (and auditing, warning about) the ``restricted`` profile."""
-    return {
-        f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")
-    }
 
 
 def helm_values(
@@ -287,7 +275,7 @@ class Karpenter(pulumi.ComponentResource):
     ) -> None:
         super().__init__("ttbt2:k8s:Karpenter", name, None, opts)
         env_labels = {"environment": args.environment}
-        version = chart_version()
+        version = chart_version(CHART_DIR)
 
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",

@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.k8s.vault_secrets import chart_version
+from components.k8s.charts import chart_dir, chart_version
 
 CHART_NAME = "aws-load-balancer-controller"
 CHART_REPOSITORY = "https://aws.github.io/eks-charts"
-CHART_DIR = Path(__file__).resolve().parents[2] / "vendor" / "charts" / CHART_NAME
+CHART_DIR = chart_dir(CHART_NAME)
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "aws-load-balancer-controller"
 """Service account of the controller pods; the caller's IRSA role must trust exactly it."""

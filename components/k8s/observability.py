@@ -46,15 +46,15 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
-import yaml
 
-CHARTS_DIR = Path(__file__).resolve().parents[2] / "vendor" / "charts"
+from components.k8s.charts import CHARTS_DIR, chart_version
+from components.k8s.pod_security import psa_labels
+
 PROMETHEUS_CHART = "kube-prometheus-stack"
 PROMETHEUS_CHART_DIR = CHARTS_DIR / PROMETHEUS_CHART
 PROMETHEUS_REPOSITORY = "https://prometheus-community.github.io/helm-charts"
@@ -132,20 +132,6 @@ CONTEXT_SECRET_KEYS: dict[str, frozenset[str]] = {
     "webhook_configs": frozenset({"url"}),  # webhook URLs often carry a token
 }
 """Fields that are credentials only in some receivers (``api_url`` of Jira or Webex is not)."""
-
-
-def chart_version(chart_dir: Path) -> str:
-    """The ``version`` of a vendored Chart.yaml: the only place a chart version is written."""
-    return str(yaml.safe_load((chart_dir / "Chart.yaml").read_text())["version"])
-
-
-def psa_labels(enforce: str, audit: str) -> dict[str, str]:
-    """Pod Security labels: ``enforce`` level, ``audit`` and ``warn`` at ``audit``."""
-    return {
-        "pod-security.kubernetes.io/enforce": enforce,
-        "pod-security.kubernetes.io/audit": audit,
-        "pod-security.kubernetes.io/warn": audit,
-    }
 
 
 def agents_namespace(namespace: str) -> str:

@@ -89,3 +89,17 @@ def http_probe(
         "initialDelaySeconds": initial_delay_seconds,
         "successThreshold": 1,
     }
+
+
+def psa_labels(enforce: str, audit: str) -> dict[str, str]:
+    """Namespace labels of Pod Security admission: ``enforce`` level, ``audit`` and ``warn``."""
+    return {
+        "pod-security.kubernetes.io/enforce": enforce,
+        "pod-security.kubernetes.io/audit": audit,
+        "pod-security.kubernetes.io/warn": audit,
+    }
+
+
+def restricted_labels() -> dict[str, str]:
+    """Pod Security labels enforcing (and auditing, warning about) the ``restricted`` profile."""
+    return psa_labels("restricted", "restricted")

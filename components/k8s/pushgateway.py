@@ -72,7 +72,9 @@ def deployment_spec(args: PushgatewayArgs) -> dict[str, Any]:
         "template": {
             "metadata": {"labels": labels},
             "spec": {
-                **pod_security_context_fields(),
+                # fsGroup (= the pod's group) lets the uid write the data volume.
+                "securityContext": pod_security_context(),
+                "automountServiceAccountToken": False,
                 "containers": [
                     {
                         "name": NAME,
@@ -110,15 +112,6 @@ def deployment_spec(args: PushgatewayArgs) -> dict[str, Any]:
                 ],
             },
         },
-    }
-
-
-def pod_security_context_fields() -> dict[str, Any]:
-    """Pod-level fields of the restricted profile, with the volume group for the data file."""
-    context = pod_security_context()
-    return {
-        "securityContext": {**context, "fsGroup": context.get("runAsGroup", 10001)},
-        "automountServiceAccountToken": False,
     }
 
 

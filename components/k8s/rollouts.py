@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.k8s.vault_secrets import chart_version, restricted_labels
+from components.k8s.charts import chart_dir, chart_version
+from components.k8s.pod_security import restricted_labels
 
 CHART_NAME = "argo-rollouts"
 CHART_REPOSITORY = "https://argoproj.github.io/argo-helm"
-CHART_DIR = Path(__file__).resolve().parents[2] / "vendor" / "charts" / CHART_NAME
+CHART_DIR = chart_dir(CHART_NAME)
 NAMESPACE = "argo-rollouts"
 VALUES_FREE_FORM = frozenset({"podSecurityContext", "containerSecurityContext"})
 """Chart values passed through whole to the pod spec: Kubernetes types them, not values.yaml."""

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-import yaml
+
+from components.k8s.charts import chart_dir, chart_version
+from components.k8s.pod_security import restricted_labels
 
 CHART_NAME = "vault-secrets-operator"
 CHART_REPOSITORY = "https://helm.releases.hashicorp.com"
-CHART_DIR = Path(__file__).resolve().parents[2] / "vendor" / "charts" / CHART_NAME
+CHART_DIR = chart_dir(CHART_NAME)
 """The vendored chart files: Chart.yaml (the version we install), values.yaml and the CRDs."""
 OPERATOR_NAMESPACE = "vault-secrets-operator-system"
 API_VERSION = "secrets.hashicorp.com/v1beta1"
@@ -36,18 +37,6 @@ VALUES_FREE_FORM = frozenset({"controller.podSecurityContext", "controller.secur
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DURATION = re.compile(r"^[0-9]+(\.[0-9]+)?(s|m|h)$")  # the CRDs' refreshAfter pattern
 _MOUNT = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
-
-
-def chart_version(chart_dir: Path = CHART_DIR) -> str:
-    """The ``version`` of the vendored Chart.yaml: the only place the chart version is written."""
-    return str(yaml.safe_load((chart_dir / "Chart.yaml").read_text())["version"])
-
-
-def restricted_labels() -> dict[str, str]:
-    """Pod Security labels enforcing (and auditing, warning about) the ``restricted`` profile."""
-    return {
-        f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")
-    }
 
 
 def helm_values(environment: str) -> dict[str, Any]:
@@ -209,7 +198,7 @@ class VaultSecretsOperator(pulumi.ComponentResource):
             f"{name}-release",
             name=CHART_NAME,
             chart=CHART_NAME,
-            version=chart_version(),
+            version=chart_version(CHART_DIR),
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
             namespace=self.namespace.metadata.name,
             create_namespace=False,

@@ -46,15 +46,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Final
 
 import pulumi
 import pulumi_kubernetes as k8s
-import yaml
+
+from components.k8s.charts import chart_dir, chart_version
+from components.k8s.pod_security import restricted_labels
 
 CHART = "velero"
-CHART_DIR = Path(__file__).resolve().parents[2] / "vendor" / "charts" / CHART
+CHART_DIR = chart_dir(CHART)
 """The vendored chart files: Chart.yaml (the version we install), values.yaml and the CRDs."""
 CHART_REPOSITORY = "https://vmware-tanzu.github.io/helm-charts"
 CRD_DIRS: Final = [CHART_DIR / "crds"]
@@ -86,18 +87,6 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$")
-
-
-def chart_version(chart_dir: Path = CHART_DIR) -> str:
-    """The ``version`` of the vendored Chart.yaml: the only place the chart version is written."""
-    return str(yaml.safe_load((chart_dir / "Chart.yaml").read_text())["version"])
-
-
-def restricted_labels() -> dict[str, str]:
-    """Pod Security labels enforcing (and auditing, warning about) the ``restricted`` profile."""
-    return {
-        f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")
-    }
 
 
 def pod_security_context() -> dict[str, Any]:
@@ -400,7 +389,7 @@ class Velero(pulumi.ComponentResource):
             f"{name}-release",
             name=CHART,
             chart=CHART,
-            version=chart_version(),
+            version=chart_version(CHART_DIR),
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
             namespace=self.namespace.metadata.name,
             create_namespace=False,

@@ -819,16 +819,19 @@ def _check_access(s: Settings) -> Iterable[Problem]:
                 yield Problem(ROLE_KEYS[group], arn, "prod roles live in the production account")
 
 
+def from_config_values(stack: str, values: Mapping[str, Any]) -> Settings:
+    """Build :class:`Settings` from full config keys (``ttbt2:vpcCidr``); other namespaces
+    (``aws:region``...) are not ours and are left out."""
+    prefix = f"{NAMESPACE}:"
+    raw = {key[len(prefix) :]: value for key, value in values.items() if key.startswith(prefix)}
+    return parse_raw(stack, raw)
+
+
 def from_pulumi_config() -> Settings:
     """Read the current stack's ``ttbt2:*`` config through the Pulumi runtime."""
-    prefix = f"{NAMESPACE}:"
-    raw: dict[str, Any] = {}
     all_config = dict(pulumi.runtime.config.get_config_env())
     all_config.update(pulumi.runtime.config.CONFIG.get())
-    for full_key, value in all_config.items():
-        if full_key.startswith(prefix):
-            raw[full_key[len(prefix) :]] = value
-    return parse_raw(pulumi.get_stack(), raw)
+    return from_config_values(pulumi.get_stack(), all_config)
 
 
 _DB_CLASS = re.compile(r"^db\.(?P<family>[a-z0-9]+)\.\w+$")

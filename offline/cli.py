@@ -16,7 +16,7 @@ from typing import TextIO
 
 from pulumi_policy import Policy
 
-from components.settings import NAMESPACE, Settings, SettingsError, parse_raw
+from components.settings import Settings, SettingsError, from_config_values
 from offline.engine import run_stack
 from offline.evaluate import Finding, evaluate
 from offline.graph import GraphFileError, StackGraph, load_graph, mask_secrets
@@ -184,9 +184,7 @@ def preview_stack(
 
 def _settings(stack: str, values: dict[str, str]) -> Settings:
     """The stack's settings; validated when the program ran, read again for the report."""
-    prefix = f"{NAMESPACE}:"
-    raw = {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
-    return parse_raw(stack, raw)
+    return from_config_values(stack, values)
 
 
 def _rto(settings: Settings, graph: StackGraph) -> RtoEstimate | None:

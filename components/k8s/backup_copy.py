@@ -16,6 +16,8 @@ from typing import Any, cast
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.dependencies import inherited_depends_on
+
 IMAGE = "rclone/rclone:1.68.2"
 """A released version, never ``latest``: the job must run the same binary every time, and a
 new rclone is taken by changing this line (and its review), not by a registry push."""
@@ -152,7 +154,9 @@ class BackupCopy(pulumi.ComponentResource):
                 f"the RPO needs less than {RPO_MINUTES}"
             )
         super().__init__("ttbt2:k8s:BackupCopy", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        # What the caller waits for (the namespace, CRDs) holds back every child.
+        waits = inherited_depends_on(opts)
+        child = pulumi.ResourceOptions(parent=self, depends_on=waits)
         labels = {"app.kubernetes.io/name": "backup-copy", "app.kubernetes.io/part-of": "ttbt2"}
         account_metadata: dict[str, Any] = {
             "name": args.service_account,

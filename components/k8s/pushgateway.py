@@ -20,6 +20,7 @@ from typing import Any, cast
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.dependencies import inherited_depends_on
 from components.k8s.pod_security import container_security_context, pod_security_context
 
 IMAGE = "prom/pushgateway:v1.11.1"
@@ -160,7 +161,9 @@ class Pushgateway(pulumi.ComponentResource):
         self, name: str, args: PushgatewayArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("ttbt2:k8s:Pushgateway", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        # What the caller waits for (the namespace, CRDs) holds back every child.
+        waits = inherited_depends_on(opts)
+        child = pulumi.ResourceOptions(parent=self, depends_on=waits)
         labels = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": "ttbt2"}
 
         def meta(obj: str, **extra: Any) -> k8s.meta.v1.ObjectMetaArgs:
@@ -191,7 +194,7 @@ class Pushgateway(pulumi.ComponentResource):
             f"{name}-deployment",
             metadata=meta(NAME),
             spec=cast(k8s.apps.v1.DeploymentSpecArgs, deployment_spec(args)),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[secret, claim]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*waits, secret, claim]),
         )
         service_spec: dict[str, Any] = {
             "selector": {"app.kubernetes.io/name": NAME},

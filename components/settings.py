@@ -348,7 +348,8 @@ class Settings(BaseModel):
     vault_services: list[str] = _field(
         [],
         "Application services that get a Vault policy, a Kubernetes auth role and synced "
-        "secrets (namespace appNamespace, service account = service name).",
+        "secrets (service account = service name; namespace = the service's own when it is "
+        "in services, where its pods mount the secrets, else appNamespace).",
     )
     vault_database_admin_username: str = _field(
         "vault_admin", "PostgreSQL role Vault's database engine connects as (created once)."

@@ -57,6 +57,8 @@ from components.k8s.vault_secrets import (
     OPERATOR_NAMESPACE,
     VaultSecretsOperator,
     VaultSecretsOperatorArgs,
+    config_secret_name,
+    database_secret_name,
 )
 from components.monitoring import alerts, dashboards, routing
 from components.vault import config as vault_config
@@ -375,7 +377,10 @@ def build(cfg: settings_module.Settings) -> None:
         token=secrets.vault_token(),
     )
     database_admin_password = secrets.for_consumer("database-admin")
-    vault_secrets_operator: VaultSecretsOperator | None = None
+    # Vault-backed services that are also delivered as Rollouts live in their own namespaces;
+    # Vault's roles and the operator's objects follow them there.
+    vault_synced = bool(cfg.vault_services) and database_admin_password is not None
+    rollout_services = tuple(s.name for s in cfg.services if s.name in cfg.vault_services)
     if cfg.vault_services and database_admin_password is not None:
         vault_config.VaultConfig(
             f"{prefix}-vault",
@@ -392,26 +397,9 @@ def build(cfg: settings_module.Settings) -> None:
                 database_admin_password=database_admin_password,
                 credential_ttl_seconds=cfg.vault_credential_ttl_seconds,
                 static_rotation_seconds=cfg.vault_static_rotation_seconds,
+                rollout_services=rollout_services,
             ),
             opts=pulumi.ResourceOptions(providers={"vault": vault_provider}),
-        )
-        # In the cluster, the operator syncs each service's secrets and database credentials and
-        # restarts its pods when they rotate.
-        vault_secrets_operator = VaultSecretsOperator(
-            f"{prefix}-vault-secrets",
-            VaultSecretsOperatorArgs(
-                environment=env,
-                vault_address=cfg.vault_address,
-                vault_namespace=cfg.vault_namespace,
-                kubernetes_auth_mount=vault_config.kubernetes_auth_path(env),
-                kv_mount=cfg.vault_kv_mount,
-                database_mount=vault_config.database_mount_path(env),
-                services=cfg.vault_services,
-                app_namespace=cfg.app_namespace,
-            ),
-            opts=pulumi.ResourceOptions(
-                providers={"kubernetes": k8s_provider}, depends_on=[namespaces]
-            ),
         )
 
     # Backups written from the cluster (Elasticsearch snapshots, seed 4.7.1), each writer limited to
@@ -583,6 +571,7 @@ def build(cfg: settings_module.Settings) -> None:
     # The services (seed 4.1.3): each in its own namespace with an IRSA role holding only the
     # permissions it declares. With GitOps, Argo CD applies each Rollout (the image) from the
     # reviewed configuration repository; everything around it is reconciled here.
+    service_namespaces: list[pulumi.Resource] = []
     for svc in cfg.services:
         service_role = cluster.irsa_role(f"{prefix}-svc-{svc.name}", svc.name, svc.name, cfg.tags)
         if svc.aws_permissions:
@@ -608,10 +597,39 @@ def build(cfg: settings_module.Settings) -> None:
                     load_balancer_controller,
                 ],
                 rollout_by_gitops=bool(cfg.app_config_repo),
+                secrets=(
+                    (config_secret_name(svc.name), database_secret_name(svc.name))
+                    if vault_synced and svc.name in rollout_services
+                    else ()
+                ),
             ),
             opts=on_k8s,
         )
+        service_namespaces.append(delivery.resources[f"Namespace/{svc.name}"])
         pulumi.export(f"service-{svc.name}-namespace", delivery.namespace)
+
+    # In the cluster, the operator syncs each Vault-backed service's configuration and database
+    # credentials next to its pods, and restarts them when the values rotate.
+    vault_secrets_operator: VaultSecretsOperator | None = None
+    if vault_synced:
+        vault_secrets_operator = VaultSecretsOperator(
+            f"{prefix}-vault-secrets",
+            VaultSecretsOperatorArgs(
+                environment=env,
+                vault_address=cfg.vault_address,
+                vault_namespace=cfg.vault_namespace,
+                kubernetes_auth_mount=vault_config.kubernetes_auth_path(env),
+                kv_mount=cfg.vault_kv_mount,
+                database_mount=vault_config.database_mount_path(env),
+                services=cfg.vault_services,
+                app_namespace=cfg.app_namespace,
+                rollout_services=rollout_services,
+            ),
+            opts=pulumi.ResourceOptions(
+                providers={"kubernetes": k8s_provider},
+                depends_on=[namespaces, *service_namespaces],
+            ),
+        )
 
     # Deployment events from the application pipeline (seed 4.10), when the stack declares the
     # gateway's credentials in Vault.

@@ -31,6 +31,7 @@ from components.delivery.rollback import (
 from components.delivery.spec import ServiceSpec, parse_services
 from components.k8s.pod_security import container_security_context, pod_security_context
 from components.k8s.service_delivery import (
+    SECRET_MOUNT_ROOT,
     ServiceDelivery,
     ServiceDeliveryArgs,
     analysis_queries,
@@ -89,6 +90,8 @@ RAW: list[dict[str, Any]] = [
 ]
 API, WORKER = parse_services("staging", RAW)
 ENVIRONMENTS = {"api": "prod", "worker": "dev"}
+SECRETS = {"api": ("api-config", "api-db"), "worker": ()}
+"""api reads two Vault-synced Secrets; worker none."""
 
 
 def render(preview: bool) -> StackGraph:
@@ -118,6 +121,7 @@ def render(preview: bool) -> StackGraph:
                     vpc_cidr=VPC_CIDR,
                     prometheus_url=prometheus_url(),
                     crd_dependencies=[crds],
+                    secrets=SECRETS[svc.name],
                 ),
                 opts=pulumi.ResourceOptions(providers={"kubernetes": cluster}),
             )
@@ -445,6 +449,26 @@ def test_pods_are_restricted_and_use_the_irsa_service_account(preview: bool) -> 
     }
     assert container["readinessProbe"]["httpGet"]["path"] == "/api/healthz"
     assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+
+
+@MODES
+def test_secrets_are_read_only_files_and_only_those_declared(preview: bool) -> None:
+    """Each declared Secret is a read-only volume at its own path; none leaks into the env."""
+    g = graph(preview)
+    for service, secrets in SECRETS.items():
+        pod = pod_spec(g, service)
+        [container] = pod["containers"]
+        secret_volumes = {v["name"]: v["secret"] for v in pod["volumes"] if "secret" in v}
+        assert secret_volumes == {
+            name: {"secretName": name, "defaultMode": 0o440} for name in secrets
+        }
+        mounts = {m["name"]: m for m in container["volumeMounts"]}
+        assert mounts.pop("tmp")["mountPath"] == "/tmp"
+        assert mounts == {
+            name: {"name": name, "mountPath": f"{SECRET_MOUNT_ROOT}/{name}", "readOnly": True}
+            for name in secrets
+        }
+        assert "env" not in container and "envFrom" not in container
 
 
 # ---- scaling ---------------------------------------------------------------------------------

@@ -10,12 +10,14 @@ import pytest
 from components.settings import SettingsError
 from offline.engine import run_stack
 from offline.evaluate import evaluate
-from offline.graph import SECRET_SIG, SECRET_SIG_KEY, Resource
+from offline.graph import SECRET_SIG, SECRET_SIG_KEY, Resource, StackGraph
 from offline.stackfile import load_stack
 from policies.ttbt2_policies import ALL_POLICIES
 from tests.conftest import ROOT, STACKS, of_type, one, render
 
 STATEFUL = {"aws:kms/key:Key", "aws:eks/cluster:Cluster"}
+NAMESPACE = "kubernetes:core/v1:Namespace"
+RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -233,20 +235,75 @@ def test_vault_is_configured_per_service_and_synced_into_the_cluster() -> None:
     graph = render("staging")
     roles = of_type(graph, "vault:kubernetes/authBackendRole:AuthBackendRole")
     assert [r.props["boundServiceAccountNames"] for r in roles] == [["api"]]
-    assert [r.props["boundServiceAccountNamespaces"] for r in roles] == [["ttbt2"]]
+    # api is a delivered service: its account is in its own namespace, not the shared one.
+    assert [r.props["boundServiceAccountNamespaces"] for r in roles] == [["api"]]
     connection = one(graph, "vault:database/secretBackendConnection:SecretBackendConnection")
     assert "verify-full" in connection.props["postgresql"]["value"]["connectionUrl"]
-    kinds = sorted(
-        r.props["kind"]
-        for r in graph.resources
-        if r.type.startswith("kubernetes:secrets.hashicorp.com")
-    )
+    synced = [r for r in graph.resources if r.type.startswith("kubernetes:secrets.hashicorp.com")]
+    kinds = sorted(r.props["kind"] for r in synced)
     assert kinds == ["VaultAuth", "VaultConnection", "VaultDynamicSecret", "VaultStaticSecret"]
+    api_namespace = one(graph, "kubernetes:core/v1:Namespace", "svc-api-namespace-api")
+    for res in synced:
+        if res.props["kind"] == "VaultConnection":
+            continue
+        assert res.props["metadata"]["namespace"] == "api", res.name
+        assert res.props["spec"][
+            "rolloutRestartTargets" if "Secret" in res.props["kind"] else "method"
+        ] in (
+            [{"kind": "argo.Rollout", "name": "api"}],
+            "kubernetes",
+        )
+        assert api_namespace.urn in waits_for(graph, res), res.name
     release = one(graph, "kubernetes:helm.sh/v3:Release", "vault-secrets")
     assert release.props["version"] == "1.4.1"
     for res in graph.resources:
         if res.type.startswith("vault:"):
             assert res.provider and "pulumi:providers:vault" in res.provider, res.urn
+
+
+def waits_for(graph: StackGraph, resource: Resource) -> set[str]:
+    """URNs ``resource`` waits for, directly or through what it waits for."""
+    by_urn = graph.by_urn()
+    seen: set[str] = set()
+    todo = [resource.urn]
+    while todo:
+        current = by_urn.get(todo.pop())
+        if current is None:
+            continue
+        direct = set(current.dependencies)
+        for urns in current.property_dependencies.values():
+            direct.update(urns)
+        todo.extend(direct - seen)
+        seen |= direct
+    return seen
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_namespaced_object_waits_for_the_namespace_the_program_creates(stack: str) -> None:
+    """A first ``pulumi up`` creates no object before its namespace (a component's own
+    depends_on does not hold back its children, so each must carry it)."""
+    graph = render(stack)
+    creators: dict[str, Resource] = {}
+    for res in graph.resources:
+        if res.type == "kubernetes:core/v1:Namespace":
+            creators[res.props["metadata"]["name"]] = res
+    assert {"ttbt2", "monitoring", "api"} <= set(creators)
+    checked = 0
+    late: list[str] = []
+    for res in graph.resources:
+        if not res.custom or not res.type.startswith("kubernetes:") or res.type == NAMESPACE:
+            continue
+        metadata = res.props.get("metadata")
+        namespace = res.props.get("namespace") if res.type == RELEASE else None
+        if namespace is None and isinstance(metadata, dict):
+            namespace = metadata.get("namespace")
+        if not isinstance(namespace, str) or namespace not in creators:
+            continue
+        checked += 1
+        if creators[namespace].urn not in waits_for(graph, res):
+            late.append(f"{res.name} (namespace {namespace})")
+    assert checked > 50
+    assert not late, "created without waiting for their namespace:\n" + "\n".join(late)
 
 
 @pytest.mark.parametrize(

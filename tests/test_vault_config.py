@@ -58,6 +58,8 @@ def make_args(**changes: Any) -> VaultConfigArgs:
         "kv_mount": "kv",
         "services": SERVICES,
         "app_namespace": "ttbt2",
+        # The first service is delivered as a Rollout, in a namespace of its own.
+        "rollout_services": (SERVICES[0],),
         "kubernetes_host": "https://ABC.gr7.eu-west-1.eks.amazonaws.com",
         "kubernetes_ca_cert": PEM,
         "database_host": "ttbt2-staging-db.cabc.eu-west-1.rds.amazonaws.com",
@@ -180,7 +182,9 @@ def test_one_role_per_service_bound_to_exactly_its_account(graph: StackGraph) ->
         props = role.props
         assert props["backend"] == "kubernetes-staging"
         assert props["boundServiceAccountNames"] == [service]
-        assert props["boundServiceAccountNamespaces"] == ["ttbt2"]
+        # A delivered service's account is in its own namespace; the others share ttbt2.
+        namespace = service if service == SERVICES[0] else "ttbt2"
+        assert props["boundServiceAccountNamespaces"] == [namespace]
         assert "boundServiceAccountNamespaceSelector" not in props
         assert props["tokenPolicies"] == [f"ttbt2-staging-{service}"]
         assert props["audience"] == "vault"
@@ -455,6 +459,7 @@ def test_require_pem() -> None:
         ({"services": ["staging-migrations"]}, "clashes with the static role"),
         ({"environment": "Prod"}, "environment 'Prod'"),
         ({"app_namespace": "a_b"}, "app_namespace 'a_b'"),
+        ({"rollout_services": ("web",)}, "rollout_services ['web'] are not in services"),
         ({"kv_mount": 'kv"'}, "kv_mount"),
         ({"kv_mount": "kv/.."}, "kv_mount"),
         ({"database_name": 'x"; DROP'}, "database_name"),
@@ -473,4 +478,4 @@ def test_bad_args_are_refused_before_any_resource(changes: dict[str, Any], expec
 
 def test_good_args_pass_validation() -> None:
     validate_args(make_args())
-    validate_args(make_args(services=[], kv_mount="secret/team/"))
+    validate_args(make_args(services=[], rollout_services=(), kv_mount="secret/team/"))

@@ -38,6 +38,13 @@ COMPONENT = "ttbt2:k8s:VaultSecretsOperator"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 CR_PREFIX = f"kubernetes:{API_VERSION}:"
 SERVICES = ["api", "worker"]
+CRB = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
+
+
+def deployment_services(args: VaultSecretsOperatorArgs) -> list[str]:
+    """The services whose ServiceAccount the component creates (not delivered as Rollouts)."""
+    return [s for s in args.services if s not in args.rollout_services]
+
 
 BASE = VaultSecretsOperatorArgs(
     environment="prod",
@@ -48,6 +55,7 @@ BASE = VaultSecretsOperatorArgs(
     database_mount="database-prod",
     services=SERVICES,
     app_namespace="ttbt2",
+    rollout_services=("api",),
     ca_cert_secret="vault-ca",
     refresh_after="15m",
 )
@@ -58,6 +66,7 @@ DEV = replace(
     kubernetes_auth_mount="kubernetes-dev",
     database_mount="database-dev",
     services=["api"],
+    rollout_services=(),
     ca_cert_secret="",
     refresh_after="1h",
 )
@@ -160,10 +169,12 @@ def test_core_objects_pass_the_kubernetes_schema(
     args: VaultSecretsOperatorArgs, preview: bool
 ) -> None:
     graph, _ = render(args, preview=preview)
-    core = of_type(graph, "kubernetes:core/v1:Namespace") + of_type(
-        graph, "kubernetes:core/v1:ServiceAccount"
+    core = (
+        of_type(graph, "kubernetes:core/v1:Namespace")
+        + of_type(graph, "kubernetes:core/v1:ServiceAccount")
+        + of_type(graph, CRB)
     )
-    assert len(core) == 1 + len(args.services)
+    assert len(core) == 1 + len(deployment_services(args)) + 1
     for resource in core:
         obj = as_object(resource)
         assert kubernetes_validate.validate(obj, K8S_VERSION, strict=True) == K8S_VERSION
@@ -309,7 +320,7 @@ def test_connection_points_at_vault_over_verified_tls(
     (conn,) = of_type(graph, CR_PREFIX + "VaultConnection")
     meta, spec = conn.props["metadata"], conn.props["spec"]
     assert meta["name"] == vso.connection_name
-    assert meta["namespace"] == args.app_namespace
+    assert meta["namespace"] == OPERATOR_NAMESPACE
     assert spec["address"] == args.vault_address
     assert spec["skipTLSVerify"] is False
     if args.ca_cert_secret:
@@ -326,24 +337,31 @@ def test_each_service_authenticates_as_its_own_role_and_service_account(
     accounts = {
         r.props["metadata"]["name"]: r for r in of_type(graph, "kubernetes:core/v1:ServiceAccount")
     }
-    assert sorted(accounts) == sorted(args.services)
+    # A delivered service's account comes with its Rollout (and IRSA role), not from here.
+    assert sorted(accounts) == sorted(deployment_services(args))
     for service in args.services:
-        account = accounts[service]
-        assert account.props["metadata"]["namespace"] == args.app_namespace
-        assert account.props["automountServiceAccountToken"] is False
+        namespace = args.namespace_of(service)
+        assert vso.namespaces[service] == namespace
+        if service in args.rollout_services:
+            assert namespace == service
+        else:
+            assert namespace == args.app_namespace
+            account = accounts[service]
+            assert account.props["metadata"]["namespace"] == namespace
+            assert account.props["automountServiceAccountToken"] is False
 
         auth = cr(graph, "VaultAuth", vso.auth_names[service])
-        assert auth.props["metadata"]["namespace"] == args.app_namespace
+        assert auth.props["metadata"]["namespace"] == namespace
         spec = auth.props["spec"]
         assert spec["method"] == "kubernetes"
         assert spec["mount"] == args.kubernetes_auth_mount
         assert spec["kubernetes"] == {
             "role": service,
-            "serviceAccount": account.props["metadata"]["name"],
+            "serviceAccount": service,
             "audiences": ["vault"],
         }
-        # Same namespace as the connection, so a bare name resolves to it.
-        assert spec["vaultConnectionRef"] == vso.connection_name
+        # The connection is in the operator's namespace; the prefix reaches it from any other.
+        assert spec["vaultConnectionRef"] == f"{OPERATOR_NAMESPACE}/{vso.connection_name}"
         if args.vault_namespace:
             assert spec["namespace"] == args.vault_namespace
         else:
@@ -356,10 +374,12 @@ def test_each_service_syncs_its_config_and_database_credentials(
 ) -> None:
     graph, vso = render(args, preview=preview)
     for service in args.services:
-        restart = [{"kind": "Deployment", "name": service}]
+        kind = "argo.Rollout" if service in args.rollout_services else "Deployment"
+        restart = [{"kind": kind, "name": service}]
+        namespace = args.namespace_of(service)
 
         static = cr(graph, "VaultStaticSecret", f"{service}-config").props
-        assert static["metadata"]["namespace"] == args.app_namespace
+        assert static["metadata"]["namespace"] == namespace
         spec = static["spec"]
         assert spec["vaultAuthRef"] == vso.auth_names[service]
         assert spec["type"] == "kv-v2"
@@ -373,7 +393,7 @@ def test_each_service_syncs_its_config_and_database_credentials(
         assert spec["rolloutRestartTargets"] == restart
 
         dynamic = cr(graph, "VaultDynamicSecret", f"{service}-db").props
-        assert dynamic["metadata"]["namespace"] == args.app_namespace
+        assert dynamic["metadata"]["namespace"] == namespace
         spec = dynamic["spec"]
         assert spec["vaultAuthRef"] == vso.auth_names[service]
         assert spec["mount"] == args.database_mount
@@ -389,6 +409,24 @@ def test_each_service_syncs_its_config_and_database_credentials(
                 assert secret["spec"]["namespace"] == args.vault_namespace
             else:
                 assert "namespace" not in secret["spec"]
+
+
+@pytest.mark.parametrize(("args", "preview"), CASES)
+def test_every_account_that_logs_in_may_review_its_own_token(
+    args: VaultSecretsOperatorArgs, preview: bool
+) -> None:
+    """Vault reviews each login with the client's own token: all of them hold auth-delegator."""
+    graph, _ = render(args, preview=preview)
+    binding = one(graph, CRB).props
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": "system:auth-delegator",
+    }
+    subjects = {(s["kind"], s["namespace"], s["name"]) for s in binding["subjects"]}
+    expected = {("ServiceAccount", args.namespace_of(s), s) for s in args.services}
+    assert subjects == expected
+    assert len(binding["subjects"]) == len(args.services)
 
 
 # ---- graph shape ---------------------------------------------------------------------------
@@ -409,7 +447,9 @@ def test_custom_resources_wait_for_the_release_and_their_references(
     }
     for service in args.services:
         auth = cr(graph, "VaultAuth", service)
-        assert {conn.urn, accounts[service]} <= set(auth.dependencies)
+        assert conn.urn in auth.dependencies
+        if service in accounts:
+            assert accounts[service] in auth.dependencies
         for kind, name in (("VaultStaticSecret", "config"), ("VaultDynamicSecret", "db")):
             assert auth.urn in cr(graph, kind, f"{service}-{name}").dependencies
 
@@ -423,7 +463,9 @@ def test_children_hang_off_the_component_and_use_the_callers_provider(
     (provider,) = of_type(graph, "pulumi:providers:kubernetes")
     assert provider.name == "k8s", "the component must not build a provider of its own"
     children = [r for r in graph.resources if r.custom and not r.type.startswith("pulumi:")]
-    assert len(children) == 2 + 1 + 4 * len(args.services)
+    # namespace, release, connection, token-review binding; per service auth and two secrets;
+    # and the accounts of the Deployment services.
+    assert len(children) == 4 + 3 * len(args.services) + len(deployment_services(args))
     for child in children:
         assert child.parent == component.urn, child.name
         assert child.name.startswith("vso-"), child.name
@@ -433,6 +475,7 @@ def test_children_hang_off_the_component_and_use_the_callers_provider(
 def test_component_exposes_the_names_it_documents() -> None:
     _, vso = render(BASE, preview=False)
     assert vso.connection_name == "vault"
+    assert vso.namespaces == {"api": "api", "worker": "ttbt2"}
     assert vso.auth_names == {"api": "api", "worker": "worker"}
     assert vso.config_secret_names == {"api": "api-config", "worker": "worker-config"}
     assert vso.database_secret_names == {"api": "api-db", "worker": "worker-db"}
@@ -448,6 +491,7 @@ def test_component_exposes_the_names_it_documents() -> None:
         ({"services": ["API"]}, "DNS label"),
         ({"kv_mount": ""}, "kv_mount"),
         ({"app_namespace": "Apps"}, "app_namespace"),
+        ({"rollout_services": ("web",)}, r"rollout_services \['web'\] are not in services"),
         ({"ca_cert_secret": "vault_ca"}, "ca_cert_secret"),
     ],
 )

@@ -24,7 +24,7 @@ Example stack entry::
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
@@ -404,6 +404,15 @@ def parse_services(environment: str, raw: Any) -> list[ServiceSpec]:
     if problems:
         raise ServicesError(problems)
     return parsed
+
+
+def service_namespace(service: str, delivered: Collection[str], app_namespace: str) -> str:
+    """Namespace of ``service``'s pods and of the Secrets and identity they use.
+
+    A delivered service (one of ``delivered``, declared in ``ttbt2:services``) has a namespace
+    of its own, named after it; any other service runs in the shared ``app_namespace``.
+    """
+    return service if service in delivered else app_namespace
 
 
 def min_replicas_floor(environment: str) -> int:

@@ -63,6 +63,8 @@ ROLE_LABEL = "ttbt2.io/service-role"
 TERMINATION_GRACE_SECONDS = 45
 PRE_STOP_SLEEP_SECONDS = 15
 """A stopping pod keeps serving while the ALB deregisters it and kube-proxy forgets it."""
+SECRET_MOUNT_ROOT = "/var/run/secrets/ttbt2"
+"""Each Secret a service reads is a read-only directory ``<root>/<secret>``, one file a key."""
 
 
 def prometheus_url(monitoring_namespace: str = "monitoring") -> str:
@@ -96,6 +98,11 @@ class ServiceDeliveryArgs:
     alb_group: str = ""
     database_ports: tuple[int, ...] = DATABASE_PORTS
     crd_dependencies: Sequence[pulumi.Resource] = field(default_factory=tuple)
+    secrets: tuple[str, ...] = ()
+    """Secrets of the service's namespace its pods read, mounted as files under
+    :data:`SECRET_MOUNT_ROOT` (never as environment variables, which leak into crash dumps and
+    child processes). A pod does not start until they exist: the Vault Secrets Operator
+    creates them, and restarts the Rollout when they rotate."""
     rollout_by_gitops: bool = False
     """Argo CD applies the Rollout from the configuration repository (where each release
     changes the image through a reviewed pull request); everything around it stays here. The
@@ -182,8 +189,13 @@ def analysis_template_spec(service: ServiceSpec, prometheus_url: str) -> dict[st
     }
 
 
-def pod_template(service: ServiceSpec, labels: dict[str, str]) -> dict[str, Any]:
-    """The Rollout's pod template: restricted, read-only, probed, spread over zones."""
+def pod_template(
+    service: ServiceSpec, labels: dict[str, str], secrets: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The Rollout's pod template: restricted, read-only, probed, spread over zones.
+
+    Each of ``secrets`` is mounted read-only at ``<SECRET_MOUNT_ROOT>/<secret>``.
+    """
     res = service.resources
     container: dict[str, Any] = {
         "name": service.name,
@@ -200,7 +212,13 @@ def pod_template(service: ServiceSpec, labels: dict[str, str]) -> dict[str, Any]
         "livenessProbe": http_probe(service.health_path, "http", failure_threshold=6),
         "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_SLEEP_SECONDS}}},
         "securityContext": container_security_context(),
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        "volumeMounts": [
+            {"name": "tmp", "mountPath": "/tmp"},
+            *(
+                {"name": secret, "mountPath": f"{SECRET_MOUNT_ROOT}/{secret}", "readOnly": True}
+                for secret in secrets
+            ),
+        ],
     }
     return {
         "metadata": {"labels": labels},
@@ -211,7 +229,14 @@ def pod_template(service: ServiceSpec, labels: dict[str, str]) -> dict[str, Any]
             "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
             "containers": [container],
             # The root filesystem is read-only: scratch space is an emptyDir.
-            "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
+            "volumes": [
+                {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
+                # Read-only files, readable through the pod's fsGroup and by no other user.
+                *(
+                    {"name": secret, "secret": {"secretName": secret, "defaultMode": 0o440}}
+                    for secret in secrets
+                ),
+            ],
             "topologySpreadConstraints": [
                 {
                     "maxSkew": 1,
@@ -225,8 +250,10 @@ def pod_template(service: ServiceSpec, labels: dict[str, str]) -> dict[str, Any]
     }
 
 
-def rollout_spec(service: ServiceSpec, labels: dict[str, str]) -> dict[str, Any]:
-    """Spec of the Rollout ``<name>``.
+def rollout_spec(
+    service: ServiceSpec, labels: dict[str, str], secrets: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Spec of the Rollout ``<name>``, whose pods mount ``secrets`` (see :func:`pod_template`).
 
     No ``replicas``: the HPA owns the count, and a value here would reset it on every update.
     """
@@ -238,7 +265,7 @@ def rollout_spec(service: ServiceSpec, labels: dict[str, str]) -> dict[str, Any]
         # A canary that never becomes available is aborted, not left half-rolled.
         "progressDeadlineSeconds": 600,
         "progressDeadlineAbort": True,
-        "template": pod_template(service, labels),
+        "template": pod_template(service, labels, secrets),
         "strategy": {
             "canary": {
                 "stableService": f"{name}-stable",
@@ -503,7 +530,7 @@ def build_manifests(args: ServiceDeliveryArgs) -> list[dict[str, Any]]:
             "apiVersion": ROLLOUTS_API,
             "kind": "Rollout",
             "metadata": _meta(name, name, labels),
-            "spec": rollout_spec(svc, labels),
+            "spec": rollout_spec(svc, labels, args.secrets),
         },
         {
             "apiVersion": "autoscaling/v2",

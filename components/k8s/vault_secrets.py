@@ -1,9 +1,9 @@
-"""Vault Secrets Operator: Vault secrets synced into Kubernetes Secrets of the app namespace.
+"""Vault Secrets Operator: Vault secrets synced into Kubernetes Secrets beside their consumers.
 
 Seeds 4.7.1 and 4.9.1. The operator runs in its own restricted namespace from the vendored chart
 version (``vendor/charts/vault-secrets-operator``); everything it syncs is declared explicitly
-in the app namespace, with no default connection or auth method that an unrelated object could
-fall back to.
+in the consuming service's namespace, with no default connection or auth method that an
+unrelated object could fall back to.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.delivery.spec import service_namespace
+from components.dependencies import inherited_depends_on
 from components.k8s.charts import chart_dir, chart_version
 from components.k8s.pod_security import restricted_labels
 
@@ -27,8 +29,13 @@ API_VERSION = "secrets.hashicorp.com/v1beta1"
 CONNECTION_NAME = "vault"
 TOKEN_AUDIENCE = "vault"
 """Audience of the service-account tokens VSO requests; the Vault role must bind it."""
-ROLLOUT_KIND = "Deployment"
-"""Kind of the workload ``<service>`` that VSO restarts when a synced secret changes."""
+DEPLOYMENT_KIND = "Deployment"
+ROLLOUT_KIND = "argo.Rollout"
+"""``rolloutRestartTargets`` kinds: a Deployment of the app namespace, or an Argo Rollout of a
+delivered service (VSO sets its ``spec.restartAt``, which restarts the pods without a canary)."""
+TOKEN_REVIEW_CLUSTER_ROLE = "system:auth-delegator"
+"""Vault calls TokenReview with each client's own token (it keeps no reviewer token of this
+cluster), so every account that logs in needs this built-in role."""
 RENEWAL_PERCENT = 67
 """Renew database leases at 67 % of their TTL (VSO's default), leaving a third for retries."""
 VALUES_FREE_FORM = frozenset({"controller.podSecurityContext", "controller.securityContext"})
@@ -37,6 +44,16 @@ VALUES_FREE_FORM = frozenset({"controller.podSecurityContext", "controller.secur
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DURATION = re.compile(r"^[0-9]+(\.[0-9]+)?(s|m|h)$")  # the CRDs' refreshAfter pattern
 _MOUNT = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+
+
+def config_secret_name(service: str) -> str:
+    """The Secret the service's KV configuration is synced into."""
+    return f"{service}-config"
+
+
+def database_secret_name(service: str) -> str:
+    """The Secret the service's dynamic database credentials are synced into."""
+    return f"{service}-db"
 
 
 def helm_values(environment: str) -> dict[str, Any]:
@@ -110,10 +127,18 @@ class VaultSecretsOperatorArgs:
 
     ``vault_namespace`` is the Vault (Enterprise) namespace, ``""`` for none.
     ``kubernetes_auth_mount`` is the Kubernetes auth mount the Vault configuration creates for
-    this cluster; its role ``<service>`` must bind service account ``<service>`` of
-    ``app_namespace`` and the audience ``vault``. ``ca_cert_secret`` names a Secret of
-    ``app_namespace`` holding Vault's CA as ``ca.crt`` (``""`` trusts the system roots).
-    ``refresh_after`` is how often the KV secrets are re-read (``30s``, ``15m``, ``1h``).
+    this cluster; its role ``<service>`` must bind service account ``<service>`` of the
+    service's namespace (:meth:`namespace_of`) and the audience ``vault``.
+
+    ``rollout_services`` are the services delivered as Argo Rollouts
+    (:mod:`components.k8s.service_delivery`): each lives in its own namespace ``<service>``,
+    which also holds its ServiceAccount (with its IRSA role), so this component syncs there and
+    restarts the Rollout. The other services run as Deployment ``<service>`` of
+    ``app_namespace``, whose ServiceAccount this component creates.
+
+    ``ca_cert_secret`` names a Secret of the operator's namespace holding Vault's CA as
+    ``ca.crt`` (``""`` trusts the system roots). ``refresh_after`` is how often the KV secrets
+    are re-read (``30s``, ``15m``, ``1h``).
     """
 
     environment: str
@@ -124,8 +149,17 @@ class VaultSecretsOperatorArgs:
     database_mount: str
     services: list[str]
     app_namespace: str
+    rollout_services: tuple[str, ...] = ()
     ca_cert_secret: str = ""
     refresh_after: str = "1h"
+
+    def namespace_of(self, service: str) -> str:
+        """Namespace of ``service``'s workload, ServiceAccount and synced Secrets."""
+        return service_namespace(service, self.rollout_services, self.app_namespace)
+
+    def restart_kind(self, service: str) -> str:
+        """Kind of the workload ``<service>`` restarted when its secrets change."""
+        return ROLLOUT_KIND if service in self.rollout_services else DEPLOYMENT_KIND
 
     def __post_init__(self) -> None:
         """Refuse what the operator or the API server would reject, before anything is created."""
@@ -147,6 +181,9 @@ class VaultSecretsOperatorArgs:
             # <service>-config must stay a DNS label too (it names a Secret).
             if not _DNS_LABEL.match(service) or len(service) > 56:
                 raise ValueError(f"service {service!r} must be a DNS label of at most 56 chars")
+        strays = sorted(set(self.rollout_services) - set(self.services))
+        if strays:
+            raise ValueError(f"rollout_services {strays} are not in services {self.services}")
         if not _DNS_LABEL.match(self.app_namespace):
             raise ValueError(f"app_namespace must be a DNS label, got {self.app_namespace!r}")
         if self.ca_cert_secret and not _DNS_LABEL.match(self.ca_cert_secret):
@@ -160,21 +197,26 @@ class VaultSecretsOperatorArgs:
 class VaultSecretsOperator(pulumi.ComponentResource):
     """The operator, one VaultConnection, and per service its auth and two synced Secrets.
 
-    Per service ``<service>`` of ``app_namespace``:
+    The VaultConnection ``vault`` lives in the operator's namespace and every VaultAuth names it
+    with that namespace. Per service ``<service>``, in its namespace ``<ns>``
+    (:meth:`VaultSecretsOperatorArgs.namespace_of`):
 
-    - ServiceAccount ``<service>``: VSO asks the TokenRequest API for a token of it (audience
-      ``vault``) to log in to Vault as role ``<service>``. Its token is not automounted: pods
-      that need one mount a projected token themselves.
+    - ServiceAccount ``<service>`` (created here for Deployment services; a delivered service's
+      own comes with its Rollout): VSO asks the TokenRequest API for a token of it (audience
+      ``vault``) to log in to Vault as role ``<service>``. Its token is not automounted.
     - VaultAuth ``<service>``: Kubernetes auth at ``kubernetes_auth_mount``.
     - VaultStaticSecret ``<service>-config``: KV v2 ``ttbt2/<environment>/<service>/config`` of
       ``kv_mount`` into Secret ``<service>-config``.
     - VaultDynamicSecret ``<service>-db``: ``creds/<service>`` of ``database_mount`` into Secret
       ``<service>-db``; the lease is revoked when the object is deleted.
 
-    Both restart Deployment ``<service>`` when the data changes, so rotated values reach the
-    pods. The custom resources depend on the Helm release, which installs their CRDs.
+    Both restart the workload ``<service>`` (Deployment or Rollout) when the data changes, so
+    rotated values reach the pods. One ClusterRoleBinding gives every one of those accounts
+    ``system:auth-delegator``, which Vault's login needs (it reviews each token with itself).
+    The custom resources depend on the Helm release, which installs their CRDs.
 
-    The Kubernetes provider comes from ``opts`` (``providers={"kubernetes": ...}``).
+    The Kubernetes provider comes from ``opts`` (``providers={"kubernetes": ...}``); the caller
+    makes this component depend on the namespaces it writes into.
     """
 
     def __init__(
@@ -211,6 +253,8 @@ class VaultSecretsOperator(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
         )
         after_release = pulumi.ResourceOptions(parent=self, depends_on=[self.release])
+        # The caller's depends_on creates the namespaces the per-service objects go into.
+        waits = inherited_depends_on(opts)
 
         def custom(
             logical: str,
@@ -218,6 +262,7 @@ class VaultSecretsOperator(pulumi.ComponentResource):
             obj_name: str,
             spec: dict[str, Any],
             *,
+            namespace: str,
             labels: dict[str, str],
             opts: pulumi.ResourceOptions,
         ) -> k8s.apiextensions.CustomResource:
@@ -226,7 +271,7 @@ class VaultSecretsOperator(pulumi.ComponentResource):
                 api_version=API_VERSION,
                 kind=kind,
                 metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=obj_name, namespace=args.app_namespace, labels=labels
+                    name=obj_name, namespace=namespace, labels=labels
                 ),
                 spec=spec,
                 opts=opts,
@@ -242,11 +287,14 @@ class VaultSecretsOperator(pulumi.ComponentResource):
             "VaultConnection",
             CONNECTION_NAME,
             connection_spec,
+            namespace=OPERATOR_NAMESPACE,
             labels=env_labels,
             opts=after_release,
         )
+        connection_ref = f"{OPERATOR_NAMESPACE}/{CONNECTION_NAME}"
 
         self.service_accounts: dict[str, k8s.core.v1.ServiceAccount] = {}
+        self.namespaces: dict[str, str] = {}
         self.auths: dict[str, k8s.apiextensions.CustomResource] = {}
         self.static_secrets: dict[str, k8s.apiextensions.CustomResource] = {}
         self.dynamic_secrets: dict[str, k8s.apiextensions.CustomResource] = {}
@@ -255,15 +303,20 @@ class VaultSecretsOperator(pulumi.ComponentResource):
         self.database_secret_names: dict[str, str] = {}
         for service in args.services:
             labels = {**env_labels, "app.kubernetes.io/name": service}
-            restart = [{"kind": ROLLOUT_KIND, "name": service}]
-            account = k8s.core.v1.ServiceAccount(
-                f"{name}-{service}-sa",
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=service, namespace=args.app_namespace, labels=labels
-                ),
-                automount_service_account_token=False,
-                opts=child,
-            )
+            namespace = args.namespace_of(service)
+            restart = [{"kind": args.restart_kind(service), "name": service}]
+            auth_deps: list[pulumi.Resource] = [*waits, self.release, self.connection]
+            if service not in args.rollout_services:
+                account = k8s.core.v1.ServiceAccount(
+                    f"{name}-{service}-sa",
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        name=service, namespace=namespace, labels=labels
+                    ),
+                    automount_service_account_token=False,
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=waits),
+                )
+                self.service_accounts[service] = account
+                auth_deps.append(account)
             auth = custom(
                 f"{name}-{service}-auth",
                 "VaultAuth",
@@ -277,15 +330,16 @@ class VaultSecretsOperator(pulumi.ComponentResource):
                         "serviceAccount": service,
                         "audiences": [TOKEN_AUDIENCE],
                     },
-                    "vaultConnectionRef": CONNECTION_NAME,
+                    "vaultConnectionRef": connection_ref,
                 },
+                namespace=namespace,
                 labels=labels,
-                opts=pulumi.ResourceOptions(
-                    parent=self, depends_on=[self.release, self.connection, account]
-                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=auth_deps),
             )
-            after_auth = pulumi.ResourceOptions(parent=self, depends_on=[self.release, auth])
-            config_secret = f"{service}-config"
+            after_auth = pulumi.ResourceOptions(
+                parent=self, depends_on=[*waits, self.release, auth]
+            )
+            config_secret = config_secret_name(service)
             static = custom(
                 f"{name}-{service}-config",
                 "VaultStaticSecret",
@@ -300,10 +354,11 @@ class VaultSecretsOperator(pulumi.ComponentResource):
                     "destination": {"name": config_secret, "create": True, "labels": labels},
                     "rolloutRestartTargets": restart,
                 },
+                namespace=namespace,
                 labels=labels,
                 opts=after_auth,
             )
-            db_secret = f"{service}-db"
+            db_secret = database_secret_name(service)
             dynamic = custom(
                 f"{name}-{service}-db",
                 "VaultDynamicSecret",
@@ -318,10 +373,11 @@ class VaultSecretsOperator(pulumi.ComponentResource):
                     "destination": {"name": db_secret, "create": True, "labels": labels},
                     "rolloutRestartTargets": restart,
                 },
+                namespace=namespace,
                 labels=labels,
                 opts=after_auth,
             )
-            self.service_accounts[service] = account
+            self.namespaces[service] = namespace
             self.auths[service] = auth
             self.static_secrets[service] = static
             self.dynamic_secrets[service] = dynamic
@@ -329,9 +385,29 @@ class VaultSecretsOperator(pulumi.ComponentResource):
             self.config_secret_names[service] = config_secret
             self.database_secret_names[service] = db_secret
 
+        self.token_review = k8s.rbac.v1.ClusterRoleBinding(
+            f"{name}-token-review",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=f"ttbt2-{args.environment}-vault-token-review", labels=env_labels
+            ),
+            role_ref=k8s.rbac.v1.RoleRefArgs(
+                api_group="rbac.authorization.k8s.io",
+                kind="ClusterRole",
+                name=TOKEN_REVIEW_CLUSTER_ROLE,
+            ),
+            subjects=[
+                k8s.rbac.v1.SubjectArgs(
+                    kind="ServiceAccount", name=service, namespace=args.namespace_of(service)
+                )
+                for service in args.services
+            ],
+            opts=child,
+        )
+
         self.register_outputs(
             {
                 "operatorNamespace": OPERATOR_NAMESPACE,
+                "namespaces": self.namespaces,
                 "connectionName": self.connection_name,
                 "authNames": self.auth_names,
                 "configSecretNames": self.config_secret_names,

@@ -26,6 +26,8 @@ from urllib.parse import quote
 import pulumi
 import pulumi_vault as vault
 
+from components.delivery.spec import service_namespace
+
 MIGRATIONS_USER = "ttbt2_migrations"
 """Pre-existing database user of schema migrations, whose password Vault rotates (static role)."""
 CONNECTION_NAME = "postgresql"
@@ -281,6 +283,13 @@ class VaultConfigArgs:
     database_port: int = 5432
     database_app_role: str = "ttbt2_app"
     database_ca_cert: pulumi.Input[str] | None = None
+    rollout_services: tuple[str, ...] = ()
+    """Services delivered as Argo Rollouts, each in a namespace of its own named after it; the
+    others run in ``app_namespace`` (:func:`components.delivery.spec.service_namespace`)."""
+
+    def namespace_of(self, service: str) -> str:
+        """The namespace whose service account ``<service>`` may log in as role ``<service>``."""
+        return service_namespace(service, self.rollout_services, self.app_namespace)
 
 
 def validate_args(args: VaultConfigArgs) -> None:
@@ -294,6 +303,9 @@ def validate_args(args: VaultConfigArgs) -> None:
             problems.append(f"service {service!r} is not a Kubernetes service-account name")
     if len(set(args.services)) != len(args.services):
         problems.append(f"services {args.services} name a service twice")
+    strays = sorted(set(args.rollout_services) - set(args.services))
+    if strays:
+        problems.append(f"rollout_services {strays} are not in services {args.services}")
     if static_role_name(args.environment) in args.services:
         problems.append(
             f"service {static_role_name(args.environment)!r} clashes with the static role"
@@ -327,7 +339,8 @@ class VaultConfig(pulumi.ComponentResource):
     """Vault's configuration for one environment (seed 4.7.1, 4.9.1).
 
     - a Kubernetes auth method for the environment's cluster, and per service one role bound to
-      exactly the service account ``<service>`` in ``app_namespace``, issuing short-lived tokens
+      exactly the service account ``<service>`` of the service's namespace
+      (:meth:`VaultConfigArgs.namespace_of`), issuing short-lived tokens
       that carry only the service's policy;
     - per service one policy: read its own KV secrets and its database credentials, nothing else;
     - a database secrets engine on the environment's PostgreSQL: per service a dynamic role whose
@@ -392,7 +405,7 @@ class VaultConfig(pulumi.ComponentResource):
                 backend=self.kubernetes_auth.path,
                 role_name=service,
                 bound_service_account_names=[service],
-                bound_service_account_namespaces=[args.app_namespace],
+                bound_service_account_namespaces=[args.namespace_of(service)],
                 audience=TOKEN_AUDIENCE,
                 token_policies=[policy.name],
                 token_ttl=TOKEN_TTL_SECONDS,

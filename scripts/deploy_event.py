@@ -4,9 +4,13 @@ Standard library only: the deploy jobs run it on a bare runner, after a sparse c
 
 ``wait``
     Polls the service's public version endpoint until it serves the revision just deployed,
-    many answers in a row (the canary fully promoted), or times out. GitOps: the pipeline never
-    talks to the cluster, and Argo CD's API is not reachable from outside it (ClusterIP only,
-    ``components/k8s/gitops.py``), so the public endpoint is the only witness it has.
+    many answers in a row (the canary fully promoted), or until the revision, once seen, has
+    stopped answering for long enough (the canary was aborted and rolled back), or times out.
+    GitOps: the pipeline never talks to the cluster, and Argo CD's API is not reachable from
+    outside it (ClusterIP only, ``components/k8s/gitops.py``), so the public endpoint is the
+    only witness it has. A rollback is timed by that witness too: from the first answer of the
+    new revision (the bad canary live) to the first answer of the unbroken run of previous
+    ones that follows its last answer (traffic back on the stable version).
 
 ``push``
     Records one deployment on the Prometheus Pushgateway, in the metrics the Deployments
@@ -15,10 +19,9 @@ Standard library only: the deploy jobs run it on a bare runner, after a sparse c
     * ``ttbt2_deployments_total{environment,outcome}`` (counter),
     * ``ttbt2_deployment_lead_time_seconds`` (histogram, commit to running in production),
     * ``ttbt2_hotfixes_total`` (counter),
-    * ``ttbt2_release_validation_seconds`` (gauge, staging ready to production approval).
-
-    ``ttbt2_rollback_duration_seconds`` is not among them: an aborted canary is rolled back by
-    Argo Rollouts inside the cluster, which the pipeline cannot time (see docs/pipelines.md).
+    * ``ttbt2_release_validation_seconds`` (gauge, staging ready to production approval),
+    * ``ttbt2_rollback_duration_seconds`` (histogram, bad canary live to previous version
+      serving alone, as ``wait`` measured it).
 
     A Pushgateway keeps the last value pushed per group and cannot add, so a counter pushed
     as ``1`` by every run would never increase. Each push therefore reads the group's current
@@ -53,16 +56,25 @@ DEPLOYMENTS = "ttbt2_deployments_total"
 HOTFIXES = "ttbt2_hotfixes_total"
 LEAD_TIME = "ttbt2_deployment_lead_time_seconds"
 VALIDATION = "ttbt2_release_validation_seconds"
+ROLLBACK = "ttbt2_rollback_duration_seconds"
 
 # Bucket edges include the dashboard target (2 h) so a quantile crossing it falls on an edge
 # instead of being interpolated across it.
 LEAD_TIME_BUCKETS = (300.0, 900.0, 1800.0, 3600.0, 5400.0, 7200.0, 14400.0, 43200.0, 86400.0)
+# Likewise the rollback target (seed 4.10.1: under 10 minutes).
+ROLLBACK_BUCKETS = (60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
+ROLLED_BACK_AFTER = 90
+"""Answers in a row without the new revision, after it was seen, that prove a rollback. At a
+10 % canary weight such a run happens by chance about once in 13,000 canaries (0.9 ** 90); at
+5 %, once in a hundred: a service whose first step is below 10 % should pass a larger
+``--rolled-back-after``."""
 
 _HELP = {
     DEPLOYMENTS: "Deployments by environment and outcome (success or failure).",
     HOTFIXES: "Deployments flagged as hotfixes.",
     LEAD_TIME: "Time from commit to running in production, in seconds.",
     VALIDATION: "Duration of the last release validation (checks plus sign-off), in seconds.",
+    ROLLBACK: "Time from a new revision first serving to the previous one serving alone again.",
 }
 
 
@@ -97,6 +109,7 @@ class State:
     hotfixes: int = 0
     lead_time: Histogram = field(default_factory=lambda: Histogram(LEAD_TIME_BUCKETS))
     validation: float | None = None
+    rollback: Histogram = field(default_factory=lambda: Histogram(ROLLBACK_BUCKETS))
 
 
 @dataclass(frozen=True)
@@ -107,6 +120,19 @@ class Event:
     hotfix: bool = False
     lead_time_seconds: float | None = None
     validation_seconds: float | None = None
+    rollback_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How a rollout ended, as the version endpoint showed it.
+
+    ``result`` is ``healthy``, ``rolled-back`` or ``timeout``; ``rollback_seconds`` is set for
+    ``rolled-back`` only.
+    """
+
+    result: str
+    rollback_seconds: float | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -158,6 +184,7 @@ def parse_state(answer: Mapping[str, Any], environment: str, service: str) -> St
         for sample in (group.get(HOTFIXES) or {}).get("metrics") or []:
             state.hotfixes = int(_number(sample.get("value")))
         state.lead_time = _histogram(group.get(LEAD_TIME), LEAD_TIME_BUCKETS)
+        state.rollback = _histogram(group.get(ROLLBACK), ROLLBACK_BUCKETS)
         for sample in (group.get(VALIDATION) or {}).get("metrics") or []:
             state.validation = _number(sample.get("value"))
         return state
@@ -177,6 +204,10 @@ def apply(state: State, event: Event) -> State:
         if event.validation_seconds < 0:
             raise EventError("validation time must be >= 0")
         state.validation = event.validation_seconds
+    if event.rollback_seconds is not None:
+        if event.outcome != "failure":
+            raise EventError("a rollback time belongs to a failed deployment (outcome failure)")
+        state.rollback.observe(event.rollback_seconds)
     return state
 
 
@@ -204,6 +235,7 @@ def render(state: State) -> str:
     lines += [f"# HELP {HOTFIXES} {_HELP[HOTFIXES]}", f"# TYPE {HOTFIXES} counter"]
     lines.append(f"{HOTFIXES} {state.hotfixes}")
     lines += _render_histogram(LEAD_TIME, state.lead_time)
+    lines += _render_histogram(ROLLBACK, state.rollback)
     if state.validation is not None:
         lines += [f"# HELP {VALIDATION} {_HELP[VALIDATION]}", f"# TYPE {VALIDATION} gauge"]
         lines.append(f"{VALIDATION} {_fmt(state.validation)}")
@@ -281,35 +313,53 @@ def wait(
     *,
     timeout: float,
     consecutive: int = 10,
+    rolled_back_after: int = ROLLED_BACK_AFTER,
     interval: float = 5.0,
     fetch: Fetch = _fetch,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-) -> str:
-    """Poll ``url`` until ``consecutive`` answers in a row serve ``revision``: ``healthy``.
+) -> Verdict:
+    """Poll ``url`` until the rollout of ``revision`` is over, or ``timeout`` seconds pass.
 
-    During an Argo Rollouts canary only a share of the requests reach the new version, so one
-    answer naming it proves little; ``consecutive`` answers in a row mean the canary was
-    promoted (at 50 % canary weight, ten in a row happen by chance one time in a thousand).
-    ``timeout`` when the deadline passes first: the sync never happened or Argo Rollouts
-    aborted the canary.
+    - ``healthy``: ``consecutive`` answers in a row serve ``revision``. During an Argo Rollouts
+      canary only a share of the requests reach the new version, so one answer naming it
+      proves little; ten in a row mean the canary was promoted (at 50 % canary weight, ten in
+      a row happen by chance one time in a thousand).
+    - ``rolled-back``: ``revision`` was served, then ``rolled_back_after`` answers in a row
+      did not serve it (see :data:`ROLLED_BACK_AFTER`). ``rollback_seconds`` runs from its
+      first answer to the first answer of that run. Errors (a pod restarting, a 5xx) neither
+      extend nor break the run: they say nothing about which version serves.
+    - ``timeout``: the deadline passed first (the sync never happened, or the revision never
+      served).
     """
-    if consecutive < 1:
-        raise EventError("consecutive must be at least 1")
+    if consecutive < 1 or rolled_back_after < 1:
+        raise EventError("consecutive and rolled_back_after must be at least 1")
     deadline = clock() + timeout
     streak = 0
+    first_seen: float | None = None
+    previous_since = 0.0
+    previous_run = 0
     while True:
         try:
             hit = serves(fetch(urllib.request.Request(url)), revision)
+            answered = True
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            # An error answer (a pod restarting, a 5xx) breaks the streak but is not final.
             print(f"{url}: {exc}", file=sys.stderr)
-            hit = False
+            hit = answered = False
+        now = clock()  # when this answer came: the times below and the deadline use it
         streak = streak + 1 if hit else 0
+        if hit:
+            first_seen = now if first_seen is None else first_seen
+            previous_run = 0
+        elif answered and first_seen is not None:
+            previous_since = now if previous_run == 0 else previous_since
+            previous_run += 1
         if streak >= consecutive:
-            return "healthy"
-        if clock() >= deadline:
-            return "timeout"
+            return Verdict("healthy")
+        if first_seen is not None and previous_run >= rolled_back_after:
+            return Verdict("rolled-back", previous_since - first_seen)
+        if now >= deadline:
+            return Verdict("timeout")
         sleep(interval)
 
 
@@ -335,12 +385,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Empty strings are accepted so a workflow can pass a step output that may be unset.
     p_push.add_argument("--lead-time-seconds", type=_optional_seconds, default=None)
     p_push.add_argument("--validation-seconds", type=_optional_seconds, default=None)
+    p_push.add_argument("--rollback-seconds", type=_optional_seconds, default=None)
 
     p_wait = sub.add_parser("wait", help="wait until a URL serves a revision")
     p_wait.add_argument("--url", required=True)
     p_wait.add_argument("--revision", required=True)
     p_wait.add_argument("--timeout-minutes", type=float, default=30.0)
     p_wait.add_argument("--consecutive", type=int, default=10)
+    p_wait.add_argument("--rolled-back-after", type=int, default=ROLLED_BACK_AFTER)
+    p_wait.add_argument(
+        "--rollback-output",
+        default="",
+        help="append rollback-seconds=<s> (empty unless rolled back) to this file, "
+        "such as $GITHUB_OUTPUT",
+    )
     p_wait.add_argument("--interval-seconds", type=float, default=5.0)
 
     args = parser.parse_args(argv)
@@ -351,25 +409,31 @@ def main(argv: Sequence[str] | None = None) -> int:
                 hotfix=args.hotfix == "true",
                 lead_time_seconds=args.lead_time_seconds,
                 validation_seconds=args.validation_seconds,
+                rollback_seconds=args.rollback_seconds,
             )
             auth = os.environ.get("PUSHGATEWAY_AUTH", "")
             print(push(args.gateway, args.environment, args.service, event, basic_auth=auth))
             return 0
-        result = wait(
+        verdict = wait(
             args.url,
             args.revision,
             timeout=args.timeout_minutes * 60,
             consecutive=args.consecutive,
+            rolled_back_after=args.rolled_back_after,
             interval=args.interval_seconds,
         )
+        if args.rollback_output:
+            seconds = "" if verdict.rollback_seconds is None else f"{verdict.rollback_seconds:.0f}"
+            with open(args.rollback_output, "a", encoding="utf-8") as out:
+                out.write(f"rollback-seconds={seconds}\n")
     except EventError as exc:
         print(f"::error::{exc}", file=sys.stderr)
         return 2
     except (urllib.error.URLError, TimeoutError) as exc:
         print(f"::error::{exc}", file=sys.stderr)
         return 1
-    print(result)
-    return 0 if result == "healthy" else 1
+    print(verdict.result)
+    return 0 if verdict.result == "healthy" else 1
 
 
 if __name__ == "__main__":

@@ -237,8 +237,12 @@ def test_every_deploy_records_its_event(workflow: dict[str, Any]) -> None:
             "${{ steps.wait.outputs.result == 'healthy' && 'success' || 'failure' }}"
         )
         assert "deploy_event.py push" in record["run"]
+        # An aborted canary's rollback time, measured by the wait, reaches the dashboard.
+        assert record["env"]["ROLLBACK_SECONDS"] == "${{ steps.wait.outputs.rollback-seconds }}"
+        assert '--rollback-seconds "$ROLLBACK_SECONDS"' in record["run"]
         wait = _step(job, "Wait until the new revision serves")
         assert "deploy_event.py wait" in wait["run"] and '--revision "$GITHUB_SHA"' in wait["run"]
+        assert '--rollback-output "$GITHUB_OUTPUT"' in wait["run"]
         # The step order the outputs rely on.
         names = [s.get("name") for s in steps_of(job)]
         assert names.index("Wait until the new revision serves") < names.index(
@@ -267,19 +271,16 @@ def _deployment_metrics() -> set[str]:
 
 
 def test_pipeline_emits_what_the_dashboard_queries() -> None:
-    """Every delivery metric the dashboard reads is pushed, except the rollback time.
-
-    Argo Rollouts rolls an aborted canary back inside the cluster, where the pipeline cannot
-    time it; that gap is documented in docs/pipelines.md. A new dashboard metric fails here.
-    """
-    body = deploy_event.render(
-        deploy_event.apply(
-            deploy_event.State(),
-            deploy_event.Event("success", True, lead_time_seconds=60, validation_seconds=5),
-        )
+    """Every delivery metric the dashboard reads is pushed; a new dashboard metric fails here."""
+    state = deploy_event.apply(
+        deploy_event.State(),
+        deploy_event.Event("success", True, lead_time_seconds=60, validation_seconds=5),
     )
+    deploy_event.apply(state, deploy_event.Event("failure", rollback_seconds=240))
+    body = deploy_event.render(state)
     emitted = {line.split()[2] for line in body.splitlines() if line.startswith("# TYPE")}
-    assert _deployment_metrics() - emitted == {"ttbt2_rollback_duration_seconds"}
+    assert "ttbt2_rollback_duration_seconds" in _deployment_metrics()
+    assert _deployment_metrics() <= emitted
 
 
 def test_environment_labels_match_the_dashboards() -> None:
@@ -553,6 +554,8 @@ def test_group_with_an_extra_key_is_another_group() -> None:
         (deploy_event.Event("success", lead_time_seconds=-1), "finite"),
         (deploy_event.Event("success", lead_time_seconds=float("nan")), "finite"),
         (deploy_event.Event("success", validation_seconds=-5), "validation"),
+        (deploy_event.Event("success", rollback_seconds=60), "belongs to a failed deployment"),
+        (deploy_event.Event("failure", rollback_seconds=-1), "finite"),
     ],
 )
 def test_bad_events_are_refused(event: deploy_event.Event, message: str) -> None:
@@ -614,14 +617,27 @@ OLD = "b" * 40
 
 
 def _wait(answers: list[str | int], **kwargs: Any) -> tuple[str, FakeService]:
+    verdict, service = _verdict(answers, **kwargs)
+    return verdict.result, service
+
+
+def _verdict(answers: list[str | int], **kwargs: Any) -> tuple[deploy_event.Verdict, FakeService]:
+    """Wait on a scripted endpoint; the clock advances one second per answer."""
+    ticks = iter(range(10_000))
     service = FakeService(answers)
     try:
-        result = deploy_event.wait(
-            service.url, NEW, timeout=kwargs.pop("timeout", 5), interval=0, **kwargs
+        verdict = deploy_event.wait(
+            service.url,
+            NEW,
+            timeout=kwargs.pop("timeout", 500),
+            interval=0,
+            clock=lambda: next(ticks),
+            sleep=lambda _: None,
+            **kwargs,
         )
     finally:
         service.server.shutdown()
-    return result, service
+    return verdict, service
 
 
 def test_wait_needs_consecutive_answers_of_the_new_revision() -> None:
@@ -642,7 +658,7 @@ def test_wait_times_out_when_the_revision_never_serves() -> None:
         )
     finally:
         service.server.shutdown()
-    assert result == "timeout"
+    assert result == deploy_event.Verdict("timeout")
     assert service.calls == 5  # deadline 0 + 5, one answer per tick
 
 
@@ -655,6 +671,31 @@ def test_wait_survives_errors() -> None:
 def test_wait_refuses_a_zero_streak() -> None:
     with pytest.raises(deploy_event.EventError):
         deploy_event.wait("http://127.0.0.1:1", NEW, timeout=1, consecutive=0)
+    with pytest.raises(deploy_event.EventError):
+        deploy_event.wait("http://127.0.0.1:1", NEW, timeout=1, rolled_back_after=0)
+
+
+def test_wait_times_a_rollback_from_the_first_new_answer_to_the_stable_run() -> None:
+    """Canary first seen at answer 3, last at answer 5; previous version alone from answer 6."""
+    old, new = json.dumps({"revision": OLD}), json.dumps({"revision": NEW})
+    # answers:     1    2    3    4    5    6.. (old forever, with an error inside the run)
+    answers: list[str | int] = [old, old, new, old, new, old, old, 503, old, old]
+    verdict, service = _verdict(answers, rolled_back_after=4)
+    # Ticks: 0 for the deadline, then answer k is read at tick k. First new: tick 3. The run of
+    # previous answers starts at answer 6 (tick 6); the error at answer 8 neither counts nor
+    # breaks it, so the fourth previous answer is answer 10.
+    assert verdict == deploy_event.Verdict("rolled-back", 3.0)
+    assert service.calls == 10
+
+
+def test_wait_is_no_rollback_when_the_canary_resumes_or_never_served() -> None:
+    """A run of previous answers shorter than the threshold is a low-weight canary, and a
+    revision never seen cannot have been rolled back."""
+    old, new = json.dumps({"revision": OLD}), json.dumps({"revision": NEW})
+    verdict, _ = _verdict([new, old, old, old, new, new, new], rolled_back_after=4, consecutive=3)
+    assert verdict == deploy_event.Verdict("healthy")
+    verdict, service = _verdict([old], rolled_back_after=2, timeout=20)
+    assert verdict == deploy_event.Verdict("timeout") and service.calls == 20
 
 
 # ---------------------------------------------------------------------------------------------
@@ -699,6 +740,29 @@ def test_cli_wait_timeout_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
     finally:
         service.server.shutdown()
     assert rc == 1 and capsys.readouterr().out.strip() == "timeout"
+
+
+def test_cli_wait_writes_the_rollback_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """rolled-back exits 1 and appends rollback-seconds to the step-output file."""
+    service = FakeService([json.dumps({"revision": NEW}), json.dumps({"revision": OLD})])
+    out = tmp_path / "github_output"
+    out.write_text("result=earlier\n")
+    try:
+        rc = deploy_event.main(
+            [
+                *("wait", "--url", service.url, "--revision", NEW, "--interval-seconds", "0"),
+                *("--rolled-back-after", "3", "--rollback-output", str(out)),
+            ]
+        )
+    finally:
+        service.server.shutdown()
+    assert rc == 1 and capsys.readouterr().out.strip() == "rolled-back"
+    lines = out.read_text().splitlines()
+    assert lines[0] == "result=earlier"  # appended, never overwritten
+    key, seconds = lines[1].split("=")
+    assert key == "rollback-seconds" and 0 <= int(seconds) < 5
 
 
 def test_cli_errors(capsys: pytest.CaptureFixture[str]) -> None:
@@ -768,17 +832,18 @@ def test_resolve_names_step(workflow: dict[str, Any], tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "case",
-    [("success", 3600, "1"), ("failure", None, "0")],
-    ids=["success", "failure"],
+    [("success", 3600, "1", ""), ("failure", None, "0", "300")],
+    ids=["success", "rolled-back"],
 )
 def test_production_record_step(
     workflow: dict[str, Any],
     gateway: FakePushgateway,
     tmp_path: Path,
-    case: tuple[str, int | None, str],
+    case: tuple[str, int | None, str, str],
 ) -> None:
-    """The prod step pushes lead time (commit to serving) only for a success."""
-    outcome, lead, count = case
+    """The prod step pushes lead time (commit to serving) only for a success, and the
+    rollback time the wait measured for a canary rolled back."""
+    outcome, lead, count, rollback = case
     step = _step(workflow["jobs"]["deploy-production"], "Record the deployment event")
     helper = tmp_path / ".platform" / "scripts"
     helper.mkdir(parents=True)
@@ -791,6 +856,7 @@ def test_production_record_step(
         "COMMIT_TIME": "1000",
         "FINISHED": "4600",
         "VALIDATION_SECONDS": "420",
+        "ROLLBACK_SECONDS": rollback,
         "DEPLOY_ENVIRONMENT": "production",
         "SERVICE": "api",
     }
@@ -802,6 +868,9 @@ def test_production_record_step(
     if lead is not None:
         assert float(metric["sum"]) == lead
     assert _value(group, deploy_event.VALIDATION) == 420
+    (timed,) = group[deploy_event.ROLLBACK]["metrics"]
+    assert timed["count"] == ("1" if rollback else "0")
+    assert float(timed["sum"]) == float(rollback or 0)
     assert _value(group, deploy_event.DEPLOYMENTS, outcome=outcome) == 1
 
 

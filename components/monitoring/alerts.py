@@ -489,6 +489,26 @@ ALERTS: Final[tuple[Alert, ...]] = (
         team="sre",
     ),
     Alert(
+        name="RolloutUnavailable",
+        category="health",
+        metric="uptime",
+        # The services run as Argo Rollouts, which kube-state-metrics does not see; the Argo
+        # Rollouts controller reports their replicas. A Rollout scaled to zero is no outage.
+        expr=(
+            "rollout_info_replicas_available == 0"
+            " and on (namespace, name) rollout_info_replicas_desired > 0"
+        ),
+        for_="5m",
+        severity="critical",
+        priority="critical",
+        summary="A service's Rollout has no available replica",
+        description=(
+            "Rollout {{ $labels.namespace }}/{{ $labels.name }} has had no available "
+            "replica for 5 minutes."
+        ),
+        team="sre",
+    ),
+    Alert(
         name="ScrapeTargetDown",
         category="health",
         metric="uptime",

@@ -194,6 +194,21 @@ CRITICAL_CASES: dict[str, Case] = {
         labels={"namespace": "ttbt2", "deployment": "api"},
         description="Deployment ttbt2/api has had no available replica for 5 minutes.",
     ),
+    "RolloutUnavailable": Case(
+        firing={
+            'rollout_info_replicas_available{namespace="api",name="api"}': "3 3 0x20",
+            'rollout_info_replicas_desired{namespace="api",name="api"}': "3x20",
+        },
+        # A Rollout scaled to zero on purpose is not down.
+        healthy={
+            'rollout_info_replicas_available{namespace="api",name="api"}': "3x20",
+            'rollout_info_replicas_desired{namespace="api",name="api"}': "3x20",
+            'rollout_info_replicas_available{namespace="web",name="web"}': "0x20",
+            'rollout_info_replicas_desired{namespace="web",name="web"}': "0x20",
+        },
+        labels={"namespace": "api", "name": "api"},
+        description="Rollout api/api has had no available replica for 5 minutes.",
+    ),
     "CredentialStuffingSuspected": Case(
         # 30/s + 10/s across reasons: the alert sums them per service.
         firing={

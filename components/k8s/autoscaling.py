@@ -23,7 +23,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.k8s.charts import CHARTS_DIR, chart_version
+from components.k8s.charts import CHARTS_DIR, vendored_release
 from components.k8s.pod_security import restricted_labels
 
 METRICS_SERVER_CHART = "metrics-server"
@@ -169,24 +169,13 @@ class PodAutoscaling(pulumi.ComponentResource):
     ) -> None:
         super().__init__("ttbt2:k8s:PodAutoscaling", name, None, opts)
         env_labels = {"environment": args.environment}
-        # A failed install or upgrade rolls back and removes what it created.
-        safe_release: dict[str, Any] = {
-            "create_namespace": False,
-            "atomic": True,
-            "cleanup_on_fail": True,
-            "timeout": 600,
-            "max_history": 10,
-        }
-
-        self.metrics_server = k8s.helm.v3.Release(
+        self.metrics_server = vendored_release(
             f"{name}-metrics-server",
-            name=METRICS_SERVER_CHART,
-            chart=METRICS_SERVER_CHART,
-            version=chart_version(METRICS_SERVER_DIR),
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=METRICS_SERVER_REPOSITORY),
+            METRICS_SERVER_CHART,
+            METRICS_SERVER_DIR,
+            repository=METRICS_SERVER_REPOSITORY,
             namespace=METRICS_SERVER_NAMESPACE,
             values=metrics_server_values(args.environment),
-            **safe_release,
             opts=pulumi.ResourceOptions(parent=self),
         )
 
@@ -197,15 +186,13 @@ class PodAutoscaling(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.vpa = k8s.helm.v3.Release(
+        self.vpa = vendored_release(
             f"{name}-vpa",
-            name=VPA_CHART,
-            chart=VPA_CHART,
-            version=chart_version(VPA_DIR),
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=VPA_REPOSITORY),
+            VPA_CHART,
+            VPA_DIR,
+            repository=VPA_REPOSITORY,
             namespace=self.vpa_namespace.metadata.name,
             values=vpa_values(args.environment),
-            **safe_release,
             # The recommender reads pod usage from the metrics API.
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[self.vpa_namespace, self.metrics_server]

@@ -20,7 +20,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.aws.karpenter_iam import DISCOVERY_TAG, NAMESPACE, SERVICE_ACCOUNT
-from components.k8s.charts import chart_dir, chart_version
+from components.k8s.charts import chart_dir, vendored_release
 from components.k8s.pod_security import restricted_labels
 
 CHART_NAME = "karpenter"
@@ -275,7 +275,6 @@ class Karpenter(pulumi.ComponentResource):
     ) -> None:
         super().__init__("ttbt2:k8s:Karpenter", name, None, opts)
         env_labels = {"environment": args.environment}
-        version = chart_version(CHART_DIR)
 
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
@@ -284,27 +283,21 @@ class Karpenter(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        release_options: dict[str, Any] = {
-            "version": version,
-            "namespace": self.namespace.metadata.name,
-            "create_namespace": False,
-            # A failed install or upgrade rolls back and removes what it created.
-            "atomic": True,
-            "cleanup_on_fail": True,
-            "timeout": 600,
-            "max_history": 10,
-        }
-        self.crd_release = k8s.helm.v3.Release(
+        # Both charts are published together, at the version of the vendored controller chart.
+        self.crd_release = vendored_release(
             f"{name}-crds",
-            name=CRD_CHART_NAME,
-            chart=f"{CHART_REPOSITORY}/{CRD_CHART_NAME}",
-            **release_options,
+            CRD_CHART_NAME,
+            CHART_DIR,
+            repository=CHART_REPOSITORY,
+            namespace=self.namespace.metadata.name,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
         )
-        self.release = k8s.helm.v3.Release(
+        self.release = vendored_release(
             f"{name}-release",
-            name=CHART_NAME,
-            chart=f"{CHART_REPOSITORY}/{CHART_NAME}",
+            CHART_NAME,
+            CHART_DIR,
+            repository=CHART_REPOSITORY,
+            namespace=self.namespace.metadata.name,
             values=helm_values(
                 args.environment,
                 args.cluster_name,
@@ -312,7 +305,6 @@ class Karpenter(pulumi.ComponentResource):
                 args.controller_role_arn,
             ),
             skip_crds=True,
-            **release_options,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.crd_release]),
         )
         after_release = pulumi.ResourceOptions(parent=self, depends_on=[self.release])

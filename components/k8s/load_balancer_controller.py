@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
-from components.k8s.charts import chart_dir, chart_version
+from components.k8s.charts import chart_dir, vendored_release
 
 CHART_NAME = "aws-load-balancer-controller"
 CHART_REPOSITORY = "https://aws.github.io/eks-charts"
@@ -156,14 +155,12 @@ class LoadBalancerController(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("ttbt2:k8s:LoadBalancerController", name, None, opts)
-        self.release = k8s.helm.v3.Release(
+        self.release = vendored_release(
             f"{name}-release",
-            name=CHART_NAME,
-            chart=CHART_NAME,
-            version=chart_version(CHART_DIR),
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
+            CHART_NAME,
+            CHART_DIR,
+            repository=CHART_REPOSITORY,
             namespace=NAMESPACE,
-            create_namespace=False,
             values=helm_values(
                 environment=args.environment,
                 cluster_name=args.cluster_name,
@@ -173,11 +170,6 @@ class LoadBalancerController(pulumi.ComponentResource):
                 service_monitor=args.service_monitor,
                 tags=args.tags,
             ),
-            # A failed install or upgrade rolls back and removes what it created.
-            atomic=True,
-            cleanup_on_fail=True,
-            timeout=600,
-            max_history=10,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.ingress_class = INGRESS_CLASS

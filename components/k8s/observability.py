@@ -52,7 +52,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.k8s.charts import CHARTS_DIR, chart_version
+from components.k8s.charts import CHARTS_DIR, vendored_release
 from components.k8s.pod_security import psa_labels
 
 PROMETHEUS_CHART = "kube-prometheus-stack"
@@ -718,19 +718,14 @@ class Observability(pulumi.ComponentResource):
                     opts=in_ns,
                 )
             )
-        self.prometheus_release = k8s.helm.v3.Release(
+        self.prometheus_release = vendored_release(
             f"{name}-prometheus-stack",
-            name=PROMETHEUS_CHART,
-            chart=PROMETHEUS_CHART,
-            version=chart_version(PROMETHEUS_CHART_DIR),
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=PROMETHEUS_REPOSITORY),
+            PROMETHEUS_CHART,
+            PROMETHEUS_CHART_DIR,
+            repository=PROMETHEUS_REPOSITORY,
             namespace=ns,
-            create_namespace=False,
             values=prometheus_stack_values(args),
-            atomic=True,
-            cleanup_on_fail=True,
             timeout=900,
-            max_history=10,
             opts=pulumi.ResourceOptions(parent=self, depends_on=stack_deps),
         )
         after_stack = pulumi.ResourceOptions(parent=self, depends_on=[self.prometheus_release])
@@ -762,19 +757,13 @@ class Observability(pulumi.ComponentResource):
             )
 
         # ---- ECK ------------------------------------------------------------------------
-        self.eck_release = k8s.helm.v3.Release(
+        self.eck_release = vendored_release(
             f"{name}-eck-operator",
-            name=ECK_CHART,
-            chart=ECK_CHART,
-            version=chart_version(ECK_CHART_DIR),
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=ECK_REPOSITORY),
+            ECK_CHART,
+            ECK_CHART_DIR,
+            repository=ECK_REPOSITORY,
             namespace=ECK_NAMESPACE,
-            create_namespace=False,
             values=eck_operator_values([ns, agents_ns]),
-            atomic=True,
-            cleanup_on_fail=True,
-            timeout=600,
-            max_history=10,
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[self.eck_namespace, self.namespace, self.agents_namespace],

@@ -17,7 +17,7 @@ import pulumi_kubernetes as k8s
 
 from components.delivery.spec import service_namespace
 from components.dependencies import inherited_depends_on
-from components.k8s.charts import chart_dir, chart_version
+from components.k8s.charts import chart_dir, vendored_release
 from components.k8s.pod_security import restricted_labels
 
 CHART_NAME = "vault-secrets-operator"
@@ -236,20 +236,13 @@ class VaultSecretsOperator(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.release = k8s.helm.v3.Release(
+        self.release = vendored_release(
             f"{name}-release",
-            name=CHART_NAME,
-            chart=CHART_NAME,
-            version=chart_version(CHART_DIR),
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
+            CHART_NAME,
+            CHART_DIR,
+            repository=CHART_REPOSITORY,
             namespace=self.namespace.metadata.name,
-            create_namespace=False,
             values=helm_values(args.environment),
-            # A failed install or upgrade rolls back and removes what it created.
-            atomic=True,
-            cleanup_on_fail=True,
-            timeout=600,
-            max_history=10,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
         )
         after_release = pulumi.ResourceOptions(parent=self, depends_on=[self.release])

@@ -376,12 +376,15 @@ def build(cfg: settings_module.Settings) -> None:
         ca_cert_file=cfg.vault_ca_bundle or None,
         token=secrets.vault_token(),
     )
-    database_admin_password = secrets.for_consumer("database-admin")
+    declared_admin_password = secrets.for_consumer("database-admin")
+    # Vault serves the services only when there are some and its database engine has the
+    # admin password.
+    database_admin_password = declared_admin_password if cfg.vault_services else None
+    vault_synced = database_admin_password is not None
     # Vault-backed services that are also delivered as Rollouts live in their own namespaces;
     # Vault's roles and the operator's objects follow them there.
-    vault_synced = bool(cfg.vault_services) and database_admin_password is not None
     rollout_services = tuple(s.name for s in cfg.services if s.name in cfg.vault_services)
-    if cfg.vault_services and database_admin_password is not None:
+    if database_admin_password is not None:
         vault_config.VaultConfig(
             f"{prefix}-vault",
             vault_config.VaultConfigArgs(

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import math
 import os
@@ -414,18 +415,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             auth = os.environ.get("PUSHGATEWAY_AUTH", "")
             print(push(args.gateway, args.environment, args.service, event, basic_auth=auth))
             return 0
-        verdict = wait(
-            args.url,
-            args.revision,
-            timeout=args.timeout_minutes * 60,
-            consecutive=args.consecutive,
-            rolled_back_after=args.rolled_back_after,
-            interval=args.interval_seconds,
-        )
-        if args.rollback_output:
-            seconds = "" if verdict.rollback_seconds is None else f"{verdict.rollback_seconds:.0f}"
-            with open(args.rollback_output, "a", encoding="utf-8") as out:
-                out.write(f"rollback-seconds={seconds}\n")
+        with contextlib.ExitStack() as files:
+            # Opened before the wait: an unwritable file is a bad argument, found before, not
+            # after, half an hour of polling.
+            output = None
+            if args.rollback_output:
+                try:
+                    output = files.enter_context(open(args.rollback_output, "a", encoding="utf-8"))
+                except OSError as exc:
+                    raise EventError(
+                        f"--rollback-output {args.rollback_output!r} cannot be written: "
+                        f"{exc.strerror}"
+                    ) from None
+            verdict = wait(
+                args.url,
+                args.revision,
+                timeout=args.timeout_minutes * 60,
+                consecutive=args.consecutive,
+                rolled_back_after=args.rolled_back_after,
+                interval=args.interval_seconds,
+            )
+            if output is not None:
+                seconds = (
+                    "" if verdict.rollback_seconds is None else f"{verdict.rollback_seconds:.0f}"
+                )
+                output.write(f"rollback-seconds={seconds}\n")
     except EventError as exc:
         print(f"::error::{exc}", file=sys.stderr)
         return 2

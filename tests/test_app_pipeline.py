@@ -765,6 +765,25 @@ def test_cli_wait_writes_the_rollback_time(
     assert key == "rollback-seconds" and 0 <= int(seconds) < 5
 
 
+def test_cli_wait_refuses_an_unwritable_output_before_waiting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bad --rollback-output is exit 2 naming the option, and the endpoint is never polled."""
+    service = FakeService([json.dumps({"revision": NEW})])
+    try:
+        rc = deploy_event.main(
+            [
+                *("wait", "--url", service.url, "--revision", NEW, "--interval-seconds", "0"),
+                *("--rollback-output", str(tmp_path / "missing" / "out")),
+            ]
+        )
+    finally:
+        service.server.shutdown()
+    assert rc == 2 and service.calls == 0
+    err = capsys.readouterr().err
+    assert "::error::--rollback-output" in err and "cannot be written" in err
+
+
 def test_cli_errors(capsys: pytest.CaptureFixture[str]) -> None:
     """A bad argument is 2; an unreachable gateway is 1, with a workflow error annotation."""
     assert (

@@ -9,9 +9,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.aws.context import AwsContext
-from components.aws.kms import EncryptionKey, EncryptionKeyArgs
-from components.aws.logs import encrypted_log_group
-from components.aws.security import client_only_security_group
+from components.aws.data_store import DataStoreScaffoldArgs, LogGroupSpec, private_data_store
 
 PORT = 6379
 
@@ -54,18 +52,29 @@ class RedisCache(pulumi.ComponentResource):
         super().__init__("ttbt2:aws:RedisCache", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = args.tags
-        slow_log_group = f"/aws/elasticache/{name}/slow-log"
-        key = EncryptionKey(
-            f"{name}-data",
-            EncryptionKeyArgs(
-                description=f"Data and snapshots of cache {name}",
+        scaffold = private_data_store(
+            name,
+            DataStoreScaffoldArgs(
                 context=args.context,
                 tags=tags,
-                protect=args.production,
-                log_group_patterns=[slow_log_group],
+                vpc_id=args.vpc_id,
+                subnet_ids=args.subnet_ids,
+                client_security_group_id=args.client_security_group_id,
+                subnet_group_type=aws.elasticache.SubnetGroup,
+                subnet_tier="Private",
+                port=PORT,
+                what="Cache",
+                key_role="data",
+                key_description=f"Data and snapshots of cache {name}",
+                log_groups=(LogGroupSpec("slow-log", f"/aws/elasticache/{name}/slow-log"),),
+                log_retention_days=args.log_retention_days,
+                production=args.production,
             ),
-            opts=child,
+            parent=self,
         )
+        key = scaffold.key
+        (log_group,) = scaffold.log_groups
+        security_group = scaffold.security_group
         if args.auth_token is None:
             generated = random.RandomPassword(
                 f"{name}-auth-token",
@@ -79,30 +88,6 @@ class RedisCache(pulumi.ComponentResource):
             # The provider SDK marks authToken secret on the replication group anyway; wrapping
             # here also keeps self.auth_token secret for consumers such as Kubernetes secrets.
             token = pulumi.Output.secret(args.auth_token)
-        log_group = encrypted_log_group(
-            f"{name}-slow-log",
-            slow_log_group,
-            retention_days=args.log_retention_days,
-            kms_key_arn=key.arn,
-            tags=tags,
-            opts=child,
-        )
-        subnet_group = aws.elasticache.SubnetGroup(
-            f"{name}-subnets",
-            subnet_ids=args.subnet_ids,
-            description=f"Private subnets of {name}",
-            tags={**tags, "Name": f"{name}-subnets"},
-            opts=child,
-        )
-        security_group = client_only_security_group(
-            name,
-            vpc_id=args.vpc_id,
-            client_security_group_id=args.client_security_group_id,
-            port=PORT,
-            what="Cache",
-            tags=tags,
-            opts=child,
-        )
         major = args.engine_version.split(".", 1)[0]
         parameters = aws.elasticache.ParameterGroup(
             f"{name}-params",
@@ -128,7 +113,7 @@ class RedisCache(pulumi.ComponentResource):
             multi_az_enabled=replicated,
             port=PORT,
             parameter_group_name=parameters.name,
-            subnet_group_name=subnet_group.name,
+            subnet_group_name=scaffold.subnet_group.name,
             security_group_ids=[security_group.id],
             at_rest_encryption_enabled=True,
             kms_key_id=key.arn,

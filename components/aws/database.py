@@ -8,10 +8,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.context import AwsContext
+from components.aws.data_store import DataStoreScaffoldArgs, LogGroupSpec, private_data_store
 from components.aws.iam import service_trust
-from components.aws.kms import EncryptionKey, EncryptionKeyArgs
-from components.aws.logs import encrypted_log_group
-from components.aws.security import client_only_security_group
 
 LOG_EXPORTS = ["postgresql", "upgrade"]
 PORT = 5432
@@ -67,45 +65,34 @@ class Database(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         tags = args.tags
         identifier = name
-        log_groups = [f"/aws/rds/instance/{identifier}/{kind}" for kind in LOG_EXPORTS]
-        key = EncryptionKey(
-            f"{name}-storage",
-            EncryptionKeyArgs(
-                description=f"Storage, Performance Insights, logs and master secret of {name}",
+        scaffold = private_data_store(
+            name,
+            DataStoreScaffoldArgs(
                 context=args.context,
                 tags=tags,
-                protect=args.production,
-                log_group_patterns=log_groups,
+                vpc_id=args.vpc_id,
+                subnet_ids=args.subnet_ids,
+                client_security_group_id=args.client_security_group_id,
+                subnet_group_type=aws.rds.SubnetGroup,
+                subnet_tier="Isolated",
+                port=PORT,
+                what="PostgreSQL",
+                key_role="storage",
+                key_description=(
+                    f"Storage, Performance Insights, logs and master secret of {name}"
+                ),
+                # RDS writes each exported log to a group of its own, named after the instance.
+                log_groups=tuple(
+                    LogGroupSpec(f"log-{kind}", f"/aws/rds/instance/{identifier}/{kind}")
+                    for kind in LOG_EXPORTS
+                ),
+                log_retention_days=args.log_retention_days,
+                production=args.production,
             ),
-            opts=child,
+            parent=self,
         )
-        exported_logs = [
-            encrypted_log_group(
-                f"{name}-log-{kind}",
-                group,
-                retention_days=args.log_retention_days,
-                kms_key_arn=key.arn,
-                tags=tags,
-                opts=child,
-            )
-            for kind, group in zip(LOG_EXPORTS, log_groups, strict=True)
-        ]
-        subnet_group = aws.rds.SubnetGroup(
-            f"{name}-subnets",
-            subnet_ids=args.subnet_ids,
-            description=f"Isolated subnets of {name}",
-            tags={**tags, "Name": f"{name}-subnets"},
-            opts=child,
-        )
-        security_group = client_only_security_group(
-            name,
-            vpc_id=args.vpc_id,
-            client_security_group_id=args.client_security_group_id,
-            port=PORT,
-            what="PostgreSQL",
-            tags=tags,
-            opts=child,
-        )
+        key = scaffold.key
+        security_group = scaffold.security_group
         major = args.engine_version.split(".", 1)[0]
         parameters = aws.rds.ParameterGroup(
             f"{name}-params",
@@ -158,7 +145,7 @@ class Database(pulumi.ComponentResource):
             manage_master_user_password=True,
             master_user_secret_kms_key_id=key.arn,
             snapshot_identifier=args.restore_snapshot or None,
-            db_subnet_group_name=subnet_group.name,
+            db_subnet_group_name=scaffold.subnet_group.name,
             vpc_security_group_ids=[security_group.id],
             publicly_accessible=False,
             multi_az=args.multi_az,
@@ -183,7 +170,7 @@ class Database(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 protect=args.production,
-                depends_on=[*exported_logs, monitoring_policy],
+                depends_on=[*scaffold.log_groups, monitoring_policy],
             ),
         )
         self.endpoint = self.instance.address

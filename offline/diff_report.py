@@ -55,6 +55,9 @@ def resource_lines(change: ResourceChange) -> list[str]:
         lines.append(f"        (same resource through an alias of {change.aliased_from})")
     if change.op == "replace":
         lines.append(f"        replaced because of: {', '.join(change.replace_reasons)}")
+    if change.protected and change.op in ("replace", "delete"):
+        # The engine refuses to delete a protected resource, so `pulumi up` would stop here.
+        lines.append(f"        protected: `pulumi up` refuses to {change.op} it until unprotected")
     lines += [_property_line(p) for p in change.properties]
     return lines
 

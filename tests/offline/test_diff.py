@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pulumi.runtime.proto import alias_pb2
 
 from offline.cli import EXIT_OK, EXIT_USAGE, _write_graph, main
 from offline.diff import ResourceChange, StackDiff, diff_graphs, engine_urns
 from offline.diff_report import render_diff, value_text
 from offline.graph import SECRET_SIG, SECRET_SIG_KEY, GraphFileError, Resource, StackGraph
+from offline.recorder import _alias
 from offline.replacements import REPLACE_ON_CHANGES, rule_for
 from tests.conftest import render
 
@@ -296,6 +298,27 @@ def test_children_inherit_their_renamed_parents_alias() -> None:
     assert sorted(c.op for c in diff.changes) == ["create", "create", "delete", "delete"]
 
 
+def test_alias_parent_that_was_itself_aliased_means_its_old_urn() -> None:
+    """Moved out of a renamed component: the alias's parent stands for that parent's old URN."""
+    old_parent = res(COMPONENT, "db")
+    child = res(RDS, "instance", parent=old_parent.urn)
+    # URNs carry the parent's type, not its name: the parent changes type too.
+    renamed_parent = res("ttbt2:aws:Db", "database", aliases=[{"name": "db", "type": COMPONENT}])
+    other = res("ttbt2:aws:Storage", "store")
+    moved = res(RDS, "instance", parent=other.urn, aliases=[{"parentUrn": renamed_parent.urn}])
+    diff = diff_graphs(graph(old_parent, child), graph(renamed_parent, other, moved))
+    assert [(c.op, c.name) for c in diff.changes] == [("create", "store")]
+
+
+def test_root_stack_parent_in_an_alias_means_no_parent() -> None:
+    """Against a state recorded with engine URNs (no stack segment), as a real stack has."""
+    component = res(COMPONENT, "db")
+    state = Resource(urn=PREFIX + RDS + "::db-instance", type=RDS, name="db-instance")
+    moved = res(RDS, "db-instance", parent=component.urn, aliases=[{"parentUrn": STACK_URN}])
+    diff = diff_graphs(graph(state), graph(component, moved))
+    assert [(c.op, c.name) for c in diff.changes] == [("create", "db")]
+
+
 def test_engine_urns_drop_the_stack_and_keep_the_whole_parent_chain() -> None:
     outer = res(COMPONENT, "db")
     inner = res("ttbt2:aws:Inner", "in", parent=outer.urn)
@@ -306,6 +329,25 @@ def test_engine_urns_drop_the_stack_and_keep_the_whole_parent_chain() -> None:
     # An old URN written the engine's way finds the recorded resource too.
     head = graph(res(RDS, "renamed", aliases=[PREFIX + RDS + "::old"]))
     assert diff_graphs(graph(res(RDS, "old")), head).empty
+
+
+@pytest.mark.parametrize(
+    ("alias", "recorded"),
+    [
+        (alias_pb2.Alias(urn="urn:old"), "urn:old"),
+        (alias_pb2.Alias(spec=alias_pb2.Alias.Spec(name="n")), {"name": "n"}),
+        (
+            alias_pb2.Alias(spec=alias_pb2.Alias.Spec(type="t", noParent=True)),
+            {"type": "t", "noParent": True},
+        ),
+        (
+            alias_pb2.Alias(spec=alias_pb2.Alias.Spec(name="n", parentUrn="urn:p", project="x")),
+            {"name": "n", "project": "x", "parentUrn": "urn:p"},
+        ),
+    ],
+)
+def test_recorder_keeps_alias_specs_whole(alias: Any, recorded: Any) -> None:
+    assert _alias(alias) == recorded
 
 
 def test_recorded_alias_specs_keep_their_fields() -> None:
@@ -338,6 +380,7 @@ def test_protected_and_data_holding_deletions_come_first_and_stand_out() -> None
     section = "\n".join(lines[risk:changes])
     assert "-  aws:kms/key:Key  key  (delete) [protect] [holds data]" in section
     assert "+- aws:rds/instance:Instance  db  (replace) [holds data]" in section
+    assert "protected: `pulumi up` refuses to delete it until unprotected" in section
     assert "role" not in section
     assert "aws:iam/role:Role  role  (delete)" in "\n".join(lines[changes:])
     assert diff.to_json()["atRisk"] == [c.urn for c in diff.at_risk]

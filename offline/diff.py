@@ -106,11 +106,15 @@ class ResourceChange:
     """The base URN when the resource was found through an alias under another URN."""
     protected: bool = False
     data_holding: bool = False
+    retained: bool = False
+    """``retainOnDelete``: the engine forgets the old resource but leaves it in the cloud."""
 
     @property
     def at_risk(self) -> bool:
-        """A replacement or deletion of a protected or data-holding resource."""
-        return self.op in ("replace", "delete") and (self.protected or self.data_holding)
+        """A replacement or deletion of a protected, or a data-holding and not retained, one."""
+        return self.op in ("replace", "delete") and (
+            self.protected or (self.data_holding and not self.retained)
+        )
 
 
 @dataclass(frozen=True)
@@ -168,6 +172,7 @@ class StackDiff:
                     "aliasedFrom": c.aliased_from,
                     "protected": c.protected,
                     "dataHolding": c.data_holding,
+                    "retained": c.retained,
                     "atRisk": c.at_risk,
                     "replaceReasons": list(c.replace_reasons),
                     "properties": [
@@ -485,6 +490,7 @@ def _compared(old: Resource, res: Resource, via_alias: str | None) -> ResourceCh
         aliased_from=via_alias,
         protected=bool(old.option("protect") or res.option("protect")),
         data_holding=res.type in DATA_HOLDING_TYPES or old.type in DATA_HOLDING_TYPES,
+        retained=bool(old.option("retainOnDelete")),
     )
 
 
@@ -507,6 +513,7 @@ def _deleted(old: Resource) -> ResourceChange:
         name=old.name,
         protected=bool(old.option("protect")),
         data_holding=old.type in DATA_HOLDING_TYPES,
+        retained=bool(old.option("retainOnDelete")),
     )
 
 

@@ -44,6 +44,8 @@ def _flags(change: ResourceChange) -> str:
         flags.append("[protect]")
     if change.data_holding and change.op in ("replace", "delete"):
         flags.append("[holds data]")
+    if change.retained and change.op in ("replace", "delete"):
+        flags.append("[retained in the cloud]")
     return (" " + " ".join(flags)) if flags else ""
 
 

@@ -386,6 +386,18 @@ def test_protected_and_data_holding_deletions_come_first_and_stand_out() -> None
     assert diff.to_json()["atRisk"] == [c.urn for c in diff.at_risk]
 
 
+def test_a_retained_data_holding_resource_is_not_at_risk_unless_protected() -> None:
+    """``retainOnDelete``: the engine drops it from the state and leaves it in the cloud."""
+    bucket = "aws:s3/bucket:Bucket"
+    retained = res(bucket, "kept", retainOnDelete=True)
+    protected = res(bucket, "guarded", retainOnDelete=True, protect=True)
+    diff = diff_graphs(graph(retained, protected), graph())
+    assert [c.name for c in diff.at_risk] == ["guarded"]
+    assert "-  aws:s3/bucket:Bucket  kept  (delete) [holds data] [retained in the cloud]" in text(
+        diff
+    )
+
+
 def test_a_plain_update_of_a_data_holding_resource_is_not_at_risk() -> None:
     base = graph(res(RDS, "db", {"instanceClass": "a"}, protect=True))
     head = graph(res(RDS, "db", {"instanceClass": "b"}, protect=True))

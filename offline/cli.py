@@ -1,4 +1,4 @@
-"""Command line of the offline engine: ``preview`` and ``check``.
+"""Command line of the offline engine: ``preview``, ``render``, ``check`` and ``diff``.
 
 Exit status: 0 clean, 1 at least one mandatory policy violation (or a policy that crashed),
 2 bad configuration, bad usage or unreadable input, 3 the program itself failed (a bug).
@@ -7,6 +7,7 @@ Exit status: 0 clean, 1 at least one mandatory policy violation (or a policy tha
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import traceback
 from collections.abc import Sequence
@@ -17,6 +18,8 @@ from typing import TextIO
 from pulumi_policy import Policy
 
 from components.settings import Settings, SettingsError, from_config_values
+from offline.diff import diff_graphs
+from offline.diff_report import render_diff
 from offline.engine import run_stack
 from offline.evaluate import Finding, evaluate
 from offline.graph import GraphFileError, StackGraph, load_graph, mask_secrets
@@ -87,6 +90,15 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument(
         "--stack", metavar="NAME", help="stack name, if the file has none or to override it"
     )
+    dif = sub.add_parser(
+        "diff", help="what `pulumi preview --diff` would change between two resource-graph files"
+    )
+    dif.add_argument("base", type=Path, metavar="BASE.json")
+    dif.add_argument("head", type=Path, metavar="HEAD.json")
+    dif.add_argument(
+        "--stack", metavar="NAME", help="stack name, if the files have none or to override it"
+    )
+    dif.add_argument("--json", type=Path, metavar="OUT", help="also write the diff as JSON to OUT")
     return parser
 
 
@@ -258,6 +270,25 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_VIOLATION if any(f.blocking for f in findings) else EXIT_OK
 
 
+def cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
+    """``diff``: the changes from one graph file to another; any diff, even empty, is exit 0."""
+    try:
+        base = load_graph(args.base, args.stack)
+        head = load_graph(args.head, args.stack)
+    except GraphFileError as exc:
+        print(f"error: {exc}", file=out)
+        return EXIT_USAGE
+    diff = diff_graphs(base, head)
+    print("\n".join(render_diff(diff, str(args.base), str(args.head))), file=out)
+    if args.json is not None:
+        try:
+            args.json.write_text(json.dumps(diff.to_json(), indent=2) + "\n")
+        except OSError as exc:
+            print(f"error: {args.json}: cannot write the JSON diff ({exc.strerror})", file=out)
+            return EXIT_USAGE
+    return EXIT_OK
+
+
 def cmd_render(args: argparse.Namespace, out: TextIO) -> int:
     """``render``: one stack's artifacts written to a folder, for the upstream tools."""
     try:
@@ -288,4 +319,6 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return cmd_preview(args, out)
     if args.command == "render":
         return cmd_render(args, out)
+    if args.command == "diff":
+        return cmd_diff(args, out)
     return cmd_check(args, out)

@@ -10,6 +10,11 @@ Format (documented in the README; ``check`` reads it, so users can write one by 
                     "provider": "<provider urn>::<id> or null"}],
      "outputs": {"name": {"value": ..., "secret": false, "known": true}}}
 
+``options.aliases`` lists what the program passed as ``aliases``: an old URN string, or an alias
+spec object with only the fields the program set, among ``name``, ``type``, ``stack``,
+``project``, ``parentUrn`` (the old parent's URN) and ``noParent: true`` (it had none); the
+engine fills the others from the resource itself (``offline diff`` resolves them the same way).
+
 Unknown values (a first preview) are the engine's sentinel ``04da6b54-80e4-46f7-96ec-b56ff0331ba9``;
 secrets are ``{"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
 "value": "[secret]"}``: the value itself is never written.
@@ -171,6 +176,7 @@ def load_graph(path: Path, stack: str | None = None) -> StackGraph:
         for key in ("protect", "retainOnDelete", "deleteBeforeReplace"):
             if key in options and not isinstance(options[key], bool):
                 raise GraphFileError(f"{at}: options.{key} must be true or false")
+        _check_aliases(options.get("aliases"), at)
         resources.append(
             Resource(
                 urn=urn,
@@ -187,6 +193,31 @@ def load_graph(path: Path, stack: str | None = None) -> StackGraph:
         )
     outputs = _optional(doc, "outputs", dict, {}, where)
     return StackGraph(project=project, stack=chosen, resources=resources, outputs=outputs)
+
+
+ALIAS_SPEC_FIELDS = ("name", "type", "stack", "project", "parentUrn")
+
+
+def _check_aliases(aliases: Any, where: str) -> None:
+    if aliases is None:
+        return
+    if not isinstance(aliases, list):
+        raise GraphFileError(f"{where}: options.aliases must be a list")
+    for i, alias in enumerate(aliases):
+        at = f"{where}: options.aliases[{i}]"
+        if isinstance(alias, str):
+            continue
+        if not isinstance(alias, dict):
+            raise GraphFileError(f"{at} must be a URN string or an alias object")
+        unknown = set(alias) - {*ALIAS_SPEC_FIELDS, "noParent"}
+        if unknown:
+            allowed = ", ".join((*ALIAS_SPEC_FIELDS, "noParent"))
+            raise GraphFileError(f"{at}: unknown field '{sorted(unknown)[0]}' (allowed: {allowed})")
+        for key in ALIAS_SPEC_FIELDS:
+            if key in alias and not isinstance(alias[key], str):
+                raise GraphFileError(f"{at}.{key} must be a string")
+        if "noParent" in alias and not isinstance(alias["noParent"], bool):
+            raise GraphFileError(f"{at}.noParent must be true or false")
 
 
 def _property_dependencies(item: dict[str, Any], where: str) -> dict[str, list[str]]:

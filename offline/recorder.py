@@ -39,7 +39,7 @@ class Recorder(MockMonitor):
                     "retainOnDelete": bool(request.retainOnDelete),
                     "deleteBeforeReplace": bool(request.deleteBeforeReplace),
                     "ignoreChanges": list(request.ignoreChanges),
-                    "aliases": [a.urn or a.spec.name for a in request.aliases],
+                    "aliases": [_alias(a) for a in request.aliases],
                     "additionalSecretOutputs": list(request.additionalSecretOutputs),
                     "customTimeouts": {
                         "create": timeouts.create,
@@ -58,6 +58,25 @@ class Recorder(MockMonitor):
             )
         )
         return response
+
+
+def _alias(alias: Any) -> str | dict[str, Any]:
+    """An alias as the program gave it: an old URN, or a spec the engine resolves to one.
+
+    A spec keeps only the fields the program set (``name``, ``type``, ``stack``, ``project``,
+    ``parentUrn`` or ``noParent``); the rest default to the resource's own, as in the engine.
+    """
+    if alias.WhichOneof("alias") == "urn":
+        return str(alias.urn)
+    spec = alias.spec
+    recorded: dict[str, Any] = {
+        key: value for key in ("name", "type", "stack", "project") if (value := getattr(spec, key))
+    }
+    if spec.WhichOneof("parent") == "parentUrn" and spec.parentUrn:
+        recorded["parentUrn"] = spec.parentUrn
+    elif spec.WhichOneof("parent") == "noParent" and spec.noParent:
+        recorded["noParent"] = True
+    return recorded
 
 
 def _plain(value: Any) -> Any:  # noqa: PLR0911 - one return per wire type

@@ -363,6 +363,24 @@ def test_pr_previews_every_stack_after_checks() -> None:
     assert "AWS_PREVIEW_ROLE_ARN" in job["with"]["aws-role-arn"]
 
 
+def test_pr_offline_diff_against_the_base_branch() -> None:
+    """pull-request.yml diffs the base commit's graphs against the PR's, without credentials."""
+    job = load_workflow("pull-request.yml")["jobs"]["offline-diff"]
+    assert job["needs"] == "checks"
+    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
+    steps = steps_of(job)
+    checkouts = [s for s in steps if str(s.get("uses", "")).startswith("actions/checkout@")]
+    assert [c["with"]["path"] for c in checkouts] == ["head", "base"]
+    assert checkouts[1]["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
+    assert all(c["with"]["persist-credentials"] is False for c in checkouts)
+    runs = "\n".join(str(s.get("run", "")) for s in steps)
+    assert "python -m offline preview --json-dir" in runs
+    assert "python -m offline diff" in runs and "--json" in runs
+    comment = next(s for s in steps if str(s.get("uses", "")).startswith("actions/github-script@"))
+    assert comment["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    assert not any(str(s.get("uses", "")).startswith(_CLOUD_ACTIONS) for s in steps)
+
+
 def test_reusable_workflow_calls_match_inputs() -> None:
     """Every local ``uses:`` names an existing workflow_call file, with exactly valid inputs."""
     calls = 0
@@ -423,14 +441,17 @@ def test_cloud_jobs_have_id_token_write() -> None:
 
 
 def test_least_privilege_token() -> None:
-    """Top-level tokens read only; pull-requests: write only on the PR preview job."""
+    """Top-level tokens read only; pull-requests: write only on the jobs that comment on PRs."""
     for name in ("pull-request.yml", "deploy.yml", "checks.yml"):
         assert load_workflow(name)["permissions"] == {"contents": "read"}, name
     for name, job_id, job in iter_jobs():
         perms = job.get("permissions") or {}
         assert "write-all" not in str(perms), f"{name}:{job_id}"
         if perms.get("pull-requests") == "write":
-            assert (name, job_id) == ("pull-request.yml", "preview")
+            assert (name, job_id) in {
+                ("pull-request.yml", "preview"),
+                ("pull-request.yml", "offline-diff"),
+            }
         if called_workflow(job) == "checks.yml":
             assert perms == {"contents": "read"}, f"{name}:{job_id}"
 

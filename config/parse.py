@@ -73,7 +73,7 @@ def from_pulumi_config() -> Settings:
 
 
 def _unknown(key: str, keys: Mapping[str, Any]) -> str:
-    close = difflib.get_close_matches(key, list(keys), n=3)
+    close = difflib.get_close_matches(key, list(keys), n=3, cutoff=0.8)
     if close:
         return "unknown key; did you mean " + " or ".join(close) + "?"
     return "unknown key; Pulumi.yaml lists every key"

@@ -133,4 +133,3 @@ def flat_keys() -> dict[str, FlatKey]:
 def config_keys() -> dict[str, FieldInfo]:
     """Every config key (camelCase) with its pydantic field, in declaration order."""
     return {key: flat.info for key, flat in flat_keys().items()}
-

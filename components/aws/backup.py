@@ -30,7 +30,7 @@ import pulumi_aws as aws
 
 from components.aws.context import AwsContext
 from components.aws.iam import document, service_trust
-from policies.ttbt2_policies.floors import per_stack
+from policies.ttbt2_policies.floors import floors_for, per_stack
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 DAILY_RETENTION_DAYS: dict[str, int] = per_stack(lambda floors: floors.backup_retention_days)
@@ -158,7 +158,7 @@ class BackupPlanArgs:
     @property
     def daily(self) -> int:
         """Days a daily recovery point is kept, in both regions."""
-        return self.daily_retention_days or DAILY_RETENTION_DAYS[self.environment]
+        return self.daily_retention_days or floors_for(self.environment).backup_retention_days
 
     @property
     def continuous(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -85,15 +86,10 @@ def test_a_floor_changed_in_the_table_reaches_settings_components_and_defaults(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Raise staging's floors in the table alone: every reader follows."""
-    raised = Floors(
-        **{
-            **FLOORS["staging"].__dict__,
-            "backup_retention_days": 21,
-            "prometheus_replicas": 2,
-            "service_min_replicas": 3,
-        }
+    raised = replace(
+        FLOORS["staging"], backup_retention_days=21, prometheus_replicas=2, service_min_replicas=3
     )
-    monkeypatch.setitem(pack_floors.FLOORS, "staging", raised)  # type: ignore[index]
+    monkeypatch.setitem(pack_floors.FLOORS, "staging", raised)
     with pytest.raises(SettingsError) as info:
         parse_raw("staging", raw_settings("staging"))
     keys = {p.key for p in info.value.problems}

@@ -15,6 +15,7 @@ from components.k8s.velero import VeleroArgs
 from config import SettingsError, parse_raw
 from config.floors import FLOORS, Floors, floors_for, per_stack
 from policies.ttbt2_policies import backup as backup_policies
+from policies.ttbt2_policies import elasticache as cache_policies
 from policies.ttbt2_policies import floors as pack_floors
 from policies.ttbt2_policies import rds as rds_policies
 from tests.conftest import STACKS, raw_settings
@@ -64,6 +65,16 @@ def test_the_pack_config_schema_defaults_are_the_table(policy: Any, option: str)
     schema = policy.config_schema.properties[option]
     assert schema["default"] == per_stack(_backup_days)
     assert "prod 35" in policy.description
+
+
+def test_the_cache_policies_default_to_the_table() -> None:
+    """Failover where the cache-node floor allows it; prod's snapshot floor in production."""
+    can_fail_over = {s for s in STACKS if FLOORS[s].cache_nodes >= 2}
+    assert set(cache_policies.DEFAULT_FAILOVER_STACKS) == can_fail_over | {"prod-dr"}
+    assert (
+        FLOORS["prod"].cache_snapshot_retention_days
+        == cache_policies.DEFAULT_MINIMUM_SNAPSHOT_RETENTION
+    )
 
 
 def test_the_components_default_to_the_table() -> None:

@@ -92,7 +92,7 @@ def check_zones(
     if net.dr_region and not 2 <= len(dr_zones) <= 3:
         yield bad(net, "dr_availability_zones", f"2 or 3 zones of {net.dr_region}")
     if dr_zones and not net.dr_region:
-        yield bad(net, "dr_availability_zones", "only with drRegion set")
+        yield bad(net, "dr_availability_zones", f"only with {key_of(net, 'dr_region')} set")
     if len(set(dr_zones)) != len(dr_zones):
         yield bad(net, "dr_availability_zones", "zones must be distinct")
     for i, zone in enumerate(dr_zones):

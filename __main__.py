@@ -5,11 +5,11 @@ Every stack runs the environment (:mod:`stacks.environment`); a recovery-drill s
 restore needs (:mod:`stacks.drill`).
 """
 
-from components import settings as settings_module
+from config import from_pulumi_config
 from stacks import drill, environment
 
-cfg = settings_module.from_pulumi_config()
-if cfg.drill:
+cfg = from_pulumi_config()
+if cfg.identity.drill:
     drill.build(cfg)
 else:
     environment.build(cfg)

@@ -17,7 +17,7 @@ from typing import TextIO
 
 from pulumi_policy import Policy
 
-from components.settings import Settings, SettingsError, from_config_values
+from config import Settings, SettingsError, from_config_values
 from offline.diff import diff_graphs
 from offline.diff_report import render_diff
 from offline.engine import run_stack
@@ -162,7 +162,7 @@ def preview_stack(
         print("\n".join(watch), file=out)
         print("", file=out)
     settings = _settings(stack, config.values)
-    block = services(settings.services)
+    block = services(settings.delivery.services)
     if block:
         print("\n".join(block), file=out)
         print("", file=out)
@@ -204,9 +204,9 @@ def _rto(settings: Settings, graph: StackGraph) -> RtoEstimate | None:
 
     A drill stack has prod's DR region but not its resources: the drill measures instead.
     """
-    if not settings.dr_region or settings.drill:
+    if not settings.network.dr_region or settings.identity.drill:
         return None
-    return estimate_rto(graph, objective=float(settings.rto_objective_minutes))
+    return estimate_rto(graph, objective=float(settings.recovery.rto_objective_minutes))
 
 
 def _write_graph(graph: StackGraph, path: Path) -> None:

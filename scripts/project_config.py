@@ -6,7 +6,7 @@ declared, with its description and default, under ``template.config``, which Pul
 any namespace and shows to whoever creates a new stack; the type is given in the description.
 
 Run ``python scripts/project_config.py --write`` after changing a field of
-``components.settings.Settings``; ``tests/test_project_file.py`` fails while the two differ.
+a settings model in ``config/models``; ``tests/test_project_file.py`` fails while the two differ.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pydantic import BaseModel
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from components.settings import NAMESPACE, config_keys  # noqa: E402
+from config import NAMESPACE, config_keys  # noqa: E402
 
 _TYPES = {str: "string", int: "integer", bool: "boolean"}
 # Literal fields are strings whose allowed values the description names.

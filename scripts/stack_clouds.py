@@ -16,14 +16,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from components.settings import SettingsError, from_config_values  # noqa: E402
+from config import SettingsError, from_config_values  # noqa: E402
 from offline.stackfile import StackFileError, load_stack  # noqa: E402
 
 
 def clouds(stack: str, project_dir: Path = ROOT) -> dict[str, bool]:
     """The clouds ``stack`` deploys to: AWS always, GCP and Azure by their switches."""
     settings = from_config_values(stack, load_stack(project_dir, stack).values)
-    return {"aws": True, "gcp": settings.gcp_enabled, "azure": settings.azure_enabled}
+    return {"aws": True, "gcp": settings.gcp.enabled, "azure": settings.azure.enabled}
 
 
 def main(argv: list[str], project_dir: Path = ROOT) -> int:

@@ -17,33 +17,33 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components import settings as settings_module
 from components.aws import context
 from components.aws.bucket import SecureBucket, SecureBucketArgs
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs
 from components.aws.network import Network, NetworkArgs
+from config import Settings
 
 POSTGRES_PORT = 5432
 
 
-def build(cfg: settings_module.Settings) -> None:
+def build(cfg: Settings) -> None:
     """Register the drill's landing zone and export what the workflow restores into."""
     prefix = f"ttbt2-{pulumi.get_stack()}"
     tags = {**cfg.tags, "purpose": "recovery-drill", "drill": pulumi.get_stack()}
-    provider = aws.Provider("aws-primary", region=cfg.aws_region)
-    ctx = context.lookup(provider, cfg.aws_region)
+    provider = aws.Provider("aws-primary", region=cfg.network.aws_region)
+    ctx = context.lookup(provider, cfg.network.aws_region)
     on_aws = pulumi.ResourceOptions(provider=provider)
     components = pulumi.ResourceOptions(providers={"aws": provider})
 
     network = Network(
         f"{prefix}-network",
         NetworkArgs(
-            cidr=cfg.vpc_cidr,
-            zones=cfg.availability_zones,
+            cidr=cfg.network.vpc_cidr,
+            zones=cfg.network.availability_zones,
             # One NAT gateway: the drill's runner and restore need no zone redundancy.
-            nat_zones=cfg.availability_zones[:1],
+            nat_zones=cfg.network.availability_zones[:1],
             cluster_name=prefix,
-            flow_log_retention_days=cfg.flow_log_retention_days,
+            flow_log_retention_days=cfg.network.flow_log_retention_days,
             context=ctx,
             tags=tags,
         ),
@@ -76,7 +76,7 @@ def build(cfg: settings_module.Settings) -> None:
                 protocol="tcp",
                 from_port=POSTGRES_PORT,
                 to_port=POSTGRES_PORT,
-                cidr_blocks=[cfg.vpc_cidr],
+                cidr_blocks=[cfg.network.vpc_cidr],
                 description="smoke checks from the drill VPC",
             )
         ],
@@ -105,7 +105,7 @@ def build(cfg: settings_module.Settings) -> None:
         ),
         opts=components,
     )
-    pulumi.export("environment", cfg.environment)
+    pulumi.export("environment", cfg.identity.environment)
     pulumi.export("vpcId", network.vpc_id)
     pulumi.export("drillDbSubnetGroup", subnet_group.name)
     pulumi.export("drillDbSecurityGroupId", security_group.id)

@@ -16,7 +16,6 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 import pulumi_vault as vault
 
-from components import settings as settings_module
 from components.aws import context
 from components.aws.access import access_plan
 from components.aws.backup import BackupPlan, BackupPlanArgs, selection_tag
@@ -63,37 +62,38 @@ from components.k8s.vault_secrets import (
 from components.monitoring import alerts, dashboards, routing
 from components.vault import config as vault_config
 from components.vault import source as secret_source
+from config import Settings, instance_architecture
 
 
-def build(cfg: settings_module.Settings) -> None:
+def build(cfg: Settings) -> None:
     """Register the environment described by ``cfg`` (Vault is read here, at deploy time)."""
     # Vault at deploy time (preflight of every declared path first); placeholders offline.
     secrets = secret_source.open_source(cfg)
-    env = cfg.environment
+    env = cfg.identity.environment
     prefix = f"ttbt2-{pulumi.get_stack()}"
     protect = cfg.is_prod
 
     # Data stores carry this tag to be selected by the AWS Backup plan of their environment.
     backup_tag = dict([selection_tag(env)])
 
-    aws_primary = aws.Provider("aws-primary", region=cfg.aws_region)
+    aws_primary = aws.Provider("aws-primary", region=cfg.network.aws_region)
     # CloudFront takes its certificate and web ACL from us-east-1 only.
     aws_edge = aws.Provider("aws-edge", region="us-east-1")
     random_provider = random.Provider("random")
-    aws_ctx = context.lookup(aws_primary, cfg.aws_region)
+    aws_ctx = context.lookup(aws_primary, cfg.network.aws_region)
     # The disaster-recovery region (prod): backup copies and the pilot light live there.
-    aws_dr = aws.Provider("aws-dr", region=cfg.dr_region) if cfg.dr_region else None
-    dr_ctx = context.lookup(aws_dr, cfg.dr_region) if aws_dr else None
+    aws_dr = aws.Provider("aws-dr", region=cfg.network.dr_region) if cfg.network.dr_region else None
+    dr_ctx = context.lookup(aws_dr, cfg.network.dr_region) if aws_dr else None
     on_aws = pulumi.ResourceOptions(providers={"aws": aws_primary, "random": random_provider})
 
     network = Network(
         f"{prefix}-network",
         NetworkArgs(
-            cidr=cfg.vpc_cidr,
-            zones=cfg.availability_zones,
+            cidr=cfg.network.vpc_cidr,
+            zones=cfg.network.availability_zones,
             nat_zones=cfg.nat_zones,
             cluster_name=prefix,
-            flow_log_retention_days=cfg.flow_log_retention_days,
+            flow_log_retention_days=cfg.network.flow_log_retention_days,
             context=aws_ctx,
             tags=cfg.tags,
             protect=protect,
@@ -101,47 +101,43 @@ def build(cfg: settings_module.Settings) -> None:
         opts=on_aws,
     )
 
-    plan = access_plan(env, cfg.app_namespace)
+    plan = access_plan(env, cfg.cluster.app_namespace)
     cluster = KubernetesCluster(
         prefix,
         KubernetesClusterArgs(
-            version=cfg.kubernetes_version,
+            version=cfg.cluster.kubernetes_version,
             subnet_ids=network.private_subnet_ids,
             node_subnet_ids=network.private_subnet_ids_in(cfg.compute_zones),
             node_groups=[
                 NodeGroupSpec(
                     name="system",
-                    instance_types=cfg.system_node_instance_types,
-                    min_size=cfg.system_node_min_size,
-                    desired_size=cfg.system_node_desired_size,
-                    max_size=cfg.system_node_max_size,
-                    architecture=settings_module.instance_architecture(
-                        cfg.system_node_instance_types[0]
-                    ),
+                    instance_types=cfg.nodes.system_instance_types,
+                    min_size=cfg.nodes.system_min_size,
+                    desired_size=cfg.nodes.system_desired_size,
+                    max_size=cfg.nodes.system_max_size,
+                    architecture=instance_architecture(cfg.nodes.system_instance_types[0]),
                     taints=[
                         {"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHEDULE"}
                     ],
                 ),
                 NodeGroupSpec(
                     name="workloads",
-                    instance_types=cfg.workload_node_instance_types,
-                    min_size=cfg.workload_node_min_size,
-                    desired_size=cfg.workload_node_desired_size,
-                    max_size=cfg.workload_node_max_size,
-                    architecture=settings_module.instance_architecture(
-                        cfg.workload_node_instance_types[0]
-                    ),
-                    capacity_type=cfg.workload_capacity_type,
+                    instance_types=cfg.nodes.workload_instance_types,
+                    min_size=cfg.nodes.workload_min_size,
+                    desired_size=cfg.nodes.workload_desired_size,
+                    max_size=cfg.nodes.workload_max_size,
+                    architecture=instance_architecture(cfg.nodes.workload_instance_types[0]),
+                    capacity_type=cfg.nodes.workload_capacity_type,
                 ),
             ],
             access={group: (arn, plan[group]) for group, arn in cfg.access_roles().items()},
             context=aws_ctx,
             tags=cfg.tags,
-            service_cidr=cfg.service_cidr,
-            endpoint_public=cfg.cluster_endpoint_public,
-            public_access_cidrs=cfg.cluster_public_access_cidrs,
-            log_retention_days=cfg.control_plane_log_retention_days,
-            node_disk_size_gb=cfg.node_disk_size_gb,
+            service_cidr=cfg.network.service_cidr,
+            endpoint_public=cfg.cluster.endpoint_public,
+            public_access_cidrs=cfg.cluster.public_access_cidrs,
+            log_retention_days=cfg.cluster.control_plane_log_retention_days,
+            node_disk_size_gb=cfg.cluster.node_disk_size_gb,
             protect=protect,
         ),
         opts=on_aws,
@@ -155,7 +151,7 @@ def build(cfg: settings_module.Settings) -> None:
             tags={**cfg.tags, "purpose": "access-logs"},
             kms_key_arn=None,
             acl_log_delivery=True,
-            expire_days=cfg.access_log_retention_days,
+            expire_days=cfg.edge.access_log_retention_days,
             noncurrent_expire_days=30,
             protect=protect,
         ),
@@ -190,18 +186,18 @@ def build(cfg: settings_module.Settings) -> None:
             vpc_id=network.vpc_id,
             subnet_ids=network.isolated_subnet_ids,
             client_security_group_id=cluster.security_group_id,
-            instance_class=cfg.db_instance_class,
-            engine_version=cfg.db_engine_version,
-            allocated_storage_gb=cfg.db_allocated_storage_gb,
-            max_allocated_storage_gb=cfg.db_max_allocated_storage_gb,
-            backup_retention_days=cfg.db_backup_retention_days,
-            multi_az=cfg.db_multi_az,
-            performance_insights_retention_days=cfg.db_performance_insights_retention_days,
-            monitoring_interval_seconds=cfg.db_monitoring_interval_seconds,
-            db_name=cfg.db_name,
-            master_username=cfg.db_master_username,
-            log_retention_days=cfg.control_plane_log_retention_days,
-            restore_snapshot=cfg.data_source_snapshot,
+            instance_class=cfg.database.instance_class,
+            engine_version=cfg.database.engine_version,
+            allocated_storage_gb=cfg.database.allocated_storage_gb,
+            max_allocated_storage_gb=cfg.database.max_allocated_storage_gb,
+            backup_retention_days=cfg.database.backup_retention_days,
+            multi_az=cfg.database.multi_az,
+            performance_insights_retention_days=cfg.database.performance_insights_retention_days,
+            monitoring_interval_seconds=cfg.database.monitoring_interval_seconds,
+            db_name=cfg.database.name,
+            master_username=cfg.database.master_username,
+            log_retention_days=cfg.cluster.control_plane_log_retention_days,
+            restore_snapshot=cfg.identity.data_source_snapshot,
             production=protect,
             backup_tags=backup_tag,
         ),
@@ -216,13 +212,13 @@ def build(cfg: settings_module.Settings) -> None:
             vpc_id=network.vpc_id,
             subnet_ids=network.private_subnet_ids,
             client_security_group_id=cluster.security_group_id,
-            engine=cfg.cache_engine,
-            engine_version=cfg.cache_engine_version,
-            node_type=cfg.cache_node_type,
-            nodes=cfg.cache_nodes,
-            snapshot_retention_days=cfg.cache_snapshot_retention_days,
-            eviction_policy=cfg.cache_eviction_policy,
-            log_retention_days=cfg.control_plane_log_retention_days,
+            engine=cfg.cache.engine,
+            engine_version=cfg.cache.engine_version,
+            node_type=cfg.cache.node_type,
+            nodes=cfg.cache.nodes,
+            snapshot_retention_days=cfg.cache.snapshot_retention_days,
+            eviction_policy=cfg.cache.eviction_policy,
+            log_retention_days=cfg.cluster.control_plane_log_retention_days,
             # From Vault when the stack declares it; generated (and kept only as a secret) if not.
             auth_token=secrets.for_consumer("redis"),
             production=protect,
@@ -235,17 +231,17 @@ def build(cfg: settings_module.Settings) -> None:
         CdnArgs(
             context=aws_ctx,
             tags=cfg.tags,
-            api_origin_host=cfg.api_origin_host,
+            api_origin_host=cfg.edge.api_origin_host,
             log_bucket_id=logs.id,
             log_bucket_domain_name=logs.bucket.bucket_domain_name,
             edge_provider=aws_edge,
-            domain=cfg.cdn_domain,
-            hosted_zone_id=cfg.cdn_hosted_zone_id,
-            api_public_paths=tuple(cfg.api_public_paths),
-            static_paths=tuple(cfg.static_paths),
-            price_class=cfg.cdn_price_class,
-            waf_rate_limit=cfg.waf_rate_limit,
-            api_cache_ttl_seconds=cfg.api_cache_ttl_seconds,
+            domain=cfg.edge.cdn_domain,
+            hosted_zone_id=cfg.edge.cdn_hosted_zone_id,
+            api_public_paths=tuple(cfg.edge.api_public_paths),
+            static_paths=tuple(cfg.edge.static_paths),
+            price_class=cfg.edge.cdn_price_class,
+            waf_rate_limit=cfg.edge.waf_rate_limit,
+            api_cache_ttl_seconds=cfg.edge.api_cache_ttl_seconds,
             protect=protect,
         ),
         opts=on_aws,
@@ -286,7 +282,9 @@ def build(cfg: settings_module.Settings) -> None:
             kms_key_arn=backup_key.arn,
             dr_provider=aws_dr,
             dr_kms_key_arn=backup_dr_key.arn if backup_dr_key else None,
-            break_glass_role_arn=cfg.backup_break_glass_role_arn or None,
+            break_glass_role_arn=cfg.recovery.backup_break_glass_role_arn or None,
+            # One knob for how long backups are kept: the database's, Velero's and these.
+            daily_retention_days=cfg.database.backup_retention_days,
             protect=protect,
         ),
         opts=on_aws,
@@ -325,9 +323,7 @@ def build(cfg: settings_module.Settings) -> None:
         ),
         opts=on_aws,
     )
-    workload_architecture = settings_module.instance_architecture(
-        cfg.workload_node_instance_types[0]
-    )
+    workload_architecture = instance_architecture(cfg.nodes.workload_instance_types[0])
     karpenter = Karpenter(
         f"{prefix}-karpenter",
         KarpenterArgs(
@@ -337,12 +333,12 @@ def build(cfg: settings_module.Settings) -> None:
             controller_role_arn=karpenter_aws.role_arn,
             node_role_name=cluster.node_role.name,
             spot_allowed=cfg.spot_enabled,
-            cpu_limit=cfg.karpenter_cpu_limit,
-            memory_limit_gib=cfg.karpenter_memory_limit_gib,
+            cpu_limit=cfg.autoscaling.karpenter_cpu_limit,
+            memory_limit_gib=cfg.autoscaling.karpenter_memory_limit_gib,
             node_volume_key_arn=cluster.node_volume_key_arn,
-            node_disk_size_gb=cfg.node_disk_size_gb,
+            node_disk_size_gb=cfg.cluster.node_disk_size_gb,
             zones=list(cfg.compute_zones),
-            expire_after=cfg.karpenter_expire_after,
+            expire_after=cfg.autoscaling.karpenter_expire_after,
             architectures=["arm64" if workload_architecture == "arm64" else "amd64"],
             tags=cfg.tags,
         ),
@@ -354,16 +350,16 @@ def build(cfg: settings_module.Settings) -> None:
             environment=env,
             # The "workloads" group: the steady base load (the "system" group is fixed size).
             autoscaling_group_name=autoscaling_group_name(cluster.node_groups[1]),
-            cpu_target_percent=cfg.predictive_scaling_cpu_target,
-            scheduling_buffer_seconds=cfg.predictive_scaling_buffer_seconds,
-            mode=cfg.predictive_scaling_mode or None,
+            cpu_target_percent=cfg.autoscaling.predictive_scaling_cpu_target,
+            scheduling_buffer_seconds=cfg.autoscaling.predictive_scaling_buffer_seconds,
+            mode=cfg.autoscaling.predictive_scaling_mode or None,
         ),
         opts=on_aws,
     )
 
     namespaces = AppNamespaces(
         f"{prefix}-namespaces",
-        AppNamespacesArgs(names=[cfg.app_namespace], labels={"environment": env}),
+        AppNamespacesArgs(names=[cfg.cluster.app_namespace], labels={"environment": env}),
         opts=on_k8s,
     )
 
@@ -371,35 +367,35 @@ def build(cfg: settings_module.Settings) -> None:
     # (seed 4.9.1), configured with the deploy identity's session token.
     vault_provider = vault.Provider(
         "vault",
-        address=cfg.vault_address,
-        namespace=cfg.vault_namespace or None,
-        ca_cert_file=cfg.vault_ca_bundle or None,
+        address=cfg.vault.address,
+        namespace=cfg.vault.namespace or None,
+        ca_cert_file=cfg.vault.ca_bundle or None,
         token=secrets.vault_token(),
     )
     declared_admin_password = secrets.for_consumer("database-admin")
     # Vault serves the services only when there are some and its database engine has the
     # admin password.
-    database_admin_password = declared_admin_password if cfg.vault_services else None
+    database_admin_password = declared_admin_password if cfg.vault.services else None
     vault_synced = database_admin_password is not None
     # Vault-backed services that are also delivered as Rollouts live in their own namespaces;
     # Vault's roles and the operator's objects follow them there.
-    rollout_services = tuple(s.name for s in cfg.services if s.name in cfg.vault_services)
+    rollout_services = tuple(s.name for s in cfg.delivery.services if s.name in cfg.vault.services)
     if database_admin_password is not None:
         vault_config.VaultConfig(
             f"{prefix}-vault",
             vault_config.VaultConfigArgs(
                 environment=env,
-                kv_mount=cfg.vault_kv_mount,
-                services=cfg.vault_services,
-                app_namespace=cfg.app_namespace,
+                kv_mount=cfg.vault.kv_mount,
+                services=cfg.vault.services,
+                app_namespace=cfg.cluster.app_namespace,
                 kubernetes_host=cluster.endpoint,
                 kubernetes_ca_cert=cluster.ca_certificate_pem,
                 database_host=database.endpoint,
-                database_name=cfg.db_name,
-                database_admin_username=cfg.vault_database_admin_username,
+                database_name=cfg.database.name,
+                database_admin_username=cfg.vault.database_admin_username,
                 database_admin_password=database_admin_password,
-                credential_ttl_seconds=cfg.vault_credential_ttl_seconds,
-                static_rotation_seconds=cfg.vault_static_rotation_seconds,
+                credential_ttl_seconds=cfg.vault.credential_ttl_seconds,
+                static_rotation_seconds=cfg.vault.static_rotation_seconds,
                 rollout_services=rollout_services,
             ),
             opts=pulumi.ResourceOptions(providers={"vault": vault_provider}),
@@ -421,7 +417,7 @@ def build(cfg: settings_module.Settings) -> None:
                 velero_prefix: (velero.NAMESPACE, velero.SERVICE_ACCOUNT),
             },
             # The copy to Azure reads every backup export and writes none.
-            readers={f"exports/{env}": (cfg.app_namespace, "backup-copy")},
+            readers={f"exports/{env}": (cfg.cluster.app_namespace, "backup-copy")},
             protect=protect,
             backup_tags=backup_tag,
         ),
@@ -440,12 +436,12 @@ def build(cfg: settings_module.Settings) -> None:
                 dr_context=dr_ctx,
                 dr_provider=aws_dr,
                 primary_provider=aws_primary,
-                cidr=cfg.dr_vpc_cidr,
-                zones=cfg.dr_availability_zones,
+                cidr=cfg.network.dr_vpc_cidr,
+                zones=cfg.network.dr_availability_zones,
                 cluster_name=f"{prefix}-dr",
-                flow_log_retention_days=cfg.flow_log_retention_days,
+                flow_log_retention_days=cfg.network.flow_log_retention_days,
                 database_arn=database.instance.arn,
-                backup_retention_days=cfg.db_backup_retention_days,
+                backup_retention_days=cfg.database.backup_retention_days,
                 buckets={
                     "user-data": ReplicatedBucket(
                         bucket_id=user_data.id,
@@ -473,11 +469,11 @@ def build(cfg: settings_module.Settings) -> None:
     alert_routing = routing.alertmanager_config(
         routing.RoutingSettings(
             environment=env,
-            slack_channel=cfg.alert_slack_channel,
-            email_to=cfg.alert_email_to,
-            email_from=cfg.alert_email_from,
-            smarthost=cfg.alert_smarthost,
-            sms_webhook_url=cfg.alert_sms_webhook_url,
+            slack_channel=cfg.alerting.slack_channel,
+            email_to=cfg.alerting.email_to,
+            email_from=cfg.alerting.email_from,
+            smarthost=cfg.alerting.smarthost,
+            sms_webhook_url=cfg.alerting.sms_webhook_url,
         )
     )
     receiver_credentials = {
@@ -489,10 +485,10 @@ def build(cfg: settings_module.Settings) -> None:
             environment=env,
             snapshot_bucket=snapshots.bucket_name,
             snapshot_role_arn=snapshots.roles[snapshots_prefix].arn,
-            prometheus_replicas=cfg.prometheus_replicas,
-            prometheus_retention=f"{cfg.prometheus_retention_days}d",
-            prometheus_storage_gb=cfg.prometheus_storage_gb,
-            alertmanager_replicas=cfg.alertmanager_replicas,
+            prometheus_replicas=cfg.observability.prometheus_replicas,
+            prometheus_retention_days=cfg.observability.prometheus_retention_days,
+            prometheus_storage_gb=cfg.observability.prometheus_storage_gb,
+            alertmanager_replicas=cfg.observability.alertmanager_replicas,
             grafana_admin_password=secrets.for_consumer("grafana-admin"),
             rule_groups=alerts.rule_groups(),
             alertmanager_config=alert_routing,
@@ -502,9 +498,9 @@ def build(cfg: settings_module.Settings) -> None:
                 k: v for k, v in receiver_credentials.items() if v is not None
             },
             dashboards=dashboards.dashboards(),
-            elasticsearch_nodes=cfg.elasticsearch_nodes,
-            elasticsearch_storage_gb=cfg.elasticsearch_storage_gb,
-            log_retention_days=cfg.log_retention_days,
+            elasticsearch_nodes=cfg.observability.elasticsearch_nodes,
+            elasticsearch_storage_gb=cfg.observability.elasticsearch_storage_gb,
+            log_retention_days=cfg.observability.log_retention_days,
         ),
         opts=pulumi.ResourceOptions(
             providers={"kubernetes": k8s_provider, "random": random_provider}
@@ -523,7 +519,9 @@ def build(cfg: settings_module.Settings) -> None:
         f"{prefix}-velero-volume-snapshots",
         role=snapshots.roles[velero_prefix].id,
         policy=aws_ctx.account_id.apply(
-            lambda account: json.dumps(velero.volume_snapshot_policy(cfg.aws_region, account, []))
+            lambda account: json.dumps(
+                velero.volume_snapshot_policy(cfg.network.aws_region, account, [])
+            )
         ),
         opts=on_aws,
     )
@@ -533,8 +531,9 @@ def build(cfg: settings_module.Settings) -> None:
             environment=env,
             bucket=snapshots.bucket_name,
             role_arn=snapshots.roles[velero_prefix].arn,
-            region=cfg.aws_region,
+            region=cfg.network.aws_region,
             prefix=velero_prefix,
+            daily_retention_days=cfg.database.backup_retention_days,
             labels={"environment": env},
         ),
         opts=after_observability,
@@ -549,7 +548,7 @@ def build(cfg: settings_module.Settings) -> None:
         role=lbc_role.id,
         policy=pulumi.Output.all(aws_ctx.account_id, aws_ctx.partition).apply(
             lambda ap: json.dumps(
-                controller_policy(account_id=ap[0], region=cfg.aws_region, partition=ap[1])
+                controller_policy(account_id=ap[0], region=cfg.network.aws_region, partition=ap[1])
             )
         ),
         opts=on_aws,
@@ -559,7 +558,7 @@ def build(cfg: settings_module.Settings) -> None:
         lbc.LoadBalancerControllerArgs(
             environment=env,
             cluster_name=cluster.name,
-            region=cfg.aws_region,
+            region=cfg.network.aws_region,
             vpc_id=network.vpc_id,
             role_arn=lbc_role.arn,
             tags=cfg.tags,
@@ -575,7 +574,7 @@ def build(cfg: settings_module.Settings) -> None:
     # permissions it declares. With GitOps, Argo CD applies each Rollout (the image) from the
     # reviewed configuration repository; everything around it is reconciled here.
     service_namespaces: list[pulumi.Resource] = []
-    for svc in cfg.services:
+    for svc in cfg.delivery.services:
         service_role = cluster.irsa_role(f"{prefix}-svc-{svc.name}", svc.name, svc.name, cfg.tags)
         if svc.aws_permissions:
             aws.iam.RolePolicy(
@@ -590,8 +589,8 @@ def build(cfg: settings_module.Settings) -> None:
                 service=svc,
                 environment=env,
                 role_arn=service_role.arn,
-                certificate_arn=cfg.alb_certificate_arn,
-                vpc_cidr=cfg.vpc_cidr,
+                certificate_arn=cfg.delivery.alb_certificate_arn,
+                vpc_cidr=cfg.network.vpc_cidr,
                 prometheus_url=prometheus_url(),
                 crd_dependencies=[
                     rollouts.release,
@@ -599,7 +598,7 @@ def build(cfg: settings_module.Settings) -> None:
                     observability_stack,
                     load_balancer_controller,
                 ],
-                rollout_by_gitops=bool(cfg.app_config_repo),
+                rollout_by_gitops=bool(cfg.gitops.app_config_repo),
                 secrets=(
                     (config_secret_name(svc.name), database_secret_name(svc.name))
                     if vault_synced and svc.name in rollout_services
@@ -619,13 +618,13 @@ def build(cfg: settings_module.Settings) -> None:
             f"{prefix}-vault-secrets",
             VaultSecretsOperatorArgs(
                 environment=env,
-                vault_address=cfg.vault_address,
-                vault_namespace=cfg.vault_namespace,
+                vault_address=cfg.vault.address,
+                vault_namespace=cfg.vault.namespace,
                 kubernetes_auth_mount=vault_config.kubernetes_auth_path(env),
-                kv_mount=cfg.vault_kv_mount,
+                kv_mount=cfg.vault.kv_mount,
                 database_mount=vault_config.database_mount_path(env),
-                services=cfg.vault_services,
-                app_namespace=cfg.app_namespace,
+                services=cfg.vault.services,
+                app_namespace=cfg.cluster.app_namespace,
                 rollout_services=rollout_services,
             ),
             opts=pulumi.ResourceOptions(
@@ -637,17 +636,17 @@ def build(cfg: settings_module.Settings) -> None:
     # Deployment events from the application pipeline (seed 4.10), when the stack declares the
     # gateway's credentials in Vault.
     web_config, scrape_password = (secrets.for_consumer(c) for c in PUSHGATEWAY_CONSUMERS)
-    if web_config is not None and scrape_password is not None and cfg.services:
+    if web_config is not None and scrape_password is not None and cfg.delivery.services:
         Pushgateway(
             f"{prefix}-pushgateway",
             PushgatewayArgs(
                 environment=env,
                 web_config=web_config,
                 scrape_password=scrape_password,
-                certificate_arn=cfg.alb_certificate_arn,
-                vpc_cidr=cfg.vpc_cidr,
+                certificate_arn=cfg.delivery.alb_certificate_arn,
+                vpc_cidr=cfg.network.vpc_cidr,
                 alb_group=f"ttbt2-{env}",
-                host=cfg.api_origin_host,
+                host=cfg.edge.api_origin_host,
             ),
             opts=pulumi.ResourceOptions(
                 providers={"kubernetes": k8s_provider},
@@ -656,19 +655,19 @@ def build(cfg: settings_module.Settings) -> None:
         )
 
     gitops: GitOps | None = None
-    if cfg.app_config_repo:
+    if cfg.gitops.app_config_repo:
         gitops = GitOps(
             f"{prefix}-gitops",
             GitOpsArgs(
                 environment=env,
-                config_repo=cfg.app_config_repo,
-                service_namespaces=[svc.name for svc in cfg.services],
-                target_revision=cfg.gitops_target_revision,
-                hostname=cfg.argocd_hostname,
-                oidc_issuer=cfg.argocd_oidc_issuer,
-                oidc_client_id=cfg.argocd_oidc_client_id,
-                oidc_client_secret_ref=cfg.argocd_oidc_client_secret_ref,
-                oidc_admin_group=cfg.argocd_admin_group,
+                config_repo=cfg.gitops.app_config_repo,
+                service_namespaces=[svc.name for svc in cfg.delivery.services],
+                target_revision=cfg.gitops.target_revision,
+                hostname=cfg.gitops.argocd_hostname,
+                oidc_issuer=cfg.gitops.argocd_oidc_issuer,
+                oidc_client_id=cfg.gitops.argocd_oidc_client_id,
+                oidc_client_secret_ref=cfg.gitops.argocd_oidc_client_secret_ref,
+                oidc_admin_group=cfg.gitops.argocd_admin_group,
                 labels={"environment": env},
             ),
             opts=pulumi.ResourceOptions(
@@ -679,22 +678,22 @@ def build(cfg: settings_module.Settings) -> None:
 
     # Other clouds (seed 4.1.2): analytics and AI on GCP. A cloud switched off in the stack
     # registers nothing and needs no credentials.
-    if cfg.gcp_enabled:
-        gcp_provider = gcp.Provider("gcp", project=cfg.gcp_project, region=cfg.gcp_region)
+    if cfg.gcp.enabled:
+        gcp_provider = gcp.Provider("gcp", project=cfg.gcp.project, region=cfg.gcp.region)
         # AWS workloads write to GCP through workload identity federation: no key anywhere.
         analytics_writer = cluster.irsa_role(
-            f"{prefix}-analytics-writer", cfg.app_namespace, "analytics-writer", cfg.tags
+            f"{prefix}-analytics-writer", cfg.cluster.app_namespace, "analytics-writer", cfg.tags
         )
         analytics = Analytics(
             f"{prefix}-analytics",
             AnalyticsArgs(
-                project=cfg.gcp_project,
-                region=cfg.gcp_region,
+                project=cfg.gcp.project,
+                region=cfg.gcp.region,
                 environment=env,
                 labels={key.replace("-", "_"): value for key, value in cfg.tags.items()},
                 aws_account_id=aws_ctx.account_id,
                 aws_writer_role_arn=analytics_writer.arn,
-                landing_location=cfg.gcp_landing_location,
+                landing_location=cfg.gcp.landing_location,
                 protect=protect,
             ),
             opts=pulumi.ResourceOptions(providers={"gcp": gcp_provider}),
@@ -704,22 +703,22 @@ def build(cfg: settings_module.Settings) -> None:
 
     # Azure keeps a geo-redundant, immutable copy of the backup exports, written by a CronJob that
     # authenticates to both clouds by federation: no stored secret.
-    if cfg.azure_enabled:
+    if cfg.azure.enabled:
         azure_provider = azure_native.Provider(
             "azure",
-            location=cfg.azure_location,
-            subscription_id=cfg.azure_subscription_id,
-            tenant_id=cfg.azure_tenant_id,
+            location=cfg.azure.location,
+            subscription_id=cfg.azure.subscription_id,
+            tenant_id=cfg.azure.tenant_id,
         )
         redundancy = Redundancy(
             f"{prefix}-redundancy",
             RedundancyArgs(
-                location=cfg.azure_location,
+                location=cfg.azure.location,
                 environment=env,
                 tags=cfg.tags,
-                tenant_id=cfg.azure_tenant_id,
+                tenant_id=cfg.azure.tenant_id,
                 oidc_issuer_url=cluster.oidc_issuer,
-                copier_namespace=cfg.app_namespace,
+                copier_namespace=cfg.cluster.app_namespace,
                 copier_service_account="backup-copy",
                 protect=protect,
             ),
@@ -728,17 +727,17 @@ def build(cfg: settings_module.Settings) -> None:
         BackupCopy(
             f"{prefix}-backup-copy",
             BackupCopyArgs(
-                namespace=cfg.app_namespace,
+                namespace=cfg.cluster.app_namespace,
                 service_account="backup-copy",
                 s3_bucket=snapshots.bucket_name,
                 s3_prefix=f"exports/{env}",
-                s3_region=cfg.aws_region,
+                s3_region=cfg.network.aws_region,
                 storage_account=redundancy.storage_account_name,
                 container=redundancy.container_name,
                 aws_role_arn=snapshots.reader_roles[f"exports/{env}"].arn,
                 azure_client_id=redundancy.copier_client_id,
                 azure_tenant_id=redundancy.tenant_id,
-                schedule=cfg.backup_copy_schedule,
+                schedule=cfg.recovery.backup_copy_schedule,
             ),
             opts=pulumi.ResourceOptions(
                 providers={"kubernetes": k8s_provider}, depends_on=[namespaces]
@@ -750,7 +749,7 @@ def build(cfg: settings_module.Settings) -> None:
     # namespaces their own default-deny (components/k8s/service_delivery.py).
     monitoring_namespace = observability.ObservabilityArgs.namespace
     platform_namespaces: dict[str, pulumi.Resource] = {
-        cfg.app_namespace: namespaces,
+        cfg.cluster.app_namespace: namespaces,
         monitoring_namespace: observability_stack,
         observability.agents_namespace(monitoring_namespace): observability_stack,
         observability.ECK_NAMESPACE: observability_stack,
@@ -767,13 +766,13 @@ def build(cfg: settings_module.Settings) -> None:
         baseline_policy(
             f"{prefix}-netpol-{namespace_name}",
             namespace_name,
-            vpc_cidr=cfg.vpc_cidr,
+            vpc_cidr=cfg.network.vpc_cidr,
             allow_namespaces=[monitoring_namespace],
             opts=pulumi.ResourceOptions(providers={"kubernetes": k8s_provider}, depends_on=[owner]),
         )
 
     pulumi.export("environment", env)
-    pulumi.export("awsRegion", cfg.aws_region)
+    pulumi.export("awsRegion", cfg.network.aws_region)
     pulumi.export("vpcId", network.vpc_id)
     pulumi.export("privateSubnetIds", network.private_subnet_ids)
     pulumi.export("isolatedSubnetIds", network.isolated_subnet_ids)

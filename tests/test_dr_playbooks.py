@@ -13,7 +13,7 @@ import pytest
 
 from components.k8s.velero import DAILY_RETENTION_DAYS, HOURLY_RETENTION_HOURS
 from components.monitoring.alerts import alerts_by_name, kebab
-from components.settings import config_keys
+from config import config_keys
 from tests.conftest import ROOT
 
 DR_DIR = ROOT / "docs" / "dr"

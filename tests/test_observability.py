@@ -96,7 +96,7 @@ DEV: dict[str, Any] = {"environment": "dev"}
 PROD: dict[str, Any] = {
     "environment": "prod",
     "prometheus_replicas": 2,
-    "prometheus_retention": "30d",
+    "prometheus_retention_days": 30,
     "prometheus_storage_gb": 200,
     "alertmanager_replicas": 3,
     "elasticsearch_nodes": 3,
@@ -647,9 +647,8 @@ def _base() -> ObservabilityArgs:
     [
         ({"environment": "Prod"}, "environment"),
         ({"namespace": "Monitoring"}, "namespace"),
-        ({"prometheus_retention": "7 days"}, "prometheus_retention"),
+        ({"prometheus_retention_days": 0}, "prometheus_retention_days"),
         ({"prometheus_replicas": 0}, "prometheus_replicas"),
-        ({"elasticsearch_nodes": 2}, "quorum"),
         ({"alertmanager_config": {"route": {"receiver": "x"}}}, "alertmanager_secret_name"),
         ({"dashboards": {"Bad_Name": {}}}, "dashboard"),
     ],

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.settings import NAMESPACE, config_keys
+from config import NAMESPACE, config_keys
 from scripts.project_config import project_config, render
 from tests.conftest import ROOT, STACKS, stack_values
 

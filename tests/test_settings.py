@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.settings import (
+from config import (
     Problem,
     Settings,
     SettingsError,
@@ -23,12 +23,12 @@ from tests.conftest import ALERTMANAGER_SECRETS, STACKS, raw_settings
 @pytest.mark.parametrize("stack", STACKS)
 def test_real_stacks_parse(stack: str) -> None:
     settings = parse_raw(stack, raw_settings(stack))
-    assert settings.environment == stack
+    assert settings.identity.environment == stack
 
 
 def test_defaults_make_a_valid_dev_stack_given_the_alertmanager_credentials() -> None:
     settings = parse_raw("dev", {"vaultSecrets": ALERTMANAGER_SECRETS})
-    assert settings.environment == "dev"
+    assert settings.identity.environment == "dev"
     assert settings.tags["managed-by"] == "pulumi"
 
 
@@ -42,9 +42,9 @@ def test_strings_as_the_engine_passes_them_are_coerced() -> None:
     raw = {**raw_settings("dev"), "workloadNodeMaxSize": "5", "singleAzCompute": "true"}
     raw["availabilityZones"] = '["eu-west-1a", "eu-west-1b"]'
     settings = parse_raw("dev", raw)
-    assert settings.workload_node_max_size == 5
-    assert settings.single_az_compute is True
-    assert settings.availability_zones == ["eu-west-1a", "eu-west-1b"]
+    assert settings.nodes.workload_max_size == 5
+    assert settings.cluster.single_az_compute is True
+    assert settings.network.availability_zones == ["eu-west-1a", "eu-west-1b"]
 
 
 def _problems(stack: str, **changes: Any) -> list[Problem]:
@@ -97,7 +97,12 @@ BAD = [
         "availabilityZones[1]",
         "zone of eu-west-1",
     ),
-    ("prod", {"availabilityZones": ["eu-west-1a", "eu-west-1b"]}, "availabilityZones", "three"),
+    (
+        "prod",
+        {"availabilityZones": ["eu-west-1a", "eu-west-1b"]},
+        "availabilityZones",
+        "3 availability zones",
+    ),
     ("prod", {"natGatewayMode": "single"}, "natGatewayMode", "perAz"),
     ("staging", {"singleAzCompute": True}, "singleAzCompute", "spread nodes"),
     ("dev", {"workloadNodeDesiredSize": 9}, "workloadNodeDesiredSize", "<= workloadNodeMaxSize"),
@@ -106,7 +111,7 @@ BAD = [
         "dev",
         {"systemNodeMaxSize": 0, "systemNodeMinSize": 0, "systemNodeDesiredSize": 0},
         "systemNodeMaxSize",
-        "max >= 1",
+        "at least 1",
     ),
     ("staging", {"workloadNodeMinSize": 1}, "workloadNodeMinSize", "at least 2 nodes"),
     (
@@ -225,7 +230,7 @@ BAD = [
     ("prod", {"cacheNodeType": "cache.t4g.medium"}, "cacheNodeType", "burstable"),
     ("dev", {"cacheNodes": 9}, "cacheNodes", "between 1 and 6"),
     ("staging", {"cacheNodes": 1}, "cacheNodes", "fail over"),
-    ("dev", {"cacheSnapshotRetentionDays": 40}, "cacheSnapshotRetentionDays", "0 to 35"),
+    ("dev", {"cacheSnapshotRetentionDays": 40}, "cacheSnapshotRetentionDays", "between 0 and 35"),
     ("prod", {"cacheSnapshotRetentionDays": 3}, "cacheSnapshotRetentionDays", "prod keeps 7"),
     ("dev", {"cacheEvictionPolicy": "noeviction"}, "cacheEvictionPolicy", "allowed values"),
     ("dev", {"apiOriginHost": "not a host"}, "apiOriginHost", "DNS host name"),
@@ -234,8 +239,8 @@ BAD = [
     ("prod", {"cdnPriceClass": "PriceClass_100"}, "cdnPriceClass", "PriceClass_All"),
     ("dev", {"apiPublicPaths": ["api/*"]}, "apiPublicPaths[0]", "path pattern"),
     ("dev", {"staticPaths": ["/api/public/*"]}, "staticPaths", "either static or API"),
-    ("dev", {"apiCacheTtlSeconds": 301}, "apiCacheTtlSeconds", "0 to 300"),
-    ("dev", {"wafRateLimit": 9}, "wafRateLimit", "10 to"),
+    ("dev", {"apiCacheTtlSeconds": 301}, "apiCacheTtlSeconds", "between 0 and 300"),
+    ("dev", {"wafRateLimit": 9}, "wafRateLimit", "between 10 and"),
     ("dev", {"accessLogRetentionDays": 0}, "accessLogRetentionDays", "at least 1"),
     ("prod", {"accessLogRetentionDays": 90}, "accessLogRetentionDays", "365"),
     ("dev", {"vaultAddress": "http://vault:8200"}, "vaultAddress", "https://"),
@@ -286,15 +291,15 @@ BAD = [
     ("dev", {"vaultServices": ["API"]}, "vaultServices[0]", "RFC 1123"),
     ("dev", {"vaultSecrets": []}, "vaultSecrets", "declare the database-admin secret"),
     ("prod", {"prometheusReplicas": 1}, "prometheusReplicas", "prod runs 2"),
-    ("dev", {"prometheusReplicas": 4}, "prometheusReplicas", "1 to 3"),
+    ("dev", {"prometheusReplicas": 4}, "prometheusReplicas", "between 1 and 3"),
     ("prod", {"alertmanagerReplicas": 1}, "alertmanagerReplicas", "HA cluster"),
-    ("dev", {"alertmanagerReplicas": 9}, "alertmanagerReplicas", "1 to 5"),
-    ("dev", {"prometheusRetentionDays": 0}, "prometheusRetentionDays", "1 to 90"),
+    ("dev", {"alertmanagerReplicas": 9}, "alertmanagerReplicas", "between 1 and 5"),
+    ("dev", {"prometheusRetentionDays": 0}, "prometheusRetentionDays", "between 1 and 90"),
     ("prod", {"elasticsearchNodes": 1}, "elasticsearchNodes", "3 or more"),
-    ("dev", {"elasticsearchNodes": 20}, "elasticsearchNodes", "1 to 15"),
+    ("dev", {"elasticsearchNodes": 20}, "elasticsearchNodes", "between 1 and 15"),
     ("dev", {"elasticsearchNodes": 2}, "elasticsearchNodes", "master quorum"),
-    ("dev", {"prometheusStorageGb": 5}, "prometheusStorageGb", "10 to 16384"),
-    ("dev", {"logRetentionDays": 0}, "logRetentionDays", "1 to 3650"),
+    ("dev", {"prometheusStorageGb": 5}, "prometheusStorageGb", "between 10 and 16384"),
+    ("dev", {"logRetentionDays": 0}, "logRetentionDays", "between 1 and 3650"),
     ("dev", {"alertSlackChannel": "alerts"}, "alertSlackChannel", "#alerts"),
     ("dev", {"alertEmailTo": "nobody"}, "alertEmailTo", "email address"),
     ("dev", {"alertSmarthost": "smtp"}, "alertSmarthost", "host:port"),
@@ -317,14 +322,19 @@ BAD = [
     ("dev", {"karpenterExpireAfter": "30 days"}, "karpenterExpireAfter", "720h"),
     ("dev", {"predictiveScalingCpuTarget": 95}, "predictiveScalingCpuTarget", "between 10 and 90"),
     ("dev", {"predictiveScalingMode": "Always"}, "predictiveScalingMode", "ForecastOnly"),
-    ("prod", {"rtoObjectiveMinutes": 180}, "rtoObjectiveMinutes", "RTO under 2 h"),
+    ("prod", {"rtoObjectiveMinutes": 180}, "rtoObjectiveMinutes", "between 1 and 120"),
     ("prod", {"backupCopySchedule": "0 * * * *"}, "backupCopySchedule", "RPO is under 60"),
     ("prod", {"backupCopySchedule": "0 0 * * *"}, "backupCopySchedule", "does not run every"),
     ("dev", {"backupBreakGlassRoleArn": "admin"}, "backupBreakGlassRoleArn", "IAM role ARN"),
     ("prod", {"gcpLandingLocation": "EU"}, "gcpLandingLocation", "one of ASIA1, EUR4"),
     ("prod", {"azureSubscriptionId": ""}, "azureSubscriptionId", "GUID"),
-    ("dev", {"vaultCredentialTtlSeconds": 60}, "vaultCredentialTtlSeconds", "300 to 86400"),
-    ("dev", {"vaultStaticRotationSeconds": 60}, "vaultStaticRotationSeconds", "3600 to"),
+    (
+        "dev",
+        {"vaultCredentialTtlSeconds": 60},
+        "vaultCredentialTtlSeconds",
+        "between 300 and 86400",
+    ),
+    ("dev", {"vaultStaticRotationSeconds": 60}, "vaultStaticRotationSeconds", "between 3600 and"),
 ]
 
 
@@ -378,7 +388,7 @@ def test_non_prod_may_seed_from_an_anonymised_snapshot() -> None:
         **raw_settings("staging"),
         "dataSourceSnapshot": "arn:aws:rds:eu-west-1:222222222222:snapshot:anon",
     }
-    assert parse_raw("staging", raw).data_source_snapshot.endswith("anon")
+    assert parse_raw("staging", raw).identity.data_source_snapshot.endswith("anon")
 
 
 def test_derived_views() -> None:
@@ -386,7 +396,7 @@ def test_derived_views() -> None:
     assert dev.compute_zones == ["eu-west-1a"]
     assert set(dev.access_roles()) == {"developers", "sre"}
     prod = parse_raw("prod", raw_settings("prod"))
-    assert prod.compute_zones == prod.availability_zones
+    assert prod.compute_zones == prod.network.availability_zones
     assert prod.is_prod and not dev.is_prod
 
 
@@ -418,7 +428,7 @@ def test_from_pulumi_config_reads_only_the_namespace(monkeypatch: pytest.MonkeyP
     finally:
         pulumi.runtime.set_all_config({})
     assert isinstance(settings, Settings)
-    assert settings.workload_node_max_size == 4
+    assert settings.nodes.workload_max_size == 4
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from components.settings import SettingsError
+from config import SettingsError
 from offline.engine import run_stack
 from offline.evaluate import evaluate
 from offline.graph import SECRET_SIG, SECRET_SIG_KEY, Resource, StackGraph

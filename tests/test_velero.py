@@ -282,7 +282,7 @@ def test_daily_schedule_keeps_backups_per_environment(args: VeleroArgs, preview:
     assert daily["template"]["snapshotVolumes"] is True
     assert daily["template"]["volumeSnapshotLocations"] == ["default"]
     assert daily["schedule"].split()[2:] == ["*", "*", "*"], "runs every day"
-    assert DAILY_RETENTION_DAYS == {"dev": 7, "staging": 14, "prod": 30}
+    assert DAILY_RETENTION_DAYS == {"dev": 7, "staging": 14, "prod": 35}
 
 
 @pytest.mark.parametrize(("args", "preview"), CASES)

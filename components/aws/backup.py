@@ -5,7 +5,8 @@ One plan per environment, two rules, one vault in the primary region and one in 
 - a **continuous** rule (point-in-time recovery for RDS and S3): restores to any second of the
   retention window, so the recovery point in the primary region is minutes old. AWS caps its
   retention at 35 days.
-- a **daily** snapshot rule kept for the environment's retention (dev 7, staging 14, prod 35).
+- a **daily** snapshot rule kept ``daily_retention_days`` (the stack's ``dbBackupRetentionDays``;
+  by default the environment's floor, ``policies/ttbt2_policies/floors.py``).
 
 Both rules copy to the DR vault. AWS Backup cannot copy a continuous backup as such to another
 Region: for a continuous rule with a cross-Region copy it takes a snapshot at the rule's schedule
@@ -29,10 +30,12 @@ import pulumi_aws as aws
 
 from components.aws.context import AwsContext
 from components.aws.iam import document, service_trust
+from policies.ttbt2_policies.floors import floors_for, per_stack
 
 ENVIRONMENTS = ("dev", "staging", "prod")
-DAILY_RETENTION_DAYS: dict[str, int] = {"dev": 7, "staging": 14, "prod": 35}
-"""Days a daily recovery point is kept, per environment (seed 4.7.1, as for RDS backups)."""
+DAILY_RETENTION_DAYS: dict[str, int] = per_stack(lambda floors: floors.backup_retention_days)
+"""Days a daily recovery point is kept by default, per environment: the floor of the backup
+retention (seed 4.7.1, as for RDS backups)."""
 
 CONTINUOUS_MAX_RETENTION_DAYS = 35
 """AWS Backup keeps continuous (point-in-time) backups for at most 35 days."""
@@ -88,7 +91,8 @@ class BackupPlanArgs:
     provider itself. Both are required in prod; without them (a dev or staging stack with no
     DR region) there is no DR vault and no copy. ``break_glass_role_arn`` is the only principal
     allowed to delete or re-date recovery points or to change the vaults' access policies;
-    without it nobody can. Retentions default to the environment's (``DAILY_RETENTION_DAYS``);
+    without it nobody can. ``daily_retention_days`` defaults to the environment's floor
+    (``DAILY_RETENTION_DAYS``) and the continuous retention to the daily one (at most 35 days);
     ``dr_hourly_retention_days`` keeps the hourly DR snapshots taken from the continuous rule.
     The vault lock (prod only, compliance mode) accepts retentions between the shortest
     retention written to the vault and ``lock_max_retention_days``, and can still be changed
@@ -154,13 +158,12 @@ class BackupPlanArgs:
     @property
     def daily(self) -> int:
         """Days a daily recovery point is kept, in both regions."""
-        return self.daily_retention_days or DAILY_RETENTION_DAYS[self.environment]
+        return self.daily_retention_days or floors_for(self.environment).backup_retention_days
 
     @property
     def continuous(self) -> int:
         """Days of point-in-time recovery in the primary region."""
-        default = min(DAILY_RETENTION_DAYS[self.environment], CONTINUOUS_MAX_RETENTION_DAYS)
-        return self.continuous_retention_days or default
+        return self.continuous_retention_days or min(self.daily, CONTINUOUS_MAX_RETENTION_DAYS)
 
     @property
     def locked(self) -> bool:

@@ -1,7 +1,7 @@
 """One entry of the ``ttbt2:services`` stack config key: a service delivered by canary.
 
-This module is pure (no resources, no cloud calls), like ``components/settings.py``, which
-validates the list with these models and turns :func:`check_services` results into its
+This module is pure (no resources, no cloud calls), like the settings (``config/``), which
+validate the list with these models and turn :func:`check_services` results into their
 ``Problem`` type. Field names are camelCase in the stack config and snake_case in Python.
 
 Example stack entry::
@@ -32,9 +32,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.alias_generators import to_camel
 
 from components.delivery.rollback import ROLLBACK_LIMIT_SECONDS, rollback_breakdown
+from policies.ttbt2_policies.floors import floors_for
 
 ServiceProblem = tuple[str, object, str]
-"""``(key, value, allowed)``: the shape ``components.settings.Problem`` is built from."""
+"""``(key, value, allowed)``: the shape ``config.Problem`` is built from."""
 
 _DNS_LABEL = r"^[a-z]([-a-z0-9]{0,40}[a-z0-9])?$"
 # repository: optional registry host[:port], then lowercase path components (OCI distribution).
@@ -417,7 +418,7 @@ def service_namespace(service: str, delivered: Collection[str], app_namespace: s
 
 def min_replicas_floor(environment: str) -> int:
     """Fewest replicas a service may run: 2 outside dev (one pod per zone survives a drain)."""
-    return 1 if environment == "dev" else 2
+    return floors_for(environment).service_min_replicas
 
 
 def _overlap(a: str, b: str) -> bool:

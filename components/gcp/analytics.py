@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from components.settings import GCS_DUAL_REGIONS
+from config.constants import GCS_DUAL_REGIONS
 
 APIS = (
     "bigquery",

@@ -92,10 +92,6 @@ ECK_VALUES_FREE_FORM = frozenset({"podSecurityContext", "securityContext"})
 CRD_DIRS = [PROMETHEUS_CHART_DIR / "crds", ECK_CHART_DIR / "crds"]
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_PROM_DURATION = re.compile(
-    r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?"
-    r"(([0-9]+)s)?(([0-9]+)ms)?)$"
-)
 
 SECRET_KEYS = frozenset(
     {
@@ -213,7 +209,7 @@ class ObservabilityArgs:
     snapshot_role_arn: pulumi.Input[str]
     namespace: str = "monitoring"
     prometheus_replicas: int = 1
-    prometheus_retention: str = "7d"
+    prometheus_retention_days: int = 7
     prometheus_storage_gb: int = 50
     alertmanager_replicas: int = 1
     alertmanager_storage_gb: int = 5
@@ -243,13 +239,9 @@ class ObservabilityArgs:
                 raise ValueError(f"{what} must be a DNS label, got {value!r}")
         if len(agents_namespace(self.namespace)) > 63:
             raise ValueError(f"namespace {self.namespace!r} is too long for its agents namespace")
-        if not _PROM_DURATION.match(self.prometheus_retention) or self.prometheus_retention == "0":
-            raise ValueError(
-                f"prometheus_retention must be a duration like 7d or 30d, "
-                f"got {self.prometheus_retention!r}"
-            )
         for what in (
             "prometheus_replicas",
+            "prometheus_retention_days",
             "prometheus_storage_gb",
             "alertmanager_replicas",
             "alertmanager_storage_gb",
@@ -263,8 +255,6 @@ class ObservabilityArgs:
             value = getattr(self, what)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{what} must be a positive integer, got {value!r}")
-        if self.elasticsearch_nodes == 2:
-            raise ValueError("elasticsearch_nodes must be 1 or at least 3 (master quorum)")
         if self.alertmanager_config and not self.alertmanager_secret_name:
             raise ValueError("alertmanager_config needs alertmanager_secret_name to mount")
         if self.alertmanager_secret_name and not _DNS_LABEL.match(self.alertmanager_secret_name):
@@ -346,7 +336,7 @@ def prometheus_stack_values(args: ObservabilityArgs) -> dict[str, Any]:
         "prometheus": {
             "prometheusSpec": {
                 "replicas": args.prometheus_replicas,
-                "retention": args.prometheus_retention,
+                "retention": f"{args.prometheus_retention_days}d",
                 "storageSpec": volume,
                 "ruleSelectorNilUsesHelmValues": False,
                 "serviceMonitorSelectorNilUsesHelmValues": False,

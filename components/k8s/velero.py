@@ -53,6 +53,7 @@ import pulumi_kubernetes as k8s
 
 from components.k8s.charts import chart_dir, vendored_release
 from components.k8s.pod_security import restricted_labels
+from policies.ttbt2_policies.floors import floors_for, per_stack
 
 CHART = "velero"
 CHART_DIR = chart_dir(CHART)
@@ -75,8 +76,9 @@ RUN_AS = 65532
 """The ``nonroot`` uid/gid of the distroless Velero image and of the plugin image."""
 
 EXCLUDED_NAMESPACES: Final = ("kube-system", "kube-node-lease", NAMESPACE)
-DAILY_RETENTION_DAYS: Final = {"dev": 7, "staging": 14, "prod": 30}
-"""How long daily backups are kept, per environment (other environments: the dev value)."""
+DAILY_RETENTION_DAYS: Final = per_stack(lambda floors: floors.backup_retention_days)
+"""How long daily backups are kept by default, per environment: the floor of the backup
+retention, as for the database and AWS Backup (other environments: the dev value)."""
 HOURLY_RETENTION_HOURS = 48
 DAILY_SCHEDULE = "0 2 * * *"
 """Daily at 02:00 UTC, after the nightly Elasticsearch snapshot (01:30) has started."""
@@ -158,7 +160,7 @@ class VeleroArgs:
         """Days a daily backup is kept."""
         if self.daily_retention_days is not None:
             return self.daily_retention_days
-        return DAILY_RETENTION_DAYS.get(self.environment, DAILY_RETENTION_DAYS["dev"])
+        return floors_for(self.environment).backup_retention_days
 
     @property
     def hourly_enabled(self) -> bool:

@@ -15,11 +15,11 @@ from collections.abc import Mapping
 import pulumi
 from pulumi.runtime.mocks import MockMonitor
 
-from components.settings import Settings
 from components.vault.client import VaultClient, VaultSettings, connect
 from components.vault.errors import VaultError
 from components.vault.preflight import preflight
 from components.vault.refs import SecretRef
+from config import Settings
 
 PLACEHOLDER_PREFIX = "offline-placeholder"
 """Prefix of every value that stands in for a secret offline (also used for secure: config)."""
@@ -33,9 +33,9 @@ def declared_refs(cfg: Settings) -> list[SecretRef]:
     """The stack's ``vaultSecrets`` declarations as references, mounts filled in."""
     return [
         SecretRef(
-            mount=ref.mount or cfg.vault_kv_mount, path=ref.path, key=ref.key, consumer=ref.consumer
+            mount=ref.mount or cfg.vault.kv_mount, path=ref.path, key=ref.key, consumer=ref.consumer
         )
-        for ref in cfg.vault_secrets
+        for ref in cfg.vault.secrets
     ]
 
 
@@ -106,12 +106,12 @@ def open_source(cfg: Settings, env: Mapping[str, str] | None = None) -> SecretSo
     if on_mock_engine():
         return OfflineSource(refs)
     settings = VaultSettings(
-        address=cfg.vault_address,
-        namespace=cfg.vault_namespace,
-        auth_method=cfg.vault_auth_method,
-        auth_mount=cfg.vault_auth_mount,
-        role=cfg.vault_auth_role,
-        ca_bundle=cfg.vault_ca_bundle,
+        address=cfg.vault.address,
+        namespace=cfg.vault.namespace,
+        auth_method=cfg.vault.auth_method,
+        auth_mount=cfg.vault.auth_mount,
+        role=cfg.vault.auth_role,
+        ca_bundle=cfg.vault.ca_bundle,
     )
     try:
         client = connect(settings, env=os.environ if env is None else env)

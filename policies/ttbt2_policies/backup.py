@@ -2,7 +2,7 @@
 
 - vaults are encrypted with a customer-managed key (CKV_AWS_166);
 - every plan rule expires its recovery points, one rule runs at least daily, and the daily
-  history is kept the stack's minimum (dev 7, staging 14, prod 35 days, as for RDS);
+  history is kept the stack's minimum (the floor table in floors.py, as for RDS);
 - in production stacks (config ``productionStacks``) every vault has a compliance-mode vault
   lock and every plan rule copies to a vault in another Region;
 - every data store (RDS instance or cluster, EFS file system, DynamoDB table, and S3 buckets
@@ -48,6 +48,7 @@ from .common import (
     str_prop,
     wrong_type,
 )
+from .floors import Floors, describe, floors_for, per_stack
 
 VAULT = "aws:backup/vault:Vault"
 VAULT_LOCK = "aws:backup/vaultLockConfiguration:VaultLockConfiguration"
@@ -68,8 +69,14 @@ DATA_BUCKET_PURPOSES = frozenset({"user-data"})
 BACKUP_TAG_KEY = "backup"
 """A bucket with this tag key (whatever its value) declares itself a data store."""
 
-DEFAULT_MINIMUM_RETENTION: Mapping[str, int] = {"dev": 7, "staging": 14, "prod": 35}
-UNLISTED_STACK_MINIMUM_RETENTION = 7
+
+def _daily_floor(floors: Floors) -> int:
+    return floors.backup_retention_days
+
+
+DEFAULT_MINIMUM_RETENTION: Mapping[str, int] = per_stack(_daily_floor)
+"""The platform's floor table (:mod:`.floors`), the settings' and components' too."""
+UNLISTED_STACK_MINIMUM_RETENTION = _daily_floor(floors_for(""))
 
 PROTECTED_ACTIONS = (
     "backup:DeleteRecoveryPoint",
@@ -511,7 +518,7 @@ plan_retention = resource_policy(
     description=(
         "Platform rule (seed 4.7): every backup plan rule sets lifecycle.deleteAfter, one rule "
         "runs at least daily, and the daily rules keep recovery points the stack's minimum "
-        "(config minimumRetentionDays: dev 7, staging 14, prod 35, others 7)."
+        f"(config minimumRetentionDays: {describe(_daily_floor)})."
     ),
     enforcement=MANDATORY,
     applies_to={PLAN},

@@ -33,11 +33,18 @@ from .common import (
     stack_of,
     str_prop,
 )
+from .floors import FLOORS
 
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
-DEFAULT_FAILOVER_STACKS = ("staging", "prod", "prod-dr")
-DEFAULT_MINIMUM_SNAPSHOT_RETENTION = 7
 MINIMUM_NODES_PER_SHARD = 2
+"""ElastiCache fails over only to a replica: a shard needs a primary and one more node."""
+DEFAULT_FAILOVER_STACKS = (
+    *(stack for stack, f in FLOORS.items() if f.cache_nodes >= MINIMUM_NODES_PER_SHARD),
+    "prod-dr",
+)
+"""The stacks whose floor of cache nodes can fail over (floors.py), and prod's DR stack."""
+DEFAULT_MINIMUM_SNAPSHOT_RETENTION = FLOORS["prod"].cache_snapshot_retention_days
+"""Production's floor of cache snapshot retention (floors.py)."""
 
 
 def _at_rest_encryption(args: ResourceValidationArgs) -> Iterator[str]:

@@ -50,6 +50,7 @@ from .common import (
     str_prop,
     wrong_type,
 )
+from .floors import Floors, describe, floors_for, per_stack
 
 INSTANCE = "aws:rds/instance:Instance"
 CLUSTER = "aws:rds/cluster:Cluster"
@@ -58,8 +59,14 @@ PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
 CLUSTER_PARAMETER_GROUP = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
 DATABASES = frozenset({INSTANCE, CLUSTER})
 
-DEFAULT_MINIMUM_BACKUP_RETENTION: Mapping[str, int] = {"dev": 7, "staging": 14, "prod": 35}
-UNLISTED_STACK_MINIMUM_RETENTION = 7
+
+def _backup_floor(floors: Floors) -> int:
+    return floors.backup_retention_days
+
+
+DEFAULT_MINIMUM_BACKUP_RETENTION: Mapping[str, int] = per_stack(_backup_floor)
+"""The platform's floor table (:mod:`.floors`), the settings' and components' too."""
+UNLISTED_STACK_MINIMUM_RETENTION = _backup_floor(floors_for(""))
 AWS_DEFAULT_BACKUP_RETENTION = 1
 
 MYSQL_ENGINES = frozenset({"mysql", "mariadb", "aurora-mysql", "aurora"})
@@ -300,7 +307,7 @@ backup_retention = resource_policy(
     name="aws-rds-backup-retention",
     description=(
         "RDS instances and clusters keep automated backups at least as long as the stack's "
-        "minimum (config minimumBackupRetentionDays: dev 7, staging 14, prod 35, others 7) "
+        f"minimum (config minimumBackupRetentionDays: {describe(_backup_floor)}) "
         "(CKV_AWS_133)."
     ),
     enforcement=MANDATORY,

@@ -9,7 +9,6 @@ import pulumi
 import pytest
 from pulumi.runtime.sync_await import _sync_await
 
-from components.settings import parse_raw
 from components.vault import connect
 from components.vault.source import (
     PLACEHOLDER_PREFIX,
@@ -19,6 +18,7 @@ from components.vault.source import (
     declared_refs,
     open_source,
 )
+from config import parse_raw
 from offline.cli import main
 from offline.engine import run_program
 from offline.graph import SECRET_SIG, SECRET_SIG_KEY

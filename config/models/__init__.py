@@ -1,0 +1,1 @@
+"""The settings domains: one pydantic model per concern, each field bound to its flat key."""

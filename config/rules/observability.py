@@ -1,0 +1,54 @@
+"""Rules of observability: replicas per environment, a master quorum, valid alert receivers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from config.floors import floors_for
+from config.models.identity import IdentitySettings
+from config.models.observability import AlertingSettings, ObservabilitySettings
+from config.problems import Problem, bad
+
+
+def check_observability(
+    identity: IdentitySettings, obs: ObservabilitySettings
+) -> Iterable[Problem]:
+    """Prometheus, Alertmanager and Elasticsearch at or above the environment's floors."""
+    env = identity.environment
+    floors = floors_for(env)
+    if obs.prometheus_replicas < floors.prometheus_replicas:
+        yield bad(
+            obs,
+            "prometheus_replicas",
+            f"{env} runs {floors.prometheus_replicas} Prometheus replicas",
+        )
+    if obs.alertmanager_replicas < floors.alertmanager_replicas:
+        yield bad(
+            obs,
+            "alertmanager_replicas",
+            f"{env} runs {floors.alertmanager_replicas} (an HA cluster)",
+        )
+    if obs.elasticsearch_nodes < floors.elasticsearch_nodes:
+        yield bad(
+            obs, "elasticsearch_nodes", f"{env} runs {floors.elasticsearch_nodes} or more nodes"
+        )
+    elif obs.elasticsearch_nodes == 2:
+        # Two master-eligible nodes cannot outvote each other: losing one stops the cluster.
+        yield bad(obs, "elasticsearch_nodes", "1, or 3 or more (a master quorum needs 3)")
+
+
+def check_alerting(alerting: AlertingSettings) -> Iterable[Problem]:
+    """Receivers Alertmanager can deliver to (seed 4.5.2)."""
+    if not re.fullmatch(r"#[a-z0-9_-]{1,79}", alerting.slack_channel):
+        yield bad(alerting, "slack_channel", "a channel such as #alerts")
+    for field in ("email_to", "email_from"):
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", getattr(alerting, field)):
+            yield bad(alerting, field, "an email address")
+    if not re.fullmatch(r"[A-Za-z0-9.-]+:\d{1,5}", alerting.smarthost):
+        yield bad(alerting, "smarthost", "host:port of an SMTP relay")
+    if not alerting.sms_webhook_url.startswith("https://"):
+        yield bad(alerting, "sms_webhook_url", "an https:// URL")
+
+
+RULES = (check_observability, check_alerting)

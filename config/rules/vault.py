@@ -1,0 +1,63 @@
+"""Rules of Vault: an https server, a real login in prod, each stack reading only its secrets."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from config.constants import ALERTMANAGER_CONSUMERS
+from config.models.identity import IdentitySettings
+from config.models.vault import VaultSettings
+from config.problems import Problem, bad
+from config.rules.cluster import K8S_NAME
+
+
+def check_vault(identity: IdentitySettings, vault: VaultSettings) -> Iterable[Problem]:
+    """Address and login, then the declared secrets and the services served."""
+    if not re.fullmatch(r"https://[A-Za-z0-9.-]+(:\d{1,5})?/?", vault.address):
+        yield bad(vault, "address", "an https:// address, e.g. https://vault:8200")
+    if vault.auth_method != "token" and not vault.auth_role:
+        yield bad(vault, "auth_role", f"the {vault.auth_method} login needs a role")
+    if identity.is_prod and vault.auth_method == "token":
+        yield bad(vault, "auth_method", "prod logs in with jwt, kubernetes or approle, not a token")
+    yield from _check_secrets(identity, vault)
+    for i, service in enumerate(vault.services):
+        if not K8S_NAME.match(service):
+            yield bad(vault, "services", "a Kubernetes name (RFC 1123)", index=i)
+
+
+def _check_secrets(identity: IdentitySettings, vault: VaultSettings) -> Iterable[Problem]:
+    own = f"ttbt2/{identity.environment}/"
+    seen: set[tuple[str, str, str]] = set()
+    for i, ref in enumerate(vault.secrets):
+        # A stack reads only its own environment's secrets: staging never sees prod's.
+        if not ref.path.startswith(own):
+            yield bad(
+                vault, "secrets", f"must be under {own}", index=i, suffix=".path", value=ref.path
+            )
+        ident = (ref.mount or vault.kv_mount, ref.path, ref.key)
+        if ident in seen:
+            yield bad(vault, "secrets", "declared twice", index=i, value=ref.model_dump())
+        seen.add(ident)
+    consumers = [ref.consumer for ref in vault.secrets]
+    if consumers.count("redis") > 1:
+        yield bad(vault, "secrets", "the cache takes exactly one AUTH token", value=consumers)
+    if vault.services and "database-admin" not in consumers:
+        yield bad(
+            vault,
+            "secrets",
+            "services get database credentials from Vault: declare the database-admin "
+            "secret its database engine connects with",
+            value=consumers,
+        )
+    missing = [c for c in ALERTMANAGER_CONSUMERS if c not in consumers]
+    if missing:
+        yield bad(
+            vault,
+            "secrets",
+            "Alertmanager's receiver credentials come from Vault: declare " + ", ".join(missing),
+            value=consumers,
+        )
+
+
+RULES = (check_vault,)

@@ -69,7 +69,7 @@ def run_stack(project_dir: Path, config: StackConfig, *, preview: bool) -> Stack
 
     ``preview=True`` behaves like a first ``pulumi preview``: outputs of new resources are
     unknown and ``apply`` callbacks on them do not run. A settings error propagates as
-    :class:`components.settings.SettingsError` before any resource is registered.
+    :class:`config.SettingsError` before any resource is registered.
     """
     main = project_dir / "__main__.py"
 

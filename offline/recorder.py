@@ -18,12 +18,14 @@ class Recorder(MockMonitor):
     def __init__(self, mocks: Any) -> None:
         super().__init__(mocks)
         self.recorded: list[Resource] = []
+        self.stack_urn = ""
         self.stack_outputs: dict[str, Any] = {}
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         """Record the request, then let the base class answer it with the mocks."""
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
+            self.stack_urn = response.urn
             return response
         inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
         timeouts = request.customTimeouts
@@ -39,7 +41,7 @@ class Recorder(MockMonitor):
                     "retainOnDelete": bool(request.retainOnDelete),
                     "deleteBeforeReplace": bool(request.deleteBeforeReplace),
                     "ignoreChanges": list(request.ignoreChanges),
-                    "aliases": [_alias(a) for a in request.aliases],
+                    "aliases": [self._alias_urn(a, request) for a in request.aliases],
                     "additionalSecretOutputs": list(request.additionalSecretOutputs),
                     "customTimeouts": {
                         "create": timeouts.create,
@@ -59,24 +61,17 @@ class Recorder(MockMonitor):
         )
         return response
 
+    def _alias_urn(self, alias: Any, request: Any) -> str:
+        """The former URN an alias names, built the way this monitor builds URNs.
 
-def _alias(alias: Any) -> str | dict[str, Any]:
-    """An alias as the program gave it: an old URN, or a spec the engine resolves to one.
-
-    A spec keeps only the fields the program set (``name``, ``type``, ``stack``, ``project``,
-    ``parentUrn`` or ``noParent``); the rest default to the resource's own, as in the engine.
-    """
-    if alias.WhichOneof("alias") == "urn":
-        return str(alias.urn)
-    spec = alias.spec
-    recorded: dict[str, Any] = {
-        key: value for key in ("name", "type", "stack", "project") if (value := getattr(spec, key))
-    }
-    if spec.WhichOneof("parent") == "parentUrn" and spec.parentUrn:
-        recorded["parentUrn"] = spec.parentUrn
-    elif spec.WhichOneof("parent") == "noParent" and spec.noParent:
-        recorded["noParent"] = True
-    return recorded
+        An alias arrives as a URN or as a spec whose empty fields mean "as now" (name, type,
+        parent); ``noParent`` means a child of the stack itself.
+        """
+        if alias.urn:
+            return str(alias.urn)
+        spec = alias.spec
+        parent = self.stack_urn if spec.noParent else (spec.parentUrn or request.parent)
+        return self.make_urn(parent, spec.type or request.type, spec.name or request.name)
 
 
 def _plain(value: Any) -> Any:  # noqa: PLR0911 - one return per wire type

@@ -45,8 +45,11 @@ from components.k8s.backup_copy import BackupCopy, BackupCopyArgs
 from components.k8s.gitops import NAMESPACE as GITOPS_NAMESPACE
 from components.k8s.gitops import GitOps, GitOpsArgs
 from components.k8s.karpenter import Karpenter, KarpenterArgs
+from components.k8s.logs import LoggingSettings
+from components.k8s.metrics import MetricsStackArgs
 from components.k8s.namespaces import AppNamespaces, AppNamespacesArgs
 from components.k8s.network_baseline import baseline_policy
+from components.k8s.observability_common import MONITORING_NAMESPACE, SNAPSHOT_SERVICE_ACCOUNT
 from components.k8s.pushgateway import VAULT_CONSUMERS as PUSHGATEWAY_CONSUMERS
 from components.k8s.pushgateway import Pushgateway, PushgatewayArgs
 from components.k8s.rollouts import NAMESPACE as ROLLOUTS_NAMESPACE
@@ -413,7 +416,7 @@ def build(cfg: Settings) -> None:
             cluster=cluster,
             log_bucket=logs.id,
             writers={
-                snapshots_prefix: ("monitoring", observability.SNAPSHOT_SERVICE_ACCOUNT),
+                snapshots_prefix: (MONITORING_NAMESPACE, SNAPSHOT_SERVICE_ACCOUNT),
                 velero_prefix: (velero.NAMESPACE, velero.SERVICE_ACCOUNT),
             },
             # The copy to Azure reads every backup export and writes none.
@@ -482,25 +485,29 @@ def build(cfg: Settings) -> None:
     observability_stack = observability.Observability(
         f"{prefix}-observability",
         observability.ObservabilityArgs(
-            environment=env,
-            snapshot_bucket=snapshots.bucket_name,
-            snapshot_role_arn=snapshots.roles[snapshots_prefix].arn,
-            prometheus_replicas=cfg.observability.prometheus_replicas,
-            prometheus_retention_days=cfg.observability.prometheus_retention_days,
-            prometheus_storage_gb=cfg.observability.prometheus_storage_gb,
-            alertmanager_replicas=cfg.observability.alertmanager_replicas,
-            grafana_admin_password=secrets.for_consumer("grafana-admin"),
-            rule_groups=alerts.rule_groups(),
-            alertmanager_config=alert_routing,
-            alertmanager_secret_name="alertmanager-receivers",
-            alertmanager_secret_files=routing.SECRET_FILES,
-            alertmanager_secret_values={
-                k: v for k, v in receiver_credentials.items() if v is not None
-            },
-            dashboards=dashboards.dashboards(),
-            elasticsearch_nodes=cfg.observability.elasticsearch_nodes,
-            elasticsearch_storage_gb=cfg.observability.elasticsearch_storage_gb,
-            log_retention_days=cfg.observability.log_retention_days,
+            metrics=MetricsStackArgs(
+                environment=env,
+                prometheus_replicas=cfg.observability.prometheus_replicas,
+                retention_days=cfg.observability.prometheus_retention_days,
+                prometheus_storage_gb=cfg.observability.prometheus_storage_gb,
+                alertmanager_replicas=cfg.observability.alertmanager_replicas,
+                grafana_admin_password=secrets.for_consumer("grafana-admin"),
+                rule_groups=alerts.rule_groups(),
+                alertmanager_config=alert_routing,
+                alertmanager_secret_name="alertmanager-receivers",
+                alertmanager_secret_files=routing.SECRET_FILES,
+                alertmanager_secret_values={
+                    k: v for k, v in receiver_credentials.items() if v is not None
+                },
+                dashboards=dashboards.dashboards(),
+            ),
+            logging=LoggingSettings(
+                snapshot_bucket=snapshots.bucket_name,
+                snapshot_role_arn=snapshots.roles[snapshots_prefix].arn,
+                elasticsearch_nodes=cfg.observability.elasticsearch_nodes,
+                elasticsearch_storage_gb=cfg.observability.elasticsearch_storage_gb,
+                log_retention_days=cfg.observability.log_retention_days,
+            ),
         ),
         opts=pulumi.ResourceOptions(
             providers={"kubernetes": k8s_provider, "random": random_provider}
@@ -747,12 +754,12 @@ def build(cfg: Settings) -> None:
     # Every namespace the platform creates has a NetworkPolicy (CKV2_K8S_6): platform namespaces a
     # baseline (ingress from the namespace itself, monitoring and the VPC only), the services'
     # namespaces their own default-deny (components/k8s/service_delivery.py).
-    monitoring_namespace = observability.ObservabilityArgs.namespace
+    monitoring_namespace = observability_stack.namespace_name
     platform_namespaces: dict[str, pulumi.Resource] = {
         cfg.cluster.app_namespace: namespaces,
         monitoring_namespace: observability_stack,
-        observability.agents_namespace(monitoring_namespace): observability_stack,
-        observability.ECK_NAMESPACE: observability_stack,
+        observability_stack.agents_namespace_name: observability_stack,
+        observability_stack.eck_namespace_name: observability_stack,
         VPA_NAMESPACE: pod_autoscaling,
         KARPENTER_NAMESPACE: karpenter,
         velero.NAMESPACE: velero_stack,

@@ -1,4 +1,4 @@
-"""Observability component, rendered on the mock engine and checked offline.
+"""Observability: the metrics and logging stacks, rendered on the mock engine, checked offline.
 
 Custom resources are checked against the vendored CRDs, core objects (and the pod templates the
 trimmed ECK CRDs leave free-form) against the Kubernetes 1.33 schemas, and the Helm values
@@ -20,28 +20,33 @@ import pytest
 import yaml
 
 from components.aws.bucket import SecureBucket, SecureBucketArgs
-from components.k8s.observability import (
-    ALERTMANAGER_SECRETS_DIR,
-    CRD_DIRS,
+from components.k8s.logs import (
     ECK_CHART_DIR,
-    ECK_NAMESPACE,
     ECK_REPOSITORY,
     ECK_VALUES_FREE_FORM,
     ELASTIC_VERSION,
+    ILM_POLICY,
+    SETUP_SCRIPT,
+    SNAPSHOT_REPOSITORY,
+    LoggingSettings,
+)
+from components.k8s.metrics import (
+    ALERTMANAGER_SECRETS_DIR,
     GRAFANA_ADMIN_SECRET,
     GRAFANA_CHART_DIR,
-    ILM_POLICY,
     PROMETHEUS_CHART_DIR,
     PROMETHEUS_REPOSITORY,
     PROMETHEUS_VALUES_COMMENTED,
-    SETUP_SCRIPT,
-    SNAPSHOT_REPOSITORY,
-    SNAPSHOT_SERVICE_ACCOUNT,
-    Observability,
-    ObservabilityArgs,
-    agents_namespace,
+    MetricsStackArgs,
     alertmanager_credential_problems,
 )
+from components.k8s.observability import CRD_DIRS, Observability, ObservabilityArgs
+from components.k8s.observability_common import (
+    ECK_NAMESPACE,
+    SNAPSHOT_SERVICE_ACCOUNT,
+    agents_namespace,
+)
+from components.monitoring import dashboards as dashboard_catalog
 from offline.engine import run_program
 from offline.graph import SECRET_SIG, SECRET_SIG_KEY, UNKNOWN, Resource, StackGraph
 from offline.validate.crds import validate_custom_resource
@@ -92,33 +97,42 @@ DASHBOARDS: dict[str, dict[str, Any]] = {
     "api": {"title": "API"},
 }
 
-DEV: dict[str, Any] = {"environment": "dev"}
-PROD: dict[str, Any] = {
-    "environment": "prod",
-    "prometheus_replicas": 2,
-    "prometheus_retention_days": 30,
-    "prometheus_storage_gb": 200,
-    "alertmanager_replicas": 3,
-    "elasticsearch_nodes": 3,
-    "elasticsearch_storage_gb": 300,
-    "kibana_replicas": 2,
-    "log_retention_days": 30,
-    "storage_kms_key_arn": KMS_KEY,
-    "grafana_admin_password": "from-vault-not-real",
-}
+# Per environment: the metrics stack's arguments, then the logging stack's.
+DEV: tuple[dict[str, Any], dict[str, Any]] = ({"environment": "dev"}, {})
+PROD: tuple[dict[str, Any], dict[str, Any]] = (
+    {
+        "environment": "prod",
+        "prometheus_replicas": 2,
+        "retention_days": 30,
+        "prometheus_storage_gb": 200,
+        "alertmanager_replicas": 3,
+        "storage_kms_key_arn": KMS_KEY,
+        "grafana_admin_password": "from-vault-not-real",
+    },
+    {
+        "elasticsearch_nodes": 3,
+        "elasticsearch_storage_gb": 300,
+        "kibana_replicas": 2,
+        "log_retention_days": 30,
+    },
+)
 ENVS = {"dev": DEV, "prod": PROD}
 
 
-def make_args(env: dict[str, Any], bucket: Any, role_arn: Any) -> ObservabilityArgs:
+def make_args(
+    env: tuple[dict[str, Any], dict[str, Any]], bucket: Any, role_arn: Any
+) -> ObservabilityArgs:
+    metrics, logging = env
     return ObservabilityArgs(
-        snapshot_bucket=bucket,
-        snapshot_role_arn=role_arn,
-        rule_groups=copy.deepcopy(RULE_GROUPS),
-        alertmanager_config=copy.deepcopy(ALERTMANAGER_CONFIG),
-        alertmanager_secret_name="alertmanager-receivers",
-        alertmanager_secret_files=SECRET_FILES,
-        dashboards=copy.deepcopy(DASHBOARDS),
-        **env,
+        metrics=MetricsStackArgs(
+            rule_groups=copy.deepcopy(RULE_GROUPS),
+            alertmanager_config=copy.deepcopy(ALERTMANAGER_CONFIG),
+            alertmanager_secret_name="alertmanager-receivers",
+            alertmanager_secret_files=SECRET_FILES,
+            dashboards=copy.deepcopy(DASHBOARDS),
+            **metrics,
+        ),
+        logging=LoggingSettings(snapshot_bucket=bucket, snapshot_role_arn=role_arn, **logging),
     )
 
 
@@ -287,6 +301,57 @@ def test_core_objects_pass_the_kubernetes_schema(env: str, preview: bool) -> Non
         assert kubernetes_validate.validate(obj, K8S_VERSION, strict=True) == K8S_VERSION, (
             resource.name
         )
+
+
+# ---- the split into a metrics and a logging stack ------------------------------------------
+
+FORMER_ROLES = {
+    "namespace",
+    "agents-namespace",
+    "eck-namespace",
+    "storage-class",
+    "grafana-admin",
+    "prometheus-stack",
+    "rules",
+    "dashboard-api",
+    "dashboard-overview",
+    "eck-operator",
+    "snapshot-sa",
+    "elasticsearch",
+    "kibana",
+    "filebeat-sa",
+    "filebeat-role",
+    "filebeat-binding",
+    "filebeat",
+    "es-setup",
+    "es-setup-job",
+}
+"""Roles of the children the component had before the split (``obs-<role>``), all kept."""
+
+
+@pytest.mark.parametrize(("env", "preview"), CASES)
+def test_every_child_keeps_its_former_urn_as_an_alias(env: str, preview: bool) -> None:
+    graph, obs = render(env, preview=preview)
+    component = one(graph, COMPONENT)
+    stacks = {r.type: r for r in graph.resources if r.parent == component.urn}
+    assert sorted(stacks) == ["ttbt2:k8s:LoggingStack", "ttbt2:k8s:MetricsStack"]
+    children = [
+        r for r in graph.resources if r.custom and r.type.startswith(("kubernetes:", "random:"))
+    ]
+    roles = set()
+    for child in children:
+        # The provider adds aliases of its own for former API versions of some types.
+        (alias,) = [a for a in child.options["aliases"] if a.split("::")[2].endswith(child.type)]
+        former_parent, former_name = alias.split("::")[2:4]
+        assert former_parent == f"{COMPONENT}${child.type}", alias
+        assert alias != child.urn
+        roles.add(former_name.removeprefix("obs-"))
+    generated = {"grafana-admin-password"} if env == "dev" else set()
+    assert roles == FORMER_ROLES | generated
+    assert len(roles) == len(children)
+    assert obs.namespace_name == "monitoring"
+    assert obs.agents_namespace_name == "monitoring-node-agents"
+    assert obs.eck_namespace_name == ECK_NAMESPACE
 
 
 # ---- namespaces, storage, secrets ----------------------------------------------------------
@@ -489,7 +554,7 @@ def test_alertmanager_config_with_a_credential_is_refused(
     config = {"route": {"receiver": "r"}, "receivers": [{"name": "r", **change}]}
     with pytest.raises(ValueError, match=match):
         replace(
-            _base(),
+            _base().metrics,
             alertmanager_config=config,
             alertmanager_secret_name="alertmanager-receivers",
             alertmanager_secret_files=SECRET_FILES,
@@ -517,6 +582,46 @@ def test_dashboards_are_labelled_configmaps_the_sidecar_loads(env: str, preview:
     for name, dashboard in DASHBOARDS.items():
         data = maps[f"grafana-dashboard-{name}"].props["data"]
         assert json.loads(data[f"{name}.json"]) == dashboard
+
+
+@pytest.mark.parametrize(("env", "preview"), CASES)
+def test_dashboards_land_in_the_ttbt2_grafana_folder(env: str, preview: bool) -> None:
+    """The sidecar files each ConfigMap under the folder its annotation names, and Grafana
+    turns those directories into folders; the provider itself names no folder."""
+    graph, _ = render(env, preview=preview)
+    dashboards = release(graph, "kube-prometheus-stack").props["values"]["grafana"]["sidecar"][
+        "dashboards"
+    ]
+    annotation = dashboards["folderAnnotation"]
+    assert dashboards["provider"]["foldersFromFilesStructure"] is True
+    chart = deep_merge(
+        load_chart_values(GRAFANA_CHART_DIR),
+        load_chart_values(PROMETHEUS_CHART_DIR)["grafana"],
+    )
+    provider = deep_merge(chart["sidecar"]["dashboards"]["provider"], dashboards["provider"])
+    assert provider["folder"] == ""  # Grafana refuses a folder with foldersFromFilesStructure
+    folders = {
+        r.props["metadata"]["name"]: r.props["metadata"]["annotations"][annotation]
+        for r in of_type(graph, "kubernetes:core/v1:ConfigMap")
+        if r.props["metadata"]["labels"].get(dashboards["label"]) == dashboards["labelValue"]
+    }
+    assert folders == {f"grafana-dashboard-{name}": "TTBT2" for name in DASHBOARDS}
+
+
+@pytest.mark.parametrize(("env", "preview"), CASES)
+def test_deployed_dashboards_are_the_catalog_config_maps(env: str, preview: bool) -> None:
+    """One builder: what components.monitoring.dashboards.config_map returns is deployed."""
+    graph, _ = render(env, preview=preview)
+    deployed = {
+        r.props["metadata"]["name"]: r.props
+        for r in of_type(graph, "kubernetes:core/v1:ConfigMap")
+        if r.props["metadata"]["name"].startswith("grafana-dashboard-")
+    }
+    for name, board in DASHBOARDS.items():
+        built = dashboard_catalog.config_map(name, board, "monitoring", {"environment": env})
+        props = deployed[built["metadata"]["name"]]
+        assert props["metadata"] == built["metadata"]
+        assert props["data"] == built["data"]
 
 
 # ---- ECK -----------------------------------------------------------------------------------
@@ -638,7 +743,8 @@ def test_filebeat_ships_container_logs_to_elasticsearch(env: str, preview: bool)
 
 def _base() -> ObservabilityArgs:
     return ObservabilityArgs(
-        environment="dev", snapshot_bucket="bucket", snapshot_role_arn=ROLE_PLACEHOLDER
+        metrics=MetricsStackArgs(environment="dev"),
+        logging=LoggingSettings(snapshot_bucket="bucket", snapshot_role_arn=ROLE_PLACEHOLDER),
     )
 
 
@@ -647,15 +753,38 @@ def _base() -> ObservabilityArgs:
     [
         ({"environment": "Prod"}, "environment"),
         ({"namespace": "Monitoring"}, "namespace"),
-        ({"prometheus_retention_days": 0}, "prometheus_retention_days"),
+        ({"retention_days": 0}, "retention_days"),
+        ({"retention_days": "7d"}, "retention_days"),
         ({"prometheus_replicas": 0}, "prometheus_replicas"),
         ({"alertmanager_config": {"route": {"receiver": "x"}}}, "alertmanager_secret_name"),
+        ({"alertmanager_secret_files": ("a",), "alertmanager_secret_values": {"b": "x"}}, "lacks"),
         ({"dashboards": {"Bad_Name": {}}}, "dashboard"),
     ],
 )
-def test_arguments_kubernetes_would_reject_are_refused(change: dict[str, Any], match: str) -> None:
+def test_metrics_arguments_kubernetes_would_reject_are_refused(
+    change: dict[str, Any], match: str
+) -> None:
     with pytest.raises(ValueError, match=match):
-        replace(_base(), **change)
+        replace(_base().metrics, **change)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"elasticsearch_nodes": 0}, "elasticsearch_nodes"),
+        ({"kibana_replicas": True}, "kibana_replicas"),
+        ({"log_retention_days": -1}, "log_retention_days"),
+    ],
+)
+def test_logging_arguments_kubernetes_would_reject_are_refused(
+    change: dict[str, Any], match: str
+) -> None:
+    with pytest.raises(ValueError, match=match):
+        replace(_base().logging, **change)
+
+
+def test_retention_is_a_prometheus_duration_in_days() -> None:
+    assert replace(_base().metrics, retention_days=45).retention == "45d"
 
 
 def test_setup_job_is_replaced_when_a_body_changes() -> None:
@@ -665,9 +794,10 @@ def test_setup_job_is_replaced_when_a_body_changes() -> None:
 
         def program(days: int = days) -> None:
             provider = k8s.Provider("k8s", kubeconfig="{}")
+            base = _base()
             Observability(
                 "obs",
-                replace(_base(), log_retention_days=days),
+                replace(base, logging=replace(base.logging, log_retention_days=days)),
                 opts=pulumi.ResourceOptions(providers={"kubernetes": provider}),
             )
 

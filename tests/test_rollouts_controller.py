@@ -175,8 +175,10 @@ def test_children_hang_off_the_component_and_use_the_callers_provider(
     (provider,) = of_type(graph, "pulumi:providers:kubernetes")
     children = [r for r in graph.resources if r.custom and not r.type.startswith("pulumi:")]
     assert len(children) == 2
+    installation = one(graph, "ttbt2:k8s:NamespacedRelease")
+    assert installation.parent == component.urn
     for child in children:
-        assert child.parent == component.urn
+        assert child.parent == installation.urn
         assert child.provider is not None and child.provider.startswith(provider.urn + "::")
 
 

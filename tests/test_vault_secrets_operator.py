@@ -466,8 +466,10 @@ def test_children_hang_off_the_component_and_use_the_callers_provider(
     # namespace, release, connection, token-review binding; per service auth and two secrets;
     # and the accounts of the Deployment services.
     assert len(children) == 4 + 3 * len(args.services) + len(deployment_services(args))
+    installation = one(graph, "ttbt2:k8s:NamespacedRelease")
+    assert installation.parent == component.urn
     for child in children:
-        assert child.parent == component.urn, child.name
+        assert child.parent in (component.urn, installation.urn), child.name
         assert child.name.startswith("vso-"), child.name
         assert child.provider is not None and child.provider.startswith(provider.urn + "::")
 

@@ -344,8 +344,10 @@ def test_children_hang_off_the_component_and_use_the_callers_provider(
         if r.custom and r.type.startswith("kubernetes:") and not r.type.startswith("pulumi:")
     ]
     assert len(children) == 2 + len(velero.schedules)
+    installation = one(graph, "ttbt2:k8s:NamespacedRelease")
+    assert installation.parent == component.urn
     for child in children:
-        assert child.parent == component.urn, child.name
+        assert child.parent in (component.urn, installation.urn), child.name
         assert child.provider is not None and child.provider.startswith(provider.urn + "::")
     assert velero.backup_prefix == f"velero/{args.environment}"
 

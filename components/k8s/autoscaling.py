@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components.k8s.charts import CHARTS_DIR, vendored_release
-from components.k8s.pod_security import restricted_labels
+from components.k8s.release import NamespacedRelease, NamespacedReleaseArgs
 
 METRICS_SERVER_CHART = "metrics-server"
 METRICS_SERVER_REPOSITORY = "https://kubernetes-sigs.github.io/metrics-server/"
@@ -179,25 +178,25 @@ class PodAutoscaling(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-        self.vpa_namespace = k8s.core.v1.Namespace(
-            f"{name}-vpa-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=VPA_NAMESPACE, labels={**env_labels, **restricted_labels()}
+        self.vpa_installation = NamespacedRelease(
+            f"{name}-vpa",
+            NamespacedReleaseArgs(
+                namespace=VPA_NAMESPACE,
+                labels=env_labels,
+                chart=VPA_CHART,
+                chart_directory=VPA_DIR,
+                repository=VPA_REPOSITORY,
+                values=vpa_values(args.environment),
+                # The recommender reads pod usage from the metrics API.
+                release_depends_on=[self.metrics_server],
+                # Created directly under this component before NamespacedRelease existed.
+                namespace_aliases=[pulumi.Alias(name=f"{name}-vpa-namespace", parent=self)],
+                release_aliases=[pulumi.Alias(name=f"{name}-vpa", parent=self)],
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.vpa = vendored_release(
-            f"{name}-vpa",
-            VPA_CHART,
-            VPA_DIR,
-            repository=VPA_REPOSITORY,
-            namespace=self.vpa_namespace.metadata.name,
-            values=vpa_values(args.environment),
-            # The recommender reads pod usage from the metrics API.
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[self.vpa_namespace, self.metrics_server]
-            ),
-        )
+        self.vpa_namespace = self.vpa_installation.namespace
+        self.vpa = self.vpa_installation.release
         self.register_outputs(
             {
                 "metricsServerStatus": self.metrics_server.status,

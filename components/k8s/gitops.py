@@ -35,8 +35,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from components.k8s.charts import chart_dir, vendored_release
-from components.k8s.pod_security import restricted_labels
+from components.k8s.charts import chart_dir
+from components.k8s.release import NamespacedRelease, NamespacedReleaseArgs
 
 CHART_NAME = "argo-cd"
 CHART_REPOSITORY = "https://argoproj.github.io/argo-helm"
@@ -303,23 +303,24 @@ class GitOps(pulumi.ComponentResource):
     ) -> None:
         super().__init__("ttbt2:k8s:GitOps", name, None, opts)
         labels = {**args.labels, "environment": args.environment}
-        self.namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=NAMESPACE, labels={**labels, **restricted_labels()}
+        self.argocd = NamespacedRelease(
+            f"{name}-argocd",
+            NamespacedReleaseArgs(
+                namespace=NAMESPACE,
+                labels=labels,
+                chart=CHART_NAME,
+                chart_directory=CHART_DIR,
+                repository=CHART_REPOSITORY,
+                values=helm_values(args),
+                timeout=900,
+                # Created directly under this component before NamespacedRelease existed.
+                namespace_aliases=[pulumi.Alias(name=f"{name}-namespace", parent=self)],
+                release_aliases=[pulumi.Alias(name=f"{name}-release", parent=self)],
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.release = vendored_release(
-            f"{name}-release",
-            CHART_NAME,
-            CHART_DIR,
-            repository=CHART_REPOSITORY,
-            namespace=self.namespace.metadata.name,
-            values=helm_values(args),
-            timeout=900,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
-        )
+        self.namespace = self.argocd.namespace
+        self.release = self.argocd.release
         after_release = pulumi.ResourceOptions(parent=self, depends_on=[self.release])
         self.project_name = args.project
         self.project = k8s.apiextensions.CustomResource(

@@ -21,7 +21,7 @@ import pulumi_kubernetes as k8s
 
 from components.aws.karpenter_iam import DISCOVERY_TAG, NAMESPACE, SERVICE_ACCOUNT
 from components.k8s.charts import chart_dir, vendored_release
-from components.k8s.pod_security import restricted_labels
+from components.k8s.release import NamespacedRelease, NamespacedReleaseArgs
 
 CHART_NAME = "karpenter"
 CHART_REPOSITORY = "oci://public.ecr.aws/karpenter"
@@ -276,22 +276,24 @@ class Karpenter(pulumi.ComponentResource):
         super().__init__("ttbt2:k8s:Karpenter", name, None, opts)
         env_labels = {"environment": args.environment}
 
-        self.namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=NAMESPACE, labels={**env_labels, **restricted_labels()}
+        # The namespace comes with the first release installed into it, the CRDs'. Both charts
+        # are published together, at the version of the vendored controller chart.
+        self.crds = NamespacedRelease(
+            f"{name}-crds",
+            NamespacedReleaseArgs(
+                namespace=NAMESPACE,
+                labels=env_labels,
+                chart=CRD_CHART_NAME,
+                chart_directory=CHART_DIR,
+                repository=CHART_REPOSITORY,
+                # Created directly under this component before NamespacedRelease existed.
+                namespace_aliases=[pulumi.Alias(name=f"{name}-namespace", parent=self)],
+                release_aliases=[pulumi.Alias(name=f"{name}-crds", parent=self)],
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        # Both charts are published together, at the version of the vendored controller chart.
-        self.crd_release = vendored_release(
-            f"{name}-crds",
-            CRD_CHART_NAME,
-            CHART_DIR,
-            repository=CHART_REPOSITORY,
-            namespace=self.namespace.metadata.name,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
-        )
+        self.namespace = self.crds.namespace
+        self.crd_release = self.crds.release
         self.release = vendored_release(
             f"{name}-release",
             CHART_NAME,

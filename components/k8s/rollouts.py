@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
-from components.k8s.charts import chart_dir, vendored_release
-from components.k8s.pod_security import restricted_labels
+from components.k8s.charts import chart_dir
+from components.k8s.release import NamespacedRelease, NamespacedReleaseArgs
 
 CHART_NAME = "argo-rollouts"
 CHART_REPOSITORY = "https://argoproj.github.io/argo-helm"
@@ -127,21 +126,21 @@ class RolloutsController(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("ttbt2:k8s:RolloutsController", name, None, opts)
-        self.namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=NAMESPACE,
-                labels={"environment": args.environment, **restricted_labels()},
+        self.controller = NamespacedRelease(
+            f"{name}-controller",
+            NamespacedReleaseArgs(
+                namespace=NAMESPACE,
+                labels={"environment": args.environment},
+                chart=CHART_NAME,
+                chart_directory=CHART_DIR,
+                repository=CHART_REPOSITORY,
+                values=helm_values(args.environment),
+                # Created directly under this component before NamespacedRelease existed.
+                namespace_aliases=[pulumi.Alias(name=f"{name}-namespace", parent=self)],
+                release_aliases=[pulumi.Alias(name=f"{name}-release", parent=self)],
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.release = vendored_release(
-            f"{name}-release",
-            CHART_NAME,
-            CHART_DIR,
-            repository=CHART_REPOSITORY,
-            namespace=self.namespace.metadata.name,
-            values=helm_values(args.environment),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
-        )
+        self.namespace = self.controller.namespace
+        self.release = self.controller.release
         self.register_outputs({"namespace": NAMESPACE})

@@ -40,7 +40,7 @@ from components.delivery.rollback import (
     SCRAPE_INTERVAL_SECONDS,
 )
 from components.delivery.spec import ServiceSpec
-from components.k8s.observability import PROMETHEUS_CHART
+from components.k8s.metrics import PROMETHEUS_CHART
 from components.k8s.pod_security import (
     container_security_context,
     http_probe,

@@ -17,8 +17,8 @@ import pulumi_kubernetes as k8s
 
 from components.delivery.spec import service_namespace
 from components.dependencies import inherited_depends_on
-from components.k8s.charts import chart_dir, vendored_release
-from components.k8s.pod_security import restricted_labels
+from components.k8s.charts import chart_dir
+from components.k8s.release import NamespacedRelease, NamespacedReleaseArgs
 
 CHART_NAME = "vault-secrets-operator"
 CHART_REPOSITORY = "https://helm.releases.hashicorp.com"
@@ -229,22 +229,23 @@ class VaultSecretsOperator(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         env_labels = {"environment": args.environment}
 
-        self.namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=OPERATOR_NAMESPACE, labels={**env_labels, **restricted_labels()}
+        self.operator = NamespacedRelease(
+            f"{name}-operator",
+            NamespacedReleaseArgs(
+                namespace=OPERATOR_NAMESPACE,
+                labels=env_labels,
+                chart=CHART_NAME,
+                chart_directory=CHART_DIR,
+                repository=CHART_REPOSITORY,
+                values=helm_values(args.environment),
+                # Created directly under this component before NamespacedRelease existed.
+                namespace_aliases=[pulumi.Alias(name=f"{name}-namespace", parent=self)],
+                release_aliases=[pulumi.Alias(name=f"{name}-release", parent=self)],
             ),
             opts=child,
         )
-        self.release = vendored_release(
-            f"{name}-release",
-            CHART_NAME,
-            CHART_DIR,
-            repository=CHART_REPOSITORY,
-            namespace=self.namespace.metadata.name,
-            values=helm_values(args.environment),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
-        )
+        self.namespace = self.operator.namespace
+        self.release = self.operator.release
         after_release = pulumi.ResourceOptions(parent=self, depends_on=[self.release])
         # The caller's depends_on creates the namespaces the per-service objects go into.
         waits = inherited_depends_on(opts)

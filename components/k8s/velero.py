@@ -51,8 +51,8 @@ from typing import Any, Final
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.k8s.charts import chart_dir, vendored_release
-from components.k8s.pod_security import restricted_labels
+from components.k8s.charts import chart_dir
+from components.k8s.release import NamespacedRelease, NamespacedReleaseArgs
 from policies.ttbt2_policies.floors import floors_for, per_stack
 
 CHART = "velero"
@@ -380,22 +380,23 @@ class Velero(pulumi.ComponentResource):
         super().__init__("ttbt2:k8s:Velero", name, None, opts)
         labels = {**args.labels, "environment": args.environment}
 
-        self.namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=NAMESPACE, labels={**labels, **restricted_labels()}
+        self.server = NamespacedRelease(
+            f"{name}-server",
+            NamespacedReleaseArgs(
+                namespace=NAMESPACE,
+                labels=labels,
+                chart=CHART,
+                chart_directory=CHART_DIR,
+                repository=CHART_REPOSITORY,
+                values=helm_values(args),
+                # Created directly under this component before NamespacedRelease existed.
+                namespace_aliases=[pulumi.Alias(name=f"{name}-namespace", parent=self)],
+                release_aliases=[pulumi.Alias(name=f"{name}-release", parent=self)],
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.release = vendored_release(
-            f"{name}-release",
-            CHART,
-            CHART_DIR,
-            repository=CHART_REPOSITORY,
-            namespace=self.namespace.metadata.name,
-            values=helm_values(args),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
-        )
+        self.namespace = self.server.namespace
+        self.release = self.server.release
         after_release = pulumi.ResourceOptions(parent=self, depends_on=[self.release])
         self.schedules: dict[str, k8s.apiextensions.CustomResource] = {}
         for schedule_name, spec in schedules(args).items():

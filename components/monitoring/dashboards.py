@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from grafana_foundation_sdk.builders import common as common_builder
@@ -77,8 +77,13 @@ VALIDATION_TARGET_SECONDS = 30 * 60  # 4.10.2: validation time < 30 min.
 LATENCY_P95_TARGET_SECONDS = 0.5
 
 FOLDER = "TTBT2"
-# The label the kube-prometheus-stack Grafana sidecar watches by default.
+"""The Grafana folder every dashboard of the platform lands in."""
 SIDECAR_LABEL = "grafana_dashboard"
+"""The label the kube-prometheus-stack Grafana sidecar watches (the chart's default)."""
+SIDECAR_LABEL_VALUE = "1"
+FOLDER_ANNOTATION = "grafana_folder"
+"""The ConfigMap annotation the sidecar reads as the dashboard's folder (the metrics stack sets
+``grafana.sidecar.dashboards.folderAnnotation`` to it)."""
 
 # Every panel reads from the datasource variable, so one dashboard serves every environment's
 # Prometheus without a per-stack copy.
@@ -895,16 +900,29 @@ def queries(dashboard: dict[str, Any]) -> list[str]:
     ]
 
 
-def config_map(name: str, dashboard: dict[str, Any], namespace: str) -> dict[str, Any]:
-    """A core/v1 ConfigMap the Grafana sidecar loads into the TTBT2 folder."""
+def config_map(
+    name: str,
+    dashboard: dict[str, Any],
+    namespace: str,
+    labels: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The core/v1 ConfigMap ``grafana-dashboard-<name>`` the Grafana sidecar loads into the
+    :data:`FOLDER` folder; ``labels`` are added to the sidecar's and the platform's own.
+
+    The metrics stack deploys exactly these (components/k8s/metrics.py).
+    """
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {
-            "name": f"ttbt2-dashboard-{name}",
+            "name": f"grafana-dashboard-{name}",
             "namespace": namespace,
-            "labels": {SIDECAR_LABEL: "1", "app.kubernetes.io/part-of": "ttbt2"},
-            "annotations": {"grafana_folder": FOLDER},
+            "labels": {
+                **(labels or {}),
+                SIDECAR_LABEL: SIDECAR_LABEL_VALUE,
+                "app.kubernetes.io/part-of": "ttbt2",
+            },
+            "annotations": {FOLDER_ANNOTATION: FOLDER},
         },
         # sort_keys: the same dashboard always renders the same bytes, so previews stay quiet.
         "data": {f"{name}.json": json.dumps(dashboard, sort_keys=True)},

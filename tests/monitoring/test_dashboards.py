@@ -169,6 +169,14 @@ def test_config_map_for_the_grafana_sidecar(boards: dict[str, dict[str, Any]]) -
     assert len(names) == len(boards)
 
 
+def test_config_map_keeps_the_sidecar_label_over_the_callers() -> None:
+    manifest = config_map("x", {}, "monitoring", {"environment": "dev", "grafana_dashboard": "0"})
+    labels = manifest["metadata"]["labels"]
+    assert labels["environment"] == "dev"
+    assert labels["grafana_dashboard"] == "1"
+    assert manifest["metadata"]["name"] == "grafana-dashboard-x"
+
+
 def test_deployments_dashboard_covers_seed_4_10_1(boards: dict[str, dict[str, Any]]) -> None:
     board = boards["deployments"]
     lead = by_title(board, "Mean lead time commit to production")

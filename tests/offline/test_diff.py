@@ -6,6 +6,7 @@ import copy
 import io
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -15,7 +16,8 @@ from offline.cli import EXIT_OK, EXIT_USAGE, _write_graph, main
 from offline.diff import ResourceChange, StackDiff, diff_graphs, engine_urns
 from offline.diff_report import render_diff, value_text
 from offline.graph import SECRET_SIG, SECRET_SIG_KEY, GraphFileError, Resource, StackGraph
-from offline.recorder import _alias
+from offline.mocks import PlatformMocks
+from offline.recorder import Recorder
 from offline.replacements import REPLACE_ON_CHANGES, rule_for
 from tests.conftest import render
 
@@ -331,31 +333,50 @@ def test_engine_urns_drop_the_stack_and_keep_the_whole_parent_chain() -> None:
     assert diff_graphs(graph(res(RDS, "old")), head).empty
 
 
+def _recorder() -> Recorder:
+    recorder = Recorder(PlatformMocks(region="eu-west-1", preview=False))
+    recorder.stack_urn = "urn:pulumi:dev::p::pulumi:pulumi:Stack::p-dev"
+    return recorder
+
+
 @pytest.mark.parametrize(
     ("alias", "recorded"),
     [
         (alias_pb2.Alias(urn="urn:old"), "urn:old"),
-        (alias_pb2.Alias(spec=alias_pb2.Alias.Spec(name="n")), {"name": "n"}),
+        # A spec's empty fields mean "as now": the resource's own parent, type and name. The
+        # mock engine's URNs carry its own stack and project names.
         (
-            alias_pb2.Alias(spec=alias_pb2.Alias.Spec(type="t", noParent=True)),
-            {"type": "t", "noParent": True},
+            alias_pb2.Alias(spec=alias_pb2.Alias.Spec(name="n")),
+            "urn:pulumi:stack::project::ttbt2:aws:Database$aws:rds/instance:Instance::n",
         ),
         (
-            alias_pb2.Alias(spec=alias_pb2.Alias.Spec(name="n", parentUrn="urn:p", project="x")),
-            {"name": "n", "project": "x", "parentUrn": "urn:p"},
+            alias_pb2.Alias(spec=alias_pb2.Alias.Spec(type="t", noParent=True)),
+            "urn:pulumi:stack::project::pulumi:pulumi:Stack$t::db-instance",
+        ),
+        (
+            alias_pb2.Alias(
+                spec=alias_pb2.Alias.Spec(name="n", parentUrn="urn:pulumi:dev::p::x:y:Z::old")
+            ),
+            "urn:pulumi:stack::project::x:y:Z$aws:rds/instance:Instance::n",
         ),
     ],
 )
-def test_recorder_keeps_alias_specs_whole(alias: Any, recorded: Any) -> None:
-    assert _alias(alias) == recorded
-
-
-def test_recorded_alias_specs_keep_their_fields() -> None:
-    """The recorder writes an alias spec as an object, not only its name."""
-    buckets = [r for r in render("dev").resources if r.type == "aws:s3/bucket:Bucket"]
-    assert buckets and all(
-        {"type": "aws:s3/bucketV2:BucketV2"} in r.option("aliases") for r in buckets
+def test_recorder_resolves_alias_specs_to_old_urns(alias: Any, recorded: str) -> None:
+    request = SimpleNamespace(
+        parent="urn:pulumi:dev::p::ttbt2:aws:Database::db",
+        type="aws:rds/instance:Instance",
+        name="db-instance",
     )
+    assert _recorder()._alias_urn(alias, request) == recorded
+
+
+def test_recorded_sdk_type_aliases_name_the_old_type() -> None:
+    """The SDK's own type alias of a bucket is recorded as the URN of the old type."""
+    buckets = [r for r in render("dev").resources if r.type == "aws:s3/bucket:Bucket"]
+    assert buckets
+    for bucket in buckets:
+        old = bucket.urn.replace("aws:s3/bucket:Bucket::", "aws:s3/bucketV2:BucketV2::")
+        assert old in bucket.option("aliases")
 
 
 # --- data at risk ---------------------------------------------------------------------------

@@ -1,0 +1,587 @@
+"""In-cluster logging: Elasticsearch, Kibana and Filebeat (ECK), with ILM and S3 snapshots.
+
+Seeds 4.4.1 (ELK) and 4.7.1 (backups). The ECK operator is installed at the version vendored
+under ``vendor/charts/eck-operator``; its Helm values are checked offline against the vendored
+``values.yaml`` and every custom resource against the vendored CRDs.
+
+Placement: the operator runs in :data:`ECK_NAMESPACE` under **restricted** and manages only the
+monitoring namespace (Elasticsearch, Kibana) and the node agents' namespace (Filebeat), both
+created by the metrics stack (:class:`~components.k8s.observability_common.MonitoringPlacement`).
+
+Elasticsearch (ECK): version :data:`ELASTIC_VERSION`, HTTP TLS on with the operator's
+self-signed CA, data on the encrypted StorageClass, ``node.store.allow_mmap: false`` (no
+privileged sysctl init container). Its pods run as service account
+:data:`SNAPSHOT_SERVICE_ACCOUNT`, annotated with the caller's IRSA role; the web identity token is
+projected where the ``s3`` repository reads it (``config/repository-s3``).
+
+ILM, snapshot repository and snapshot schedule (decision): ECK cannot declare them (the
+``StackConfigPolicy`` resource needs an Enterprise licence), so their JSON bodies live in a
+ConfigMap and a Job PUTs them over the cluster's TLS endpoint as the ``elastic`` user (CA and
+password from the Secrets ECK creates). The Job's pod template carries a hash of the bodies, so
+any change replaces the Job and the bodies are PUT again. It registers:
+
+- ILM policy :data:`ILM_POLICY` (rollover at 1 day/50 GB, delete after ``log_retention_days``);
+  Filebeat is configured to use it (``setup.ilm.policy_name``). Filebeat never overwrites an
+  existing policy, and the Job's PUT replaces one Filebeat created first.
+- S3 repository :data:`SNAPSHOT_REPOSITORY` (``bucket``, ``base_path elasticsearch/<env>``,
+  server-side encryption); registering it makes Elasticsearch verify write access.
+- SLM policy :data:`SLM_POLICY`: nightly snapshots, kept ``snapshot_retention_days``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.aliases import MovedFrom, moved_aliases
+from components.k8s.charts import CHARTS_DIR
+from components.k8s.observability_common import (
+    ECK_NAMESPACE,
+    SNAPSHOT_SERVICE_ACCOUNT,
+    MonitoringPlacement,
+    check_positive,
+)
+from components.k8s.release import NamespacedRelease, NamespacedReleaseArgs
+
+ECK_CHART = "eck-operator"
+ECK_CHART_DIR = CHARTS_DIR / ECK_CHART
+ECK_REPOSITORY = "https://helm.elastic.co"
+
+ELASTIC_VERSION = "9.1.0"
+"""Elasticsearch, Kibana and Filebeat version; ECK 3.5 manages 8.x and 9.x stacks."""
+ELASTICSEARCH_NAME = "logs"
+KIBANA_NAME = "logs"
+FILEBEAT_NAME = "filebeat"
+SNAPSHOT_REPOSITORY = "s3-snapshots"
+SLM_POLICY = "nightly-snapshots"
+ILM_POLICY = "ttbt2-logs"
+SETUP_IMAGE = "curlimages/curl:8.11.1"
+"""Image of the Job that registers ILM, the snapshot repository and SLM (uid 100, has sh)."""
+
+ECK_VALUES_FREE_FORM = frozenset({"podSecurityContext", "securityContext"})
+"""Chart values passed through whole to the pod spec: Kubernetes types them, not values.yaml."""
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    """What the logging stack stores, where to, and for how long.
+
+    ``snapshot_role_arn`` is an IRSA role the caller creates for service account
+    :data:`SNAPSHOT_SERVICE_ACCOUNT` of the monitoring namespace, limited to ``snapshot_bucket``
+    prefix ``elasticsearch/<environment>/``. ``elasticsearch_nodes`` is 1, or 3 or more for a
+    master quorum (the stack settings refuse 2).
+    """
+
+    snapshot_bucket: pulumi.Input[str]
+    snapshot_role_arn: pulumi.Input[str]
+    elasticsearch_nodes: int = 1
+    elasticsearch_storage_gb: int = 50
+    kibana_replicas: int = 1
+    log_retention_days: int = 7
+    snapshot_retention_days: int = 30
+
+    def __post_init__(self) -> None:
+        """Refuse sizes and retentions ECK or Elasticsearch would reject."""
+        check_positive(
+            elasticsearch_nodes=self.elasticsearch_nodes,
+            elasticsearch_storage_gb=self.elasticsearch_storage_gb,
+            kibana_replicas=self.kibana_replicas,
+            log_retention_days=self.log_retention_days,
+            snapshot_retention_days=self.snapshot_retention_days,
+        )
+
+
+@dataclass(frozen=True)
+class LoggingStackArgs:
+    """Arguments of :class:`LoggingStack`.
+
+    ``placement`` comes from the metrics stack (:attr:`MetricsStack.placement
+    <components.k8s.metrics.MetricsStack.placement>`). ``moved_from`` is where the children were
+    before this stack existed (the observability composition): each then carries an alias to
+    its former URN.
+    """
+
+    placement: MonitoringPlacement
+    settings: LoggingSettings
+    moved_from: MovedFrom | None = None
+
+
+def eck_operator_values(managed_namespaces: list[str]) -> dict[str, Any]:
+    """eck-operator values: manages only our namespaces, restricted pod, no telemetry."""
+    return {
+        "managedNamespaces": managed_namespaces,
+        "installCRDs": True,
+        "podSecurityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "telemetry": {"disabled": True},
+        "config": {"validateStorageClass": True},
+    }
+
+
+def ilm_policy(retention_days: int) -> dict[str, Any]:
+    """Logs roll over daily (or at 50 GB per primary shard) and are deleted after retention."""
+    return {
+        "policy": {
+            "phases": {
+                "hot": {
+                    "actions": {"rollover": {"max_age": "1d", "max_primary_shard_size": "50gb"}}
+                },
+                "delete": {"min_age": f"{retention_days}d", "actions": {"delete": {}}},
+            }
+        }
+    }
+
+
+def snapshot_repository(bucket: str, environment: str) -> dict[str, Any]:
+    """The ``s3`` repository body: credentials come from IRSA (no keystore settings)."""
+    return {
+        "type": "s3",
+        "settings": {
+            "bucket": bucket,
+            "base_path": f"elasticsearch/{environment}",
+            "server_side_encryption": True,
+        },
+    }
+
+
+def slm_policy(retention_days: int) -> dict[str, Any]:
+    """Nightly snapshots of everything, kept ``retention_days`` (at least 5, at most 100)."""
+    return {
+        "schedule": "0 30 1 * * ?",
+        "name": "<nightly-{now/d}>",
+        "repository": SNAPSHOT_REPOSITORY,
+        "config": {"indices": ["*"], "include_global_state": True},
+        "retention": {"expire_after": f"{retention_days}d", "min_count": 5, "max_count": 100},
+    }
+
+
+SETUP_SCRIPT = f"""set -eu
+put() {{
+  curl --fail-with-body --silent --show-error \\
+    --retry 60 --retry-delay 10 --retry-all-errors \\
+    --cacert /etc/es-ca/ca.crt -u "elastic:$ELASTIC_PASSWORD" \\
+    -X PUT -H 'Content-Type: application/json' --data @"/etc/es-setup/$1" "$ES_URL/$2"
+  echo
+}}
+put ilm-policy.json _ilm/policy/{ILM_POLICY}
+put snapshot-repository.json _snapshot/{SNAPSHOT_REPOSITORY}
+put slm-policy.json _slm/policy/{SLM_POLICY}
+"""
+"""The Job's shell script: PUT each body, retrying while Elasticsearch starts."""
+
+
+def elasticsearch_spec(args: LoggingStackArgs) -> dict[str, Any]:
+    """The Elasticsearch spec: TLS on, one node set on the StorageClass, IRSA for snapshots."""
+    token_dir = "/usr/share/elasticsearch/config/repository-s3"
+    settings = args.settings
+    memory = "4Gi" if args.placement.environment == "prod" else "2Gi"
+    return {
+        "version": ELASTIC_VERSION,
+        "http": {"tls": {"selfSignedCertificate": {"disabled": False}}},
+        "nodeSets": [
+            {
+                "name": "default",
+                "count": settings.elasticsearch_nodes,
+                "config": {"node.store.allow_mmap": False},
+                "podTemplate": {
+                    "spec": {
+                        "serviceAccountName": SNAPSHOT_SERVICE_ACCOUNT,
+                        "automountServiceAccountToken": True,
+                        "containers": [
+                            {
+                                "name": "elasticsearch",
+                                "env": [
+                                    {"name": "AWS_ROLE_ARN", "value": settings.snapshot_role_arn},
+                                    {
+                                        "name": "AWS_WEB_IDENTITY_TOKEN_FILE",
+                                        "value": f"{token_dir}/aws-web-identity-token-file",
+                                    },
+                                ],
+                                "volumeMounts": [{"name": "aws-iam-token", "mountPath": token_dir}],
+                                "resources": {
+                                    "requests": {"cpu": "500m", "memory": memory},
+                                    "limits": {"memory": memory},
+                                },
+                            }
+                        ],
+                        "volumes": [
+                            {
+                                "name": "aws-iam-token",
+                                "projected": {
+                                    "sources": [
+                                        {
+                                            "serviceAccountToken": {
+                                                "audience": "sts.amazonaws.com",
+                                                "expirationSeconds": 86400,
+                                                "path": "aws-web-identity-token-file",
+                                            }
+                                        }
+                                    ]
+                                },
+                            }
+                        ],
+                    }
+                },
+                "volumeClaimTemplates": [
+                    {
+                        "metadata": {"name": "elasticsearch-data"},
+                        "spec": {
+                            "accessModes": ["ReadWriteOnce"],
+                            "storageClassName": args.placement.storage_class_name,
+                            "resources": {
+                                "requests": {"storage": f"{settings.elasticsearch_storage_gb}Gi"}
+                            },
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def filebeat_spec(elasticsearch_namespace: str) -> dict[str, Any]:
+    """Filebeat DaemonSet: container logs of every node, Kubernetes metadata, our ILM policy.
+
+    It ships to Elasticsearch :data:`ELASTICSEARCH_NAME` of ``elasticsearch_namespace``.
+    """
+    return {
+        "type": "filebeat",
+        "version": ELASTIC_VERSION,
+        "elasticsearchRef": {"name": ELASTICSEARCH_NAME, "namespace": elasticsearch_namespace},
+        "config": {
+            "filebeat.inputs": [
+                {
+                    "type": "filestream",
+                    "id": "kubernetes-container-logs",
+                    "paths": ["/var/log/containers/*.log"],
+                    "prospector.scanner.symlinks": True,
+                    "parsers": [{"container": {}}],
+                    "processors": [
+                        {
+                            "add_kubernetes_metadata": {
+                                "host": "${NODE_NAME}",
+                                "matchers": [{"logs_path": {"logs_path": "/var/log/containers/"}}],
+                            }
+                        }
+                    ],
+                }
+            ],
+            "setup.ilm.policy_name": ILM_POLICY,
+            "setup.ilm.overwrite": False,
+        },
+        "daemonSet": {
+            "podTemplate": {
+                "spec": {
+                    "serviceAccountName": FILEBEAT_NAME,
+                    "automountServiceAccountToken": True,
+                    "securityContext": {"runAsUser": 0},
+                    "tolerations": [{"operator": "Exists"}],
+                    "containers": [
+                        {
+                            "name": "filebeat",
+                            "env": [
+                                {
+                                    "name": "NODE_NAME",
+                                    "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}},
+                                }
+                            ],
+                            "volumeMounts": [
+                                {
+                                    "name": "varlogcontainers",
+                                    "mountPath": "/var/log/containers",
+                                    "readOnly": True,
+                                },
+                                {
+                                    "name": "varlogpods",
+                                    "mountPath": "/var/log/pods",
+                                    "readOnly": True,
+                                },
+                            ],
+                        }
+                    ],
+                    "volumes": [
+                        {"name": "varlogcontainers", "hostPath": {"path": "/var/log/containers"}},
+                        {"name": "varlogpods", "hostPath": {"path": "/var/log/pods"}},
+                    ],
+                }
+            }
+        },
+    }
+
+
+class LoggingStack(pulumi.ComponentResource):
+    """Elasticsearch, Kibana and Filebeat (ECK) with ILM and nightly S3 snapshots.
+
+    Creates the ECK operator's namespace and release, and everything else in the monitoring
+    and node agents' namespaces of ``args.placement``. The Kubernetes provider comes from
+    ``opts`` (``providers={"kubernetes": ...}``).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        args: LoggingStackArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("ttbt2:k8s:LoggingStack", name, None, opts)
+        placement, settings, moved = args.placement, args.settings, args.moved_from
+        ns = placement.namespace_name
+        agents_ns = placement.agents_namespace_name
+        labels = placement.labels
+
+        def child(
+            role: str,
+            *,
+            depends_on: list[pulumi.Resource] | None = None,
+            custom_timeouts: pulumi.CustomTimeouts | None = None,
+        ) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(
+                parent=self,
+                depends_on=depends_on,
+                custom_timeouts=custom_timeouts,
+                aliases=moved_aliases(moved, role),
+            )
+
+        self.eck = NamespacedRelease(
+            f"{name}-eck-operator",
+            NamespacedReleaseArgs(
+                namespace=ECK_NAMESPACE,
+                labels=labels,
+                chart=ECK_CHART,
+                chart_directory=ECK_CHART_DIR,
+                repository=ECK_REPOSITORY,
+                values=eck_operator_values([ns, agents_ns]),
+                release_depends_on=[placement.namespace, placement.agents_namespace],
+                namespace_aliases=moved_aliases(moved, "eck-namespace"),
+                release_aliases=moved_aliases(moved, "eck-operator"),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.eck_namespace_name = ECK_NAMESPACE
+        self.eck_release = self.eck.release
+
+        self.snapshot_service_account = k8s.core.v1.ServiceAccount(
+            f"{name}-snapshot-sa",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=SNAPSHOT_SERVICE_ACCOUNT,
+                namespace=ns,
+                labels=labels,
+                annotations={"eks.amazonaws.com/role-arn": settings.snapshot_role_arn},
+            ),
+            automount_service_account_token=False,
+            opts=child("snapshot-sa", depends_on=[placement.namespace]),
+        )
+        self.elasticsearch = k8s.apiextensions.CustomResource(
+            f"{name}-elasticsearch",
+            api_version="elasticsearch.k8s.elastic.co/v1",
+            kind="Elasticsearch",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=ELASTICSEARCH_NAME, namespace=ns, labels=labels
+            ),
+            spec=elasticsearch_spec(args),
+            opts=child(
+                "elasticsearch",
+                depends_on=[
+                    self.eck_release,
+                    self.snapshot_service_account,
+                    placement.storage_class,
+                ],
+            ),
+        )
+        self.kibana = k8s.apiextensions.CustomResource(
+            f"{name}-kibana",
+            api_version="kibana.k8s.elastic.co/v1",
+            kind="Kibana",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=KIBANA_NAME, namespace=ns, labels=labels),
+            spec={
+                "version": ELASTIC_VERSION,
+                "count": settings.kibana_replicas,
+                "elasticsearchRef": {"name": ELASTICSEARCH_NAME},
+                "http": {"tls": {"selfSignedCertificate": {"disabled": False}}},
+            },
+            opts=child("kibana", depends_on=[self.eck_release, self.elasticsearch]),
+        )
+
+        agent_labels = {**labels, "app.kubernetes.io/name": FILEBEAT_NAME}
+        self.filebeat_service_account = k8s.core.v1.ServiceAccount(
+            f"{name}-filebeat-sa",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=FILEBEAT_NAME, namespace=agents_ns, labels=agent_labels
+            ),
+            automount_service_account_token=False,
+            opts=child("filebeat-sa", depends_on=[placement.agents_namespace]),
+        )
+        self.filebeat_role = k8s.rbac.v1.ClusterRole(
+            f"{name}-filebeat-role",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{agents_ns}-filebeat", labels=agent_labels),
+            rules=[
+                k8s.rbac.v1.PolicyRuleArgs(
+                    api_groups=[""],
+                    resources=["pods", "namespaces", "nodes"],
+                    verbs=["get", "list", "watch"],
+                )
+            ],
+            opts=child("filebeat-role"),
+        )
+        self.filebeat_binding = k8s.rbac.v1.ClusterRoleBinding(
+            f"{name}-filebeat-binding",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{agents_ns}-filebeat", labels=agent_labels),
+            role_ref=k8s.rbac.v1.RoleRefArgs(
+                api_group="rbac.authorization.k8s.io",
+                kind="ClusterRole",
+                name=f"{agents_ns}-filebeat",
+            ),
+            subjects=[
+                k8s.rbac.v1.SubjectArgs(
+                    kind="ServiceAccount", name=FILEBEAT_NAME, namespace=agents_ns
+                )
+            ],
+            opts=child(
+                "filebeat-binding",
+                depends_on=[self.filebeat_role, self.filebeat_service_account],
+            ),
+        )
+        self.filebeat = k8s.apiextensions.CustomResource(
+            f"{name}-filebeat",
+            api_version="beat.k8s.elastic.co/v1beta1",
+            kind="Beat",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=FILEBEAT_NAME, namespace=agents_ns, labels=agent_labels
+            ),
+            spec=filebeat_spec(ns),
+            opts=child(
+                "filebeat",
+                depends_on=[self.eck_release, self.elasticsearch, self.filebeat_binding],
+            ),
+        )
+
+        # ---- ILM, snapshot repository, SLM: registered by a Job -----------------------------
+        bodies = pulumi.Output.from_input(settings.snapshot_bucket).apply(
+            lambda bucket: {
+                "ilm-policy.json": json.dumps(ilm_policy(settings.log_retention_days), indent=2),
+                "snapshot-repository.json": json.dumps(
+                    snapshot_repository(bucket, placement.environment), indent=2
+                ),
+                "slm-policy.json": json.dumps(
+                    slm_policy(settings.snapshot_retention_days), indent=2
+                ),
+            }
+        )
+        setup_name = "elasticsearch-setup"
+        self.setup_config = k8s.core.v1.ConfigMap(
+            f"{name}-es-setup",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=setup_name, namespace=ns, labels=labels),
+            data=bodies,
+            opts=child("es-setup", depends_on=[placement.namespace]),
+        )
+        checksum = bodies.apply(
+            lambda data: hashlib.sha256(
+                (SETUP_SCRIPT + json.dumps(data, sort_keys=True)).encode()
+            ).hexdigest()
+        )
+        self.setup_job = k8s.batch.v1.Job(
+            f"{name}-es-setup-job",
+            metadata=k8s.meta.v1.ObjectMetaArgs(namespace=ns, labels=labels),
+            spec=setup_job_spec(ns, setup_name, checksum),
+            opts=child(
+                "es-setup-job",
+                depends_on=[self.elasticsearch, self.setup_config],
+                custom_timeouts=pulumi.CustomTimeouts(create="30m", update="30m"),
+            ),
+        )
+
+        self.register_outputs(
+            {
+                "eckNamespace": ECK_NAMESPACE,
+                "elasticsearch": ELASTICSEARCH_NAME,
+                "kibana": KIBANA_NAME,
+                "snapshotServiceAccount": SNAPSHOT_SERVICE_ACCOUNT,
+            }
+        )
+
+
+def setup_job_spec(
+    namespace: str, config_map: str, checksum: pulumi.Input[str]
+) -> k8s.batch.v1.JobSpecArgs:
+    """The Job that PUTs the ILM, repository and SLM bodies; restricted-profile pod."""
+    es_url = f"https://{ELASTICSEARCH_NAME}-es-http.{namespace}.svc:9200"
+    return k8s.batch.v1.JobSpecArgs(
+        backoff_limit=3,
+        template=k8s.core.v1.PodTemplateSpecArgs(
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                labels={"app.kubernetes.io/name": "elasticsearch-setup"},
+                annotations={"ttbt2/setup-checksum": checksum},
+            ),
+            spec=k8s.core.v1.PodSpecArgs(
+                restart_policy="OnFailure",
+                automount_service_account_token=False,
+                security_context=k8s.core.v1.PodSecurityContextArgs(
+                    run_as_non_root=True,
+                    # A high UID (CKV_K8S_40): no clash with a host user; curl needs no home.
+                    run_as_user=10001,
+                    run_as_group=10001,
+                    seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+                ),
+                containers=[
+                    k8s.core.v1.ContainerArgs(
+                        name="setup",
+                        image=SETUP_IMAGE,
+                        command=["/bin/sh", "-c", SETUP_SCRIPT],
+                        env=[
+                            k8s.core.v1.EnvVarArgs(name="ES_URL", value=es_url),
+                            k8s.core.v1.EnvVarArgs(
+                                name="ELASTIC_PASSWORD",
+                                value_from=k8s.core.v1.EnvVarSourceArgs(
+                                    secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(
+                                        name=f"{ELASTICSEARCH_NAME}-es-elastic-user",
+                                        key="elastic",
+                                    )
+                                ),
+                            ),
+                        ],
+                        security_context=k8s.core.v1.SecurityContextArgs(
+                            allow_privilege_escalation=False,
+                            read_only_root_filesystem=True,
+                            capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+                        ),
+                        resources=k8s.core.v1.ResourceRequirementsArgs(
+                            requests={"cpu": "10m", "memory": "32Mi"},
+                            limits={"cpu": "100m", "memory": "64Mi"},
+                        ),
+                        volume_mounts=[
+                            k8s.core.v1.VolumeMountArgs(
+                                name="bodies", mount_path="/etc/es-setup", read_only=True
+                            ),
+                            k8s.core.v1.VolumeMountArgs(
+                                name="es-ca", mount_path="/etc/es-ca", read_only=True
+                            ),
+                        ],
+                    )
+                ],
+                volumes=[
+                    k8s.core.v1.VolumeArgs(
+                        name="bodies",
+                        config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=config_map),
+                    ),
+                    k8s.core.v1.VolumeArgs(
+                        name="es-ca",
+                        secret=k8s.core.v1.SecretVolumeSourceArgs(
+                            secret_name=f"{ELASTICSEARCH_NAME}-es-http-certs-public",
+                            items=[k8s.core.v1.KeyToPathArgs(key="ca.crt", path="ca.crt")],
+                        ),
+                    ),
+                ],
+            ),
+        ),
+    )

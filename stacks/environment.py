@@ -65,10 +65,8 @@ from components.vault import config as vault_config
 from components.vault import source as secret_source
 
 
-def build(cfg: settings_module.Settings) -> None:
-    """Register the environment described by ``cfg`` (Vault is read here, at deploy time)."""
-    # Vault at deploy time (preflight of every declared path first); placeholders offline.
-    secrets = secret_source.open_source(cfg)
+def build(cfg: settings_module.Settings, secrets: secret_source.SecretSource) -> None:
+    """Register the environment described by ``cfg``, its secrets read from ``secrets``."""
     env = cfg.environment
     prefix = f"ttbt2-{pulumi.get_stack()}"
     protect = cfg.is_prod
@@ -368,13 +366,13 @@ def build(cfg: settings_module.Settings) -> None:
     )
 
     # Vault: per-service policies, Kubernetes auth roles and short-lived database credentials
-    # (seed 4.9.1), configured with the deploy identity's session token.
+    # (seed 4.9.1). No token input: the provider reads VAULT_TOKEN from the environment of
+    # each run, so no short-lived credential is stored in state (scripts/vault_login.py).
     vault_provider = vault.Provider(
         "vault",
         address=cfg.vault_address,
         namespace=cfg.vault_namespace or None,
         ca_cert_file=cfg.vault_ca_bundle or None,
-        token=secrets.vault_token(),
     )
     declared_admin_password = secrets.for_consumer("database-admin")
     # Vault serves the services only when there are some and its database engine has the

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import ssl
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -555,59 +552,6 @@ def test_login_is_retried_and_times_out_too(
 
 
 # --- TLS ----------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def tls_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and its key, made with the openssl CLI."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl CLI not available")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
-
-
-@pytest.fixture(scope="module")
-def _tls_server(tls_cert: tuple[Path, Path]) -> Iterator[HTTPServer]:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(*tls_cert)
-    srv = HTTPServer(host="127.0.0.1", port=0, ssl_context=context, threaded=True)
-    srv.start()
-    yield srv
-    srv.clear()
-    srv.stop()
-
-
-@pytest.fixture
-def tls_vault(_tls_server: HTTPServer) -> FakeVault:
-    """A fake Vault served over TLS with the :func:`tls_cert` certificate."""
-    _tls_server.clear()
-    _tls_server.no_handler_status_code = 418
-    fake = FakeVault(_tls_server)
-    fake.address = f"https://127.0.0.1:{_tls_server.port}"
-    return fake
 
 
 def test_ca_bundle_is_used_to_verify_vault(

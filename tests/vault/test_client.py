@@ -13,7 +13,6 @@ from werkzeug import Request, Response
 
 from components.vault import (
     DEFAULT_KUBERNETES_TOKEN_PATH,
-    RetryPolicy,
     VaultAuthError,
     VaultConfigError,
     VaultError,
@@ -101,11 +100,6 @@ def test_missing_ca_bundle_file_is_a_config_error(tmp_path: Path) -> None:
     settings = VaultSettings(address="https://127.0.0.1:1", ca_bundle=str(tmp_path / "ca.pem"))
     with pytest.raises(VaultConfigError, match=r"ca_bundle .*ca\.pem is not a readable file"):
         connect(settings, env=TOKEN_ENV)
-
-
-def test_backoff_doubles_and_is_capped() -> None:
-    policy = RetryPolicy(retries=5, backoff_seconds=0.5, backoff_max_seconds=3.0)
-    assert [policy.delay(n) for n in range(5)] == [0.5, 1.0, 2.0, 3.0, 3.0]
 
 
 # --- login --------------------------------------------------------------------------------------
@@ -320,13 +314,19 @@ def test_sealed_vault_fails_fast_without_retries(
     assert sleeps == []
 
 
-def test_503_from_an_unsealed_vault_is_retried(vault: FakeVault, sleeps: list[float]) -> None:
-    vault.server.expect_oneshot_request(READ_PATH).respond_with_json({"errors": []}, status=503)
+def test_503_from_an_unsealed_vault_is_a_server_error_not_retried(
+    vault: FakeVault, sleeps: list[float]
+) -> None:
+    # 503 is not retried (a sealed Vault is its usual cause); seal-status tells the two apart.
+    vault.server.expect_request(READ_PATH).respond_with_json({"errors": []}, status=503)
     vault.seal_status(sealed=False)
-    vault.kv2("secret", "ttbt2/prod/db", {"password": PASSWORD})
-    assert read_db(vault, sleeps) == PASSWORD
-    assert vault.count(READ_PATH) == 2
-    assert sleeps == [0.5]
+    with pytest.raises(VaultServerError) as err:
+        read_db(vault, sleeps)
+    assert str(err.value) == f"Vault at {vault.address} answered HTTP 503 to GET {READ_PATH}"
+    assert (err.value.status, err.value.attempts) == (503, 1)
+    assert vault.count(READ_PATH) == 1
+    assert vault.count("/v1/sys/seal-status") == 1
+    assert sleeps == []
 
 
 def test_403_names_path_and_missing_read_capability(vault: FakeVault, sleeps: list[float]) -> None:

@@ -258,16 +258,25 @@ class _Adapter(hvac.adapters.JSONAdapter):
         **kwargs: Any,
     ) -> Any:
         """Send one request (retried by the session); see the class docstring."""
-        what = f"{method.upper()} {urlsplit(url).path}"
+        path = urlsplit(url).path
+        what = f"{method.upper()} {path}"
         try:
-            return super().request(method, url, headers, raise_exception, **kwargs)
+            answer = super().request(method, url, headers, raise_exception, **kwargs)
         except requests.exceptions.SSLError:
             failure: tuple[str, bool] | None = None
         except requests.exceptions.RequestException as exc:
             failure = _connection_failure(exc)
+        else:
+            # hvac hands back the raw response when a 200 body is not JSON.
+            if isinstance(answer, requests.Response) and answer.status_code == 200:
+                raise VaultResponseError(
+                    f"Vault at {self.base_uri} answered {what} with a body that is not JSON",
+                    address=self.base_uri,
+                    path=path,
+                )
+            return answer
         # Raised here, outside the except blocks, so that the error does not chain the
         # requests exception: that one holds the prepared request, X-Vault-Token header included.
-        path = urlsplit(url).path
         if failure is None:
             raise VaultUnreachableError(
                 f"Vault at {self.base_uri}: TLS verification failed on {what}; set ca_bundle "

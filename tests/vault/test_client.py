@@ -20,6 +20,7 @@ from components.vault import (
     VaultKVVersionError,
     VaultPermissionError,
     VaultRequestError,
+    VaultResponseError,
     VaultSealedError,
     VaultSecretNotFoundError,
     VaultServerError,
@@ -435,6 +436,19 @@ def test_non_string_value_is_refused_without_showing_it(
     with pytest.raises(VaultError, match="holds a dict, expected a string") as err:
         read_db(vault, sleeps)
     assert_no_secret(err.value)
+
+
+def test_a_body_that_is_not_json_is_a_response_error_naming_the_path(
+    vault: FakeVault, sleeps: list[float]
+) -> None:
+    # A proxy in front of Vault answering 200 with its own page.
+    vault.server.expect_request(READ_PATH).respond_with_data("<html>sign in</html>")
+    with pytest.raises(VaultResponseError) as err:
+        read_db(vault, sleeps)
+    assert str(err.value) == (
+        f"Vault at {vault.address} answered GET {READ_PATH} with a body that is not JSON"
+    )
+    assert err.value.path == READ_PATH
 
 
 # --- timeouts and retries -----------------------------------------------------------------------

@@ -29,7 +29,7 @@ from tests.vault.conftest import TOKEN, FakeVault
 REDIS = {"consumer": "redis", "path": "ttbt2/dev/cache", "key": "auth_token"}
 
 
-def _resolve(out: pulumi.Output[str]) -> tuple[str, bool]:
+def _resolve(out: pulumi.Output[str]) -> tuple[str | None, bool]:
     return _sync_await(out.future()), _sync_await(out.is_secret())
 
 

@@ -1,4 +1,11 @@
-"""Run the real program on the SDK's mock engine and return what it registered."""
+"""Run the real program on the SDK's mock engine and return what it registered.
+
+:func:`run_stack` loads the project's own ``__main__.py`` and calls its ``main`` entry, the
+one Pulumi reaches when it runs that file as ``__main__``, with one difference made explicit:
+the secret source. A real run reads Vault; this engine passes
+:func:`components.vault.source.open_offline` (named placeholders), so no code in the program
+has to detect the mock engine.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +22,7 @@ from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from components.vault.source import SecretSourceFactory, open_offline
 from offline.graph import MASK, StackGraph
 from offline.mocks import PlatformMocks
 from offline.recorder import Recorder
@@ -64,17 +72,39 @@ def run_program(
     )
 
 
-def run_stack(project_dir: Path, config: StackConfig, *, preview: bool) -> StackGraph:
-    """Run ``__main__.py`` of ``project_dir`` for one stack and record its resource graph.
+# The name __main__.py is loaded under here: anything but "__main__", so that loading it
+# defines its entry without running it with the real secret source.
+PROGRAM_MODULE = "ttbt2_program"
 
-    ``preview=True`` behaves like a first ``pulumi preview``: outputs of new resources are
-    unknown and ``apply`` callbacks on them do not run. A settings error propagates as
-    :class:`config.SettingsError` before any resource is registered.
+
+class ProgramEntryError(Exception):
+    """The project's ``__main__.py`` has no ``main(open_secrets)`` entry to call."""
+
+
+def program_entry(project_dir: Path) -> Callable[[SecretSourceFactory], None]:
+    """The ``main`` function of ``project_dir/__main__.py``, loaded without being run."""
+    main_file = project_dir / "__main__.py"
+    namespace = runpy.run_path(str(main_file), run_name=PROGRAM_MODULE)
+    entry = namespace.get("main")
+    if not callable(entry):
+        raise ProgramEntryError(
+            f"{main_file} defines no main(open_secrets) function for the offline engine to call"
+        )
+    return entry
+
+
+def run_stack(project_dir: Path, config: StackConfig, *, preview: bool) -> StackGraph:
+    """Run the program of ``project_dir`` for one stack and record its resource graph.
+
+    The program is ``main(open_offline)`` of the project's ``__main__.py``: the real program,
+    its secrets placeholders. ``preview=True`` behaves like a first
+    ``pulumi preview``: outputs of new resources are unknown and ``apply`` callbacks on them
+    do not run. A settings error propagates as :class:`config.SettingsError`
+    before any resource is registered.
     """
-    main = project_dir / "__main__.py"
 
     def program() -> None:
-        runpy.run_path(str(main), run_name="__main__")
+        program_entry(project_dir)(open_offline)
 
     with _project_on_path(project_dir):
         return run_program(

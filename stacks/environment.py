@@ -68,10 +68,8 @@ from components.vault import source as secret_source
 from config import Settings, instance_architecture
 
 
-def build(cfg: Settings) -> None:
-    """Register the environment described by ``cfg`` (Vault is read here, at deploy time)."""
-    # Vault at deploy time (preflight of every declared path first); placeholders offline.
-    secrets = secret_source.open_source(cfg)
+def build(cfg: Settings, secrets: secret_source.SecretSource) -> None:
+    """Register the environment described by ``cfg``, its secrets read from ``secrets``."""
     env = cfg.identity.environment
     prefix = f"ttbt2-{pulumi.get_stack()}"
     protect = cfg.is_prod
@@ -367,13 +365,13 @@ def build(cfg: Settings) -> None:
     )
 
     # Vault: per-service policies, Kubernetes auth roles and short-lived database credentials
-    # (seed 4.9.1), configured with the deploy identity's session token.
+    # (seed 4.9.1). No token input: the provider reads VAULT_TOKEN from the environment of
+    # each run, so no short-lived credential is stored in state (scripts/vault_login.py).
     vault_provider = vault.Provider(
         "vault",
         address=cfg.vault.address,
         namespace=cfg.vault.namespace or None,
         ca_cert_file=cfg.vault.ca_bundle or None,
-        token=secrets.vault_token(),
     )
     declared_admin_password = secrets.for_consumer("database-admin")
     # Vault serves the services only when there are some and its database engine has the

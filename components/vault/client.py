@@ -1,22 +1,24 @@
-"""Vault client: settings, login, timeouts and retries, KV v2 reads.
+"""Vault client: hvac, plus what hvac does not do for this project.
 
-The Pulumi program calls this layer at deploy time to fetch the certificates and secrets seeded
-in HashiCorp Vault (seed 4.7.1). It is pure: it imports no Pulumi resource and registers
-nothing. Values come back as plain ``str``; the caller wraps each in ``pulumi.Output.secret`` at
-once so that Pulumi encrypts it in state and masks it in logs.
+The program reads the secrets seeded in HashiCorp Vault at deploy time (seed 4.7.1) through
+:func:`connect` and :class:`VaultClient`. hvac does the HTTP, the logins
+(``client.auth.jwt.jwt_login``, ``auth.kubernetes.login``, ``auth.approle.login``) and the
+reads (``secrets.kv.v2.read_secret_version``, ``sys.read_seal_status``, ``lookup_token``,
+``sys.get_capabilities``). This module adds only:
 
-Credentials come from the environment (a mapping passed in, ``os.environ`` by default), never
-from stack configuration: CI logs in with the GitHub Actions OIDC id-token (``jwt``), a pod with
-its service-account token (``kubernetes``), so neither holds a long-lived Vault token (seed
-4.9.1).
+* settings that refuse an address a token must not be sent to (plain http off loopback);
+* credentials from an explicit environment mapping, never hvac's own ``VAULT_TOKEN`` /
+  ``~/.vault-token`` fallback: CI logs in with the GitHub Actions OIDC id-token (``jwt``), a
+  pod with its service-account token (``kubernetes``), so neither holds a long-lived Vault
+  token (seed 4.9.1);
+* bounded retries with capped exponential backoff: urllib3's ``Retry`` on the session hvac
+  uses, its pause through an injectable ``sleep`` so tests do not wait;
+* typed errors (:mod:`components.vault.errors`) that name the address, the path and the cause
+  and never a credential or a value: a 503 is told apart as "sealed" (not retried) by asking
+  ``sys/seal-status``.
 
-Retries live in an hvac adapter (:class:`_RetryingAdapter`) rather than in a urllib3 ``Retry``
-mounted on the session, because the decision needs what urllib3 cannot see or do: a 503 must be
-told apart as "sealed" (fail at once) or "standby / overloaded" (retry) by reading the body or
-asking ``sys/seal-status``; the error raised after the last attempt must name the address, the
-path and the cause; and the pause between attempts must go through an injected ``sleep`` so
-that tests do not wait. Being in the adapter, every request hvac sends (login included) gets
-the same timeouts and retries without each call site having to remember them.
+It is pure: it imports no Pulumi resource and registers nothing. Values come back as plain
+``str``; the caller wraps each in ``pulumi.Output.secret`` at once.
 """
 
 from __future__ import annotations
@@ -26,16 +28,24 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal, TypeVar, get_args
+from typing import Any, Literal, get_args
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import hvac
 import hvac.adapters
 import hvac.exceptions
 import requests
+import requests.adapters
+from urllib3.exceptions import (
+    MaxRetryError,
+    NameResolutionError,
+    NewConnectionError,
+    ReadTimeoutError,
+)
+from urllib3.util.retry import Retry
 
 from components.vault.errors import (
     VaultAuthError,
@@ -60,8 +70,7 @@ AUTH_METHODS: tuple[str, ...] = get_args(AuthMethod)
 
 DEFAULT_KUBERNETES_TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
-# Environment variables each method reads. Named in one place so that error messages and the
-# docs cannot drift from the code.
+# Environment variables each method reads, named once so messages and docs cannot drift.
 ENV_TOKEN = "VAULT_TOKEN"
 ENV_JWT = "VAULT_JWT"
 ENV_GITHUB_URL = "ACTIONS_ID_TOKEN_REQUEST_URL"
@@ -71,8 +80,9 @@ ENV_SECRET_ID = "VAULT_SECRET_ID"
 
 # Above this many retries a deploy would hang for minutes on a Vault that is down; fail instead.
 MAX_RETRIES = 10
-
-T = TypeVar("T")
+# Answers worth another attempt. 503 is not: it is a sealed Vault more often than not, which
+# answers nothing until an operator unseals it.
+RETRY_STATUSES = frozenset({500, 502, 504})
 
 
 def _url_problem(url: str, what: str) -> str | None:
@@ -84,17 +94,14 @@ def _url_problem(url: str, what: str) -> str | None:
         # A URL is logged and shown in errors; credentials come from the environment only.
         return f"{what} must not carry credentials (user:password@)"
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        # Plain http would send tokens in clear over the network. A loopback address never
-        # leaves the host, which is what a local `vault server -dev` and the tests use.
+        # A loopback address never leaves the host: a local `vault server -dev`, the tests.
         return f"{what} {url!r} must use https (plain http is allowed for loopback hosts only)"
     return None
 
 
 def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
 
@@ -104,11 +111,10 @@ class VaultSettings:
     """Where Vault is and how to log in to it; no credential (those come from the environment).
 
     ``auth_mount`` defaults to the method's name (``jwt`` is mounted at ``auth/jwt``).
-    ``role`` is required by ``jwt`` and ``kubernetes`` and only named in messages for
-    ``approle``. ``ca_bundle`` is a PEM file of the CA that signed Vault's certificate, ``""``
-    for the system trust store. Timeouts are in seconds and apply to each request; ``retries``
-    is how many times a failed request is sent again, after ``backoff_seconds`` doubled at each
-    retry and capped at ``backoff_max_seconds``.
+    ``role`` is required by ``jwt`` and ``kubernetes``. ``ca_bundle`` is a PEM file of the CA
+    that signed Vault's certificate, ``""`` for the system trust store. Timeouts are in seconds
+    and apply to each request; ``retries`` is how many times a failed request is sent again,
+    after ``backoff_seconds`` doubled at each retry and capped at ``backoff_max_seconds``.
     """
 
     address: str
@@ -130,10 +136,11 @@ class VaultSettings:
         object.__setattr__(self, "namespace", self.namespace.strip().strip("/"))
         object.__setattr__(self, "auth_mount", self.auth_mount.strip().strip("/"))
         problems: list[str] = []
+        parts = urlsplit(self.address)
         address_problem = _url_problem(self.address, "address")
         if address_problem:
             problems.append(address_problem)
-        elif urlsplit(self.address).query or urlsplit(self.address).fragment:
+        elif parts.query or parts.fragment:
             problems.append(f"address {self.address!r} must not have a query or fragment")
         if self.auth_method not in AUTH_METHODS:
             problems.append(
@@ -161,137 +168,86 @@ class VaultSettings:
         """``(connect, read)`` timeout of each request, as ``requests`` takes it."""
         return (self.connect_timeout, self.read_timeout)
 
-    def retry_policy(self, sleep: Callable[[float], None] = time.sleep) -> RetryPolicy:
-        """The retry policy these settings describe, pausing with ``sleep``."""
-        return RetryPolicy(
-            retries=self.retries,
-            backoff_seconds=self.backoff_seconds,
-            backoff_max_seconds=self.backoff_max_seconds,
-            sleep=sleep,
-        )
+
+# --- transport: retries and errors ---------------------------------------------------------------
 
 
-class _HttpStatusError(Exception):
-    """A 5xx from a server that is not Vault (the GitHub id-token service), to retry it."""
+class _Retry(Retry):
+    """urllib3's ``Retry`` with backoff ``b, 2b, 4b, ...`` from the first retry, paused by
+    :attr:`pause` (urllib3 would retry once at once, then sleep with ``time.sleep``)."""
 
-    def __init__(self, status_code: int) -> None:
-        super().__init__(f"HTTP {status_code}")
-        self.status_code = status_code
+    pause: Callable[[float], None] = staticmethod(time.sleep)
 
+    def new(self, **kw: Any) -> _Retry:
+        """The copy urllib3 makes at each attempt, keeping :attr:`pause`."""
+        retry = super().new(**kw)
+        retry.pause = self.pause
+        return retry
 
-class _RetriesExhaustedError(Exception):
-    """Every attempt failed with a transient error; carries the last one and its cause."""
+    def get_backoff_time(self) -> float:
+        """Seconds to wait before the next retry."""
+        retry = max(len(self.history) - 1, 0)
+        return float(min(self.backoff_max, self.backoff_factor * (2**retry)))
 
-    def __init__(self, last: Exception, reason: str, attempts: int) -> None:
-        super().__init__(reason)
-        self.last = last
-        self.reason = reason
-        self.attempts = attempts
-
-
-def _status_of(exc: BaseException) -> int:
-    """HTTP status attached to an hvac error by :class:`_RetryingAdapter` (0 when unknown)."""
-    status = getattr(exc, "status_code", 0)
-    return status if isinstance(status, int) else 0
-
-
-# Causes of a failed connection, by a fragment of the requests error text; first match wins.
-_CONNECTION_CAUSES = (
-    ("refused", "connection refused"),
-    ("name resolution", "DNS lookup failed"),
-    ("name or service not known", "DNS lookup failed"),
-    ("timed out", "timed out waiting for a response"),
-)
+    def sleep(self, response: Any = None) -> None:
+        """Pause before the next retry (no ``Retry-After``: Vault does not send one)."""
+        delay = self.get_backoff_time()
+        done = len(self.history)
+        log.warning("Vault: retry %d of %d in %.2fs", done, done + (self.total or 0), delay)
+        self.pause(delay)
 
 
-def _transient_reason(exc: Exception) -> str | None:
-    """Why ``exc`` is worth another attempt, or ``None`` when it is not (4xx, TLS, bugs)."""
-    reason: str | None = None
-    # Order matters: ConnectTimeout and SSLError are both ConnectionErrors.
-    if isinstance(exc, requests.exceptions.SSLError):
-        reason = None  # a certificate does not become valid by asking again
-    elif isinstance(exc, requests.exceptions.ConnectTimeout):
-        reason = "timed out connecting"
-    elif isinstance(exc, requests.exceptions.Timeout):
+def _session(settings: VaultSettings, sleep: Callable[[float], None]) -> requests.Session:
+    """A requests session whose every request (logins included) is retried as ``settings`` say."""
+    retry = _Retry(
+        total=settings.retries,
+        other=0,  # TLS failures: a certificate does not become valid by asking again
+        # Every request here is a read, a capability check or a login: safe to send again.
+        allowed_methods=None,
+        status_forcelist=RETRY_STATUSES,
+        backoff_factor=settings.backoff_seconds,
+        backoff_max=settings.backoff_max_seconds,
+        raise_on_status=False,
+        respect_retry_after_header=False,
+    )
+    retry.pause = sleep
+    session = requests.Session()
+    # hvac takes verification from a session it is given, not from its own argument.
+    session.verify = settings.ca_bundle or True
+    adapter = requests.adapters.HTTPAdapter(max_retries=retry)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+def _connection_failure(exc: requests.RequestException) -> tuple[str, bool]:
+    """The cause of a failed connection, and whether it ended the retries."""
+    exhausted = bool(exc.args) and isinstance(exc.args[0], MaxRetryError)
+    cause = exc.args[0].reason if exhausted else exc
+    if isinstance(cause, NameResolutionError):
+        reason = "DNS lookup failed"
+    elif isinstance(cause, ReadTimeoutError | requests.exceptions.ReadTimeout):
         reason = "timed out waiting for a response"
-    elif isinstance(exc, requests.exceptions.ChunkedEncodingError):
-        reason = "connection broken during the response"
-    elif isinstance(exc, requests.exceptions.ConnectionError):
-        text = str(exc).lower()
-        reason = next((r for frag, r in _CONNECTION_CAUSES if frag in text), "connection failed")
-    elif _status_of(exc) >= 500:
-        reason = f"HTTP {_status_of(exc)}"
-    return reason
+    elif isinstance(cause, NewConnectionError):
+        reason = "connection refused" if "refused" in str(cause).lower() else "connection failed"
+    elif isinstance(exc, requests.exceptions.Timeout):
+        reason = "timed out connecting"
+    else:
+        reason = "connection failed"
+    return reason, exhausted
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounded retries with capped exponential backoff: waits ``b, 2b, 4b, ...`` up to a cap."""
+class _Adapter(hvac.adapters.JSONAdapter):
+    """hvac's JSON adapter raising this layer's typed errors for transport failures.
 
-    retries: int
-    backoff_seconds: float
-    backoff_max_seconds: float
-    sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
-
-    def delay(self, retry: int) -> float:
-        """Seconds to wait before retry number ``retry`` (0 for the first retry)."""
-        return min(self.backoff_max_seconds, self.backoff_seconds * (2**retry))
-
-    def call(self, operation: Callable[[], T], what: str) -> T:
-        """Run ``operation``, retrying transient failures, at most ``retries`` times.
-
-        When the retries are spent, raise :class:`_RetriesExhaustedError` with the last failure.
-
-        A non-transient error (4xx, TLS, sealed) propagates from the attempt that raised it.
-        """
-        retry = 0
-        while True:
-            try:
-                return operation()
-            except (
-                requests.exceptions.RequestException,
-                hvac.exceptions.VaultError,
-                _HttpStatusError,
-            ) as exc:
-                reason = _transient_reason(exc)
-                if reason is None:
-                    raise
-                if retry >= self.retries:
-                    raise _RetriesExhaustedError(exc, reason, retry + 1) from None
-            delay = self.delay(retry)
-            log.warning(
-                "Vault: %s failed (%s); retry %d of %d in %.2fs",
-                what,
-                reason,
-                retry + 1,
-                self.retries,
-                delay,
-            )
-            self.sleep(delay)
-            retry += 1
-
-
-class _RetryingAdapter(hvac.adapters.JSONAdapter):
-    """hvac's JSON adapter with retries, sealed detection and errors that name the cause.
-
-    hvac hands the adapter the ``(connect, read)`` timeout with every request; this class adds
-    the loop around each one. Every request this layer sends is a read, a capability check or
-    a login, so sending one again changes nothing in Vault (a repeated login at worst leaves
-    an unused token to expire).
+    hvac maps a status to an exception class but drops the number (504 and 412 both become
+    ``UnexpectedError``); :meth:`_raise_for_error` keeps it on the exception, and turns a 503
+    from a sealed Vault and a 5xx that outlived the retries into errors that say so.
     """
 
-    def __init__(self, *args: Any, retry: RetryPolicy, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, retries: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.retry = retry
-
-    def _raise_for_error(self, method: str, url: str, response: requests.Response) -> None:
-        # hvac maps a status to an exception class but drops the number; 504 and 412 both
-        # become UnexpectedError. Keep it on the exception to decide on retries and messages.
-        try:
-            super()._raise_for_error(method, url, response)
-        except hvac.exceptions.VaultError as exc:
-            exc.status_code = response.status_code
-            raise
+        self.retries = retries
 
     def request(
         self,
@@ -301,31 +257,27 @@ class _RetryingAdapter(hvac.adapters.JSONAdapter):
         raise_exception: bool = True,
         **kwargs: Any,
     ) -> Any:
-        """Send one request with retries; see the class docstring."""
+        """Send one request (retried by the session); see the class docstring."""
         path = urlsplit(url).path
         what = f"{method.upper()} {path}"
-        failure: _RetriesExhaustedError | None = None
-        tls_failed = False
-        unexpected = ""
         try:
-            return self.retry.call(
-                lambda: self._attempt(method, url, headers, raise_exception, kwargs), what
-            )
-        except _RetriesExhaustedError as exc:
-            failure = exc
+            answer = super().request(method, url, headers, raise_exception, **kwargs)
         except requests.exceptions.SSLError:
-            tls_failed = True
+            failure: tuple[str, bool] | None = None
         except requests.exceptions.RequestException as exc:
-            unexpected = type(exc).__name__
+            failure = _connection_failure(exc)
+        else:
+            # hvac hands back the raw response when a 200 body is not JSON.
+            if isinstance(answer, requests.Response) and answer.status_code == 200:
+                raise VaultResponseError(
+                    f"Vault at {self.base_uri} answered {what} with a body that is not JSON",
+                    address=self.base_uri,
+                    path=path,
+                )
+            return answer
         # Raised here, outside the except blocks, so that the error does not chain the
         # requests exception: that one holds the prepared request, X-Vault-Token header included.
-        if unexpected:
-            raise VaultError(
-                f"Vault at {self.base_uri}: {what} failed ({unexpected})",
-                address=self.base_uri,
-                path=path,
-            )
-        if tls_failed:
+        if failure is None:
             raise VaultUnreachableError(
                 f"Vault at {self.base_uri}: TLS verification failed on {what}; set ca_bundle "
                 "to the CA that signed Vault's certificate (not retried: it would fail again)",
@@ -334,60 +286,61 @@ class _RetryingAdapter(hvac.adapters.JSONAdapter):
                 reason="TLS verification failed",
                 attempts=1,
             )
-        assert failure is not None
-        status = _status_of(failure.last)
+        reason, exhausted = failure
+        attempts = self.retries + 1 if exhausted else 1
+        raise VaultUnreachableError(
+            f"Vault at {self.base_uri} is unreachable: {what} failed {attempts} time(s) ({reason})",
+            address=self.base_uri,
+            path=path,
+            reason=reason,
+            attempts=attempts,
+        )
+
+    def _raise_for_error(self, method: str, url: str, response: requests.Response) -> None:
+        status = response.status_code
+        path = urlsplit(url).path
+        what = f"{method.upper()} {path}"
+        if status == 503 and self._sealed(response):
+            raise VaultSealedError(
+                f"Vault at {self.base_uri} is sealed ({what} answered 503); an operator must "
+                "unseal it. Not retried: a sealed Vault answers nothing until then.",
+                address=self.base_uri,
+                path=path,
+            )
         if status >= 500:
+            attempts = self.retries + 1 if status in RETRY_STATUSES else 1
             raise VaultServerError(
-                f"Vault at {self.base_uri} answered HTTP {status} to {what} on all "
-                f"{failure.attempts} attempt(s)",
+                f"Vault at {self.base_uri} answered HTTP {status} to {what}"
+                + (f" on all {attempts} attempt(s)" if attempts > 1 else ""),
                 address=self.base_uri,
                 path=path,
                 status=status,
-                attempts=failure.attempts,
+                attempts=attempts,
             )
-        raise VaultUnreachableError(
-            f"Vault at {self.base_uri} is unreachable: {what} failed {failure.attempts} "
-            f"time(s) ({failure.reason})",
-            address=self.base_uri,
-            path=path,
-            reason=failure.reason,
-            attempts=failure.attempts,
-        )
-
-    def _attempt(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str] | None,
-        raise_exception: bool,
-        kwargs: dict[str, Any],
-    ) -> Any:
         try:
-            # hvac adds its headers to the dict it is given; a fresh copy for each attempt.
-            return super().request(
-                method, url, headers=dict(headers or {}), raise_exception=raise_exception, **kwargs
-            )
-        except hvac.exceptions.VaultDown as exc:
-            if not self._sealed(exc):
-                raise
-        path = urlsplit(url).path
-        raise VaultSealedError(
-            f"Vault at {self.base_uri} is sealed ({method.upper()} {path} answered 503); an "
-            "operator must unseal it. Not retried: a sealed Vault answers nothing until then.",
-            address=self.base_uri,
-            path=path,
-        )
+            super()._raise_for_error(method, url, response)
+        except hvac.exceptions.VaultError as exc:
+            exc.status_code = status
+            raise
 
-    def _sealed(self, exc: hvac.exceptions.VaultDown) -> bool:
+    def _sealed(self, response: requests.Response) -> bool:
         """Whether a 503 comes from a sealed Vault rather than a standby or overloaded one."""
-        errors = exc.errors if isinstance(exc.errors, list) else []
-        if any("sealed" in str(e).lower() for e in errors):
+        if "sealed" in response.text.lower():
             return True
         try:
             status = super().request("get", "/v1/sys/seal-status", raise_exception=False)
         except requests.exceptions.RequestException:
             return False
         return isinstance(status, dict) and status.get("sealed") is True
+
+
+def _status_of(exc: BaseException) -> int:
+    """HTTP status the adapter attached to an hvac error (0 when unknown)."""
+    status = getattr(exc, "status_code", 0)
+    return status if isinstance(status, int) else 0
+
+
+# --- answers -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -447,6 +400,10 @@ def _kv_mismatch(mount: MountInfo, address: str, api_path: str) -> VaultKVVersio
     )
 
 
+def _caps(caps: frozenset[str]) -> str:
+    return ", ".join(sorted(caps)) or "none"
+
+
 class VaultClient:
     """An authenticated Vault client; build it with :func:`connect`.
 
@@ -470,9 +427,9 @@ class VaultClient:
         return self.settings.address
 
     def session_token(self) -> str:
-        """The token this client logged in with, for the Pulumi Vault provider of the same run.
+        """The token this client logged in with, for ``scripts/vault_login.py`` to export.
 
-        The caller wraps it in ``pulumi.Output.secret`` at once; it is never logged.
+        Never logged; the program itself does not hand it to any resource.
         """
         return str(self._hvac.token)
 
@@ -501,14 +458,13 @@ class VaultClient:
         """Read ``auth/token/lookup-self``; a refused token is a :class:`VaultAuthError`."""
         path = "auth/token/lookup-self"
         try:
-            body = self._hvac.auth.token.lookup_self()
+            body = self._hvac.lookup_token()
         except hvac.exceptions.VaultError as exc:
-            status = _status_of(exc)
-            if status in {401, 403}:
+            if _status_of(exc) in {401, 403}:
                 raise VaultAuthError(
                     f"Vault at {self.address} rejected the token: {path} answered HTTP "
-                    f"{status}. The token is invalid, expired or revoked (or its policies "
-                    "lack the default policy, which grants lookup-self).",
+                    f"{_status_of(exc)}. The token is invalid, expired or revoked (or its "
+                    "policies lack the default policy, which grants lookup-self).",
                     address=self.address,
                     path=path,
                 ) from exc
@@ -536,8 +492,8 @@ class VaultClient:
                     path=path,
                 ) from exc
             raise self._request_error(path, exc) from exc
-        # Vault answers both at the top level and under "data", keyed by the path and (for a
-        # single path) "capabilities"; read whichever is there.
+        # Vault answers both at the top level and under "data", keyed by the path (and, for a
+        # single path, "capabilities"); read whichever is there.
         for source in (_data(body), body if isinstance(body, dict) else {}):
             caps = source.get(path, source.get("capabilities"))
             if isinstance(caps, list):
@@ -551,9 +507,9 @@ class VaultClient:
     def mount_info(self, mount: str) -> MountInfo:
         """The engine mounted at ``mount``, from ``sys/internal/ui/mounts/<mount>``.
 
-        That endpoint answers any token that can reach a path in the mount, so a deploy
-        identity with only ``read`` on its secrets can ask it. 403/404 mean the mount does not
-        exist or the token can reach nothing in it: :class:`VaultSecretNotFoundError`.
+        That endpoint (which hvac does not wrap) answers any token that can reach a path in
+        the mount, so a deploy identity with only ``read`` on its secrets can ask it. 403/404
+        mean the mount does not exist or the token can reach nothing in it.
         """
         mount = mount.strip("/")
         path = f"sys/internal/ui/mounts/{mount}"
@@ -581,8 +537,8 @@ class VaultClient:
 
         Raises a :class:`~components.vault.errors.VaultError` subclass naming the address and
         path: permission denied (with the missing capability when Vault confirms it), secret
-        or key missing (naming the keys present, never values), KV v1 mount, or the transport
-        errors of :class:`_RetryingAdapter`.
+        or key missing (naming the keys present, never values), KV v1 mount, or a transport
+        error.
         """
         ref = SecretRef(mount, path, key)
         try:
@@ -603,10 +559,9 @@ class VaultClient:
                 path=ref.api_path,
             )
         if ref.key not in secret:
-            names = ", ".join(sorted(secret)) or "(none)"
             raise VaultKeyNotFoundError(
                 f"secret {ref.api_path} at {self.address} has no key {ref.key!r}; "
-                f"keys present: {names}",
+                f"keys present: {', '.join(sorted(secret)) or '(none)'}",
                 address=self.address,
                 path=ref.api_path,
                 key=ref.key,
@@ -637,15 +592,14 @@ class VaultClient:
                 held: frozenset[str] | None = self.capabilities(ref.api_path)
             except VaultError:
                 held = None
+            missing = None
             if held is None:
                 detail = "its capabilities there could not be looked up (invalid or expired?)"
-                missing = None
             elif "read" in held or "root" in held:
                 detail = (
                     "it holds 'read', so a Sentinel or control-group policy, or a namespace "
                     "mismatch, denies it"
                 )
-                missing = None
             else:
                 detail = f"it lacks the 'read' capability (holds: {_caps(held)})"
                 missing = "read"
@@ -694,59 +648,50 @@ class VaultClient:
         )
 
 
-def _caps(caps: frozenset[str]) -> str:
-    return ", ".join(sorted(caps)) or "none"
+# --- login ---------------------------------------------------------------------------------------
 
 
 def _env(env: Mapping[str, str], name: str) -> str:
     return (env.get(name) or "").strip()
 
 
-def _github_id_token(settings: VaultSettings, env: Mapping[str, str], retry: RetryPolicy) -> str:
+def _github_id_token(
+    settings: VaultSettings, env: Mapping[str, str], session: requests.Session
+) -> str:
     """Request a GitHub Actions OIDC id-token for ``settings.jwt_audience``.
 
     The runner exposes a URL and a bearer token for this when the workflow has
     ``permissions: id-token: write``; the id-token lives minutes, so CI holds no Vault secret.
+    ``session`` is the Vault client's, so the request is retried like any other.
     """
     url, bearer = _env(env, ENV_GITHUB_URL), _env(env, ENV_GITHUB_TOKEN)
     problem = _url_problem(url, ENV_GITHUB_URL)
     if problem:
         raise VaultAuthError(problem, address=settings.address)
     parts = urlsplit(url)
-    query = [*parse_qsl(parts.query), ("audience", settings.jwt_audience)]
-    full = urlunsplit(parts._replace(query=urlencode(query)))
+    query = urlencode([*parse_qsl(parts.query), ("audience", settings.jwt_audience)])
     where = f"{parts.scheme}://{parts.netloc}{parts.path}"
-
-    def attempt() -> requests.Response:
+    failure = ""
+    try:
         response = session.get(
-            full,
+            urlunsplit(parts._replace(query=query)),
             headers={"Authorization": f"bearer {bearer}", "Accept": "application/json"},
             timeout=settings.timeout,
+            verify=True,  # GitHub's service, not Vault: the system trust store, not ca_bundle
         )
-        if response.status_code >= 500:
-            raise _HttpStatusError(response.status_code)
-        return response
-
-    failure: str | None = None
-    with requests.Session() as session:
-        try:
-            response = retry.call(attempt, f"GET {where}")
-        except _RetriesExhaustedError as exc:
-            failure = f"{exc.reason} after {exc.attempts} attempt(s)"
-        except requests.exceptions.RequestException as exc:
-            failure = type(exc).__name__
-    # Outside the except blocks: the requests exception holds the bearer token's header.
-    if failure is not None:
+    except requests.exceptions.RequestException as exc:
+        reason, exhausted = _connection_failure(exc)
+        failure = f"{reason} after {settings.retries + 1 if exhausted else 1} attempt(s)"
+    # Outside the except block: the requests exception holds the bearer token's header.
+    if failure:
         raise VaultAuthError(
             f"could not get a GitHub Actions id-token from {where} ({ENV_GITHUB_URL}): {failure}",
             address=settings.address,
         )
-    value: Any = None
-    if response.status_code == 200:
-        try:
-            value = response.json().get("value")
-        except (ValueError, AttributeError):
-            value = None
+    try:
+        value = response.json().get("value") if response.status_code == 200 else None
+    except (ValueError, AttributeError):
+        value = None
     if not isinstance(value, str) or not value:
         raise VaultAuthError(
             f"the GitHub Actions id-token request to {where} answered HTTP "
@@ -757,13 +702,13 @@ def _github_id_token(settings: VaultSettings, env: Mapping[str, str], retry: Ret
     return value
 
 
-def _jwt(settings: VaultSettings, env: Mapping[str, str], retry: RetryPolicy) -> str:
+def _jwt(settings: VaultSettings, env: Mapping[str, str], session: requests.Session) -> str:
     raw = _env(env, ENV_JWT)
     if raw:
         return raw
     url, bearer = _env(env, ENV_GITHUB_URL), _env(env, ENV_GITHUB_TOKEN)
     if url and bearer:
-        return _github_id_token(settings, env, retry)
+        return _github_id_token(settings, env, session)
     if url or bearer:
         missing = ENV_GITHUB_TOKEN if url else ENV_GITHUB_URL
         raise VaultAuthError(
@@ -809,9 +754,12 @@ def _require(settings: VaultSettings, env: Mapping[str, str], *names: str) -> li
 
 
 def _login(
-    client: Any, settings: VaultSettings, env: Mapping[str, str], retry: RetryPolicy
+    client: hvac.Client,
+    settings: VaultSettings,
+    env: Mapping[str, str],
+    session: requests.Session,
 ) -> None:
-    """Authenticate ``client`` as ``settings`` says; the token stays inside the client."""
+    """Authenticate ``client`` as ``settings`` say, with hvac's login for the method."""
     method, mount, role = settings.auth_method, settings.auth_mount, settings.role
     login: Callable[[], Any]
     # Credentials first, so that a missing one is reported before any request is sent.
@@ -819,7 +767,7 @@ def _login(
         client.token = _require(settings, env, ENV_TOKEN)[0]
         return
     if method == "jwt":
-        credentials = [_jwt(settings, env, retry)]
+        credentials = [_jwt(settings, env, session)]
         login = partial(client.auth.jwt.jwt_login, role=role, jwt=credentials[0], path=mount)
     elif method == "kubernetes":
         credentials = [_kubernetes_jwt(settings)]
@@ -838,31 +786,24 @@ def _login(
     try:
         login()
     except hvac.exceptions.VaultError as exc:
-        status = _status_of(exc)
         errors = exc.errors if isinstance(exc.errors, list) else []
         said = "; ".join(str(e) for e in errors)[:300]
         for credential in credentials:
             # Vault does not echo credentials, but a proxy or plugin might: never show one.
             said = said.replace(credential, "<redacted>")
-        refused = VaultAuthError(
-            f"Vault at {settings.address} refused the {method} login at {where}"
-            f"{f' for role {role!r}' if role else ''} (HTTP {status})"
-            f"{f': {said}' if said else ''}",
-            address=settings.address,
-            path=where,
+        refused = (
+            f"refused the {method} login at {where}{f' for role {role!r}' if role else ''} "
+            f"(HTTP {_status_of(exc)}){f': {said}' if said else ''}"
         )
     except (KeyError, TypeError):
         # hvac reads auth.client_token from the answer; it was not there.
-        refused = VaultAuthError(
-            f"Vault at {settings.address}: the {method} login at {where} answered without a "
-            "client token",
-            address=settings.address,
-            path=where,
-        )
+        refused = f"the {method} login at {where} answered without a client token"
     else:
         log.info("Vault: logged in to %s with %s at %s", settings.address, method, mount)
         return
-    raise refused
+    raise VaultAuthError(
+        f"Vault at {settings.address} {refused}", address=settings.address, path=where
+    )
 
 
 def connect(
@@ -873,28 +814,28 @@ def connect(
     """Build an hvac client from ``settings``, log in with credentials from ``env``.
 
     Every request carries the namespace header (when set), verifies TLS against
-    ``ca_bundle`` (or the system trust store) and has the ``(connect, read)`` timeout; failed
-    requests are retried as :class:`RetryPolicy` says, pausing with ``sleep``.
+    ``ca_bundle`` (or the system trust store), has the ``(connect, read)`` timeout and is
+    retried as the settings say, pausing with ``sleep``.
     """
     if settings.ca_bundle and not Path(settings.ca_bundle).is_file():
         raise VaultConfigError(
             f"ca_bundle {settings.ca_bundle} is not a readable file", address=settings.address
         )
-    retry = settings.retry_policy(sleep)
+    session = _session(settings, sleep)
     client = hvac.Client(
         url=settings.address,
         # An explicit empty token: with None, hvac would read VAULT_TOKEN and ~/.vault-token
         # behind the back of `env` and of the configured method.
         token="",
-        verify=settings.ca_bundle or True,
         timeout=settings.timeout,
         namespace=settings.namespace or None,
-        adapter=_RetryingAdapter,
-        retry=retry,
+        session=session,
+        adapter=_Adapter,
+        retries=settings.retries,
     )
     vault = VaultClient(client, settings)
     try:
-        _login(client, settings, env, retry)
+        _login(client, settings, env, session)
     except BaseException:
         vault.close()
         raise

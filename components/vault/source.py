@@ -1,23 +1,27 @@
 """Where the program's secrets come from: Vault at deploy time, placeholders offline.
 
-The program asks one :class:`SecretSource` for each value a consumer needs. A real run reads
-Vault through the hvac layer after a preflight of every declared path; on the SDK's mock engine
-(the offline preview and the tests) no Vault exists, so :class:`OfflineSource` hands out
-placeholders that the offline report lists by name. Either way each value is a Pulumi secret
-from the moment it exists.
+The program asks one :class:`SecretSource` for each value a consumer needs; which source it
+gets is decided by whoever starts it, not detected at run time. ``__main__.py`` passes
+:func:`open_source` (Vault, through the hvac layer, after a preflight of every declared path)
+when Pulumi runs it; the offline engine (:mod:`offline.engine`) passes :func:`open_offline`,
+whose :class:`OfflineSource` hands out placeholders that the offline report lists by name.
+Either way each value is a Pulumi secret from the moment it exists.
+
+No source hands out a Vault token: the Pulumi Vault provider reads ``VAULT_TOKEN`` from the
+environment of each run (``scripts/vault_login.py`` exports a fresh one in CI), so no
+short-lived credential is stored in the stack's state.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import pulumi
-from pulumi.runtime.mocks import MockMonitor
 
 from components.vault.client import VaultClient, VaultSettings, connect
 from components.vault.errors import VaultError
-from components.vault.preflight import preflight
+from components.vault.preflight import PreflightReport, preflight
 from components.vault.refs import SecretRef
 from config import Settings
 
@@ -39,6 +43,18 @@ def declared_refs(cfg: Settings) -> list[SecretRef]:
     ]
 
 
+def vault_settings(cfg: Settings) -> VaultSettings:
+    """The client settings the stack's ``vault*`` keys describe."""
+    return VaultSettings(
+        address=cfg.vault.address,
+        namespace=cfg.vault.namespace,
+        auth_method=cfg.vault.auth_method,
+        auth_mount=cfg.vault.auth_mount,
+        role=cfg.vault.auth_role,
+        ca_bundle=cfg.vault.ca_bundle,
+    )
+
+
 class SecretSource:
     """Values by consumer, each a Pulumi secret; subclasses say where they come from."""
 
@@ -52,12 +68,20 @@ class SecretSource:
                 return pulumi.Output.secret(self._read(ref))
         return None
 
-    def vault_token(self) -> pulumi.Output[str]:
-        """A token for the Pulumi Vault provider of this run."""
-        raise NotImplementedError
-
     def _read(self, ref: SecretRef) -> str:
         raise NotImplementedError
+
+
+SecretSourceFactory = Callable[[Settings], SecretSource]
+"""What the program is started with: opens the source for the stack's settings."""
+
+
+def checked(client: VaultClient, refs: list[SecretRef]) -> PreflightReport:
+    """Preflight ``refs`` with ``client``; any problem becomes one :class:`VaultRunError`."""
+    try:
+        return preflight(client, refs)
+    except VaultError as exc:
+        raise VaultRunError(str(exc)) from None
 
 
 class VaultSource(SecretSource):
@@ -66,16 +90,8 @@ class VaultSource(SecretSource):
     def __init__(self, client: VaultClient, refs: list[SecretRef]) -> None:
         super().__init__(refs)
         self._client = client
-        try:
-            report = preflight(client, refs)
-        except VaultError as exc:
-            raise VaultRunError(str(exc)) from None
-        for warning in report.warnings:
+        for warning in checked(client, refs).warnings:
             pulumi.log.warn(warning)
-
-    def vault_token(self) -> pulumi.Output[str]:
-        """The session token of the deploy identity, as a secret."""
-        return pulumi.Output.secret(self._client.session_token())
 
     def _read(self, ref: SecretRef) -> str:
         try:
@@ -87,34 +103,23 @@ class VaultSource(SecretSource):
 class OfflineSource(SecretSource):
     """Placeholders for the mock engine, named after the reference they stand for."""
 
-    def vault_token(self) -> pulumi.Output[str]:
-        """A placeholder token: the mock engine contacts no Vault."""
-        return pulumi.Output.secret(f"{PLACEHOLDER_PREFIX}:vault-token")
-
     def _read(self, ref: SecretRef) -> str:
         return f"{PLACEHOLDER_PREFIX}:vault:{ref.mount}/{ref.path}#{ref.key}"
 
 
-def on_mock_engine() -> bool:
-    """True when the program runs on the SDK's mock engine rather than the Pulumi engine."""
-    return isinstance(pulumi.runtime.settings.get_monitor(), MockMonitor)
+def login(cfg: Settings, env: Mapping[str, str] | None = None) -> VaultClient:
+    """Log in to the stack's Vault with its auth method; errors become :class:`VaultRunError`."""
+    try:
+        return connect(vault_settings(cfg), env=os.environ if env is None else env)
+    except VaultError as exc:
+        raise VaultRunError(str(exc)) from None
 
 
 def open_source(cfg: Settings, env: Mapping[str, str] | None = None) -> SecretSource:
-    """The source for this run: Vault for a real deployment, placeholders on the mock engine."""
-    refs = declared_refs(cfg)
-    if on_mock_engine():
-        return OfflineSource(refs)
-    settings = VaultSettings(
-        address=cfg.vault.address,
-        namespace=cfg.vault.namespace,
-        auth_method=cfg.vault.auth_method,
-        auth_mount=cfg.vault.auth_mount,
-        role=cfg.vault.auth_role,
-        ca_bundle=cfg.vault.ca_bundle,
-    )
-    try:
-        client = connect(settings, env=os.environ if env is None else env)
-    except VaultError as exc:
-        raise VaultRunError(str(exc)) from None
-    return VaultSource(client, refs)
+    """The source of a real run: log in to Vault, preflight every declared path, then read."""
+    return VaultSource(login(cfg, env), declared_refs(cfg))
+
+
+def open_offline(cfg: Settings) -> SecretSource:
+    """The source of the offline engine: named placeholders, no Vault contacted."""
+    return OfflineSource(declared_refs(cfg))

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import socket
+import ssl
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -157,15 +161,19 @@ class FakeVault:
         )
 
     def lookup_self(
-        self, *, policies: tuple[str, ...] = ("default", "ttbt2-deploy"), ttl: int = 3600
+        self,
+        *,
+        policies: tuple[str, ...] = ("default", "ttbt2-deploy"),
+        ttl: int = 3600,
+        token: str = TOKEN,
     ) -> None:
         self.server.expect_request(
-            "/v1/auth/token/lookup-self", method="GET", headers={"X-Vault-Token": TOKEN}
+            "/v1/auth/token/lookup-self", method="GET", headers={"X-Vault-Token": token}
         ).respond_with_json(
             {
                 "data": {
                     # Vault returns the token itself here; the client must not keep it.
-                    "id": TOKEN,
+                    "id": token,
                     "accessor": "acc-123",
                     "display_name": "jwt-deploy",
                     "policies": list(policies),
@@ -233,3 +241,56 @@ def _no_secret_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     yield
     for record in caplog.records:
         assert_no_secret(record.getMessage())
+
+
+@pytest.fixture(scope="session")
+def tls_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key, made with the openssl CLI."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl CLI not available")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.fixture(scope="session")
+def _tls_server(tls_cert: tuple[Path, Path]) -> Iterator[HTTPServer]:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*tls_cert)
+    srv = HTTPServer(host="127.0.0.1", port=0, ssl_context=context, threaded=True)
+    srv.start()
+    yield srv
+    srv.clear()
+    srv.stop()
+
+
+@pytest.fixture
+def tls_vault(_tls_server: HTTPServer) -> FakeVault:
+    """A fake Vault served over TLS with the :func:`tls_cert` certificate."""
+    _tls_server.clear()
+    _tls_server.no_handler_status_code = 418
+    fake = FakeVault(_tls_server)
+    fake.address = f"https://127.0.0.1:{_tls_server.port}"
+    return fake

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import ssl
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +13,6 @@ from werkzeug import Request, Response
 
 from components.vault import (
     DEFAULT_KUBERNETES_TOKEN_PATH,
-    RetryPolicy,
     VaultAuthError,
     VaultConfigError,
     VaultError,
@@ -24,6 +20,7 @@ from components.vault import (
     VaultKVVersionError,
     VaultPermissionError,
     VaultRequestError,
+    VaultResponseError,
     VaultSealedError,
     VaultSecretNotFoundError,
     VaultServerError,
@@ -104,11 +101,6 @@ def test_missing_ca_bundle_file_is_a_config_error(tmp_path: Path) -> None:
     settings = VaultSettings(address="https://127.0.0.1:1", ca_bundle=str(tmp_path / "ca.pem"))
     with pytest.raises(VaultConfigError, match=r"ca_bundle .*ca\.pem is not a readable file"):
         connect(settings, env=TOKEN_ENV)
-
-
-def test_backoff_doubles_and_is_capped() -> None:
-    policy = RetryPolicy(retries=5, backoff_seconds=0.5, backoff_max_seconds=3.0)
-    assert [policy.delay(n) for n in range(5)] == [0.5, 1.0, 2.0, 3.0, 3.0]
 
 
 # --- login --------------------------------------------------------------------------------------
@@ -323,13 +315,19 @@ def test_sealed_vault_fails_fast_without_retries(
     assert sleeps == []
 
 
-def test_503_from_an_unsealed_vault_is_retried(vault: FakeVault, sleeps: list[float]) -> None:
-    vault.server.expect_oneshot_request(READ_PATH).respond_with_json({"errors": []}, status=503)
+def test_503_from_an_unsealed_vault_is_a_server_error_not_retried(
+    vault: FakeVault, sleeps: list[float]
+) -> None:
+    # 503 is not retried (a sealed Vault is its usual cause); seal-status tells the two apart.
+    vault.server.expect_request(READ_PATH).respond_with_json({"errors": []}, status=503)
     vault.seal_status(sealed=False)
-    vault.kv2("secret", "ttbt2/prod/db", {"password": PASSWORD})
-    assert read_db(vault, sleeps) == PASSWORD
-    assert vault.count(READ_PATH) == 2
-    assert sleeps == [0.5]
+    with pytest.raises(VaultServerError) as err:
+        read_db(vault, sleeps)
+    assert str(err.value) == f"Vault at {vault.address} answered HTTP 503 to GET {READ_PATH}"
+    assert (err.value.status, err.value.attempts) == (503, 1)
+    assert vault.count(READ_PATH) == 1
+    assert vault.count("/v1/sys/seal-status") == 1
+    assert sleeps == []
 
 
 def test_403_names_path_and_missing_read_capability(vault: FakeVault, sleeps: list[float]) -> None:
@@ -438,6 +436,19 @@ def test_non_string_value_is_refused_without_showing_it(
     with pytest.raises(VaultError, match="holds a dict, expected a string") as err:
         read_db(vault, sleeps)
     assert_no_secret(err.value)
+
+
+def test_a_body_that_is_not_json_is_a_response_error_naming_the_path(
+    vault: FakeVault, sleeps: list[float]
+) -> None:
+    # A proxy in front of Vault answering 200 with its own page.
+    vault.server.expect_request(READ_PATH).respond_with_data("<html>sign in</html>")
+    with pytest.raises(VaultResponseError) as err:
+        read_db(vault, sleeps)
+    assert str(err.value) == (
+        f"Vault at {vault.address} answered GET {READ_PATH} with a body that is not JSON"
+    )
+    assert err.value.path == READ_PATH
 
 
 # --- timeouts and retries -----------------------------------------------------------------------
@@ -555,59 +566,6 @@ def test_login_is_retried_and_times_out_too(
 
 
 # --- TLS ----------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def tls_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and its key, made with the openssl CLI."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl CLI not available")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
-
-
-@pytest.fixture(scope="module")
-def _tls_server(tls_cert: tuple[Path, Path]) -> Iterator[HTTPServer]:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(*tls_cert)
-    srv = HTTPServer(host="127.0.0.1", port=0, ssl_context=context, threaded=True)
-    srv.start()
-    yield srv
-    srv.clear()
-    srv.stop()
-
-
-@pytest.fixture
-def tls_vault(_tls_server: HTTPServer) -> FakeVault:
-    """A fake Vault served over TLS with the :func:`tls_cert` certificate."""
-    _tls_server.clear()
-    _tls_server.no_handler_status_code = 418
-    fake = FakeVault(_tls_server)
-    fake.address = f"https://127.0.0.1:{_tls_server.port}"
-    return fake
 
 
 def test_ca_bundle_is_used_to_verify_vault(

@@ -158,6 +158,30 @@ def test_invalid_token_is_a_clear_error_and_stops(vault: FakeVault) -> None:
     assert_no_secret(err.value)
 
 
+def test_a_token_lookup_that_is_not_json_stops_with_its_path(vault: FakeVault) -> None:
+    vault.seal_status(sealed=False)
+    vault.server.expect_request("/v1/auth/token/lookup-self").respond_with_data("garbage")
+    with pytest.raises(VaultPreflightError) as err:
+        preflight(client_for(vault), [DB])
+    (problem,) = err.value.problems
+    assert problem.path == "auth/token/lookup-self"
+    assert "with a body that is not JSON" in problem.detail
+    assert "Traceback" not in str(err.value)
+
+
+def test_capabilities_that_are_not_json_are_one_problem_among_all(vault: FakeVault) -> None:
+    healthy(vault)
+    vault.server.expect_request(
+        "/v1/sys/capabilities-self", method="POST", json={"paths": [DB_PATH]}
+    ).respond_with_data("{not json")
+    vault.capabilities(TLS_PATH, ["list"])
+    with pytest.raises(VaultPreflightError) as err:
+        preflight(client_for(vault), [DB, TLS])
+    assert [p.path for p in err.value.problems] == [DB_PATH, TLS_PATH]
+    assert "not JSON; needed by rds-master (key password)" in err.value.problems[0].detail
+    assert err.value.problems[1].detail.startswith("missing read capability")
+
+
 def test_sealed_vault_stops_preflight(vault: FakeVault) -> None:
     vault.seal_status(sealed=True)
     with pytest.raises(VaultPreflightError, match=r"Vault is sealed \(unseal progress 1/3\)"):

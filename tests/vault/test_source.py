@@ -1,4 +1,4 @@
-"""The secret source: Vault reads after a preflight, placeholders on the mock engine."""
+"""The secret sources: Vault reads after a preflight, placeholders for the offline engine."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from components.vault.source import (
     VaultRunError,
     VaultSource,
     declared_refs,
+    open_offline,
     open_source,
 )
-from config import parse_raw
+from config import Settings, parse_raw
 from offline.cli import main
 from offline.engine import run_program
 from offline.graph import SECRET_SIG, SECRET_SIG_KEY
@@ -28,7 +29,7 @@ from tests.vault.conftest import TOKEN, FakeVault
 REDIS = {"consumer": "redis", "path": "ttbt2/dev/cache", "key": "auth_token"}
 
 
-def _resolve(out: pulumi.Output[str]) -> tuple[str, bool]:
+def _resolve(out: pulumi.Output[str]) -> tuple[str | None, bool]:
     return _sync_await(out.future()), _sync_await(out.is_secret())
 
 
@@ -57,7 +58,6 @@ def test_vault_source_reads_after_preflight_and_returns_a_secret(vault: FakeVaul
     assert out is not None
     assert _resolve(out) == ("tok-from-vault", True)
     assert source.for_consumer("grafana") is None
-    assert _resolve(source.vault_token()) == (TOKEN, True)
 
 
 def test_vault_source_turns_preflight_failures_into_a_run_error(vault: FakeVault) -> None:
@@ -77,46 +77,64 @@ def test_vault_source_turns_preflight_failures_into_a_run_error(vault: FakeVault
     assert "kv/data/ttbt2/dev/cache" in str(info.value)
 
 
-def test_open_source_outside_the_mock_engine_logs_in(
-    vault: FakeVault, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from components.vault import source
+def _local(cfg: Settings, vault: FakeVault) -> Settings:
+    """``cfg`` pointed at the fake Vault (plain http on loopback, which the stack keys refuse)."""
+    vault_settings = cfg.vault.model_copy(update={"address": vault.address, "auth_method": "token"})
+    return cfg.model_copy(update={"vault": vault_settings})
 
+
+def test_open_source_logs_in_and_preflights_before_any_read(vault: FakeVault) -> None:
     _healthy(vault, ["read"])
-    monkeypatch.setattr(source, "on_mock_engine", lambda: False)
+    vault.kv2("kv", "ttbt2/dev/cache", {"auth_token": "tok-from-vault"})
     cfg = parse_raw(
         "dev",
         {
             **raw_settings("dev"),
             "vaultServices": [],
             "vaultSecrets": [REDIS, *ALERTMANAGER_SECRETS],
-            "vaultAuthMethod": "token",
         },
     )
-    monkeypatch.setattr(
-        source, "VaultSettings", lambda **kw: vault.settings(**{**kw, "address": vault.address})
-    )
-    opened = open_source(cfg, env={"VAULT_TOKEN": TOKEN})
+    opened = open_source(_local(cfg, vault), env={"VAULT_TOKEN": TOKEN})
     assert isinstance(opened, VaultSource)
+    # Preflight asked for every declared path before anything was read.
+    assert vault.count("/v1/sys/capabilities-self") == 2
+    assert vault.count("/v1/kv/data/ttbt2/dev/cache") == 0
+    out = opened.for_consumer("redis")
+    assert out is not None
+    assert _resolve(out) == ("tok-from-vault", True)
 
 
-def test_open_source_reports_an_unreachable_vault_as_a_run_error(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from components.vault import source
+def test_open_source_with_a_failing_preflight_is_a_run_error(vault: FakeVault) -> None:
+    _healthy(vault, ["deny"])
+    cfg = parse_raw(
+        "dev",
+        {
+            **raw_settings("dev"),
+            "vaultServices": [],
+            "vaultSecrets": [REDIS, *ALERTMANAGER_SECRETS],
+        },
+    )
+    with pytest.raises(VaultRunError, match="kv/data/ttbt2/dev/cache: missing read capability"):
+        open_source(_local(cfg, vault), env={"VAULT_TOKEN": TOKEN})
+    assert vault.count("/v1/kv/data/ttbt2/dev/cache") == 0
 
-    monkeypatch.setattr(source, "on_mock_engine", lambda: False)
-    cfg = parse_raw("dev", {**raw_settings("dev"), "vaultAuthMethod": "token"})
-    with pytest.raises(VaultRunError, match="VAULT_TOKEN"):
-        open_source(cfg, env={})
+
+def test_open_source_without_credentials_is_a_run_error_naming_them(vault: FakeVault) -> None:
+    # The stack logs in with jwt: with no id-token in the environment, nothing is sent.
+    cfg = parse_raw("dev", raw_settings("dev"))
+    with pytest.raises(VaultRunError, match="VAULT_JWT, or ACTIONS_ID_TOKEN_REQUEST_URL"):
+        local = cfg.model_copy(
+            update={"vault": cfg.vault.model_copy(update={"address": vault.address})}
+        )
+        open_source(local, env={})
+    assert vault.server.log == []
 
 
-def test_the_mock_engine_gets_named_placeholders() -> None:
+def test_open_offline_gives_named_placeholders() -> None:
     seen: dict[str, object] = {}
 
     def program() -> None:
-        cfg = parse_raw("dev", raw_settings("dev"))
-        opened = open_source(cfg)
+        opened = open_offline(parse_raw("dev", raw_settings("dev")))
         seen["source"] = opened
         token = opened.for_consumer("redis")
         assert token is not None
@@ -173,7 +191,7 @@ def _plain_placeholders(value: object, path: str = "") -> list[str]:
 def test_every_vault_derived_input_is_a_secret(stack: str) -> None:
     graph = render(stack)
     derived = [r.name for r in graph.resources if PLACEHOLDER_PREFIX in json.dumps(r.props)]
-    # The cache token, the database engine's admin password and the Vault provider's token.
-    assert len(derived) >= 3, derived
+    # At least the cache token and the database engine's admin password.
+    assert len(derived) >= 2, derived
     leaks = {r.name: _plain_placeholders(r.props) for r in graph.resources}
     assert not {name: paths for name, paths in leaks.items() if paths}

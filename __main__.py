@@ -6,10 +6,12 @@ restore needs (:mod:`stacks.drill`).
 """
 
 from components import settings as settings_module
+from components.vault import source as secret_source
 from stacks import drill, environment
 
 cfg = settings_module.from_pulumi_config()
 if cfg.drill:
     drill.build(cfg)
 else:
-    environment.build(cfg)
+    # Vault at deploy time (preflight of every declared path first); placeholders offline.
+    environment.build(cfg, secret_source.open_source(cfg))

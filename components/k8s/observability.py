@@ -654,6 +654,10 @@ class Observability(pulumi.ComponentResource):
         self.namespace = namespace("namespace", ns, "baseline", "restricted")
         self.agents_namespace = namespace("agents-namespace", agents_ns, "privileged", "privileged")
         self.eck_namespace = namespace("eck-namespace", ECK_NAMESPACE, "restricted", "restricted")
+        self.namespace_name: str = ns
+        """The monitoring namespace: Prometheus scrapes from it, other namespaces admit it."""
+        self.namespace_names: tuple[str, ...] = (ns, agents_ns, ECK_NAMESPACE)
+        """Every namespace this component creates."""
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
 
         parameters: dict[str, pulumi.Input[str]] = {

@@ -2,8 +2,9 @@
 
 Installed in ``kube-system`` from the vendored chart version
 (``vendor/charts/aws-load-balancer-controller``). The controller calls AWS through an IRSA role
-that the caller creates for :data:`SERVICE_ACCOUNT` with ``cluster.irsa_role(...)`` and the
-document of :mod:`components.aws.load_balancer_controller_policy`.
+that the caller creates for :data:`SERVICE_ACCOUNT` as a
+:class:`~components.aws.workload_identity.WorkloadIdentity` holding the document of
+:mod:`components.aws.load_balancer_controller_policy`.
 
 Region and VPC are passed explicitly: the node launch template limits IMDSv2 to one hop, so
 pods cannot read them from instance metadata (which is the point of that limit).

@@ -9,11 +9,15 @@ Pods of any other namespace, the application services included, cannot reach the
 left to each chart: controllers call the Kubernetes API and AWS APIs at addresses no policy can
 pin. The services' own namespaces get a default-deny in both directions instead
 (:mod:`components.k8s.service_delivery`).
+
+:class:`PlatformNetworkPolicies` registers one baseline per platform namespace, each after the
+component that creates its namespace.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import pulumi
@@ -65,3 +69,52 @@ def baseline_policy(
         spec=cast(k8s.networking.v1.NetworkPolicySpecArgs, spec),
         opts=opts,
     )
+
+
+@dataclass(frozen=True)
+class PlatformNetworkPoliciesArgs:
+    """The platform's namespaces and who may reach them.
+
+    ``namespaces`` maps each namespace name to the resource that creates it (the policy waits
+    for it); ``allow_namespaces`` are admitted into every one of them (Prometheus scrapes from
+    the monitoring namespace).
+    """
+
+    namespaces: Mapping[str, pulumi.Resource]
+    vpc_cidr: str
+    allow_namespaces: Sequence[str]
+
+
+class PlatformNetworkPolicies(pulumi.ComponentResource):
+    """A baseline NetworkPolicy ``<name>-<namespace>`` in each platform namespace (CKV2_K8S_6).
+
+    The Kubernetes provider comes from ``opts`` (``providers={"kubernetes": ...}``). ``policies``
+    maps each namespace to its policy.
+    """
+
+    policies: dict[str, k8s.networking.v1.NetworkPolicy]
+
+    def __init__(
+        self,
+        name: str,
+        args: PlatformNetworkPoliciesArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("ttbt2:k8s:PlatformNetworkPolicies", name, None, opts)
+        self.policies = {}
+        for namespace, owner in args.namespaces.items():
+            policy_name = f"{name}-{namespace}"
+            self.policies[namespace] = baseline_policy(
+                policy_name,
+                namespace,
+                vpc_cidr=args.vpc_cidr,
+                allow_namespaces=args.allow_namespaces,
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=[owner],
+                    # Registered at the stack's root before this component owned them: the
+                    # alias lets ``pulumi up`` adopt each policy in place.
+                    aliases=[pulumi.Alias(name=policy_name, parent=pulumi.ROOT_STACK_RESOURCE)],
+                ),
+            )
+        self.register_outputs({})

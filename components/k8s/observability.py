@@ -78,6 +78,12 @@ class Observability(pulumi.ComponentResource):
         self.namespace_name = self.metrics.namespace_name
         self.agents_namespace_name = self.metrics.agents_namespace_name
         self.eck_namespace_name = self.logging.eck_namespace_name
+        self.namespace_names: tuple[str, ...] = (
+            self.namespace_name,
+            self.agents_namespace_name,
+            self.eck_namespace_name,
+        )
+        """Every namespace the two stacks create (each gets the platform's baseline policy)."""
         self.register_outputs(
             {
                 "namespace": self.namespace_name,

@@ -592,10 +592,12 @@ class ServiceDelivery(pulumi.ComponentResource):
     """The namespace, workload, traffic, scaling, network and monitoring of one service.
 
     ``manifests`` holds every object as registered (see :func:`build_manifests`);
-    ``namespace`` and ``rollout_name`` are outputs.
+    ``namespace`` and ``rollout_name`` are outputs; ``namespace_resource`` is the service's
+    Namespace, for components that put objects into it and must wait for it.
     """
 
     namespace: pulumi.Output[str]
+    namespace_resource: k8s.core.v1.Namespace
     rollout_name: pulumi.Output[str]
 
     def __init__(
@@ -628,6 +630,7 @@ class ServiceDelivery(pulumi.ComponentResource):
         # Without a Rollout of ours, consumers wait for the namespace it will be applied in.
         rollout = self.resources.get(f"Rollout/{args.service.name}", ns)
         rollout_name = args.service.name
+        self.namespace_resource = ns
         self.namespace = ns.metadata.apply(lambda m: m.name or "")
         # Known at preview, yet resolved only once the Rollout is registered, so a consumer
         # of the output depends on it.

@@ -1,0 +1,112 @@
+"""Other clouds layer (seed 4.1.2): analytics and AI on GCP, redundancy on Azure.
+
+A cloud switched off in the stack registers nothing and needs no credentials. Both reach AWS
+by federation: no stored key anywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_azure_native as azure_native
+import pulumi_gcp as gcp
+
+from components.azure.redundancy import Redundancy, RedundancyArgs
+from components.gcp.analytics import Analytics, AnalyticsArgs
+from components.k8s.backup_copy import BackupCopy, BackupCopyArgs
+from config import Settings
+from stacks.layers.data import Data
+from stacks.layers.foundation import Foundation
+from stacks.layers.services import Services
+
+BACKUP_COPY_SERVICE_ACCOUNT = "backup-copy"
+"""The copier's service account in the application namespace (the export reader trusts it)."""
+
+
+@dataclass(frozen=True)
+class Clouds:
+    """What the other clouds hold, for the stack outputs."""
+
+    analytics: Analytics | None
+    """None when GCP is switched off."""
+    redundancy: Redundancy | None
+    """None when Azure is switched off."""
+
+
+def clouds(cfg: Settings, base: Foundation, stores: Data, apps: Services) -> Clouds:
+    """Register the GCP and Azure parts the stack switches on."""
+    return Clouds(
+        analytics=_analytics(cfg, base) if cfg.gcp.enabled else None,
+        redundancy=_redundancy(cfg, base, stores, apps) if cfg.azure.enabled else None,
+    )
+
+
+def _analytics(cfg: Settings, base: Foundation) -> Analytics:
+    """BigQuery, the landing bucket and Pub/Sub; AWS workloads write through federation."""
+    gcp_provider = gcp.Provider("gcp", project=cfg.gcp.project, region=cfg.gcp.region)
+    # AWS workloads write to GCP through workload identity federation: no key anywhere.
+    analytics_writer = base.cluster.irsa_role(
+        f"{base.prefix}-analytics-writer", cfg.cluster.app_namespace, "analytics-writer", cfg.tags
+    )
+    return Analytics(
+        f"{base.prefix}-analytics",
+        AnalyticsArgs(
+            project=cfg.gcp.project,
+            region=cfg.gcp.region,
+            environment=cfg.identity.environment,
+            labels={key.replace("-", "_"): value for key, value in cfg.tags.items()},
+            aws_account_id=base.aws_ctx.account_id,
+            aws_writer_role_arn=analytics_writer.arn,
+            landing_location=cfg.gcp.landing_location,
+            protect=base.protect,
+        ),
+        opts=pulumi.ResourceOptions(providers={"gcp": gcp_provider}),
+    )
+
+
+def _redundancy(cfg: Settings, base: Foundation, stores: Data, apps: Services) -> Redundancy:
+    """A geo-redundant, immutable copy of the backup exports on Azure.
+
+    Written by a CronJob that authenticates to both clouds by federation: no stored secret.
+    """
+    azure_provider = azure_native.Provider(
+        "azure",
+        location=cfg.azure.location,
+        subscription_id=cfg.azure.subscription_id,
+        tenant_id=cfg.azure.tenant_id,
+    )
+    redundancy = Redundancy(
+        f"{base.prefix}-redundancy",
+        RedundancyArgs(
+            location=cfg.azure.location,
+            environment=cfg.identity.environment,
+            tags=cfg.tags,
+            tenant_id=cfg.azure.tenant_id,
+            oidc_issuer_url=base.cluster.oidc_issuer,
+            copier_namespace=cfg.cluster.app_namespace,
+            copier_service_account=BACKUP_COPY_SERVICE_ACCOUNT,
+            protect=base.protect,
+        ),
+        opts=pulumi.ResourceOptions(providers={"azure-native": azure_provider}),
+    )
+    BackupCopy(
+        f"{base.prefix}-backup-copy",
+        BackupCopyArgs(
+            namespace=cfg.cluster.app_namespace,
+            service_account=BACKUP_COPY_SERVICE_ACCOUNT,
+            s3_bucket=stores.snapshots.bucket_name,
+            s3_prefix=f"exports/{cfg.identity.environment}",
+            s3_region=cfg.network.aws_region,
+            storage_account=redundancy.storage_account_name,
+            container=redundancy.container_name,
+            aws_role_arn=stores.export_reader_role.arn,
+            azure_client_id=redundancy.copier_client_id,
+            azure_tenant_id=redundancy.tenant_id,
+            schedule=cfg.recovery.backup_copy_schedule,
+        ),
+        opts=pulumi.ResourceOptions(
+            providers={"kubernetes": base.k8s}, depends_on=[apps.app_namespaces]
+        ),
+    )
+    return redundancy

@@ -1,0 +1,88 @@
+"""Observability layer: Prometheus, Alertmanager, Grafana and ELK (seed 4.4-4.6).
+
+Alerts, routing and dashboards come from the pure catalog modules; receiver credentials and the
+Grafana admin password from the secret source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+
+from components.k8s import observability
+from components.k8s.logs import LoggingSettings
+from components.k8s.metrics import MetricsStackArgs
+from components.k8s.observability_common import MONITORING_NAMESPACE
+from components.monitoring import alerts, dashboards, routing
+from components.vault.source import SecretSource
+from config import Settings
+from stacks.layers.data import Data
+from stacks.layers.foundation import Foundation
+
+
+@dataclass(frozen=True)
+class ObservabilityLayer:
+    """The observability stack and the namespaces it runs in."""
+
+    stack: observability.Observability
+    """Components with ServiceMonitors or alerts wait for it: it installs the operator's CRDs."""
+    monitoring_namespace: str
+    """Prometheus scrapes from here; every platform namespace admits it."""
+
+    @property
+    def namespaces(self) -> Mapping[str, pulumi.Resource]:
+        """Each namespace the stack creates, with the component that creates it."""
+        return {name: self.stack for name in self.stack.namespace_names}
+
+
+def observability_layer(
+    cfg: Settings, base: Foundation, stores: Data, secrets: SecretSource
+) -> ObservabilityLayer:
+    """Register the metrics, alerting, dashboards and logging of the environment."""
+    env = cfg.identity.environment
+    alert_routing = routing.alertmanager_config(
+        routing.RoutingSettings(
+            environment=env,
+            slack_channel=cfg.alerting.slack_channel,
+            email_to=cfg.alerting.email_to,
+            email_from=cfg.alerting.email_from,
+            smarthost=cfg.alerting.smarthost,
+            sms_webhook_url=cfg.alerting.sms_webhook_url,
+        )
+    )
+    receiver_credentials = {
+        file: secrets.for_consumer(f"alertmanager-{file}") for file in routing.SECRET_FILES
+    }
+    stack = observability.Observability(
+        f"{base.prefix}-observability",
+        observability.ObservabilityArgs(
+            metrics=MetricsStackArgs(
+                environment=env,
+                namespace=MONITORING_NAMESPACE,
+                prometheus_replicas=cfg.observability.prometheus_replicas,
+                retention_days=cfg.observability.prometheus_retention_days,
+                prometheus_storage_gb=cfg.observability.prometheus_storage_gb,
+                alertmanager_replicas=cfg.observability.alertmanager_replicas,
+                grafana_admin_password=secrets.for_consumer("grafana-admin"),
+                rule_groups=alerts.rule_groups(),
+                alertmanager_config=alert_routing,
+                alertmanager_secret_name="alertmanager-receivers",
+                alertmanager_secret_files=routing.SECRET_FILES,
+                alertmanager_secret_values={
+                    k: v for k, v in receiver_credentials.items() if v is not None
+                },
+                dashboards=dashboards.dashboards(),
+            ),
+            logging=LoggingSettings(
+                snapshot_bucket=stores.snapshots.bucket_name,
+                snapshot_role_arn=stores.elasticsearch_snapshot_role.arn,
+                elasticsearch_nodes=cfg.observability.elasticsearch_nodes,
+                elasticsearch_storage_gb=cfg.observability.elasticsearch_storage_gb,
+                log_retention_days=cfg.observability.log_retention_days,
+            ),
+        ),
+        opts=pulumi.ResourceOptions(providers={"kubernetes": base.k8s, "random": base.random}),
+    )
+    return ObservabilityLayer(stack=stack, monitoring_namespace=stack.namespace_name)

@@ -1,0 +1,275 @@
+"""Services layer: the application's namespace and services, Vault, the Pushgateway and GitOps.
+
+The services (seed 4.1.3): each in its own namespace with an IRSA role holding only the
+permissions it declares. With GitOps, Argo CD applies each Rollout (the image) from the reviewed
+configuration repository (docs/gitops.md); everything around it is reconciled here. Vault
+(seed 4.9.1) serves per-service policies, Kubernetes auth roles and short-lived database
+credentials, which the Vault Secrets Operator syncs next to the pods.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+
+from components.aws.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
+from components.delivery.spec import ServiceSpec
+from components.k8s.gitops import NAMESPACE as GITOPS_NAMESPACE
+from components.k8s.gitops import GitOps, GitOpsArgs
+from components.k8s.namespaces import AppNamespaces, AppNamespacesArgs
+from components.k8s.pushgateway import VAULT_CONSUMERS as PUSHGATEWAY_CONSUMERS
+from components.k8s.pushgateway import Pushgateway, PushgatewayArgs
+from components.k8s.service_delivery import ServiceDelivery, ServiceDeliveryArgs, prometheus_url
+from components.k8s.vault_secrets import (
+    OPERATOR_NAMESPACE,
+    VaultSecretsOperator,
+    VaultSecretsOperatorArgs,
+    config_secret_name,
+    database_secret_name,
+)
+from components.vault import config as vault_config
+from components.vault.source import SecretSource
+from config import Settings
+from stacks.layers.addons import Addons
+from stacks.layers.data import Data
+from stacks.layers.foundation import Foundation
+from stacks.layers.observability import ObservabilityLayer
+
+
+@dataclass(frozen=True)
+class VaultServing:
+    """Whether Vault serves the services, and which of them it follows into their namespaces."""
+
+    synced: bool
+    """True when there are Vault services and its database engine has the admin password."""
+    rollout_services: tuple[str, ...]
+    """Vault-backed services that are also delivered as Rollouts, in their own namespaces."""
+
+
+@dataclass(frozen=True)
+class Services:
+    """The application's namespace, its services and the components around them."""
+
+    app_namespaces: AppNamespaces
+    deliveries: Mapping[str, ServiceDelivery]
+    """Each service's delivery, by service name."""
+    vault_secrets_operator: VaultSecretsOperator | None
+    gitops: GitOps | None
+
+    @property
+    def namespaces(self) -> Mapping[str, pulumi.Resource]:
+        """The platform namespaces of this layer, with the component that creates each.
+
+        The services' own namespaces are not among them: each has its own default-deny.
+        """
+        owners: dict[str, pulumi.Resource] = {}
+        for name in self.app_namespaces.namespaces:
+            owners[name] = self.app_namespaces
+        if self.vault_secrets_operator is not None:
+            owners[OPERATOR_NAMESPACE] = self.vault_secrets_operator
+        if self.gitops is not None:
+            owners[GITOPS_NAMESPACE] = self.gitops
+        return owners
+
+
+def services(
+    cfg: Settings,
+    base: Foundation,
+    stores: Data,
+    obs: ObservabilityLayer,
+    controllers: Addons,
+    *,
+    secrets: SecretSource,
+) -> Services:
+    """Register the services and Vault, the Pushgateway and GitOps around them."""
+    app_namespaces = AppNamespaces(
+        f"{base.prefix}-namespaces",
+        AppNamespacesArgs(
+            names=[cfg.cluster.app_namespace], labels={"environment": cfg.identity.environment}
+        ),
+        opts=base.on_k8s,
+    )
+    serving = _vault(cfg, base, stores, secrets)
+    deliveries = {
+        svc.name: _delivery(cfg, base, obs, controllers, serving=serving, svc=svc)
+        for svc in cfg.delivery.services
+    }
+    # In the cluster, the operator syncs each Vault-backed service's configuration and database
+    # credentials next to its pods, and restarts them when the values rotate.
+    operator: VaultSecretsOperator | None = None
+    if serving.synced:
+        operator = VaultSecretsOperator(
+            f"{base.prefix}-vault-secrets",
+            VaultSecretsOperatorArgs(
+                environment=cfg.identity.environment,
+                vault_address=cfg.vault.address,
+                vault_namespace=cfg.vault.namespace,
+                kubernetes_auth_mount=vault_config.kubernetes_auth_path(cfg.identity.environment),
+                kv_mount=cfg.vault.kv_mount,
+                database_mount=vault_config.database_mount_path(cfg.identity.environment),
+                services=cfg.vault.services,
+                app_namespace=cfg.cluster.app_namespace,
+                rollout_services=serving.rollout_services,
+            ),
+            opts=pulumi.ResourceOptions(
+                providers={"kubernetes": base.k8s},
+                depends_on=[
+                    app_namespaces,
+                    *(d.namespace_resource for d in deliveries.values()),
+                ],
+            ),
+        )
+    _pushgateway(cfg, base, obs, controllers, secrets)
+    return Services(
+        app_namespaces=app_namespaces,
+        deliveries=deliveries,
+        vault_secrets_operator=operator,
+        gitops=_gitops(cfg, base, obs, controllers, app_namespaces),
+    )
+
+
+def _vault(cfg: Settings, base: Foundation, stores: Data, secrets: SecretSource) -> VaultServing:
+    """Vault's configuration for the services, when it serves them."""
+    declared_admin_password = secrets.for_consumer("database-admin")
+    # Vault serves the services only when there are some and its database engine has the
+    # admin password.
+    database_admin_password = declared_admin_password if cfg.vault.services else None
+    # Vault-backed services that are also delivered as Rollouts live in their own namespaces;
+    # Vault's roles and the operator's objects follow them there.
+    rollout_services = tuple(s.name for s in cfg.delivery.services if s.name in cfg.vault.services)
+    if database_admin_password is not None:
+        vault_config.VaultConfig(
+            f"{base.prefix}-vault",
+            vault_config.VaultConfigArgs(
+                environment=cfg.identity.environment,
+                kv_mount=cfg.vault.kv_mount,
+                services=cfg.vault.services,
+                app_namespace=cfg.cluster.app_namespace,
+                kubernetes_host=base.cluster.endpoint,
+                kubernetes_ca_cert=base.cluster.ca_certificate_pem,
+                database_host=stores.database.endpoint,
+                database_name=cfg.database.name,
+                database_admin_username=cfg.vault.database_admin_username,
+                database_admin_password=database_admin_password,
+                credential_ttl_seconds=cfg.vault.credential_ttl_seconds,
+                static_rotation_seconds=cfg.vault.static_rotation_seconds,
+                rollout_services=rollout_services,
+            ),
+            opts=pulumi.ResourceOptions(providers={"vault": base.vault}),
+        )
+    return VaultServing(
+        synced=database_admin_password is not None, rollout_services=rollout_services
+    )
+
+
+def _delivery(
+    cfg: Settings,
+    base: Foundation,
+    obs: ObservabilityLayer,
+    controllers: Addons,
+    *,
+    serving: VaultServing,
+    svc: ServiceSpec,
+) -> ServiceDelivery:
+    """One service: its IAM identity and everything it runs with in its namespace."""
+    identity = WorkloadIdentity(
+        f"{base.prefix}-svc-{svc.name}",
+        WorkloadIdentityArgs(
+            cluster=base.cluster,
+            namespace=svc.name,
+            service_account=svc.name,
+            policy=json.dumps(svc.iam_policy_document()) if svc.aws_permissions else None,
+            tags=cfg.tags,
+        ),
+        opts=base.on_aws,
+    )
+    return ServiceDelivery(
+        f"{base.prefix}-svc-{svc.name}",
+        ServiceDeliveryArgs(
+            service=svc,
+            environment=cfg.identity.environment,
+            role_arn=identity.role.arn,
+            certificate_arn=cfg.delivery.alb_certificate_arn,
+            vpc_cidr=cfg.network.vpc_cidr,
+            prometheus_url=prometheus_url(obs.monitoring_namespace),
+            crd_dependencies=[
+                controllers.rollouts.release,
+                controllers.pod_autoscaling,
+                obs.stack,
+                controllers.load_balancer_controller,
+            ],
+            rollout_by_gitops=bool(cfg.gitops.app_config_repo),
+            secrets=(
+                (config_secret_name(svc.name), database_secret_name(svc.name))
+                if serving.synced and svc.name in serving.rollout_services
+                else ()
+            ),
+        ),
+        opts=base.on_k8s,
+    )
+
+
+def _pushgateway(
+    cfg: Settings,
+    base: Foundation,
+    obs: ObservabilityLayer,
+    controllers: Addons,
+    secrets: SecretSource,
+) -> Pushgateway | None:
+    """Deployment events from the application pipeline (seed 4.10).
+
+    Only when the stack declares the gateway's credentials in Vault and runs services.
+    """
+    web_config, scrape_password = (secrets.for_consumer(c) for c in PUSHGATEWAY_CONSUMERS)
+    if web_config is None or scrape_password is None or not cfg.delivery.services:
+        return None
+    return Pushgateway(
+        f"{base.prefix}-pushgateway",
+        PushgatewayArgs(
+            environment=cfg.identity.environment,
+            web_config=web_config,
+            scrape_password=scrape_password,
+            certificate_arn=cfg.delivery.alb_certificate_arn,
+            vpc_cidr=cfg.network.vpc_cidr,
+            alb_group=f"ttbt2-{cfg.identity.environment}",
+            host=cfg.edge.api_origin_host,
+        ),
+        opts=pulumi.ResourceOptions(
+            providers={"kubernetes": base.k8s},
+            depends_on=[obs.stack, controllers.load_balancer_controller],
+        ),
+    )
+
+
+def _gitops(
+    cfg: Settings,
+    base: Foundation,
+    obs: ObservabilityLayer,
+    controllers: Addons,
+    app_namespaces: AppNamespaces,
+) -> GitOps | None:
+    """Argo CD applies the configuration repository's reviewed changes, when there is one."""
+    if not cfg.gitops.app_config_repo:
+        return None
+    return GitOps(
+        f"{base.prefix}-gitops",
+        GitOpsArgs(
+            environment=cfg.identity.environment,
+            config_repo=cfg.gitops.app_config_repo,
+            service_namespaces=[svc.name for svc in cfg.delivery.services],
+            target_revision=cfg.gitops.target_revision,
+            hostname=cfg.gitops.argocd_hostname,
+            oidc_issuer=cfg.gitops.argocd_oidc_issuer,
+            oidc_client_id=cfg.gitops.argocd_oidc_client_id,
+            oidc_client_secret_ref=cfg.gitops.argocd_oidc_client_secret_ref,
+            oidc_admin_group=cfg.gitops.argocd_admin_group,
+            labels={"environment": cfg.identity.environment},
+        ),
+        opts=pulumi.ResourceOptions(
+            providers={"kubernetes": base.k8s},
+            depends_on=[obs.stack, controllers.rollouts, app_namespaces],
+        ),
+    )

@@ -9,7 +9,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import pulumi
 
@@ -59,192 +60,27 @@ class PlatformMocks(pulumi.runtime.Mocks):
     def _computed(
         self, typ: str, name: str, rid: str, state: dict[str, Any], region: str
     ) -> dict[str, Any]:
-        account = ACCOUNT_ID
+        """The outputs a provider computes for a new resource of type ``typ``."""
+        if typ.startswith("azure-native:"):
+            return _azure_computed(typ, name, state)
+        if typ.startswith(("gcp:", "vault:")):
+            # GCP and Vault objects have no ARN: only what the table adds for the type.
+            outputs = _COMPUTED.get(typ)
+            return outputs(_Ctx(name, state, region)) if outputs else {}
         service = typ.split(":")[1].split("/", maxsplit=1)[0] if ":" in typ else "x"
         out: dict[str, Any] = {
-            "arn": f"arn:aws:{service}:{region}:{account}:{_short(typ)}/{state.get('name', name)}",
+            "arn": f"arn:aws:{service}:{region}:{ACCOUNT_ID}:{_short(typ)}/"
+            f"{state.get('name', name)}",
         }
         if typ.startswith("aws:") and "name" not in state and "namePrefix" not in state:
             # Pulumi auto-names resources that have a name property: logical name + suffix.
             out["name"] = f"{name}-{_suffix(name, 7)}"
-        if typ == "aws:eks/cluster:Cluster":
-            oidc = f"https://oidc.eks.{region}.amazonaws.com/id/{_suffix(name, 32).upper()}"
-            out.update(
-                endpoint=f"https://{_suffix(name, 32).upper()}.gr7.{region}.eks.amazonaws.com",
-                certificateAuthority={"data": _OFFLINE_CA},
-                identities=[{"oidcs": [{"issuer": oidc}]}],
-                status="ACTIVE",
-                vpcConfig={
-                    **dict(state.get("vpcConfig") or {}),
-                    "clusterSecurityGroupId": f"sg-{_suffix(name + 'cluster')}",
-                },
-            )
-        elif typ == "aws:kms/key:Key":
-            key_id = str(uuid.UUID(_suffix(name, 32)))
-            out.update(keyId=key_id, arn=f"arn:aws:kms:{region}:{account}:key/{key_id}")
-        elif typ == "aws:iam/role:Role":
-            out.update(
-                arn=f"arn:aws:iam::{account}:role/{state.get('name', name)}",
-                name=state.get("name", name),
-            )
-        elif typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
-            host = str(state.get("url", "")).removeprefix("https://")
-            out["arn"] = f"arn:aws:iam::{account}:oidc-provider/{host}"
-        elif typ == "aws:cloudwatch/logGroup:LogGroup":
-            out["arn"] = f"arn:aws:logs:{region}:{account}:log-group:{state.get('name', name)}"
-        elif typ == "aws:ec2/launchTemplate:LaunchTemplate":
-            out["latestVersion"] = 1
-        elif typ == "aws:eks/nodeGroup:NodeGroup":
-            out["status"] = "ACTIVE"
-            # EKS names the Auto Scaling group behind a managed node group eks-<name>-<uuid>.
-            asg = f"eks-{name}-{uuid.UUID(_suffix(name, 32))}"
-            out["resources"] = [
-                {"autoscalingGroups": [{"name": asg}], "remoteAccessSecurityGroupId": ""}
-            ]
-        elif typ == "aws:s3/bucket:Bucket":
-            bucket = str(
-                state.get("bucket") or f"{state.get('bucketPrefix', name)}{_suffix(name, 12)}"
-            )
-            return {
-                "bucket": bucket,
-                "arn": f"arn:aws:s3:::{bucket}",
-                "bucketDomainName": f"{bucket}.s3.amazonaws.com",
-                "bucketRegionalDomainName": f"{bucket}.s3.{region}.amazonaws.com",
-            }
-        elif typ == "aws:rds/instance:Instance":
-            ident = state.get("identifier", name)
-            host = f"{ident}.c{_suffix(name, 12)}.{region}.rds.amazonaws.com"
-            out.update(
-                address=host,
-                endpoint=f"{host}:5432",
-                port=5432,
-                arn=f"arn:aws:rds:{region}:{account}:db:{ident}",
-                masterUserSecrets=[
-                    {
-                        "secretArn": f"arn:aws:secretsmanager:{region}:{account}:secret:"
-                        f"rds!db-{_suffix(name, 8)}",
-                        "secretStatus": "active",
-                        "kmsKeyId": state.get("masterUserSecretKmsKeyId", ""),
-                    }
-                ],
-            )
-        elif typ == "aws:elasticache/replicationGroup:ReplicationGroup":
-            out.update(
-                primaryEndpointAddress=f"master.{name}.{_suffix(name, 6)}.euw1.cache.amazonaws.com",
-                readerEndpointAddress=f"replica.{name}.{_suffix(name, 6)}.euw1.cache.amazonaws.com",
-            )
-        elif typ == "random:index/randomPassword:RandomPassword":
-            # Deterministic and obviously not a real credential.
-            return {"result": f"offline{_suffix(name, 40)}", "bcryptHash": "offline"}
-        elif typ == "aws:cloudfront/distribution:Distribution":
-            # CloudFront is global: its ARNs have no region.
-            dist = f"E{_suffix(name, 13).upper()}"
-            out.update(
-                arn=f"arn:aws:cloudfront::{account}:distribution/{dist}",
-                domainName=f"d{_suffix(name, 13)}.cloudfront.net",
-                hostedZoneId="Z2FDTNDATAQYW2",
-                status="Deployed",
-                etag=f"E{_suffix(f'{name}-etag', 13).upper()}",
-                callerReference=f"terraform-{_suffix(name, 26)}",
-            )
-        elif typ.startswith("aws:cloudfront/") and typ.endswith(
-            (":CachePolicy", ":OriginAccessControl", ":ResponseHeadersPolicy")
-        ):
-            kind = {
-                "CachePolicy": "cache-policy",
-                "OriginAccessControl": "origin-access-control",
-                "ResponseHeadersPolicy": "response-headers-policy",
-            }[typ.rsplit(":", 1)[1]]
-            out.update(
-                arn=f"arn:aws:cloudfront::{account}:{kind}/{uuid.UUID(_suffix(name, 32))}",
-                etag=f"E{_suffix(f'{name}-etag', 13).upper()}",
-            )
-        elif typ == "aws:wafv2/webAcl:WebAcl":
-            # CLOUDFRONT-scope web ACLs live in us-east-1 under "global", whatever the provider.
-            cloudfront = state.get("scope") == "CLOUDFRONT"
-            where, scope = ("us-east-1", "global") if cloudfront else (region, "regional")
-            acl = f"{state.get('name', name)}/{uuid.UUID(_suffix(name, 32))}"
-            out.update(
-                arn=f"arn:aws:wafv2:{where}:{account}:{scope}/webacl/{acl}",
-                lockToken=str(uuid.UUID(_suffix(f"{name}-lock", 32))),
-            )
-        elif typ == "aws:acm/certificate:Certificate":
-            names = [state.get("domainName"), *(state.get("subjectAlternativeNames") or [])]
-            out.update(
-                arn=f"arn:aws:acm:{state.get('region') or region}:{account}:certificate/"
-                f"{uuid.UUID(_suffix(name, 32))}",
-                status="ISSUED",
-                type="AMAZON_ISSUED",
-                domainValidationOptions=[
-                    {
-                        "domainName": d,
-                        "resourceRecordName": f"_{_suffix(d, 32)}.{d}.",
-                        "resourceRecordType": "CNAME",
-                        "resourceRecordValue": f"_{_suffix(f'{d}-value', 32)}.acm-validations.aws.",
-                    }
-                    for d in dict.fromkeys(n for n in names if n)
-                ],
-            )
-        elif typ == "aws:acm/certificateValidation:CertificateValidation":
-            return {}  # its only outputs are its inputs; it has no ARN of its own
-        elif typ == "aws:route53/record:Record":
-            return {"fqdn": str(state.get("name", name)).rstrip(".")}
-        elif typ == "aws:kms/alias:Alias":
-            out["arn"] = f"arn:aws:kms:{region}:{account}:{state.get('name', name)}"
-        elif typ.startswith("gcp:"):
-            # GCP objects have no ARN. Names that embed the project number use a fixed one.
-            number = "123456789012"
-            project = state.get("project", "offline-project")
-            out = {}
-            if typ == "gcp:projects/serviceIdentity:ServiceIdentity":
-                api = str(state.get("service", "")).split(".", 1)[0]
-                email = f"service-{number}@gcp-sa-{api}.iam.gserviceaccount.com"
-                out.update(email=email, member=f"serviceAccount:{email}")
-            elif typ == "gcp:serviceaccount/account:Account":
-                email = f"{state.get('accountId', name)}@{project}.iam.gserviceaccount.com"
-                out.update(
-                    email=email,
-                    member=f"serviceAccount:{email}",
-                    name=f"projects/{project}/serviceAccounts/{email}",
-                    uniqueId=str(int(_suffix(name, 12), 16)),
-                )
-            elif typ == "gcp:kms/keyRing:KeyRing":
-                out["project"] = project
-            elif typ == "gcp:iam/workloadIdentityPool:WorkloadIdentityPool":
-                pool = state.get("workloadIdentityPoolId", name)
-                out.update(
-                    name=f"projects/{number}/locations/global/workloadIdentityPools/{pool}",
-                    state="ACTIVE",
-                )
-            elif typ == "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider":
-                out.update(
-                    name=f"projects/{number}/locations/global/workloadIdentityPools/"
-                    f"{state.get('workloadIdentityPoolId')}/providers/"
-                    f"{state.get('workloadIdentityPoolProviderId', name)}",
-                    state="ACTIVE",
-                )
-            elif typ == "gcp:storage/bucket:Bucket":
-                bucket = state.get("name", name)
-                out.update(
-                    url=f"gs://{bucket}",
-                    selfLink=f"https://www.googleapis.com/storage/v1/b/{bucket}",
-                )
-            elif typ == "gcp:vertex/aiDataset:AiDataset":
-                dataset = int(_suffix(name, 12), 16)
-                out["name"] = (
-                    f"projects/{number}/locations/{state.get('region')}/datasets/{dataset}"
-                )
-        elif typ.startswith("azure-native:"):
-            return _azure_computed(typ, name, state)
-        elif typ.startswith("vault:"):
-            # Vault objects have no ARN: their outputs are their inputs, plus a mount's accessor,
-            # which Vault names after the mount's kind and type with 8 hex digits.
-            out = {}
-            if typ == "vault:index/authBackend:AuthBackend":
-                out["accessor"] = f"auth_{state.get('type', 'token')}_{_suffix(name, 8)}"
-            elif typ == "vault:index/mount:Mount":
-                out["accessor"] = f"{state.get('type', 'kv')}_{_suffix(name, 8)}"
-        return out
+        outputs = _COMPUTED.get(typ)
+        if outputs is None:
+            return out
+        extra = outputs(_Ctx(name, state, region))
+        # Types whose outputs replace the defaults (no ARN of the generic shape, no auto-name).
+        return extra if typ in _REPLACING else out | extra
 
     def call(
         self, args: pulumi.runtime.MockCallArgs
@@ -364,3 +200,305 @@ _OFFLINE_CA = base64.b64encode(
 
 def _short(typ: str) -> str:
     return typ.rsplit(":", 1)[-1].lower()
+
+
+class _Ctx(NamedTuple):
+    """What a type's outputs are computed from: logical name, input state, provider region."""
+
+    name: str
+    state: dict[str, Any]
+    region: str
+
+
+def _eks_cluster(c: _Ctx) -> dict[str, Any]:
+    """Endpoint, CA, OIDC issuer and cluster security group of an EKS cluster."""
+    name, region = c.name, c.region
+    oidc = f"https://oidc.eks.{region}.amazonaws.com/id/{_suffix(name, 32).upper()}"
+    return {
+        "endpoint": f"https://{_suffix(name, 32).upper()}.gr7.{region}.eks.amazonaws.com",
+        "certificateAuthority": {"data": _OFFLINE_CA},
+        "identities": [{"oidcs": [{"issuer": oidc}]}],
+        "status": "ACTIVE",
+        "vpcConfig": {
+            **dict(c.state.get("vpcConfig") or {}),
+            "clusterSecurityGroupId": f"sg-{_suffix(name + 'cluster')}",
+        },
+    }
+
+
+def _kms_key(c: _Ctx) -> dict[str, Any]:
+    """A KMS key's UUID id and its key/ ARN."""
+    key_id = str(uuid.UUID(_suffix(c.name, 32)))
+    return {"keyId": key_id, "arn": f"arn:aws:kms:{c.region}:{ACCOUNT_ID}:key/{key_id}"}
+
+
+def _iam_role(c: _Ctx) -> dict[str, Any]:
+    """An IAM role's global ARN, and its name as given."""
+    role = c.state.get("name", c.name)
+    return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{role}", "name": role}
+
+
+def _oidc_provider(c: _Ctx) -> dict[str, Any]:
+    """An IAM OIDC provider's ARN, named after its issuer host."""
+    host = str(c.state.get("url", "")).removeprefix("https://")
+    return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{host}"}
+
+
+def _log_group(c: _Ctx) -> dict[str, Any]:
+    """A CloudWatch log group's log-group: ARN."""
+    group = c.state.get("name", c.name)
+    return {"arn": f"arn:aws:logs:{c.region}:{ACCOUNT_ID}:log-group:{group}"}
+
+
+def _node_group(c: _Ctx) -> dict[str, Any]:
+    """A managed node group's status and the Auto Scaling group behind it."""
+    # EKS names the Auto Scaling group behind a managed node group eks-<name>-<uuid>.
+    asg = f"eks-{c.name}-{uuid.UUID(_suffix(c.name, 32))}"
+    return {
+        "status": "ACTIVE",
+        "resources": [{"autoscalingGroups": [{"name": asg}], "remoteAccessSecurityGroupId": ""}],
+    }
+
+
+def _s3_bucket(c: _Ctx) -> dict[str, Any]:
+    """An S3 bucket's name (given or prefix plus suffix), ARN and domain names."""
+    bucket = str(
+        c.state.get("bucket") or f"{c.state.get('bucketPrefix', c.name)}{_suffix(c.name, 12)}"
+    )
+    return {
+        "bucket": bucket,
+        "arn": f"arn:aws:s3:::{bucket}",
+        "bucketDomainName": f"{bucket}.s3.amazonaws.com",
+        "bucketRegionalDomainName": f"{bucket}.s3.{c.region}.amazonaws.com",
+    }
+
+
+def _rds_instance(c: _Ctx) -> dict[str, Any]:
+    """An RDS instance's endpoint, ARN and managed master-user secret."""
+    name, region = c.name, c.region
+    ident = c.state.get("identifier", name)
+    host = f"{ident}.c{_suffix(name, 12)}.{region}.rds.amazonaws.com"
+    return {
+        "address": host,
+        "endpoint": f"{host}:5432",
+        "port": 5432,
+        "arn": f"arn:aws:rds:{region}:{ACCOUNT_ID}:db:{ident}",
+        "masterUserSecrets": [
+            {
+                "secretArn": f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:"
+                f"rds!db-{_suffix(name, 8)}",
+                "secretStatus": "active",
+                "kmsKeyId": c.state.get("masterUserSecretKmsKeyId", ""),
+            }
+        ],
+    }
+
+
+def _replication_group(c: _Ctx) -> dict[str, Any]:
+    """An ElastiCache replication group's primary and reader endpoints."""
+    name = c.name
+    return {
+        "primaryEndpointAddress": f"master.{name}.{_suffix(name, 6)}.euw1.cache.amazonaws.com",
+        "readerEndpointAddress": f"replica.{name}.{_suffix(name, 6)}.euw1.cache.amazonaws.com",
+    }
+
+
+def _random_password(c: _Ctx) -> dict[str, Any]:
+    """A deterministic password that is obviously not a real credential."""
+    return {"result": f"offline{_suffix(c.name, 40)}", "bcryptHash": "offline"}
+
+
+def _cloudfront_distribution(c: _Ctx) -> dict[str, Any]:
+    """A CloudFront distribution's global ARN, domain, zone and etag."""
+    # CloudFront is global: its ARNs have no region.
+    name = c.name
+    dist = f"E{_suffix(name, 13).upper()}"
+    return {
+        "arn": f"arn:aws:cloudfront::{ACCOUNT_ID}:distribution/{dist}",
+        "domainName": f"d{_suffix(name, 13)}.cloudfront.net",
+        "hostedZoneId": "Z2FDTNDATAQYW2",
+        "status": "Deployed",
+        "etag": f"E{_suffix(f'{name}-etag', 13).upper()}",
+        "callerReference": f"terraform-{_suffix(name, 26)}",
+    }
+
+
+def _cloudfront_policy(kind: str) -> Callable[[_Ctx], dict[str, Any]]:
+    """Outputs of a CloudFront policy whose ARN names it ``kind``: a global ARN and an etag."""
+
+    def outputs(c: _Ctx) -> dict[str, Any]:
+        return {
+            "arn": f"arn:aws:cloudfront::{ACCOUNT_ID}:{kind}/{uuid.UUID(_suffix(c.name, 32))}",
+            "etag": f"E{_suffix(f'{c.name}-etag', 13).upper()}",
+        }
+
+    return outputs
+
+
+def _web_acl(c: _Ctx) -> dict[str, Any]:
+    """A WAFv2 web ACL's ARN, global for CLOUDFRONT scope, and its lock token."""
+    name = c.name
+    # CLOUDFRONT-scope web ACLs live in us-east-1 under "global", whatever the provider.
+    cloudfront = c.state.get("scope") == "CLOUDFRONT"
+    where, scope = ("us-east-1", "global") if cloudfront else (c.region, "regional")
+    acl = f"{c.state.get('name', name)}/{uuid.UUID(_suffix(name, 32))}"
+    return {
+        "arn": f"arn:aws:wafv2:{where}:{ACCOUNT_ID}:{scope}/webacl/{acl}",
+        "lockToken": str(uuid.UUID(_suffix(f"{name}-lock", 32))),
+    }
+
+
+def _certificate(c: _Ctx) -> dict[str, Any]:
+    """An ACM certificate's ARN, status and DNS validation records, one per distinct name."""
+    state = c.state
+    names = [state.get("domainName"), *(state.get("subjectAlternativeNames") or [])]
+    return {
+        "arn": f"arn:aws:acm:{state.get('region') or c.region}:{ACCOUNT_ID}:certificate/"
+        f"{uuid.UUID(_suffix(c.name, 32))}",
+        "status": "ISSUED",
+        "type": "AMAZON_ISSUED",
+        "domainValidationOptions": [
+            {
+                "domainName": d,
+                "resourceRecordName": f"_{_suffix(d, 32)}.{d}.",
+                "resourceRecordType": "CNAME",
+                "resourceRecordValue": f"_{_suffix(f'{d}-value', 32)}.acm-validations.aws.",
+            }
+            for d in dict.fromkeys(n for n in names if n)
+        ],
+    }
+
+
+def _route53_record(c: _Ctx) -> dict[str, Any]:
+    """A Route 53 record's FQDN: its name without the trailing dot."""
+    return {"fqdn": str(c.state.get("name", c.name)).rstrip(".")}
+
+
+def _kms_alias(c: _Ctx) -> dict[str, Any]:
+    """A KMS alias's ARN, which embeds the alias name."""
+    return {"arn": f"arn:aws:kms:{c.region}:{ACCOUNT_ID}:{c.state.get('name', c.name)}"}
+
+
+# GCP names that embed the project number use a fixed one.
+_GCP_PROJECT_NUMBER = "123456789012"
+
+
+def _gcp_project(c: _Ctx) -> Any:
+    """The project a GCP resource is in, or the offline default."""
+    return c.state.get("project", "offline-project")
+
+
+def _gcp_service_identity(c: _Ctx) -> dict[str, Any]:
+    """A Google service agent's email and member."""
+    api = str(c.state.get("service", "")).split(".", 1)[0]
+    email = f"service-{_GCP_PROJECT_NUMBER}@gcp-sa-{api}.iam.gserviceaccount.com"
+    return {"email": email, "member": f"serviceAccount:{email}"}
+
+
+def _gcp_service_account(c: _Ctx) -> dict[str, Any]:
+    """A service account's email, member, resource name and numeric unique id."""
+    project = _gcp_project(c)
+    email = f"{c.state.get('accountId', c.name)}@{project}.iam.gserviceaccount.com"
+    return {
+        "email": email,
+        "member": f"serviceAccount:{email}",
+        "name": f"projects/{project}/serviceAccounts/{email}",
+        "uniqueId": str(int(_suffix(c.name, 12), 16)),
+    }
+
+
+def _gcp_pool(c: _Ctx) -> dict[str, Any]:
+    """A workload identity pool's resource name and state."""
+    pool = c.state.get("workloadIdentityPoolId", c.name)
+    return {
+        "name": f"projects/{_GCP_PROJECT_NUMBER}/locations/global/workloadIdentityPools/{pool}",
+        "state": "ACTIVE",
+    }
+
+
+def _gcp_pool_provider(c: _Ctx) -> dict[str, Any]:
+    """A workload identity pool provider's resource name and state."""
+    return {
+        "name": f"projects/{_GCP_PROJECT_NUMBER}/locations/global/workloadIdentityPools/"
+        f"{c.state.get('workloadIdentityPoolId')}/providers/"
+        f"{c.state.get('workloadIdentityPoolProviderId', c.name)}",
+        "state": "ACTIVE",
+    }
+
+
+def _gcs_bucket(c: _Ctx) -> dict[str, Any]:
+    """A GCS bucket's gs:// URL and self link."""
+    bucket = c.state.get("name", c.name)
+    return {
+        "url": f"gs://{bucket}",
+        "selfLink": f"https://www.googleapis.com/storage/v1/b/{bucket}",
+    }
+
+
+def _vertex_dataset(c: _Ctx) -> dict[str, Any]:
+    """A Vertex AI dataset's resource name, with a numeric id."""
+    dataset = int(_suffix(c.name, 12), 16)
+    return {
+        "name": f"projects/{_GCP_PROJECT_NUMBER}/locations/{c.state.get('region')}/"
+        f"datasets/{dataset}"
+    }
+
+
+# Vault names a mount's accessor after the mount's kind and type, with 8 hex digits.
+def _vault_auth_backend(c: _Ctx) -> dict[str, Any]:
+    """An auth backend's accessor."""
+    return {"accessor": f"auth_{c.state.get('type', 'token')}_{_suffix(c.name, 8)}"}
+
+
+def _vault_mount(c: _Ctx) -> dict[str, Any]:
+    """A secrets mount's accessor."""
+    return {"accessor": f"{c.state.get('type', 'kv')}_{_suffix(c.name, 8)}"}
+
+
+_COMPUTED: dict[str, Callable[[_Ctx], dict[str, Any]]] = {
+    "aws:eks/cluster:Cluster": _eks_cluster,
+    "aws:kms/key:Key": _kms_key,
+    "aws:iam/role:Role": _iam_role,
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda c: {"latestVersion": 1},
+    "aws:eks/nodeGroup:NodeGroup": _node_group,
+    "aws:s3/bucket:Bucket": _s3_bucket,
+    "aws:rds/instance:Instance": _rds_instance,
+    "aws:elasticache/replicationGroup:ReplicationGroup": _replication_group,
+    "random:index/randomPassword:RandomPassword": _random_password,
+    "aws:cloudfront/distribution:Distribution": _cloudfront_distribution,
+    "aws:cloudfront/cachePolicy:CachePolicy": _cloudfront_policy("cache-policy"),
+    "aws:cloudfront/originAccessControl:OriginAccessControl": _cloudfront_policy(
+        "origin-access-control"
+    ),
+    "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": _cloudfront_policy(
+        "response-headers-policy"
+    ),
+    "aws:wafv2/webAcl:WebAcl": _web_acl,
+    "aws:acm/certificate:Certificate": _certificate,
+    # Its only outputs are its inputs; it has no ARN of its own.
+    "aws:acm/certificateValidation:CertificateValidation": lambda c: {},
+    "aws:route53/record:Record": _route53_record,
+    "aws:kms/alias:Alias": _kms_alias,
+    "gcp:projects/serviceIdentity:ServiceIdentity": _gcp_service_identity,
+    "gcp:serviceaccount/account:Account": _gcp_service_account,
+    "gcp:kms/keyRing:KeyRing": lambda c: {"project": _gcp_project(c)},
+    "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": _gcp_pool,
+    "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": _gcp_pool_provider,
+    "gcp:storage/bucket:Bucket": _gcs_bucket,
+    "gcp:vertex/aiDataset:AiDataset": _vertex_dataset,
+    "vault:index/authBackend:AuthBackend": _vault_auth_backend,
+    "vault:index/mount:Mount": _vault_mount,
+}
+"""Resource type -> the outputs its provider computes, beyond the generic ARN and auto-name."""
+
+_REPLACING = frozenset(
+    {
+        "aws:s3/bucket:Bucket",
+        "random:index/randomPassword:RandomPassword",
+        "aws:acm/certificateValidation:CertificateValidation",
+        "aws:route53/record:Record",
+    }
+)
+"""Types whose table outputs are all their outputs: no generic ARN, no auto-name."""

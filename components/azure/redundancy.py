@@ -101,16 +101,65 @@ class Redundancy(pulumi.ComponentResource):
         self, name: str, args: RedundancyArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("ttbt2:azure:Redundancy", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        # What holds or protects backups is protected in production: losing the key vault, the
-        # key or the account loses every copy.
-        kept = pulumi.ResourceOptions(parent=self, protect=args.protect)
         tags = {**args.tags, "environment": args.environment}
         subscription_id = authorization.get_client_config_output(
             opts=pulumi.InvokeOutputOptions(parent=self)
         ).subscription_id
 
-        group = resources.ResourceGroup(f"{name}-rg", location=args.location, tags=tags, opts=kept)
+        group = resources.ResourceGroup(
+            f"{name}-rg", location=args.location, tags=tags, opts=self._kept(args)
+        )
+        vault, key = self._key_vault(name, args, group, tags)
+        storage_identity, key_access = self._storage_identity(
+            name, args, group=group, tags=tags, vault=vault, subscription_id=subscription_id
+        )
+        account = self._account(
+            name,
+            args,
+            group=group,
+            tags=tags,
+            vault=vault,
+            key=key,
+            storage_identity=storage_identity,
+            key_access=key_access,
+        )
+        container = self._backups(name, args, group, account)
+        copier = self._copier(
+            name,
+            args,
+            group=group,
+            tags=tags,
+            container=container,
+            subscription_id=subscription_id,
+        )
+
+        self.storage_account_name = account.name
+        self.container_name = container.name
+        self.copier_client_id = copier.client_id
+        self.tenant_id = pulumi.Output.from_input(args.tenant_id)
+        self.register_outputs(
+            {
+                "storage_account_name": self.storage_account_name,
+                "container_name": self.container_name,
+                "copier_client_id": self.copier_client_id,
+                "tenant_id": self.tenant_id,
+            }
+        )
+
+    def _kept(self, args: RedundancyArgs) -> pulumi.ResourceOptions:
+        """Child options of what holds or protects backups: protected in production."""
+        # Losing the key vault, the key or the account loses every copy.
+        return pulumi.ResourceOptions(parent=self, protect=args.protect)
+
+    def _key_vault(
+        self,
+        name: str,
+        args: RedundancyArgs,
+        group: resources.ResourceGroup,
+        tags: dict[str, str],
+    ) -> tuple[keyvault.Vault, keyvault.Key]:
+        """The RBAC-only, purge-protected key vault and the storage account's rotating RSA key."""
+        kept = self._kept(args)
         vault = keyvault.Vault(
             f"{name}-kv",
             resource_group_name=group.name,
@@ -167,6 +216,20 @@ class Redundancy(pulumi.ComponentResource):
             tags=tags,
             opts=kept,
         )
+        return vault, key
+
+    def _storage_identity(
+        self,
+        name: str,
+        args: RedundancyArgs,
+        *,
+        group: resources.ResourceGroup,
+        tags: dict[str, str],
+        vault: keyvault.Vault,
+        subscription_id: pulumi.Output[str],
+    ) -> tuple[managedidentity.UserAssignedIdentity, authorization.RoleAssignment]:
+        """The identity the storage account reads its key through, and its role on the vault."""
+        child = pulumi.ResourceOptions(parent=self)
         storage_identity = managedidentity.UserAssignedIdentity(
             f"{name}-storage-identity",
             resource_group_name=group.name,
@@ -186,7 +249,22 @@ class Redundancy(pulumi.ComponentResource):
             description="Storage account wraps and unwraps its data keys with the CMK",
             opts=child,
         )
+        return storage_identity, key_access
 
+    def _account(
+        self,
+        name: str,
+        args: RedundancyArgs,
+        *,
+        group: resources.ResourceGroup,
+        tags: dict[str, str],
+        vault: keyvault.Vault,
+        key: keyvault.Key,
+        storage_identity: managedidentity.UserAssignedIdentity,
+        key_access: authorization.RoleAssignment,
+    ) -> storage.StorageAccount:
+        """The RA-GZRS StorageV2 account: Entra ID only, CMK-encrypted, optionally IP-filtered."""
+        kept = self._kept(args)
         network_rules = (
             storage.NetworkRuleSetArgs(
                 default_action=storage.DefaultAction.DENY,
@@ -245,6 +323,18 @@ class Redundancy(pulumi.ComponentResource):
                 kept, pulumi.ResourceOptions(depends_on=[key_access])
             ),
         )
+        return account
+
+    def _backups(
+        self,
+        name: str,
+        args: RedundancyArgs,
+        group: resources.ResourceGroup,
+        account: storage.StorageAccount,
+    ) -> storage.BlobContainer:
+        """Soft delete and versioning on the blobs, and the immutable ``backups`` container."""
+        child = pulumi.ResourceOptions(parent=self)
+        kept = self._kept(args)
         blob_service = storage.BlobServiceProperties(
             f"{name}-blob-service",
             resource_group_name=group.name,
@@ -283,7 +373,20 @@ class Redundancy(pulumi.ComponentResource):
             allow_protected_append_writes=True,
             opts=child,
         )
+        return container
 
+    def _copier(
+        self,
+        name: str,
+        args: RedundancyArgs,
+        *,
+        group: resources.ResourceGroup,
+        tags: dict[str, str],
+        container: storage.BlobContainer,
+        subscription_id: pulumi.Output[str],
+    ) -> managedidentity.UserAssignedIdentity:
+        """The copier's identity, federated to its EKS service account, writing the container."""
+        child = pulumi.ResourceOptions(parent=self)
         copier = managedidentity.UserAssignedIdentity(
             f"{name}-copier-identity",
             resource_group_name=group.name,
@@ -312,16 +415,4 @@ class Redundancy(pulumi.ComponentResource):
             description="Backup copier writes the backups container only",
             opts=child,
         )
-
-        self.storage_account_name = account.name
-        self.container_name = container.name
-        self.copier_client_id = copier.client_id
-        self.tenant_id = pulumi.Output.from_input(args.tenant_id)
-        self.register_outputs(
-            {
-                "storage_account_name": self.storage_account_name,
-                "container_name": self.container_name,
-                "copier_client_id": self.copier_client_id,
-                "tenant_id": self.tenant_id,
-            }
-        )
+        return copier

@@ -7,6 +7,7 @@ an AWS workload, let in by workload identity federation rather than a service-ac
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
@@ -109,39 +110,72 @@ class Analytics(pulumi.ComponentResource):
         self, name: str, args: AnalyticsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("ttbt2:gcp:Analytics", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        project, region, env = args.project, args.region, args.environment
-        labels = args.labels
-        prefix = f"ttbt2-{env}"
+        prefix = f"ttbt2-{args.environment}"
+        apis = self._apis(name, args.project)
+        self.key, self.landing_key = self._keys(name, args, prefix, apis)
+        grants = self._key_grants(name, args.project, apis)
 
-        apis = {
+        def encrypted(api: str) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(parent=self, depends_on=[apis[api], grants[api]])
+
+        self._stores(name, args, prefix, encrypted)
+        self.service_account = self._writer(name, args, prefix, apis)
+        self.pool_provider = self._federation(name, args, prefix, apis)
+
+        self.dataset_id = self.dataset.dataset_id
+        self.bucket_name = self.bucket.name
+        self.topic_id = self.topic.id
+        self.service_account_email = self.service_account.email
+        self.pool_provider_name = self.pool_provider.name
+        self.register_outputs(
+            {
+                "datasetId": self.dataset_id,
+                "bucketName": self.bucket_name,
+                "topicId": self.topic_id,
+                "serviceAccountEmail": self.service_account_email,
+                "poolProviderName": self.pool_provider_name,
+            }
+        )
+
+    def _after(self, apis: dict[str, gcp.projects.Service], *names: str) -> pulumi.ResourceOptions:
+        """Child options that wait for the given APIs to be enabled."""
+        return pulumi.ResourceOptions(parent=self, depends_on=[apis[n] for n in names])
+
+    def _apis(self, name: str, project: str) -> dict[str, gcp.projects.Service]:
+        """Enable the APIs the component uses, left enabled on destroy."""
+        return {
             api: gcp.projects.Service(
                 f"{name}-api-{api}",
                 project=project,
                 service=f"{api}.googleapis.com",
                 disable_on_destroy=False,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
             for api in APIS
         }
 
-        def after(*names: str) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(parent=self, depends_on=[apis[n] for n in names])
-
+    def _keys(
+        self,
+        name: str,
+        args: AnalyticsArgs,
+        prefix: str,
+        apis: dict[str, gcp.projects.Service],
+    ) -> tuple[gcp.kms.CryptoKey, gcp.kms.CryptoKey]:
+        """The regional key and the landing bucket's dual-region key, each in its own ring."""
         key_ring = gcp.kms.KeyRing(
             f"{name}-keyring",
             name=f"{prefix}-analytics",
-            project=project,
-            location=region,
-            opts=after("cloudkms"),
+            project=args.project,
+            location=args.region,
+            opts=self._after(apis, "cloudkms"),
         )
-        self.key = gcp.kms.CryptoKey(
+        key = gcp.kms.CryptoKey(
             f"{name}-key",
             name=f"{prefix}-analytics",
             key_ring=key_ring.id,
             purpose="ENCRYPT_DECRYPT",
             rotation_period=f"{args.key_rotation_days * 86400}s",
-            labels=labels,
+            labels=args.labels,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
 
@@ -149,20 +183,26 @@ class Analytics(pulumi.ComponentResource):
         landing_ring = gcp.kms.KeyRing(
             f"{name}-landing-keyring",
             name=f"{prefix}-analytics-landing",
-            project=project,
+            project=args.project,
             location=args.landing_location.lower(),
-            opts=after("cloudkms"),
+            opts=self._after(apis, "cloudkms"),
         )
-        self.landing_key = gcp.kms.CryptoKey(
+        landing_key = gcp.kms.CryptoKey(
             f"{name}-landing-key",
             name=f"{prefix}-analytics-landing",
             key_ring=landing_ring.id,
             purpose="ENCRYPT_DECRYPT",
             rotation_period=f"{args.key_rotation_days * 86400}s",
-            labels=labels,
+            labels=args.labels,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
+        return key, landing_key
 
+    def _key_grants(
+        self, name: str, project: str, apis: dict[str, gcp.projects.Service]
+    ) -> dict[str, gcp.kms.CryptoKeyIAMMember]:
+        """Let each service agent use the key of its service's location, keyed by API."""
+        child = pulumi.ResourceOptions(parent=self)
         # The service agents encrypt on the services' behalf: each needs the key before its
         # service can create anything under CMEK. Pub/Sub and Vertex agents are created on
         # demand; the GCS and BigQuery ones are looked up, as ServiceIdentity does not cover them.
@@ -170,13 +210,13 @@ class Analytics(pulumi.ComponentResource):
             f"{name}-agent-pubsub",
             project=project,
             service="pubsub.googleapis.com",
-            opts=after("pubsub"),
+            opts=self._after(apis, "pubsub"),
         )
         vertex_agent = gcp.projects.ServiceIdentity(
             f"{name}-agent-aiplatform",
             project=project,
             service="aiplatform.googleapis.com",
-            opts=after("aiplatform"),
+            opts=self._after(apis, "aiplatform"),
         )
         storage_agent = gcp.storage.get_project_service_account_output(
             project=project,
@@ -194,7 +234,7 @@ class Analytics(pulumi.ComponentResource):
         }
         # Each agent may use the key of its service's location only.
         keys = {api: self.key for api in agents} | {"storage": self.landing_key}
-        grants = {
+        return {
             api: gcp.kms.CryptoKeyIAMMember(
                 f"{name}-key-user-{api}",
                 crypto_key_id=keys[api].id,
@@ -205,9 +245,15 @@ class Analytics(pulumi.ComponentResource):
             for api, member in agents.items()
         }
 
-        def encrypted(api: str) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(parent=self, depends_on=[apis[api], grants[api]])
-
+    def _stores(
+        self,
+        name: str,
+        args: AnalyticsArgs,
+        prefix: str,
+        encrypted: Callable[[str], pulumi.ResourceOptions],
+    ) -> None:
+        """The dataset, landing bucket, topic and Vertex dataset, all under the CMEK keys."""
+        project, region, env, labels = args.project, args.region, args.environment, args.labels
         dataset_id = f"ttbt2_{env}_analytics".replace("-", "_")
         self.dataset = gcp.bigquery.Dataset(
             f"{name}-dataset",
@@ -267,15 +313,25 @@ class Analytics(pulumi.ComponentResource):
             opts=encrypted("aiplatform"),
         )
 
+    def _writer(
+        self,
+        name: str,
+        args: AnalyticsArgs,
+        prefix: str,
+        apis: dict[str, gcp.projects.Service],
+    ) -> gcp.serviceaccount.Account:
+        """The writer's service account and its three grants: dataset, bucket and topic."""
+        project, env = args.project, args.environment
+        child = pulumi.ResourceOptions(parent=self)
         # The writer's identity on GCP: no project role and no key, only the three grants below.
-        self.service_account = gcp.serviceaccount.Account(
+        service_account = gcp.serviceaccount.Account(
             f"{name}-writer",
             project=project,
             account_id=f"{prefix}-analytics",
             display_name=f"TTBT2 {env} analytics writer (AWS)",
-            opts=after("iam"),
+            opts=self._after(apis, "iam"),
         )
-        writer = self.service_account.member
+        writer = service_account.member
         gcp.bigquery.DatasetIamMember(
             f"{name}-dataset-editor",
             project=project,
@@ -299,7 +355,18 @@ class Analytics(pulumi.ComponentResource):
             member=writer,
             opts=child,
         )
+        return service_account
 
+    def _federation(
+        self,
+        name: str,
+        args: AnalyticsArgs,
+        prefix: str,
+        apis: dict[str, gcp.projects.Service],
+    ) -> gcp.iam.WorkloadIdentityPoolProvider:
+        """The AWS identity pool, its provider admitting the writer role, and the binding."""
+        project, env = args.project, args.environment
+        child = pulumi.ResourceOptions(parent=self)
         # Workload identity federation: AWS STS tokens of the writer role, exchanged for
         # short-lived credentials of the service account.
         pool = gcp.iam.WorkloadIdentityPool(
@@ -308,10 +375,10 @@ class Analytics(pulumi.ComponentResource):
             workload_identity_pool_id=f"{prefix}-aws",
             display_name=f"TTBT2 {env} AWS",
             description="AWS workloads that write to the analytics project",
-            opts=after("iam", "sts", "iamcredentials"),
+            opts=self._after(apis, "iam", "sts", "iamcredentials"),
         )
         writer_role = pulumi.Output.from_input(args.aws_writer_role_arn).apply(role_name)
-        self.pool_provider = gcp.iam.WorkloadIdentityPoolProvider(
+        pool_provider = gcp.iam.WorkloadIdentityPoolProvider(
             f"{name}-pool-aws",
             project=project,
             workload_identity_pool_id=pool.workload_identity_pool_id,
@@ -336,18 +403,4 @@ class Analytics(pulumi.ComponentResource):
             ),
             opts=child,
         )
-
-        self.dataset_id = self.dataset.dataset_id
-        self.bucket_name = self.bucket.name
-        self.topic_id = self.topic.id
-        self.service_account_email = self.service_account.email
-        self.pool_provider_name = self.pool_provider.name
-        self.register_outputs(
-            {
-                "datasetId": self.dataset_id,
-                "bucketName": self.bucket_name,
-                "topicId": self.topic_id,
-                "serviceAccountEmail": self.service_account_email,
-                "poolProviderName": self.pool_provider_name,
-            }
-        )
+        return pool_provider

@@ -335,24 +335,42 @@ class LoggingStack(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("ttbt2:k8s:LoggingStack", name, None, opts)
-        placement, settings, moved = args.placement, args.settings, args.moved_from
+        self._operator(name, args)
+        self._elasticsearch(name, args)
+        self._filebeat(name, args)
+        self._setup(name, args)
+
+        self.register_outputs(
+            {
+                "eckNamespace": ECK_NAMESPACE,
+                "elasticsearch": ELASTICSEARCH_NAME,
+                "kibana": KIBANA_NAME,
+                "snapshotServiceAccount": SNAPSHOT_SERVICE_ACCOUNT,
+            }
+        )
+
+    def _child(
+        self,
+        moved: MovedFrom | None,
+        role: str,
+        *,
+        depends_on: list[pulumi.Resource] | None = None,
+        custom_timeouts: pulumi.CustomTimeouts | None = None,
+    ) -> pulumi.ResourceOptions:
+        """Options of child ``role``: parent, waits, and the alias to where it was before."""
+        return pulumi.ResourceOptions(
+            parent=self,
+            depends_on=depends_on,
+            custom_timeouts=custom_timeouts,
+            aliases=moved_aliases(moved, role),
+        )
+
+    def _operator(self, name: str, args: LoggingStackArgs) -> None:
+        """The ECK operator's namespace and release, managing both monitoring namespaces."""
+        placement, moved = args.placement, args.moved_from
         ns = placement.namespace_name
         agents_ns = placement.agents_namespace_name
         labels = placement.labels
-
-        def child(
-            role: str,
-            *,
-            depends_on: list[pulumi.Resource] | None = None,
-            custom_timeouts: pulumi.CustomTimeouts | None = None,
-        ) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(
-                parent=self,
-                depends_on=depends_on,
-                custom_timeouts=custom_timeouts,
-                aliases=moved_aliases(moved, role),
-            )
-
         self.eck = NamespacedRelease(
             f"{name}-eck-operator",
             NamespacedReleaseArgs(
@@ -371,6 +389,11 @@ class LoggingStack(pulumi.ComponentResource):
         self.eck_namespace_name = ECK_NAMESPACE
         self.eck_release = self.eck.release
 
+    def _elasticsearch(self, name: str, args: LoggingStackArgs) -> None:
+        """Elasticsearch with its snapshot service account, and Kibana in front of it."""
+        placement, settings, moved = args.placement, args.settings, args.moved_from
+        ns = placement.namespace_name
+        labels = placement.labels
         self.snapshot_service_account = k8s.core.v1.ServiceAccount(
             f"{name}-snapshot-sa",
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -380,7 +403,7 @@ class LoggingStack(pulumi.ComponentResource):
                 annotations={"eks.amazonaws.com/role-arn": settings.snapshot_role_arn},
             ),
             automount_service_account_token=False,
-            opts=child("snapshot-sa", depends_on=[placement.namespace]),
+            opts=self._child(moved, "snapshot-sa", depends_on=[placement.namespace]),
         )
         self.elasticsearch = k8s.apiextensions.CustomResource(
             f"{name}-elasticsearch",
@@ -390,7 +413,8 @@ class LoggingStack(pulumi.ComponentResource):
                 name=ELASTICSEARCH_NAME, namespace=ns, labels=labels
             ),
             spec=elasticsearch_spec(args),
-            opts=child(
+            opts=self._child(
+                moved,
                 "elasticsearch",
                 depends_on=[
                     self.eck_release,
@@ -410,9 +434,15 @@ class LoggingStack(pulumi.ComponentResource):
                 "elasticsearchRef": {"name": ELASTICSEARCH_NAME},
                 "http": {"tls": {"selfSignedCertificate": {"disabled": False}}},
             },
-            opts=child("kibana", depends_on=[self.eck_release, self.elasticsearch]),
+            opts=self._child(moved, "kibana", depends_on=[self.eck_release, self.elasticsearch]),
         )
 
+    def _filebeat(self, name: str, args: LoggingStackArgs) -> None:
+        """Filebeat in the agents' namespace: its account, read-only cluster role and Beat."""
+        placement, moved = args.placement, args.moved_from
+        ns = placement.namespace_name
+        agents_ns = placement.agents_namespace_name
+        labels = placement.labels
         agent_labels = {**labels, "app.kubernetes.io/name": FILEBEAT_NAME}
         self.filebeat_service_account = k8s.core.v1.ServiceAccount(
             f"{name}-filebeat-sa",
@@ -420,7 +450,7 @@ class LoggingStack(pulumi.ComponentResource):
                 name=FILEBEAT_NAME, namespace=agents_ns, labels=agent_labels
             ),
             automount_service_account_token=False,
-            opts=child("filebeat-sa", depends_on=[placement.agents_namespace]),
+            opts=self._child(moved, "filebeat-sa", depends_on=[placement.agents_namespace]),
         )
         self.filebeat_role = k8s.rbac.v1.ClusterRole(
             f"{name}-filebeat-role",
@@ -432,7 +462,7 @@ class LoggingStack(pulumi.ComponentResource):
                     verbs=["get", "list", "watch"],
                 )
             ],
-            opts=child("filebeat-role"),
+            opts=self._child(moved, "filebeat-role"),
         )
         self.filebeat_binding = k8s.rbac.v1.ClusterRoleBinding(
             f"{name}-filebeat-binding",
@@ -447,7 +477,8 @@ class LoggingStack(pulumi.ComponentResource):
                     kind="ServiceAccount", name=FILEBEAT_NAME, namespace=agents_ns
                 )
             ],
-            opts=child(
+            opts=self._child(
+                moved,
                 "filebeat-binding",
                 depends_on=[self.filebeat_role, self.filebeat_service_account],
             ),
@@ -460,13 +491,18 @@ class LoggingStack(pulumi.ComponentResource):
                 name=FILEBEAT_NAME, namespace=agents_ns, labels=agent_labels
             ),
             spec=filebeat_spec(ns),
-            opts=child(
+            opts=self._child(
+                moved,
                 "filebeat",
                 depends_on=[self.eck_release, self.elasticsearch, self.filebeat_binding],
             ),
         )
 
-        # ---- ILM, snapshot repository, SLM: registered by a Job -----------------------------
+    def _setup(self, name: str, args: LoggingStackArgs) -> None:
+        """ILM, snapshot repository and SLM bodies, registered by a Job that reruns on change."""
+        placement, settings, moved = args.placement, args.settings, args.moved_from
+        ns = placement.namespace_name
+        labels = placement.labels
         bodies = pulumi.Output.from_input(settings.snapshot_bucket).apply(
             lambda bucket: {
                 "ilm-policy.json": json.dumps(ilm_policy(settings.log_retention_days), indent=2),
@@ -483,7 +519,7 @@ class LoggingStack(pulumi.ComponentResource):
             f"{name}-es-setup",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=setup_name, namespace=ns, labels=labels),
             data=bodies,
-            opts=child("es-setup", depends_on=[placement.namespace]),
+            opts=self._child(moved, "es-setup", depends_on=[placement.namespace]),
         )
         checksum = bodies.apply(
             lambda data: hashlib.sha256(
@@ -494,20 +530,12 @@ class LoggingStack(pulumi.ComponentResource):
             f"{name}-es-setup-job",
             metadata=k8s.meta.v1.ObjectMetaArgs(namespace=ns, labels=labels),
             spec=setup_job_spec(ns, setup_name, checksum),
-            opts=child(
+            opts=self._child(
+                moved,
                 "es-setup-job",
                 depends_on=[self.elasticsearch, self.setup_config],
                 custom_timeouts=pulumi.CustomTimeouts(create="30m", update="30m"),
             ),
-        )
-
-        self.register_outputs(
-            {
-                "eckNamespace": ECK_NAMESPACE,
-                "elasticsearch": ELASTICSEARCH_NAME,
-                "kibana": KIBANA_NAME,
-                "snapshotServiceAccount": SNAPSHOT_SERVICE_ACCOUNT,
-            }
         )
 
 

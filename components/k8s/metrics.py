@@ -401,14 +401,6 @@ class MetricsStack(pulumi.ComponentResource):
         ns = args.namespace
         agents_ns = agents_namespace(ns)
         labels = {"environment": args.environment}
-        moved = args.moved_from
-
-        def child(
-            role: str, *, depends_on: list[pulumi.Resource] | None = None
-        ) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(
-                parent=self, depends_on=depends_on, aliases=moved_aliases(moved, role)
-            )
 
         self.namespace_name = ns
         self.agents_namespace_name = agents_ns
@@ -418,9 +410,50 @@ class MetricsStack(pulumi.ComponentResource):
             labels=labels,
             enforce="privileged",
             audit="privileged",
-            opts=child("agents-namespace"),
+            opts=self._child(args.moved_from, "agents-namespace"),
+        )
+        self.storage_class = self._storage_class(name, args, labels)
+        self.prometheus = self._prometheus(name, args, labels, self._grafana_password(name, args))
+        self.namespace = self.prometheus.namespace
+        self.prometheus_release = self.prometheus.release
+        self.placement = MonitoringPlacement(
+            environment=args.environment,
+            namespace_name=ns,
+            namespace=self.namespace,
+            agents_namespace_name=agents_ns,
+            agents_namespace=self.agents_namespace,
+            storage_class_name=args.storage_class,
+            storage_class=self.storage_class,
+        )
+        self.prometheus_rule = self._rules(name, args, labels)
+        self.dashboards = self._dashboards(name, args, labels)
+
+        self.register_outputs(
+            {
+                "namespace": ns,
+                "agentsNamespace": agents_ns,
+                "storageClass": args.storage_class,
+                "grafanaAdminSecret": GRAFANA_ADMIN_SECRET,
+                "dashboards": sorted(self.dashboards),
+            }
         )
 
+    def _child(
+        self,
+        moved: MovedFrom | None,
+        role: str,
+        *,
+        depends_on: list[pulumi.Resource] | None = None,
+    ) -> pulumi.ResourceOptions:
+        """Options of child ``role``: parent, waits, and the alias to where it was before."""
+        return pulumi.ResourceOptions(
+            parent=self, depends_on=depends_on, aliases=moved_aliases(moved, role)
+        )
+
+    def _storage_class(
+        self, name: str, args: MetricsStackArgs, labels: dict[str, str]
+    ) -> k8s.storage.v1.StorageClass:
+        """The encrypted gp3 StorageClass, under the given KMS key if any, kept in prod."""
         parameters: dict[str, pulumi.Input[str]] = {
             "type": "gp3",
             "encrypted": "true",
@@ -428,7 +461,7 @@ class MetricsStack(pulumi.ComponentResource):
         }
         if args.storage_kms_key_arn is not None:
             parameters["kmsKeyId"] = args.storage_kms_key_arn
-        self.storage_class = k8s.storage.v1.StorageClass(
+        return k8s.storage.v1.StorageClass(
             f"{name}-storage-class",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=args.storage_class, labels=labels),
             provisioner="ebs.csi.aws.com",
@@ -436,56 +469,78 @@ class MetricsStack(pulumi.ComponentResource):
             reclaim_policy="Retain" if args.environment == "prod" else "Delete",
             volume_binding_mode="WaitForFirstConsumer",
             allow_volume_expansion=True,
-            opts=child("storage-class"),
+            opts=self._child(args.moved_from, "storage-class"),
         )
 
+    def _grafana_password(self, name: str, args: MetricsStackArgs) -> pulumi.Input[str]:
+        """Grafana's admin password: the given one, or a generated one, as a secret."""
         if args.grafana_admin_password is not None:
-            password: pulumi.Input[str] = pulumi.Output.secret(args.grafana_admin_password)
-        else:
-            generated = random.RandomPassword(
-                f"{name}-grafana-admin-password",
-                length=32,
-                special=False,
-                opts=pulumi.ResourceOptions.merge(
-                    child("grafana-admin-password"),
-                    pulumi.ResourceOptions(additional_secret_outputs=["result"]),
-                ),
+            return pulumi.Output.secret(args.grafana_admin_password)
+        generated = random.RandomPassword(
+            f"{name}-grafana-admin-password",
+            length=32,
+            special=False,
+            opts=pulumi.ResourceOptions.merge(
+                self._child(args.moved_from, "grafana-admin-password"),
+                pulumi.ResourceOptions(additional_secret_outputs=["result"]),
+            ),
+        )
+        return pulumi.Output.secret(generated.result)
+
+    def _secrets(
+        self,
+        name: str,
+        args: MetricsStackArgs,
+        labels: dict[str, str],
+        password: pulumi.Input[str],
+        namespace: k8s.core.v1.Namespace,
+    ) -> list[pulumi.Resource]:
+        """The Secrets the chart's values name, created in the namespace before it."""
+        ns, moved = args.namespace, args.moved_from
+        self.grafana_admin_secret = k8s.core.v1.Secret(
+            f"{name}-grafana-admin",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=GRAFANA_ADMIN_SECRET, namespace=ns, labels=labels
+            ),
+            type="Opaque",
+            string_data={"admin-user": GRAFANA_ADMIN_USER, "admin-password": password},
+            opts=self._child(moved, "grafana-admin", depends_on=[namespace]),
+        )
+        created: list[pulumi.Resource] = [self.grafana_admin_secret]
+        if args.alertmanager_secret_values:
+            created.append(
+                k8s.core.v1.Secret(
+                    f"{name}-alertmanager-receivers",
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        name=args.alertmanager_secret_name, namespace=ns, labels=labels
+                    ),
+                    type="Opaque",
+                    string_data={
+                        key: pulumi.Output.secret(value)
+                        for key, value in args.alertmanager_secret_values.items()
+                    },
+                    opts=self._child(moved, "alertmanager-receivers", depends_on=[namespace]),
+                )
             )
-            password = pulumi.Output.secret(generated.result)
+        return created
+
+    def _prometheus(
+        self,
+        name: str,
+        args: MetricsStackArgs,
+        labels: dict[str, str],
+        password: pulumi.Input[str],
+    ) -> NamespacedRelease:
+        """The monitoring namespace and the kube-prometheus-stack release, after its Secrets."""
+        moved = args.moved_from
 
         def secrets(namespace: k8s.core.v1.Namespace) -> list[pulumi.Resource]:
-            """The Secrets the chart's values name, created in the namespace before it."""
-            self.grafana_admin_secret = k8s.core.v1.Secret(
-                f"{name}-grafana-admin",
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=GRAFANA_ADMIN_SECRET, namespace=ns, labels=labels
-                ),
-                type="Opaque",
-                string_data={"admin-user": GRAFANA_ADMIN_USER, "admin-password": password},
-                opts=child("grafana-admin", depends_on=[namespace]),
-            )
-            created: list[pulumi.Resource] = [self.grafana_admin_secret]
-            if args.alertmanager_secret_values:
-                created.append(
-                    k8s.core.v1.Secret(
-                        f"{name}-alertmanager-receivers",
-                        metadata=k8s.meta.v1.ObjectMetaArgs(
-                            name=args.alertmanager_secret_name, namespace=ns, labels=labels
-                        ),
-                        type="Opaque",
-                        string_data={
-                            key: pulumi.Output.secret(value)
-                            for key, value in args.alertmanager_secret_values.items()
-                        },
-                        opts=child("alertmanager-receivers", depends_on=[namespace]),
-                    )
-                )
-            return created
+            return self._secrets(name, args, labels, password, namespace)
 
-        self.prometheus = NamespacedRelease(
+        return NamespacedRelease(
             f"{name}-prometheus-stack",
             NamespacedReleaseArgs(
-                namespace=ns,
+                namespace=args.namespace,
                 labels=labels,
                 enforce="baseline",
                 audit="restricted",
@@ -501,46 +556,38 @@ class MetricsStack(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.namespace = self.prometheus.namespace
-        self.prometheus_release = self.prometheus.release
-        self.placement = MonitoringPlacement(
-            environment=args.environment,
-            namespace_name=ns,
-            namespace=self.namespace,
-            agents_namespace_name=agents_ns,
-            agents_namespace=self.agents_namespace,
-            storage_class_name=args.storage_class,
-            storage_class=self.storage_class,
+
+    def _rules(
+        self, name: str, args: MetricsStackArgs, labels: dict[str, str]
+    ) -> k8s.apiextensions.CustomResource | None:
+        """The PrometheusRule with the platform's rule groups, if there are any."""
+        if not args.rule_groups:
+            return None
+        return k8s.apiextensions.CustomResource(
+            f"{name}-rules",
+            api_version="monitoring.coreos.com/v1",
+            kind="PrometheusRule",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name="ttbt2-rules", namespace=args.namespace, labels=labels
+            ),
+            spec={"groups": list(args.rule_groups)},
+            opts=self._child(args.moved_from, "rules", depends_on=[self.prometheus_release]),
         )
 
-        self.prometheus_rule: k8s.apiextensions.CustomResource | None = None
-        if args.rule_groups:
-            self.prometheus_rule = k8s.apiextensions.CustomResource(
-                f"{name}-rules",
-                api_version="monitoring.coreos.com/v1",
-                kind="PrometheusRule",
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name="ttbt2-rules", namespace=ns, labels=labels
-                ),
-                spec={"groups": list(args.rule_groups)},
-                opts=child("rules", depends_on=[self.prometheus_release]),
-            )
-
-        self.dashboards: dict[str, k8s.core.v1.ConfigMap] = {}
-        for dash_name, manifest in dashboard_config_maps(args.dashboards, ns, labels).items():
-            self.dashboards[dash_name] = k8s.core.v1.ConfigMap(
+    def _dashboards(
+        self, name: str, args: MetricsStackArgs, labels: dict[str, str]
+    ) -> dict[str, k8s.core.v1.ConfigMap]:
+        """One ConfigMap per dashboard, which Grafana's sidecar loads, keyed by dashboard name."""
+        dashboards: dict[str, k8s.core.v1.ConfigMap] = {}
+        for dash_name, manifest in dashboard_config_maps(
+            args.dashboards, args.namespace, labels
+        ).items():
+            dashboards[dash_name] = k8s.core.v1.ConfigMap(
                 f"{name}-dashboard-{dash_name}",
                 metadata=manifest["metadata"],
                 data=manifest["data"],
-                opts=child(f"dashboard-{dash_name}", depends_on=[self.namespace]),
+                opts=self._child(
+                    args.moved_from, f"dashboard-{dash_name}", depends_on=[self.namespace]
+                ),
             )
-
-        self.register_outputs(
-            {
-                "namespace": ns,
-                "agentsNamespace": agents_ns,
-                "storageClass": args.storage_class,
-                "grafanaAdminSecret": GRAFANA_ADMIN_SECRET,
-                "dashboards": sorted(self.dashboards),
-            }
-        )
+        return dashboards

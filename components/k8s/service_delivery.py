@@ -410,77 +410,8 @@ def build_manifests(args: ServiceDeliveryArgs) -> list[dict[str, Any]]:
         "app.kubernetes.io/managed-by": "pulumi",
         "environment": args.environment,
     }
-    # Services and the Ingress are not awaited: their endpoints only exist once the Rollout,
-    # which must wait for them, has pods.
-    no_wait = {"pulumi.com/skipAwait": "true"}
-    psa = {f"pod-security.kubernetes.io/{m}": "restricted" for m in ("enforce", "audit", "warn")}
-
-    def service(suffix: str, role: str) -> dict[str, Any]:
-        return {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": _meta(
-                name + suffix, name, {**labels, ROLE_LABEL: role}, annotations=no_wait
-            ),
-            "spec": {
-                "type": "ClusterIP",
-                # Argo Rollouts adds the ReplicaSet hash to the stable and canary selectors.
-                "selector": {"app.kubernetes.io/name": name},
-                "ports": [
-                    {"name": "http", "port": svc.port, "targetPort": "http", "protocol": "TCP"}
-                ],
-            },
-        }
-
-    ingress_annotations: dict[str, Any] = {
-        **no_wait,
-        "alb.ingress.kubernetes.io/group.name": args.group,
-        "alb.ingress.kubernetes.io/scheme": "internet-facing",
-        "alb.ingress.kubernetes.io/target-type": "ip",
-        "alb.ingress.kubernetes.io/listen-ports": '[{"HTTPS": 443}]',
-        "alb.ingress.kubernetes.io/certificate-arn": args.certificate_arn,
-        "alb.ingress.kubernetes.io/ssl-policy": SSL_POLICY,
-        "alb.ingress.kubernetes.io/backend-protocol": "HTTP",
-        "alb.ingress.kubernetes.io/healthcheck-path": svc.health_path,
-        "alb.ingress.kubernetes.io/target-group-attributes": (
-            f"deregistration_delay.timeout_seconds={DEREGISTRATION_DELAY_SECONDS}"
-        ),
-    }
-    paths = [*svc.public_paths, *([] if svc.health_path in svc.public_paths else [svc.health_path])]
-    hpa_spec: dict[str, Any] = {
-        "scaleTargetRef": {"apiVersion": ROLLOUTS_API, "kind": "Rollout", "name": name},
-        "minReplicas": svc.min_replicas,
-        "maxReplicas": svc.max_replicas,
-        "metrics": [
-            {
-                "type": "Resource",
-                "resource": {
-                    "name": "cpu",
-                    "target": {
-                        "type": "Utilization",
-                        "averageUtilization": svc.target_cpu_utilization,
-                    },
-                },
-            }
-        ],
-        # Scale down slowly: a brief lull must not leave too few pods for the next peak.
-        "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}},
-    }
     return [
-        {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {
-                "name": name,
-                "labels": {
-                    **labels,
-                    **psa,
-                    # The ALB controller adds a readiness gate: a pod is Ready (and the canary
-                    # step proceeds) only once its ALB target is healthy.
-                    "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled",
-                },
-            },
-        },
+        _namespace_manifest(name, labels),
         {
             "apiVersion": "v1",
             "kind": "ServiceAccount",
@@ -489,37 +420,10 @@ def build_manifests(args: ServiceDeliveryArgs) -> list[dict[str, Any]]:
             ),
             "automountServiceAccountToken": False,
         },
-        service("", "root"),
-        service("-stable", "stable"),
-        service("-canary", "canary"),
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "Ingress",
-            "metadata": _meta(name, name, labels, annotations=ingress_annotations),
-            "spec": {
-                "ingressClassName": "alb",
-                "rules": [
-                    {
-                        "http": {
-                            "paths": [
-                                {
-                                    "path": path,
-                                    "pathType": "Prefix",
-                                    # Argo Rollouts writes the weighted action of this name.
-                                    "backend": {
-                                        "service": {
-                                            "name": name,
-                                            "port": {"name": "use-annotation"},
-                                        }
-                                    },
-                                }
-                                for path in paths
-                            ]
-                        }
-                    }
-                ],
-            },
-        },
+        _service_manifest(svc, labels, "", "root"),
+        _service_manifest(svc, labels, "-stable", "stable"),
+        _service_manifest(svc, labels, "-canary", "canary"),
+        _ingress_manifest(args, labels),
         {
             "apiVersion": ROLLOUTS_API,
             "kind": "AnalysisTemplate",
@@ -536,7 +440,7 @@ def build_manifests(args: ServiceDeliveryArgs) -> list[dict[str, Any]]:
             "apiVersion": "autoscaling/v2",
             "kind": "HorizontalPodAutoscaler",
             "metadata": _meta(name, name, labels),
-            "spec": hpa_spec,
+            "spec": _hpa_spec(svc),
         },
         {
             "apiVersion": VPA_API,
@@ -554,26 +458,148 @@ def build_manifests(args: ServiceDeliveryArgs) -> list[dict[str, Any]]:
             },
         },
         *network_policies(args, labels),
-        {
-            "apiVersion": MONITORING_API,
-            "kind": "ServiceMonitor",
-            "metadata": _meta(name, name, labels),
-            "spec": {
-                # Only the root Service: it spans stable and canary pods, so each pod is
-                # scraped once and the `service` label is the service name the alerts use.
-                "selector": {"matchLabels": {"app.kubernetes.io/name": name, ROLE_LABEL: "root"}},
-                "podTargetLabels": ["rollouts-pod-template-hash"],
-                "endpoints": [
-                    {
-                        "port": "http",
-                        "path": svc.metrics_path,
-                        "interval": f"{SCRAPE_INTERVAL_SECONDS}s",
-                        "scrapeTimeout": "10s",
-                    }
-                ],
+        _service_monitor_manifest(svc, labels),
+    ]
+
+
+# Services and the Ingress are not awaited: their endpoints only exist once the Rollout, which
+# must wait for them, has pods.
+_NO_WAIT = {"pulumi.com/skipAwait": "true"}
+
+
+def _namespace_manifest(name: str, labels: dict[str, str]) -> dict[str, Any]:
+    """The service's namespace: restricted Pod Security, ALB readiness gates injected."""
+    psa = {f"pod-security.kubernetes.io/{m}": "restricted" for m in ("enforce", "audit", "warn")}
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": name,
+            "labels": {
+                **labels,
+                **psa,
+                # The ALB controller adds a readiness gate: a pod is Ready (and the canary
+                # step proceeds) only once its ALB target is healthy.
+                "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled",
             },
         },
-    ]
+    }
+
+
+def _service_manifest(
+    svc: ServiceSpec, labels: dict[str, str], suffix: str, role: str
+) -> dict[str, Any]:
+    """The ClusterIP Service ``<name><suffix>`` of traffic role ``role`` (root, stable, canary)."""
+    name = svc.name
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _meta(
+            name + suffix, name, {**labels, ROLE_LABEL: role}, annotations=dict(_NO_WAIT)
+        ),
+        "spec": {
+            "type": "ClusterIP",
+            # Argo Rollouts adds the ReplicaSet hash to the stable and canary selectors.
+            "selector": {"app.kubernetes.io/name": name},
+            "ports": [{"name": "http", "port": svc.port, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
+
+
+def _ingress_manifest(args: ServiceDeliveryArgs, labels: dict[str, str]) -> dict[str, Any]:
+    """The ALB Ingress: HTTPS only, the public paths and the health path to the root Service."""
+    svc = args.service
+    name = svc.name
+    annotations: dict[str, Any] = {
+        **_NO_WAIT,
+        "alb.ingress.kubernetes.io/group.name": args.group,
+        "alb.ingress.kubernetes.io/scheme": "internet-facing",
+        "alb.ingress.kubernetes.io/target-type": "ip",
+        "alb.ingress.kubernetes.io/listen-ports": '[{"HTTPS": 443}]',
+        "alb.ingress.kubernetes.io/certificate-arn": args.certificate_arn,
+        "alb.ingress.kubernetes.io/ssl-policy": SSL_POLICY,
+        "alb.ingress.kubernetes.io/backend-protocol": "HTTP",
+        "alb.ingress.kubernetes.io/healthcheck-path": svc.health_path,
+        "alb.ingress.kubernetes.io/target-group-attributes": (
+            f"deregistration_delay.timeout_seconds={DEREGISTRATION_DELAY_SECONDS}"
+        ),
+    }
+    paths = [*svc.public_paths, *([] if svc.health_path in svc.public_paths else [svc.health_path])]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": _meta(name, name, labels, annotations=annotations),
+        "spec": {
+            "ingressClassName": "alb",
+            "rules": [
+                {
+                    "http": {
+                        "paths": [
+                            {
+                                "path": path,
+                                "pathType": "Prefix",
+                                # Argo Rollouts writes the weighted action of this name.
+                                "backend": {
+                                    "service": {
+                                        "name": name,
+                                        "port": {"name": "use-annotation"},
+                                    }
+                                },
+                            }
+                            for path in paths
+                        ]
+                    }
+                }
+            ],
+        },
+    }
+
+
+def _hpa_spec(svc: ServiceSpec) -> dict[str, Any]:
+    """HorizontalPodAutoscaler spec: CPU utilization on the Rollout, slow scale-down."""
+    return {
+        "scaleTargetRef": {"apiVersion": ROLLOUTS_API, "kind": "Rollout", "name": svc.name},
+        "minReplicas": svc.min_replicas,
+        "maxReplicas": svc.max_replicas,
+        "metrics": [
+            {
+                "type": "Resource",
+                "resource": {
+                    "name": "cpu",
+                    "target": {
+                        "type": "Utilization",
+                        "averageUtilization": svc.target_cpu_utilization,
+                    },
+                },
+            }
+        ],
+        # Scale down slowly: a brief lull must not leave too few pods for the next peak.
+        "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}},
+    }
+
+
+def _service_monitor_manifest(svc: ServiceSpec, labels: dict[str, str]) -> dict[str, Any]:
+    """The ServiceMonitor scraping every pod once through the root Service."""
+    name = svc.name
+    return {
+        "apiVersion": MONITORING_API,
+        "kind": "ServiceMonitor",
+        "metadata": _meta(name, name, labels),
+        "spec": {
+            # Only the root Service: it spans stable and canary pods, so each pod is
+            # scraped once and the `service` label is the service name the alerts use.
+            "selector": {"matchLabels": {"app.kubernetes.io/name": name, ROLE_LABEL: "root"}},
+            "podTargetLabels": ["rollouts-pod-template-hash"],
+            "endpoints": [
+                {
+                    "port": "http",
+                    "path": svc.metrics_path,
+                    "interval": f"{SCRAPE_INTERVAL_SECONDS}s",
+                    "scrapeTimeout": "10s",
+                }
+            ],
+        },
+    }
 
 
 _CORE: dict[str, Any] = {

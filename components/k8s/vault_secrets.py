@@ -226,10 +226,46 @@ class VaultSecretsOperator(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("ttbt2:k8s:VaultSecretsOperator", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         env_labels = {"environment": args.environment}
 
-        self.operator = NamespacedRelease(
+        self.operator = self._operator(name, args, env_labels)
+        self.namespace = self.operator.namespace
+        self.release = self.operator.release
+        self.connection_name = CONNECTION_NAME
+        self.connection = self._connection(name, args, env_labels)
+
+        self.service_accounts: dict[str, k8s.core.v1.ServiceAccount] = {}
+        self.namespaces: dict[str, str] = {}
+        self.auths: dict[str, k8s.apiextensions.CustomResource] = {}
+        self.static_secrets: dict[str, k8s.apiextensions.CustomResource] = {}
+        self.dynamic_secrets: dict[str, k8s.apiextensions.CustomResource] = {}
+        self.auth_names: dict[str, str] = {}
+        self.config_secret_names: dict[str, str] = {}
+        self.database_secret_names: dict[str, str] = {}
+        # The caller's depends_on creates the namespaces the per-service objects go into.
+        waits = inherited_depends_on(opts)
+        for service in args.services:
+            self._service(name, args, service, waits=waits, env_labels=env_labels)
+
+        self.token_review = self._token_review(name, args, env_labels)
+
+        self.register_outputs(
+            {
+                "operatorNamespace": OPERATOR_NAMESPACE,
+                "namespaces": self.namespaces,
+                "connectionName": self.connection_name,
+                "authNames": self.auth_names,
+                "configSecretNames": self.config_secret_names,
+                "databaseSecretNames": self.database_secret_names,
+            }
+        )
+
+    def _operator(
+        self, name: str, args: VaultSecretsOperatorArgs, env_labels: dict[str, str]
+    ) -> NamespacedRelease:
+        """The operator's namespace and Helm release, which installs the CRDs."""
+        child = pulumi.ResourceOptions(parent=self)
+        return NamespacedRelease(
             f"{name}-operator",
             NamespacedReleaseArgs(
                 namespace=OPERATOR_NAMESPACE,
@@ -244,142 +280,123 @@ class VaultSecretsOperator(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.namespace = self.operator.namespace
-        self.release = self.operator.release
-        after_release = pulumi.ResourceOptions(parent=self, depends_on=[self.release])
-        # The caller's depends_on creates the namespaces the per-service objects go into.
-        waits = inherited_depends_on(opts)
 
-        def custom(
-            logical: str,
-            kind: str,
-            obj_name: str,
-            spec: dict[str, Any],
-            *,
-            namespace: str,
-            labels: dict[str, str],
-            opts: pulumi.ResourceOptions,
-        ) -> k8s.apiextensions.CustomResource:
-            return k8s.apiextensions.CustomResource(
-                logical,
-                api_version=API_VERSION,
-                kind=kind,
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=obj_name, namespace=namespace, labels=labels
-                ),
-                spec=spec,
-                opts=opts,
-            )
-
-        vault_ns = {"namespace": args.vault_namespace} if args.vault_namespace else {}
+    def _connection(
+        self, name: str, args: VaultSecretsOperatorArgs, env_labels: dict[str, str]
+    ) -> k8s.apiextensions.CustomResource:
+        """The VaultConnection every VaultAuth names, in the operator's namespace."""
         connection_spec: dict[str, Any] = {"address": args.vault_address, "skipTLSVerify": False}
         if args.ca_cert_secret:
             connection_spec["caCertSecretRef"] = args.ca_cert_secret
-        self.connection_name = CONNECTION_NAME
-        self.connection = custom(
+        return _custom(
             f"{name}-connection",
             "VaultConnection",
             CONNECTION_NAME,
             connection_spec,
             namespace=OPERATOR_NAMESPACE,
             labels=env_labels,
-            opts=after_release,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release]),
         )
+
+    def _service(
+        self,
+        name: str,
+        args: VaultSecretsOperatorArgs,
+        service: str,
+        *,
+        waits: list[pulumi.Resource],
+        env_labels: dict[str, str],
+    ) -> None:
+        """One service's ServiceAccount (if a Deployment's), VaultAuth and two synced Secrets."""
+        vault_ns = {"namespace": args.vault_namespace} if args.vault_namespace else {}
         connection_ref = f"{OPERATOR_NAMESPACE}/{CONNECTION_NAME}"
+        labels = {**env_labels, "app.kubernetes.io/name": service}
+        namespace = args.namespace_of(service)
+        restart = [{"kind": args.restart_kind(service), "name": service}]
+        auth_deps: list[pulumi.Resource] = [*waits, self.release, self.connection]
+        if service not in args.rollout_services:
+            account = k8s.core.v1.ServiceAccount(
+                f"{name}-{service}-sa",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=service, namespace=namespace, labels=labels
+                ),
+                automount_service_account_token=False,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=waits),
+            )
+            self.service_accounts[service] = account
+            auth_deps.append(account)
+        auth = _custom(
+            f"{name}-{service}-auth",
+            "VaultAuth",
+            service,
+            {
+                "method": "kubernetes",
+                "mount": args.kubernetes_auth_mount,
+                **vault_ns,
+                "kubernetes": {
+                    "role": service,
+                    "serviceAccount": service,
+                    "audiences": [TOKEN_AUDIENCE],
+                },
+                "vaultConnectionRef": connection_ref,
+            },
+            namespace=namespace,
+            labels=labels,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=auth_deps),
+        )
+        after_auth = pulumi.ResourceOptions(parent=self, depends_on=[*waits, self.release, auth])
+        config_secret = config_secret_name(service)
+        static = _custom(
+            f"{name}-{service}-config",
+            "VaultStaticSecret",
+            config_secret,
+            {
+                "vaultAuthRef": service,
+                **vault_ns,
+                "type": "kv-v2",
+                "mount": args.kv_mount,
+                "path": f"ttbt2/{args.environment}/{service}/config",
+                "refreshAfter": args.refresh_after,
+                "destination": {"name": config_secret, "create": True, "labels": labels},
+                "rolloutRestartTargets": restart,
+            },
+            namespace=namespace,
+            labels=labels,
+            opts=after_auth,
+        )
+        db_secret = database_secret_name(service)
+        dynamic = _custom(
+            f"{name}-{service}-db",
+            "VaultDynamicSecret",
+            db_secret,
+            {
+                "vaultAuthRef": service,
+                **vault_ns,
+                "mount": args.database_mount,
+                "path": f"creds/{service}",
+                "renewalPercent": RENEWAL_PERCENT,
+                "revoke": True,
+                "destination": {"name": db_secret, "create": True, "labels": labels},
+                "rolloutRestartTargets": restart,
+            },
+            namespace=namespace,
+            labels=labels,
+            opts=after_auth,
+        )
+        self.namespaces[service] = namespace
+        self.auths[service] = auth
+        self.static_secrets[service] = static
+        self.dynamic_secrets[service] = dynamic
+        self.auth_names[service] = service
+        self.config_secret_names[service] = config_secret
+        self.database_secret_names[service] = db_secret
 
-        self.service_accounts: dict[str, k8s.core.v1.ServiceAccount] = {}
-        self.namespaces: dict[str, str] = {}
-        self.auths: dict[str, k8s.apiextensions.CustomResource] = {}
-        self.static_secrets: dict[str, k8s.apiextensions.CustomResource] = {}
-        self.dynamic_secrets: dict[str, k8s.apiextensions.CustomResource] = {}
-        self.auth_names: dict[str, str] = {}
-        self.config_secret_names: dict[str, str] = {}
-        self.database_secret_names: dict[str, str] = {}
-        for service in args.services:
-            labels = {**env_labels, "app.kubernetes.io/name": service}
-            namespace = args.namespace_of(service)
-            restart = [{"kind": args.restart_kind(service), "name": service}]
-            auth_deps: list[pulumi.Resource] = [*waits, self.release, self.connection]
-            if service not in args.rollout_services:
-                account = k8s.core.v1.ServiceAccount(
-                    f"{name}-{service}-sa",
-                    metadata=k8s.meta.v1.ObjectMetaArgs(
-                        name=service, namespace=namespace, labels=labels
-                    ),
-                    automount_service_account_token=False,
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=waits),
-                )
-                self.service_accounts[service] = account
-                auth_deps.append(account)
-            auth = custom(
-                f"{name}-{service}-auth",
-                "VaultAuth",
-                service,
-                {
-                    "method": "kubernetes",
-                    "mount": args.kubernetes_auth_mount,
-                    **vault_ns,
-                    "kubernetes": {
-                        "role": service,
-                        "serviceAccount": service,
-                        "audiences": [TOKEN_AUDIENCE],
-                    },
-                    "vaultConnectionRef": connection_ref,
-                },
-                namespace=namespace,
-                labels=labels,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=auth_deps),
-            )
-            after_auth = pulumi.ResourceOptions(
-                parent=self, depends_on=[*waits, self.release, auth]
-            )
-            config_secret = config_secret_name(service)
-            static = custom(
-                f"{name}-{service}-config",
-                "VaultStaticSecret",
-                config_secret,
-                {
-                    "vaultAuthRef": service,
-                    **vault_ns,
-                    "type": "kv-v2",
-                    "mount": args.kv_mount,
-                    "path": f"ttbt2/{args.environment}/{service}/config",
-                    "refreshAfter": args.refresh_after,
-                    "destination": {"name": config_secret, "create": True, "labels": labels},
-                    "rolloutRestartTargets": restart,
-                },
-                namespace=namespace,
-                labels=labels,
-                opts=after_auth,
-            )
-            db_secret = database_secret_name(service)
-            dynamic = custom(
-                f"{name}-{service}-db",
-                "VaultDynamicSecret",
-                db_secret,
-                {
-                    "vaultAuthRef": service,
-                    **vault_ns,
-                    "mount": args.database_mount,
-                    "path": f"creds/{service}",
-                    "renewalPercent": RENEWAL_PERCENT,
-                    "revoke": True,
-                    "destination": {"name": db_secret, "create": True, "labels": labels},
-                    "rolloutRestartTargets": restart,
-                },
-                namespace=namespace,
-                labels=labels,
-                opts=after_auth,
-            )
-            self.namespaces[service] = namespace
-            self.auths[service] = auth
-            self.static_secrets[service] = static
-            self.dynamic_secrets[service] = dynamic
-            self.auth_names[service] = service
-            self.config_secret_names[service] = config_secret
-            self.database_secret_names[service] = db_secret
-
-        self.token_review = k8s.rbac.v1.ClusterRoleBinding(
+    def _token_review(
+        self, name: str, args: VaultSecretsOperatorArgs, env_labels: dict[str, str]
+    ) -> k8s.rbac.v1.ClusterRoleBinding:
+        """``system:auth-delegator`` for every service's account, which Vault's login needs."""
+        child = pulumi.ResourceOptions(parent=self)
+        return k8s.rbac.v1.ClusterRoleBinding(
             f"{name}-token-review",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=f"ttbt2-{args.environment}-vault-token-review", labels=env_labels
@@ -398,13 +415,23 @@ class VaultSecretsOperator(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.register_outputs(
-            {
-                "operatorNamespace": OPERATOR_NAMESPACE,
-                "namespaces": self.namespaces,
-                "connectionName": self.connection_name,
-                "authNames": self.auth_names,
-                "configSecretNames": self.config_secret_names,
-                "databaseSecretNames": self.database_secret_names,
-            }
-        )
+
+def _custom(
+    logical: str,
+    kind: str,
+    obj_name: str,
+    spec: dict[str, Any],
+    *,
+    namespace: str,
+    labels: dict[str, str],
+    opts: pulumi.ResourceOptions,
+) -> k8s.apiextensions.CustomResource:
+    """A VSO custom resource ``kind``/``obj_name`` in ``namespace``."""
+    return k8s.apiextensions.CustomResource(
+        logical,
+        api_version=API_VERSION,
+        kind=kind,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=obj_name, namespace=namespace, labels=labels),
+        spec=spec,
+        opts=opts,
+    )

@@ -50,6 +50,8 @@ def observability_layer(
             email_from=cfg.alerting.email_from,
             smarthost=cfg.alerting.smarthost,
             sms_webhook_url=cfg.alerting.sms_webhook_url,
+            team_emails=cfg.alerting.team_emails,
+            dashboard_webhook_url=cfg.alerting.ops_room_webhook_url or None,
         )
     )
     receiver_credentials = {

@@ -160,12 +160,25 @@ def test_routing_table_agrees_with_amtool(config_file: Path) -> None:
 
 
 @needs_amtool
-def test_dashboard_shows_critical_and_warning_but_not_info(tmp_path: Path) -> None:
+def test_dashboard_receives_every_alert_and_changes_nothing_else(tmp_path: Path) -> None:
     s = settings(tmp_path, dashboard_webhook_url="http://ops-dashboard.monitoring.svc:8080/a")
     path = write_config(tmp_path, alertmanager_config(s))
-    assert routes_test(path, severity="critical") == ["sms", "email", "dashboard", "slack"]
-    assert routes_test(path, severity="warning", priority="low") == ["email", "dashboard", "slack"]
-    assert routes_test(path, severity="info") == ["slack"]
+    assert routes_test(path, severity="critical") == ["dashboard", *CRITICAL]
+    assert routes_test(path, severity="warning", priority="low") == ["dashboard", *WARNING]
+    assert routes_test(path, severity="info") == ["dashboard", *INFO]
+    assert routes_test(path, alertname="Unlabelled") == ["dashboard", "slack"]
+    # The always-firing pipeline checks would be constant noise on the screen.
+    assert routes_test(path, alertname="Watchdog", severity="critical") == ["null"]
+
+
+def test_dashboard_is_paced_like_a_page() -> None:
+    s = settings(dashboard_webhook_url="https://dash.example/hook")
+    for labels in ({"severity": "info"}, {"severity": "warning", "priority": "low"}):
+        (screen,) = [
+            d for d in resolve(alertmanager_config(s), labels) if d.receiver == "dashboard"
+        ]
+        assert parse_duration(screen.group_wait) <= 10
+        assert parse_duration(screen.group_interval) <= 60
 
 
 # --- credentials -------------------------------------------------------------------------------

@@ -58,8 +58,10 @@ SLACK_WEBHOOK_FILE = "slack-webhook-url"
 SMTP_PASSWORD_FILE = "smtp-password"
 SMS_TOKEN_FILE = "sms-gateway-token"
 
+OPS_ROOM_TOKEN_FILE = "ops-room-webhook-token"
+
 SECRET_FILES: tuple[str, ...] = (SLACK_WEBHOOK_FILE, SMTP_PASSWORD_FILE, SMS_TOKEN_FILE)
-"""Keys the Secret mounted at ``secrets_dir`` must hold, no more, no fewer."""
+"""Keys the Secret mounted at ``secrets_dir`` always holds; see :func:`secret_files`."""
 
 NULL = "null"
 SLACK = "slack"
@@ -158,6 +160,17 @@ class RoutingSettings:
         return str(PurePosixPath(self.secrets_dir) / name)
 
 
+def secret_files(s: RoutingSettings) -> tuple[str, ...]:
+    """Keys the Secret must hold for these settings, no more, no fewer.
+
+    The dashboard's bearer token only when there is a dashboard: the alerts it receives name
+    services and failures, so it must be able to refuse anyone but Alertmanager, and a webhook
+    URL is no place for a credential.
+    """
+    extra = (OPS_ROOM_TOKEN_FILE,) if s.dashboard_webhook_url is not None else ()
+    return (*SECRET_FILES, *extra)
+
+
 def _receivers(s: RoutingSettings) -> list[dict[str, Any]]:
     """One receiver per channel, plus the silent one."""
     prefix = f"[{s.environment}] "
@@ -200,7 +213,18 @@ def _receivers(s: RoutingSettings) -> list[dict[str, Any]]:
             {
                 "name": DASHBOARD,
                 # The dashboard shows what is firing now, so it must also hear what cleared.
-                "webhook_configs": [{"url": s.dashboard_webhook_url, "send_resolved": True}],
+                "webhook_configs": [
+                    {
+                        "url": s.dashboard_webhook_url,
+                        "send_resolved": True,
+                        "http_config": {
+                            "authorization": {
+                                "type": "Bearer",
+                                "credentials_file": s.secret_path(OPS_ROOM_TOKEN_FILE),
+                            }
+                        },
+                    }
+                ],
             }
         )
     return receivers

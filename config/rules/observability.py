@@ -6,9 +6,11 @@ import re
 from collections.abc import Iterable
 
 from components.monitoring.alerts import ALERTS, TEAMS
+from config.constants import OPS_ROOM_CONSUMER
 from config.floors import floors_for
 from config.models.identity import IdentitySettings
 from config.models.observability import AlertingSettings, ObservabilitySettings
+from config.models.vault import VaultSettings
 from config.problems import UNSET, Problem, bad, key_of
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}")
@@ -80,4 +82,18 @@ def check_team_emails(alerting: AlertingSettings) -> Iterable[Problem]:
             yield bad(alerting, "team_emails", "an email address", value=address, suffix=f".{team}")
 
 
-RULES = (check_observability, check_alerting)
+def check_ops_room_credential(
+    alerting: AlertingSettings, vault: VaultSettings
+) -> Iterable[Problem]:
+    """The dashboard proves Alertmanager's identity with a token read from Vault."""
+    consumers = [ref.consumer for ref in vault.secrets]
+    if alerting.ops_room_webhook_url and OPS_ROOM_CONSUMER not in consumers:
+        yield bad(
+            alerting,
+            "ops_room_webhook_url",
+            f"empty, or with vaultSecrets declaring consumer {OPS_ROOM_CONSUMER} "
+            "(the dashboard's bearer token)",
+        )
+
+
+RULES = (check_observability, check_alerting, check_ops_room_credential)

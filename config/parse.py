@@ -80,7 +80,7 @@ def _unknown(key: str, keys: Mapping[str, Any]) -> str:
     return "unknown key; Pulumi.yaml lists every key"
 
 
-_JSON_EXAMPLES = {
+_JSON_EXAMPLES: dict[type, str] = {
     list: 'must be a list, e.g. ["a", "b"]',
     dict: 'must be an object, e.g. {"a": "b"}',
 }

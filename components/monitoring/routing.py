@@ -189,7 +189,6 @@ def _receivers(s: RoutingSettings) -> list[dict[str, Any]]:
             ],
         },
         _email_receiver(s, EMAIL, s.email_to),
-        *(_email_receiver(s, team_receiver(team), s.team_emails[team]) for team in _teams(s)),
         {
             "name": SMS,
             "webhook_configs": [
@@ -208,6 +207,7 @@ def _receivers(s: RoutingSettings) -> list[dict[str, Any]]:
             ],
         },
     ]
+    receivers += [_email_receiver(s, team_receiver(t), s.team_emails[t]) for t in _teams(s)]
     if s.dashboard_webhook_url is not None:
         receivers.append(
             {
@@ -275,7 +275,9 @@ def _email_step(s: RoutingSettings) -> dict[str, Any]:
 
 def _fan_out(steps: Sequence[str | dict[str, Any]]) -> list[dict[str, Any]]:
     """Child routes delivering to every channel: all but the last continue to the next."""
-    routes = [{"receiver": step} if isinstance(step, str) else dict(step) for step in steps]
+    routes: list[dict[str, Any]] = [
+        {"receiver": step} if isinstance(step, str) else dict(step) for step in steps
+    ]
     for route in routes[:-1]:
         route["continue"] = True
     return routes
@@ -287,8 +289,8 @@ def _matcher(label: str, value: str) -> str:
 
 def alertmanager_config(s: RoutingSettings) -> dict[str, Any]:
     """The complete ``alertmanager.yaml`` for the settings, as a plain mapping."""
-    critical_channels = [SMS, _email_step(s), SLACK]
-    warning_channels = [_email_step(s), SLACK]
+    critical_channels: list[str | dict[str, Any]] = [SMS, _email_step(s), SLACK]
+    warning_channels: list[str | dict[str, Any]] = [_email_step(s), SLACK]
 
     critical_route = {
         "receiver": SLACK,

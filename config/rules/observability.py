@@ -63,11 +63,11 @@ def check_alerting(alerting: AlertingSettings) -> Iterable[Problem]:
 def check_team_emails(alerting: AlertingSettings) -> Iterable[Problem]:
     """An address for every team the alert catalog labels, and for no unknown team."""
     emails = alerting.team_emails
-    for team in sorted({alert.team for alert in ALERTS} - set(emails)):
+    for missing in sorted({alert.team for alert in ALERTS} - set(emails)):
         yield Problem(
-            f"{key_of(alerting, 'team_emails')}.{team}",
+            f"{key_of(alerting, 'team_emails')}.{missing}",
             UNSET,
-            f"an email address for team {team!r}: the alert catalog labels alerts with it",
+            f"an email address for team {missing!r}: the alert catalog labels alerts with it",
         )
     for team, address in emails.items():
         if team not in TEAMS:

@@ -14,8 +14,15 @@ from typing import Any
 import pytest
 import yaml
 
+from components.k8s.metrics import alertmanager_credential_problems, mounted_alertmanager_config
 from components.monitoring.alerts import ALERTS, TEAMS
-from components.monitoring.routing import RoutingSettings, alertmanager_config, render_yaml
+from components.monitoring.routing import (
+    SECRET_FILES,
+    RoutingSettings,
+    alertmanager_config,
+    render_yaml,
+    secret_files,
+)
 from config import SettingsError, parse_raw
 from config.constants import OPS_ROOM_CONSUMER
 from tests.conftest import STACKS, one, raw_settings, render, stack_values
@@ -193,3 +200,13 @@ def test_routing_refuses_a_team_address_that_is_not_an_email() -> None:
             sms_webhook_url="https://sms.ttbt2.example/",
             team_emails={"backend": "nobody"},
         )
+
+
+@pytest.mark.parametrize("dashboard", [None, "https://ops-room.ttbt2.example/alerts"])
+def test_dashboard_credential_is_a_mounted_file_the_secret_holds(dashboard: str | None) -> None:
+    s = settings(dashboard_webhook_url=dashboard)
+    mounted = mounted_alertmanager_config(alertmanager_config(s), "receivers")
+    assert alertmanager_credential_problems(mounted, "receivers", secret_files(s)) == []
+    # Without the token file the platform's check refuses the dashboard's bare webhook URL.
+    if dashboard is not None:
+        assert alertmanager_credential_problems(mounted, "receivers", SECRET_FILES)

@@ -21,6 +21,9 @@ ALERTMANAGER_CONSUMERS = (
 )
 """Receiver credentials of Alertmanager (seed 4.5.2), each read from Vault, mounted as a file."""
 
+OPS_ROOM_CONSUMER = "alertmanager-ops-room-webhook-token"
+"""Bearer token of the operations-room dashboard, needed only with alertOpsRoomWebhookUrl."""
+
 CLOUDWATCH_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
     2922, 3288, 3653,

@@ -37,12 +37,13 @@ def parse_raw(stack: str, raw: Mapping[str, Any]) -> Settings:
         if flat is None:
             problems.append(Problem(key, value, _unknown(key, keys)))
             continue
-        if _is_list(flat.info) and isinstance(value, str):
-            # The engine passes list values to the program as JSON text.
+        kind = _json_kind(flat.info)
+        if kind is not None and isinstance(value, str):
+            # The engine passes list and object values to the program as JSON text.
             try:
                 by_domain[flat.domain][key] = json.loads(value)
             except json.JSONDecodeError:
-                problems.append(Problem(key, value, 'must be a list, e.g. ["a", "b"]'))
+                problems.append(Problem(key, value, _JSON_EXAMPLES[kind]))
             continue
         by_domain[flat.domain][key] = value
     parsed: dict[type[Domain], Domain] = {}
@@ -79,9 +80,19 @@ def _unknown(key: str, keys: Mapping[str, Any]) -> str:
     return "unknown key; Pulumi.yaml lists every key"
 
 
-def _is_list(info: FieldInfo) -> bool:
+_JSON_EXAMPLES: dict[type, str] = {
+    list: 'must be a list, e.g. ["a", "b"]',
+    dict: 'must be an object, e.g. {"a": "b"}',
+}
+
+
+def _json_kind(info: FieldInfo) -> type | None:
+    """``list`` or ``dict`` for a field the engine hands over as JSON text, else ``None``."""
     annotation = info.annotation
-    return get_origin(annotation) is list or annotation is list
+    for kind in (list, dict):
+        if get_origin(annotation) is kind or annotation is kind:
+            return kind
+    return None
 
 
 def _type_problems(

@@ -41,6 +41,8 @@ def declaration(field: Any) -> dict[str, Any]:
             if isinstance(item, type) and issubclass(item, BaseModel)
             else ("list of strings")
         )
+    elif get_origin(annotation) is dict:
+        kind = "object of strings"
     else:
         kind = _TYPES.get(annotation, "string")
     declared: dict[str, Any] = {"description": f"({kind}) {field.description}"}

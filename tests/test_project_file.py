@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, get_origin
 
 import pytest
 import yaml
@@ -44,6 +44,16 @@ def test_project_runtime_uses_the_locked_virtualenv() -> None:
     }
 
 
+def _is_object_key(key: str) -> bool:
+    """Whether ``key`` is one of ours declared as an object (a map of strings)."""
+    field = config_keys().get(key.removeprefix(f"{NAMESPACE}:"))
+    return (
+        key.startswith(f"{NAMESPACE}:")
+        and field is not None
+        and get_origin(field.annotation) is dict
+    )
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_stack_files_use_only_declared_keys_and_secure_secrets(stack: str) -> None:
     declared = set(_project()["template"]["config"])
@@ -52,8 +62,12 @@ def test_stack_files_use_only_declared_keys_and_secure_secrets(stack: str) -> No
         assert namespace in {NAMESPACE, "aws", "gcp", "azure-native", "kubernetes"}, key
         if namespace == NAMESPACE:
             assert key in declared, key
-        if isinstance(value, dict):
+        # An object-valued key (a map such as alertTeamEmails) holds plain strings; any other
+        # mapping must be a secret.
+        if isinstance(value, dict) and not _is_object_key(key):
             assert set(value) == {"secure"}, f"{key}: secrets only as secure: values"
+        if isinstance(value, dict) and _is_object_key(key):
+            assert all(isinstance(v, str) for v in value.values()), key
         # A key that holds a credential (not one that lists references, like vaultSecrets).
         if re.search(r"(password|token|secret|apikey)$", key, re.IGNORECASE):
             assert isinstance(value, dict) and "secure" in value, f"{key} must be a secure: value"

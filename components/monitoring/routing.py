@@ -7,11 +7,16 @@ the files named in :data:`SECRET_FILES`.
 The policy, in one place:
 
 * **Channels follow the severity** (seed 4.5.1 / 4.5.2): ``critical`` goes to SMS (the on-call
-  rota), email, the operations-room dashboard (when configured) and Slack; ``warning`` goes to
-  email, the dashboard and Slack; ``info`` goes to Slack only (the seed allows "Slack or the
-  dashboard only": Slack is chosen so the dashboard shows only what someone must act on).
+  rota), email and Slack; ``warning`` goes to email and Slack; ``info`` goes to Slack only.
   Anything else, e.g. an alert with no ``severity``, falls to the root receiver, Slack, so a
   mislabelled alert is still seen rather than dropped.
+* **Email goes to the team** (seed 4.5.2, "email to the relevant teams"): under each severity
+  that emails, one child route per ``team`` label sends to that team's receiver
+  (``email-<team>``); an alert whose team has no address goes to the general ``email``
+  receiver rather than to nobody.
+* **The operations-room dashboard sees everything** (seed 4.5.2, "in real time"): when
+  configured, the first route of the tree sends every alert but the silenced ones to it and
+  continues, so it changes nothing below it; it is paced like a page.
 * **Repeats follow the response time** (seed 4.6.2): a critical alert still firing is sent again
   every 10 minutes (response < 15 min); a warning repeats according to its ``priority`` label
   (critical 10 min, high 1 h, medium 4 h, low 24 h; 1 h when the label is missing, the safer
@@ -28,7 +33,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlparse
@@ -53,8 +58,10 @@ SLACK_WEBHOOK_FILE = "slack-webhook-url"
 SMTP_PASSWORD_FILE = "smtp-password"
 SMS_TOKEN_FILE = "sms-gateway-token"
 
+OPS_ROOM_TOKEN_FILE = "ops-room-webhook-token"
+
 SECRET_FILES: tuple[str, ...] = (SLACK_WEBHOOK_FILE, SMTP_PASSWORD_FILE, SMS_TOKEN_FILE)
-"""Keys the Secret mounted at ``secrets_dir`` must hold, no more, no fewer."""
+"""Keys the Secret mounted at ``secrets_dir`` always holds; see :func:`secret_files`."""
 
 NULL = "null"
 SLACK = "slack"
@@ -87,6 +94,9 @@ INFO_REPEAT = "24h"
 SILENCED_ALERTS: tuple[str, ...] = ("Watchdog", "InfoInhibitor")
 
 
+_TEAM = re.compile(r"[a-z0-9][a-z0-9-]*")
+
+
 class RoutingError(ValueError):
     """Raised when :class:`RoutingSettings` cannot produce a working configuration."""
 
@@ -104,6 +114,8 @@ class RoutingSettings:
     email_from: str
     smarthost: str
     sms_webhook_url: str
+    team_emails: Mapping[str, str] = field(default_factory=dict)
+    """Team label -> address of that team's email receiver."""
     slack_channel: str = "#alerts"
     secrets_dir: str = "/etc/alertmanager/secrets"
     dashboard_webhook_url: str | None = None
@@ -121,6 +133,11 @@ class RoutingSettings:
             value = getattr(self, name)
             if "@" not in value:
                 problems.append(f"{name} {value!r} is not an email address")
+        for team, address in self.team_emails.items():
+            if not _TEAM.fullmatch(team):
+                problems.append(f"team_emails: team {team!r} must be a lowercase label value")
+            if "@" not in address:
+                problems.append(f"team_emails[{team!r}] {address!r} is not an email address")
         host, _, port = self.smarthost.rpartition(":")
         if not host or not port.isdigit():
             problems.append(f"smarthost {self.smarthost!r} must be host:port")
@@ -143,6 +160,17 @@ class RoutingSettings:
         return str(PurePosixPath(self.secrets_dir) / name)
 
 
+def secret_files(s: RoutingSettings) -> tuple[str, ...]:
+    """Keys the Secret must hold for these settings, no more, no fewer.
+
+    The dashboard's bearer token only when there is a dashboard: the alerts it receives name
+    services and failures, so it must be able to refuse anyone but Alertmanager, and a webhook
+    URL is no place for a credential.
+    """
+    extra = (OPS_ROOM_TOKEN_FILE,) if s.dashboard_webhook_url is not None else ()
+    return (*SECRET_FILES, *extra)
+
+
 def _receivers(s: RoutingSettings) -> list[dict[str, Any]]:
     """One receiver per channel, plus the silent one."""
     prefix = f"[{s.environment}] "
@@ -160,21 +188,7 @@ def _receivers(s: RoutingSettings) -> list[dict[str, Any]]:
                 }
             ],
         },
-        {
-            "name": EMAIL,
-            "email_configs": [
-                {
-                    "to": s.email_to,
-                    "from": s.email_from,
-                    "smarthost": s.smarthost,
-                    "auth_username": s.smtp_username or s.email_from,
-                    "auth_password_file": s.secret_path(SMTP_PASSWORD_FILE),
-                    "require_tls": True,
-                    "send_resolved": True,
-                    "headers": {"Subject": prefix + '{{ template "email.default.subject" . }}'},
-                }
-            ],
-        },
+        _email_receiver(s, EMAIL, s.email_to),
         {
             "name": SMS,
             "webhook_configs": [
@@ -193,23 +207,80 @@ def _receivers(s: RoutingSettings) -> list[dict[str, Any]]:
             ],
         },
     ]
+    receivers += [_email_receiver(s, team_receiver(t), s.team_emails[t]) for t in _teams(s)]
     if s.dashboard_webhook_url is not None:
         receivers.append(
             {
                 "name": DASHBOARD,
                 # The dashboard shows what is firing now, so it must also hear what cleared.
-                "webhook_configs": [{"url": s.dashboard_webhook_url, "send_resolved": True}],
+                "webhook_configs": [
+                    {
+                        "url": s.dashboard_webhook_url,
+                        "send_resolved": True,
+                        "http_config": {
+                            "authorization": {
+                                "type": "Bearer",
+                                "credentials_file": s.secret_path(OPS_ROOM_TOKEN_FILE),
+                            }
+                        },
+                    }
+                ],
             }
         )
     return receivers
 
 
-def _fan_out(channels: Sequence[str]) -> list[dict[str, Any]]:
+def team_receiver(team: str) -> str:
+    """Name of the email receiver of one team."""
+    return f"{EMAIL}-{team}"
+
+
+def _teams(s: RoutingSettings) -> list[str]:
+    return sorted(s.team_emails)
+
+
+def _email_receiver(s: RoutingSettings, name: str, to: str) -> dict[str, Any]:
+    prefix = f"[{s.environment}] "
+    return {
+        "name": name,
+        "email_configs": [
+            {
+                "to": to,
+                "from": s.email_from,
+                "smarthost": s.smarthost,
+                "auth_username": s.smtp_username or s.email_from,
+                "auth_password_file": s.secret_path(SMTP_PASSWORD_FILE),
+                "require_tls": True,
+                "send_resolved": True,
+                "headers": {"Subject": prefix + '{{ template "email.default.subject" . }}'},
+            }
+        ],
+    }
+
+
+def _email_step(s: RoutingSettings) -> dict[str, Any]:
+    """The email channel: the alert's team receiver, or the general one when none matches.
+
+    A node with no matchers always matches; its first matching team child wins, and when no
+    child matches the node delivers to its own receiver, so exactly one email is sent.
+    """
+    step: dict[str, Any] = {"receiver": EMAIL}
+    if s.team_emails:
+        step["routes"] = [
+            {"receiver": team_receiver(team), "matchers": [_matcher("team", team)]}
+            for team in _teams(s)
+        ]
+    return step
+
+
+def _fan_out(steps: Sequence[str | dict[str, Any]]) -> list[dict[str, Any]]:
     """Child routes delivering to every channel: all but the last continue to the next."""
-    return [
-        {"receiver": name, "continue": True} if i < len(channels) - 1 else {"receiver": name}
-        for i, name in enumerate(channels)
+    routes: list[dict[str, Any]] = [
+        {"receiver": step} if isinstance(step, str) else dict(step) for step in steps
     ]
+    for route in routes[:-1]:
+        route["continue"] = True
+    return routes
 
 
 def _matcher(label: str, value: str) -> str:
@@ -218,9 +289,8 @@ def _matcher(label: str, value: str) -> str:
 
 def alertmanager_config(s: RoutingSettings) -> dict[str, Any]:
     """The complete ``alertmanager.yaml`` for the settings, as a plain mapping."""
-    dashboard = [DASHBOARD] if s.dashboard_webhook_url is not None else []
-    critical_channels = [SMS, EMAIL, *dashboard, SLACK]
-    warning_channels = [EMAIL, *dashboard, SLACK]
+    critical_channels: list[str | dict[str, Any]] = [SMS, _email_step(s), SLACK]
+    warning_channels: list[str | dict[str, Any]] = [_email_step(s), SLACK]
 
     critical_route = {
         "receiver": SLACK,
@@ -259,6 +329,18 @@ def alertmanager_config(s: RoutingSettings) -> dict[str, Any]:
         "receiver": NULL,
         "matchers": [f'alertname=~"{"|".join(SILENCED_ALERTS)}"'],
     }
+    # First and continuing: every alert reaches the screen and then the routes below as if
+    # the dashboard were not there. Paced like a page: the room must see it within a minute.
+    dashboard = [
+        {
+            "receiver": DASHBOARD,
+            "matchers": [f'alertname!~"{"|".join(SILENCED_ALERTS)}"'],
+            "continue": True,
+            "group_wait": "10s",
+            "group_interval": "1m",
+            "repeat_interval": CRITICAL_REPEAT,
+        }
+    ]
 
     return {
         "global": {"resolve_timeout": "5m"},
@@ -270,7 +352,16 @@ def alertmanager_config(s: RoutingSettings) -> dict[str, Any]:
             "group_wait": "30s",
             "group_interval": "5m",
             "repeat_interval": WARNING_DEFAULT_REPEAT,
-            "routes": [silenced, critical_route, warning_route, info_route],
+            "routes": [
+                *(dashboard if s.dashboard_webhook_url is not None else []),
+                silenced,
+                critical_route,
+                warning_route,
+                info_route,
+                # Explicit, because a node delivers to its own receiver only when no child
+                # matched, and the continuing dashboard route matches every alert.
+                {"receiver": SLACK},
+            ],
         },
         "inhibit_rules": [
             # Without namespace!="" a cluster-wide critical (no namespace, no service) would

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from components.monitoring.alerts import TEAMS
 from config.fields import Domain, setting
 from config.floors import per_environment
+
+DEFAULT_TEAM_EMAILS: dict[str, str] = {team: f"{team}-team@ttbt2.example" for team in TEAMS}
+"""One address per team label of the alert catalog; stacks name their own."""
 
 
 class ObservabilitySettings(Domain):
@@ -59,15 +63,21 @@ class ObservabilitySettings(Domain):
 
 
 class AlertingSettings(Domain):
-    """Alertmanager's receivers (seed 4.5.2): Slack, email and SMS."""
+    """Alertmanager's receivers (seed 4.5.2): Slack, email per team, SMS and the ops room."""
 
     slack_channel: str = setting(
         "#alerts", "Slack channel of technical alerts (seed 4.5.2).", key="alertSlackChannel"
     )
     email_to: str = setting(
         "platform-team@ttbt2.example",
-        "Team address that receives critical and warning alerts.",
+        "Address of critical and warning alerts that carry no team label known to alertTeamEmails.",
         key="alertEmailTo",
+    )
+    team_emails: dict[str, str] = setting(
+        DEFAULT_TEAM_EMAILS,
+        "Team label -> address that receives the team's critical and warning alerts; every "
+        f"team of the alert catalog ({', '.join(TEAMS)}) needs one.",
+        key="alertTeamEmails",
     )
     email_from: str = setting(
         "alertmanager@ttbt2.example", "Sender of alert emails.", key="alertEmailFrom"
@@ -79,4 +89,10 @@ class AlertingSettings(Domain):
         "https://sms-gateway.ttbt2.example/alertmanager",
         "HTTPS gateway that sends critical alerts by SMS to the on-call engineers.",
         key="alertSmsWebhookUrl",
+    )
+    ops_room_webhook_url: str = setting(
+        "",
+        "HTTPS webhook of the operations-room dashboard, which then receives every alert in "
+        "real time; empty = no dashboard.",
+        key="alertOpsRoomWebhookUrl",
     )

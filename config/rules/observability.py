@@ -5,10 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from components.monitoring.alerts import ALERTS, TEAMS
+from config.constants import OPS_ROOM_CONSUMER
 from config.floors import floors_for
 from config.models.identity import IdentitySettings
 from config.models.observability import AlertingSettings, ObservabilitySettings
-from config.problems import Problem, bad
+from config.models.vault import VaultSettings
+from config.problems import UNSET, Problem, bad, key_of
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}")
 
 
 def check_observability(
@@ -43,12 +48,52 @@ def check_alerting(alerting: AlertingSettings) -> Iterable[Problem]:
     if not re.fullmatch(r"#[a-z0-9_-]{1,79}", alerting.slack_channel):
         yield bad(alerting, "slack_channel", "a channel such as #alerts")
     for field in ("email_to", "email_from"):
-        if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", getattr(alerting, field)):
+        if not _EMAIL.fullmatch(getattr(alerting, field)):
             yield bad(alerting, field, "an email address")
     if not re.fullmatch(r"[A-Za-z0-9.-]+:\d{1,5}", alerting.smarthost):
         yield bad(alerting, "smarthost", "host:port of an SMTP relay")
     if not alerting.sms_webhook_url.startswith("https://"):
         yield bad(alerting, "sms_webhook_url", "an https:// URL")
+    url = alerting.ops_room_webhook_url
+    if url and not re.fullmatch(r"https://[^\s/]+(/\S*)?", url):
+        yield bad(alerting, "ops_room_webhook_url", "an https:// URL, or empty for no dashboard")
+    yield from check_team_emails(alerting)
 
 
-RULES = (check_observability, check_alerting)
+def check_team_emails(alerting: AlertingSettings) -> Iterable[Problem]:
+    """An address for every team the alert catalog labels, and for no unknown team."""
+    emails = alerting.team_emails
+    for missing in sorted({alert.team for alert in ALERTS} - set(emails)):
+        yield Problem(
+            f"{key_of(alerting, 'team_emails')}.{missing}",
+            UNSET,
+            f"an email address for team {missing!r}: the alert catalog labels alerts with it",
+        )
+    for team, address in emails.items():
+        if team not in TEAMS:
+            yield bad(
+                alerting,
+                "team_emails",
+                "a team of the alert catalog: " + ", ".join(TEAMS),
+                value=team,
+                suffix=f".{team}",
+            )
+        elif not _EMAIL.fullmatch(address):
+            yield bad(alerting, "team_emails", "an email address", value=address, suffix=f".{team}")
+
+
+def check_ops_room_credential(
+    alerting: AlertingSettings, vault: VaultSettings
+) -> Iterable[Problem]:
+    """The dashboard proves Alertmanager's identity with a token read from Vault."""
+    consumers = [ref.consumer for ref in vault.secrets]
+    if alerting.ops_room_webhook_url and OPS_ROOM_CONSUMER not in consumers:
+        yield bad(
+            alerting,
+            "ops_room_webhook_url",
+            f"empty, or with vaultSecrets declaring consumer {OPS_ROOM_CONSUMER} "
+            "(the dashboard's bearer token)",
+        )
+
+
+RULES = (check_observability, check_alerting, check_ops_room_credential)

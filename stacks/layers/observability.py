@@ -42,18 +42,20 @@ def observability_layer(
 ) -> ObservabilityLayer:
     """Register the metrics, alerting, dashboards and logging of the environment."""
     env = cfg.identity.environment
-    alert_routing = routing.alertmanager_config(
-        routing.RoutingSettings(
-            environment=env,
-            slack_channel=cfg.alerting.slack_channel,
-            email_to=cfg.alerting.email_to,
-            email_from=cfg.alerting.email_from,
-            smarthost=cfg.alerting.smarthost,
-            sms_webhook_url=cfg.alerting.sms_webhook_url,
-        )
+    alert_settings = routing.RoutingSettings(
+        environment=env,
+        slack_channel=cfg.alerting.slack_channel,
+        email_to=cfg.alerting.email_to,
+        email_from=cfg.alerting.email_from,
+        smarthost=cfg.alerting.smarthost,
+        sms_webhook_url=cfg.alerting.sms_webhook_url,
+        team_emails=cfg.alerting.team_emails,
+        dashboard_webhook_url=cfg.alerting.ops_room_webhook_url or None,
     )
+    alert_routing = routing.alertmanager_config(alert_settings)
+    alert_secret_files = routing.secret_files(alert_settings)
     receiver_credentials = {
-        file: secrets.for_consumer(f"alertmanager-{file}") for file in routing.SECRET_FILES
+        file: secrets.for_consumer(f"alertmanager-{file}") for file in alert_secret_files
     }
     stack = observability.Observability(
         f"{base.prefix}-observability",
@@ -69,7 +71,7 @@ def observability_layer(
                 rule_groups=alerts.rule_groups(),
                 alertmanager_config=alert_routing,
                 alertmanager_secret_name="alertmanager-receivers",
-                alertmanager_secret_files=routing.SECRET_FILES,
+                alertmanager_secret_files=alert_secret_files,
                 alertmanager_secret_values={
                     k: v for k, v in receiver_credentials.items() if v is not None
                 },

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from components.monitoring.routing import (
+    OPS_ROOM_TOKEN_FILE,
     SECRET_FILES,
     RoutingError,
     RoutingSettings,
@@ -23,6 +24,7 @@ from components.monitoring.routing import (
     render_yaml,
     resolve,
     routing_table,
+    secret_files,
 )
 
 AMTOOL = shutil.which("amtool")
@@ -51,7 +53,7 @@ def settings(secrets_dir: Path | str = "/etc/alertmanager/secrets", **kw: Any) -
 
 def write_config(tmp_path: Path, config: dict[str, Any]) -> Path:
     """The config and the secret files it names, as a mounted Secret would provide them."""
-    for name in SECRET_FILES:
+    for name in (*SECRET_FILES, OPS_ROOM_TOKEN_FILE):
         (tmp_path / name).write_text("not-a-real-secret\n")
     path = tmp_path / "alertmanager.yaml"
     path.write_text(render_yaml(config))
@@ -160,12 +162,25 @@ def test_routing_table_agrees_with_amtool(config_file: Path) -> None:
 
 
 @needs_amtool
-def test_dashboard_shows_critical_and_warning_but_not_info(tmp_path: Path) -> None:
+def test_dashboard_receives_every_alert_and_changes_nothing_else(tmp_path: Path) -> None:
     s = settings(tmp_path, dashboard_webhook_url="http://ops-dashboard.monitoring.svc:8080/a")
     path = write_config(tmp_path, alertmanager_config(s))
-    assert routes_test(path, severity="critical") == ["sms", "email", "dashboard", "slack"]
-    assert routes_test(path, severity="warning", priority="low") == ["email", "dashboard", "slack"]
-    assert routes_test(path, severity="info") == ["slack"]
+    assert routes_test(path, severity="critical") == ["dashboard", *CRITICAL]
+    assert routes_test(path, severity="warning", priority="low") == ["dashboard", *WARNING]
+    assert routes_test(path, severity="info") == ["dashboard", *INFO]
+    assert routes_test(path, alertname="Unlabelled") == ["dashboard", "slack"]
+    # The always-firing pipeline checks would be constant noise on the screen.
+    assert routes_test(path, alertname="Watchdog", severity="critical") == ["null"]
+
+
+def test_dashboard_is_paced_like_a_page() -> None:
+    s = settings(dashboard_webhook_url="https://dash.example/hook")
+    for labels in ({"severity": "info"}, {"severity": "warning", "priority": "low"}):
+        (screen,) = [
+            d for d in resolve(alertmanager_config(s), labels) if d.receiver == "dashboard"
+        ]
+        assert parse_duration(screen.group_wait) <= 10
+        assert parse_duration(screen.group_interval) <= 60
 
 
 # --- credentials -------------------------------------------------------------------------------
@@ -178,8 +193,9 @@ def test_no_credential_is_inline(dashboard: str | None) -> None:
     keys = {key for key, _ in walk(document)}
     assert not keys & {"api_url", "auth_password", "credentials", "password", "auth_secret"}
     assert not keys & {"slack_api_url", "smtp_auth_password"}  # global forms too
-    files = [v for k, v in walk(document) if k.endswith("_file")]
-    assert sorted(files) == sorted(f"/etc/alertmanager/secrets/{n}" for n in SECRET_FILES)
+    files = {v for k, v in walk(document) if k.endswith("_file")}
+    assert files == {f"/etc/alertmanager/secrets/{n}" for n in secret_files(s)}
+    assert len(secret_files(s)) == len(SECRET_FILES) + (dashboard is not None)
 
 
 def test_secret_files_are_exactly_the_referenced_files() -> None:

@@ -18,6 +18,8 @@ from pulumi_aws import cloudfront, wafv2
 from components.aws.bucket import SecureBucket, SecureBucketArgs
 from components.aws.context import AwsContext
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs, ServiceGrant
+from components.aws.logs import encrypted_log_group
+from config.constants import CLOUDWATCH_RETENTION_DAYS
 
 CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 """AWS managed cache policy "CachingDisabled": nothing is cached, nothing is in the key."""
@@ -55,6 +57,19 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 """A CSP for a single-page app whose code, styles and API all come from this distribution."""
+
+EDGE_REGION = "us-east-1"
+"""Where CloudFront keeps its certificates and CLOUDFRONT-scope WAF resources (and their logs)."""
+
+WAF_LOG_GROUP_PREFIX = "aws-waf-logs-"
+"""WAF delivers only to log groups whose name starts with this."""
+
+REDACTED_HEADERS = ("authorization", "cookie")
+"""Request headers kept out of the WAF log: bearer tokens and session cookies are credentials.
+WAF matches single-header names in lower case."""
+
+BLOCKED_IP_RULE = "blocked-ip-set"
+"""The first rule of the web ACL: sources on the blocked-IP set, added by hand from a runbook."""
 
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAmazonIpReputationList",
@@ -106,6 +121,9 @@ class CdnArgs:
     ``domain`` empty means CloudFront's ``*.cloudfront.net`` name and default certificate;
     otherwise ``hosted_zone_id`` is the Route 53 zone for the certificate validation and the
     alias records. ``waf_rate_limit`` is requests per 5 minutes per client IP.
+    ``waf_log_retention_days`` is how long the WAF request log (CloudWatch Logs, us-east-1) is
+    kept, one of the retentions CloudWatch accepts. ``blocked_ip_set_name`` names the WAF IP
+    set the runbooks add hostile sources to (empty: ``<name>-blocked``).
     """
 
     context: AwsContext
@@ -121,6 +139,8 @@ class CdnArgs:
     price_class: str = "PriceClass_100"
     waf_rate_limit: int = 2000
     api_cache_ttl_seconds: int = 60
+    waf_log_retention_days: int = 90
+    blocked_ip_set_name: str = ""
     protect: bool = False
 
     def __post_init__(self) -> None:
@@ -144,6 +164,11 @@ class CdnArgs:
             raise ValueError(
                 f"api_cache_ttl_seconds must be 0..{API_MAX_TTL_SECONDS}, "
                 f"got {self.api_cache_ttl_seconds}"
+            )
+        if self.waf_log_retention_days not in CLOUDWATCH_RETENTION_DAYS:
+            raise ValueError(
+                f"waf_log_retention_days must be one of {CLOUDWATCH_RETENTION_DAYS}, "
+                f"got {self.waf_log_retention_days}"
             )
         for path in (*self.api_public_paths, *self.static_paths):
             if not path.startswith("/"):
@@ -203,7 +228,10 @@ class Cdn(pulumi.ComponentResource):
         self.static_cache_policy = self._static_cache_policy(name, child)
         self.api_cache_policy = self._api_cache_policy(name, args, child)
         self.security_headers = self._security_headers(name, child)
+        # Operators add addresses to this set by hand (runbooks): see _blocked_ip_set.
+        self.blocked_ip_set = self._blocked_ip_set(name, args, tags, edge)
         self.web_acl = self._web_acl(name, args, tags, edge)
+        self.waf_log_group = self._waf_logging(name, args, edge)
         certificate_arn = self._certificate(name, args, tags, edge, child)
 
         # The bucket policy pins CloudFront's read grant to this distribution, and the
@@ -253,8 +281,12 @@ class Cdn(pulumi.ComponentResource):
         self.distribution_arn = self.distribution.arn
         self.static_bucket_name = static.bucket.bucket
         self.web_acl_arn = self.web_acl.arn
+        self.blocked_ip_set_arn = self.blocked_ip_set.arn
+        self.waf_log_group_name = self.waf_log_group.name
         self.register_outputs(
             {
+                "blockedIpSetArn": self.blocked_ip_set_arn,
+                "wafLogGroupName": self.waf_log_group_name,
                 "domainName": self.domain_name,
                 "distributionId": self.distribution_id,
                 "distributionArn": self.distribution_arn,
@@ -430,10 +462,84 @@ class Cdn(pulumi.ComponentResource):
             opts=child,
         )
 
+    def _blocked_ip_set(
+        self, name: str, args: CdnArgs, tags: dict[str, str], edge: pulumi.ResourceOptions
+    ) -> wafv2.IpSet:
+        """The IPv4 set the web ACL blocks first; created empty, filled by hand."""
+        set_name = args.blocked_ip_set_name or f"{name}-blocked"
+        return wafv2.IpSet(
+            f"{name}-blocked-ips",
+            name=set_name,
+            description=f"Sources blocked at the edge of {name}, added by operators",
+            scope="CLOUDFRONT",
+            ip_address_version="IPV4",
+            addresses=[],
+            tags={**tags, "Name": set_name},
+            # The credential-stuffing and bot-surge runbooks add addresses during an incident
+            # (aws wafv2 update-ip-set); the program only creates the set, so the next
+            # `pulumi up` must not empty it again and let the attackers back in.
+            opts=pulumi.ResourceOptions.merge(
+                edge, pulumi.ResourceOptions(ignore_changes=["addresses"])
+            ),
+        )
+
+    def _waf_logging(
+        self, name: str, args: CdnArgs, edge: pulumi.ResourceOptions
+    ) -> aws.cloudwatch.LogGroup:
+        """Every request the web ACL sees, to a KMS-encrypted log group in us-east-1.
+
+        WAF logs a CLOUDFRONT-scope web ACL only to destinations in us-east-1, named
+        ``aws-waf-logs-*``; the key lives there too, since CloudWatch Logs uses keys of its own
+        region only. The Authorization and Cookie headers are redacted.
+        """
+        group_name = f"{WAF_LOG_GROUP_PREFIX}{name}"
+        key = EncryptionKey(
+            f"{name}-waf-logs",
+            EncryptionKeyArgs(
+                description=f"WAF request log of {name} (CloudWatch Logs, {EDGE_REGION})",
+                context=AwsContext(
+                    account_id=args.context.account_id,
+                    partition=args.context.partition,
+                    region=EDGE_REGION,
+                ),
+                tags=args.tags,
+                protect=args.protect,
+                log_group_patterns=[group_name],
+            ),
+            opts=pulumi.ResourceOptions(parent=self, providers={"aws": args.edge_provider}),
+        )
+        group = encrypted_log_group(
+            f"{name}-waf-logs",
+            group_name,
+            retention_days=args.waf_log_retention_days,
+            kms_key_arn=key.arn,
+            tags=args.tags,
+            opts=edge,
+        )
+        wafv2.WebAclLoggingConfiguration(
+            f"{name}-waf-logging",
+            resource_arn=self.web_acl.arn,
+            log_destination_configs=[group.arn],
+            redacted_fields=[
+                wafv2.WebAclLoggingConfigurationRedactedFieldArgs(
+                    single_header=wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs(
+                        name=header
+                    )
+                )
+                for header in REDACTED_HEADERS
+            ],
+            opts=edge,
+        )
+        return group
+
     def _web_acl(
         self, name: str, args: CdnArgs, tags: dict[str, str], edge: pulumi.ResourceOptions
     ) -> wafv2.WebAcl:
-        """Rate limit per IP, then the AWS managed groups; every rule has metrics and samples."""
+        """The blocked-IP set, the rate limit per IP, then the AWS managed groups.
+
+        Every rule has metrics and samples. The blocked set goes first: it is the cheapest
+        check, and a blocked source should not count against anyone's rate limit.
+        """
 
         def visibility(metric: str) -> wafv2.WebAclRuleVisibilityConfigArgs:
             return wafv2.WebAclRuleVisibilityConfigArgs(
@@ -444,8 +550,19 @@ class Cdn(pulumi.ComponentResource):
 
         rules = [
             wafv2.WebAclRuleArgs(
-                name="rate-limit-per-ip",
+                name=BLOCKED_IP_RULE,
                 priority=0,
+                action=wafv2.WebAclRuleActionArgs(block=wafv2.WebAclRuleActionBlockArgs()),
+                statement=wafv2.WebAclRuleStatementArgs(
+                    ip_set_reference_statement=wafv2.WebAclRuleStatementIpSetReferenceStatementArgs(
+                        arn=self.blocked_ip_set.arn
+                    )
+                ),
+                visibility_config=visibility(BLOCKED_IP_RULE),
+            ),
+            wafv2.WebAclRuleArgs(
+                name="rate-limit-per-ip",
+                priority=1,
                 action=wafv2.WebAclRuleActionArgs(block=wafv2.WebAclRuleActionBlockArgs()),
                 statement=wafv2.WebAclRuleStatementArgs(
                     rate_based_statement=wafv2.WebAclRuleStatementRateBasedStatementArgs(
@@ -455,9 +572,9 @@ class Cdn(pulumi.ComponentResource):
                     )
                 ),
                 visibility_config=visibility("rate-limit-per-ip"),
-            )
+            ),
         ]
-        for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1):
+        for priority, group in enumerate(MANAGED_RULE_GROUPS, start=len(rules)):
             rules.append(
                 wafv2.WebAclRuleArgs(
                     name=group,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from config.constants import CLOUDWATCH_RETENTION_DAYS
 from config.floors import floors_for
 from config.models.edge import EdgeSettings
 from config.models.identity import IdentitySettings
@@ -42,6 +43,14 @@ def check_edge(identity: IdentitySettings, edge: EdgeSettings) -> Iterable[Probl
     floor = floors_for(env).access_log_retention_days
     if edge.access_log_retention_days < floor:
         yield bad(edge, "access_log_retention_days", f"{env} keeps {floor}+ days")
+    elif edge.access_log_retention_days not in CLOUDWATCH_RETENTION_DAYS:
+        # The same retention applies to the WAF request log, a CloudWatch Logs group.
+        yield bad(
+            edge,
+            "access_log_retention_days",
+            "also the WAF log's CloudWatch retention: "
+            + ", ".join(map(str, CLOUDWATCH_RETENTION_DAYS)),
+        )
 
 
 RULES = (check_edge,)

@@ -7,7 +7,9 @@
   or a public bucket (CKV2_AWS_46);
 - advisory: custom origins are reached over HTTPS with TLSv1.2 only (CKV2_AWS_72, CKV2_AWS_54);
 - web ACLs of scope CLOUDFRONT rate-limit clients with a rate-based rule (platform rule,
-  mandatory) and send CloudWatch metrics (platform rule, advisory).
+  mandatory) and send CloudWatch metrics (platform rule, advisory);
+- every web ACL has a logging configuration in the stack, joined through its ``resourceArn``,
+  that redacts the ``authorization`` and ``cookie`` headers (CKV2_AWS_31, a stack policy).
 
 The viewer TLS rule and the default certificate: with ``cloudfrontDefaultCertificate`` (the
 ``*.cloudfront.net`` name) CloudFront only accepts ``minimumProtocolVersion`` TLSv1, so the
@@ -23,7 +25,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pulumi_policy import Policy, ResourceValidationArgs
+from pulumi_policy import Policy, ResourceValidationArgs, StackValidationArgs
 
 from .common import (
     ADVISORY,
@@ -33,7 +35,10 @@ from .common import (
     is_mapping,
     list_prop,
     mapping_prop,
+    referenced,
+    report_on,
     resource_policy,
+    stack_policy,
     str_list_prop,
     str_prop,
     wrong_type,
@@ -41,6 +46,9 @@ from .common import (
 
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+WEB_ACL_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
+REDACTED_HEADERS = ("authorization", "cookie")
+"""Headers a WAF log must not hold: bearer tokens and session cookies are credentials."""
 
 HTTPS_VIEWER_POLICIES = frozenset({"redirect-to-https", "https-only"})
 MINIMUM_SECURITY_POLICY = (2, 2021)
@@ -253,6 +261,52 @@ def _metrics(args: ResourceValidationArgs) -> Iterator[str]:
         yield f"CloudWatch metrics are off for {', '.join(off)}"
 
 
+def _redacted_headers(logging: Mapping[str, Any]) -> set[str]:
+    """Lower-cased names of the single headers a logging configuration redacts."""
+    headers = set()
+    for i, field in enumerate(_items(logging, "redactedFields")):
+        try:
+            name = str_prop(field, "singleHeader.name")
+        except InvalidPropError as exc:
+            raise InvalidPropError(f"redactedFields[{i}]: {exc.message}") from None
+        if name:
+            headers.add(name.lower())
+    return headers
+
+
+def _logging_problems(acl: Any, configs: list[Any]) -> Iterator[str]:
+    if not configs:
+        yield (
+            f"web ACL {acl.name} has no logging configuration in the stack: no "
+            "WebAclLoggingConfiguration has its resourceArn, so requests leave no evidence"
+        )
+        return
+    for config in configs:
+        try:
+            missing = [h for h in REDACTED_HEADERS if h not in _redacted_headers(config.props)]
+        except InvalidPropError as exc:
+            raise InvalidPropError(
+                f"WebAclLoggingConfiguration {config.name}: {exc.message}"
+            ) from None
+        if missing:
+            yield (
+                f"the logging configuration {config.name} of web ACL {acl.name} does not redact "
+                f"the {', '.join(missing)} header(s): credentials would be written to the log "
+                "(redactedFields singleHeader)"
+            )
+
+
+def _web_acl_logging(args: StackValidationArgs) -> Iterator[tuple[str, str | None]]:
+    by_acl: dict[str, list[Any]] = {}
+    for res in args.resources:
+        if res.resource_type == WEB_ACL_LOGGING:
+            for acl in referenced(res, "resourceArn", {WEB_ACL}):
+                by_acl.setdefault(acl.urn, []).append(res)
+    for res in args.resources:
+        if res.resource_type == WEB_ACL:
+            yield from report_on(res.urn, _logging_problems(res, by_acl.get(res.urn, [])))
+
+
 # --- policies ------------------------------------------------------------------------------------
 
 viewer_https = resource_policy(
@@ -336,6 +390,17 @@ waf_metrics = resource_policy(
     check=_metrics,
 )
 
+waf_logging = stack_policy(
+    name="aws-wafv2-logging",
+    description=(
+        "WAF web ACLs have a logging configuration in the stack (WebAclLoggingConfiguration "
+        "whose resourceArn is the web ACL) that redacts the authorization and cookie headers "
+        "(CKV2_AWS_31)."
+    ),
+    enforcement=MANDATORY,
+    check=_web_acl_logging,
+)
+
 POLICIES: list[Policy] = [
     viewer_https,
     viewer_tls,
@@ -345,4 +410,5 @@ POLICIES: list[Policy] = [
     origin_https,
     waf_rate_limit,
     waf_metrics,
+    waf_logging,
 ]

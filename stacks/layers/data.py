@@ -204,6 +204,10 @@ def _cdn(cfg: Settings, base: Foundation, logs: SecureBucket) -> Cdn:
             price_class=cfg.edge.cdn_price_class,
             waf_rate_limit=cfg.edge.waf_rate_limit,
             api_cache_ttl_seconds=cfg.edge.api_cache_ttl_seconds,
+            # One retention for the edge's request evidence: S3/CloudFront access logs and the
+            # WAF log (checked against CloudWatch's accepted values by the edge settings).
+            waf_log_retention_days=cfg.edge.access_log_retention_days,
+            blocked_ip_set_name=f"{base.prefix}-blocked",
             protect=base.protect,
         ),
         opts=base.on_aws,

@@ -93,6 +93,7 @@ EXPECTED: dict[str, EnforcementLevel] = {
     "aws-cloudfront-origin-https": EnforcementLevel.ADVISORY,
     "aws-wafv2-cloudfront-rate-limit": EnforcementLevel.MANDATORY,
     "aws-wafv2-cloudfront-metrics": EnforcementLevel.ADVISORY,
+    "aws-wafv2-logging": EnforcementLevel.MANDATORY,
     "vault-policy-least-privilege": EnforcementLevel.MANDATORY,
     "gcp-kms-crypto-key-rotation": EnforcementLevel.MANDATORY,
     "gcp-bigquery-dataset-cmek": EnforcementLevel.MANDATORY,
@@ -155,6 +156,7 @@ STACK_POLICIES = {
     "aws-s3-bucket-access-logging",
     "aws-s3-bucket-versioning",
     "aws-rds-force-tls",
+    "aws-wafv2-logging",
     "k8s-namespace-network-policy",
     "aws-backup-vault-lock",
     "aws-backup-data-stores-selected",
@@ -278,6 +280,7 @@ USED_TYPES = sorted(
         elasticache.REPLICATION_GROUP,
         cloudfront.DISTRIBUTION,
         cloudfront.WEB_ACL,
+        cloudfront.WEB_ACL_LOGGING,
     }
 )
 

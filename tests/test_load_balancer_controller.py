@@ -43,7 +43,7 @@ from offline.graph import StackGraph
 from offline.validate.helm_values import load_chart_values, unknown_value_paths
 from policies.ttbt2_policies.iam import no_wildcard_actions, no_wildcard_resources
 from tests.conftest import of_type, one
-from tests.policies.builders import findings_for, resource
+from tests.support.policies import findings_for, resource
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 K8S_VERSION = "1.33"

@@ -17,7 +17,18 @@ from policies.ttbt2_policies.azure import (
     storage_no_shared_key,
     storage_replicated_sku,
 )
-from tests.policies.builders import UNKNOWN, findings_for, resource
+from tests.support.policies import (
+    UNKNOWN,
+    assert_compliant,
+    assert_missing,
+    assert_unknown_is_a_note,
+    assert_violation,
+    assert_wrong_type,
+    case_ids,
+    findings_for,
+    resource,
+    without_none,
+)
 
 ACCOUNT = "azure-native:storage:StorageAccount"
 VAULT = "azure-native:keyvault:Vault"
@@ -48,13 +59,11 @@ VAULT_POLICIES = [keyvault_purge_protection, keyvault_soft_delete]
 
 
 def account(**changes: Any) -> Resource:
-    props = {**ACCOUNT_BASE, **changes}
-    return resource(ACCOUNT, {k: v for k, v in props.items() if v is not None})
+    return resource(ACCOUNT, without_none(ACCOUNT_BASE, changes))
 
 
 def vault(**changes: Any) -> Resource:
-    props = {**VAULT_PROPERTIES, **changes}
-    properties = {k: v for k, v in props.items() if v is not None}
+    properties = without_none(VAULT_PROPERTIES, changes)
     return resource(VAULT, {"resourceGroupName": "rg-data", "properties": properties})
 
 
@@ -68,7 +77,7 @@ def run(policy: Policy, r: Resource) -> list[Any]:
 
 @pytest.mark.parametrize("policy", ACCOUNT_POLICIES + VAULT_POLICIES, ids=lambda p: p.name)
 def test_baseline_is_compliant(policy: Policy) -> None:
-    assert run(policy, target(policy)) == []
+    assert_compliant(run(policy, target(policy)))
 
 
 VIOLATIONS: list[tuple[Policy, dict[str, Any], str]] = [
@@ -88,15 +97,12 @@ VIOLATIONS: list[tuple[Policy, dict[str, Any], str]] = [
 @pytest.mark.parametrize(
     ("policy", "changes", "expected"),
     VIOLATIONS,
-    ids=[f"{p.name}-{i}" for i, (p, *_rest) in enumerate(VIOLATIONS)],
+    ids=case_ids(VIOLATIONS),
 )
 def test_one_changed_property_is_a_violation(
     policy: Policy, changes: dict[str, Any], expected: str
 ) -> None:
-    [finding] = run(policy, target(policy, **changes))
-    assert finding.kind == "violation" and finding.enforcement == "mandatory"
-    assert finding.policy == policy.name
-    assert expected in finding.message
+    assert_violation(run(policy, target(policy, **changes)), policy, expected, mandatory=True)
 
 
 MISSING: list[tuple[Policy, str, str | None]] = [
@@ -116,12 +122,7 @@ MISSING: list[tuple[Policy, str, str | None]] = [
     ("policy", "key", "expected"), MISSING, ids=[f"{p.name}-{k}" for p, k, _e in MISSING]
 )
 def test_missing_property(policy: Policy, key: str, expected: str | None) -> None:
-    found = run(policy, target(policy, **{key: None}))
-    if expected is None:
-        assert found == []
-    else:
-        [finding] = found
-        assert finding.kind == "violation" and expected in finding.message
+    assert_missing(run(policy, target(policy, **{key: None})), policy, expected)
 
 
 def test_missing_sku_name_is_a_violation() -> None:
@@ -151,14 +152,12 @@ WRONG_TYPES: list[tuple[Policy, dict[str, Any], str]] = [
 @pytest.mark.parametrize(
     ("policy", "changes", "expected"),
     WRONG_TYPES,
-    ids=[f"{p.name}-{i}" for i, (p, *_rest) in enumerate(WRONG_TYPES)],
+    ids=case_ids(WRONG_TYPES),
 )
 def test_wrongly_typed_prop_is_a_violation(
     policy: Policy, changes: dict[str, Any], expected: str
 ) -> None:
-    found = run(policy, target(policy, **changes))
-    assert [f.kind for f in found] == ["violation"]
-    assert expected in found[0].message
+    assert_wrong_type(run(policy, target(policy, **changes)), expected)
 
 
 @pytest.mark.parametrize("policy", VAULT_POLICIES, ids=lambda p: p.name)
@@ -181,8 +180,7 @@ UNKNOWNS: list[tuple[Policy, dict[str, Any]]] = [
 
 @pytest.mark.parametrize(("policy", "changes"), UNKNOWNS, ids=[p.name for p, _c in UNKNOWNS])
 def test_unknown_value_is_a_note(policy: Policy, changes: dict[str, Any]) -> None:
-    [finding] = run(policy, target(policy, **changes))
-    assert finding.kind == "note" and finding.policy == policy.name
+    assert_unknown_is_a_note(run(policy, target(policy, **changes)), policy)
 
 
 # --- details -------------------------------------------------------------------------------------

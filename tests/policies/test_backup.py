@@ -20,7 +20,7 @@ from policies.ttbt2_policies.backup import (
     vault_cmk,
     vault_lock,
 )
-from tests.policies.builders import UNKNOWN, allow, deny, doc, findings_for, resource, violations
+from tests.support.policies import UNKNOWN, allow, deny, doc, findings_for, resource, violations
 
 VAULT = "aws:backup/vault:Vault"
 LOCK = "aws:backup/vaultLockConfiguration:VaultLockConfiguration"

@@ -20,7 +20,18 @@ from policies.ttbt2_policies.cloudfront import (
     waf_metrics,
     waf_rate_limit,
 )
-from tests.policies.builders import UNKNOWN, findings_for, resource
+from tests.support.policies import (
+    UNKNOWN,
+    assert_compliant,
+    assert_missing,
+    assert_unknown_is_a_note,
+    assert_violation,
+    assert_wrong_type,
+    case_ids,
+    findings_for,
+    resource,
+    without_none,
+)
 
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
@@ -98,13 +109,12 @@ def behaviour(path: str = "defaultCacheBehavior", **changes: Any) -> dict[str, A
 
 
 def certificate(**changes: Any) -> dict[str, Any]:
-    cert = {**BASE["viewerCertificate"], **changes}
-    return {"viewerCertificate": {k: v for k, v in cert.items() if v is not None}}
+    return {"viewerCertificate": without_none(BASE["viewerCertificate"], changes)}
 
 
 @pytest.mark.parametrize("policy", DISTRIBUTION_POLICIES, ids=lambda p: p.name)
 def test_baseline_distribution_is_compliant(policy: Policy) -> None:
-    assert findings_for(policy, [distribution()]) == []
+    assert_compliant(findings_for(policy, [distribution()]))
 
 
 VIOLATIONS: list[tuple[Policy, dict[str, Any], str]] = [
@@ -162,14 +172,12 @@ VIOLATIONS: list[tuple[Policy, dict[str, Any], str]] = [
 @pytest.mark.parametrize(
     ("policy", "changes", "expected"),
     VIOLATIONS,
-    ids=[f"{p.name}-{i}" for i, (p, *_rest) in enumerate(VIOLATIONS)],
+    ids=case_ids(VIOLATIONS),
 )
 def test_one_changed_property_is_a_violation(
     policy: Policy, changes: dict[str, Any], expected: str
 ) -> None:
-    [finding] = findings_for(policy, [distribution(**changes)])
-    assert finding.kind == "violation" and finding.policy == policy.name
-    assert expected in finding.message
+    assert_violation(findings_for(policy, [distribution(**changes)]), policy, expected)
 
 
 MISSING: list[tuple[Policy, dict[str, Any], str | None]] = [
@@ -193,15 +201,10 @@ MISSING: list[tuple[Policy, dict[str, Any], str | None]] = [
 @pytest.mark.parametrize(
     ("policy", "changes", "expected"),
     MISSING,
-    ids=[f"{p.name}-{i}" for i, (p, *_rest) in enumerate(MISSING)],
+    ids=case_ids(MISSING),
 )
 def test_missing_property(policy: Policy, changes: dict[str, Any], expected: str | None) -> None:
-    found = findings_for(policy, [distribution(**changes)])
-    if expected is None:
-        assert found == []
-    else:
-        [finding] = found
-        assert finding.kind == "violation" and expected in finding.message
+    assert_missing(findings_for(policy, [distribution(**changes)]), policy, expected)
 
 
 WRONG_TYPES: list[tuple[Policy, dict[str, Any], str]] = [
@@ -220,14 +223,12 @@ WRONG_TYPES: list[tuple[Policy, dict[str, Any], str]] = [
 @pytest.mark.parametrize(
     ("policy", "changes", "expected"),
     WRONG_TYPES,
-    ids=[f"{p.name}-{i}" for i, (p, *_rest) in enumerate(WRONG_TYPES)],
+    ids=case_ids(WRONG_TYPES),
 )
 def test_wrongly_typed_prop_is_a_violation(
     policy: Policy, changes: dict[str, Any], expected: str
 ) -> None:
-    found = findings_for(policy, [distribution(**changes)])
-    assert [f.kind for f in found] == ["violation"]
-    assert expected in found[0].message
+    assert_wrong_type(findings_for(policy, [distribution(**changes)]), expected)
 
 
 UNKNOWNS: list[tuple[Policy, dict[str, Any]]] = [
@@ -242,8 +243,7 @@ UNKNOWNS: list[tuple[Policy, dict[str, Any]]] = [
 
 @pytest.mark.parametrize(("policy", "changes"), UNKNOWNS, ids=[p.name for p, _c in UNKNOWNS])
 def test_unknown_value_is_a_note(policy: Policy, changes: dict[str, Any]) -> None:
-    [finding] = findings_for(policy, [distribution(**changes)])
-    assert finding.kind == "note" and finding.policy == policy.name
+    assert_unknown_is_a_note(findings_for(policy, [distribution(**changes)]), policy)
 
 
 # --- details -------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from policies.ttbt2_policies.eks import (
     endpoint_not_public,
     secrets_encryption,
 )
-from tests.policies.builders import UNKNOWN, findings_for, resource, violations
+from tests.support.policies import UNKNOWN, findings_for, resource, violations
 
 CLUSTER = "aws:eks/cluster:Cluster"
 KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"

@@ -15,7 +15,19 @@ from policies.ttbt2_policies.elasticache import (
     snapshot_retention,
     transit_encryption,
 )
-from tests.policies.builders import UNKNOWN, findings_for, resource, violations
+from tests.support.policies import (
+    UNKNOWN,
+    assert_compliant,
+    assert_missing,
+    assert_unknown_is_a_note,
+    assert_violation,
+    assert_wrong_type,
+    case_ids,
+    findings_for,
+    resource,
+    violations,
+    without_none,
+)
 
 GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/0b9c1f7e-2f0a-4a7e-9d55-6b1f0f5c2a11"
@@ -43,8 +55,7 @@ POLICIES = [
 
 
 def cache(stack: str = "prod", **changes: Any) -> Resource:
-    props = {**BASE, **changes}
-    return resource(GROUP, {k: v for k, v in props.items() if v is not None}, stack=stack)
+    return resource(GROUP, without_none(BASE, changes), stack=stack)
 
 
 def run(policy: Policy, res: Resource, stack: str = "prod", **config: Any) -> list[Any]:
@@ -54,7 +65,7 @@ def run(policy: Policy, res: Resource, stack: str = "prod", **config: Any) -> li
 @pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.name)
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod", "prod-dr"])
 def test_baseline_is_compliant(policy: Policy, stack: str) -> None:
-    assert run(policy, cache(stack), stack) == []
+    assert_compliant(run(policy, cache(stack), stack))
 
 
 VIOLATIONS: list[tuple[Policy, dict[str, Any], str]] = [
@@ -75,15 +86,12 @@ VIOLATIONS: list[tuple[Policy, dict[str, Any], str]] = [
 @pytest.mark.parametrize(
     ("policy", "changes", "expected"),
     VIOLATIONS,
-    ids=[f"{p.name}-{i}" for i, (p, *_rest) in enumerate(VIOLATIONS)],
+    ids=case_ids(VIOLATIONS),
 )
 def test_one_changed_property_is_a_violation(
     policy: Policy, changes: dict[str, Any], expected: str
 ) -> None:
-    [finding] = run(policy, cache(**changes))
-    assert finding.kind == "violation" and finding.enforcement == "mandatory"
-    assert finding.policy == policy.name
-    assert expected in finding.message
+    assert_violation(run(policy, cache(**changes)), policy, expected, mandatory=True)
 
 
 MISSING: list[tuple[Policy, str, str | None]] = [
@@ -102,12 +110,7 @@ MISSING: list[tuple[Policy, str, str | None]] = [
     ("policy", "key", "expected"), MISSING, ids=[f"{p.name}-{k}" for p, k, _e in MISSING]
 )
 def test_missing_property(policy: Policy, key: str, expected: str | None) -> None:
-    found = run(policy, cache(**{key: None}))
-    if expected is None:
-        assert found == []
-    else:
-        [finding] = found
-        assert finding.kind == "violation" and expected in finding.message
+    assert_missing(run(policy, cache(**{key: None})), policy, expected)
 
 
 WRONG_TYPES: list[tuple[Policy, dict[str, Any], str]] = [
@@ -124,14 +127,12 @@ WRONG_TYPES: list[tuple[Policy, dict[str, Any], str]] = [
 @pytest.mark.parametrize(
     ("policy", "changes", "expected"),
     WRONG_TYPES,
-    ids=[f"{p.name}-{i}" for i, (p, *_rest) in enumerate(WRONG_TYPES)],
+    ids=case_ids(WRONG_TYPES),
 )
 def test_wrongly_typed_prop_is_a_violation(
     policy: Policy, changes: dict[str, Any], expected: str
 ) -> None:
-    found = run(policy, cache(**changes))
-    assert [f.kind for f in found] == ["violation"]
-    assert expected in found[0].message
+    assert_wrong_type(run(policy, cache(**changes)), expected)
 
 
 UNKNOWNS: list[tuple[Policy, dict[str, Any]]] = [
@@ -145,8 +146,7 @@ UNKNOWNS: list[tuple[Policy, dict[str, Any]]] = [
 
 @pytest.mark.parametrize(("policy", "changes"), UNKNOWNS, ids=[p.name for p, _c in UNKNOWNS])
 def test_unknown_value_is_a_note(policy: Policy, changes: dict[str, Any]) -> None:
-    [finding] = run(policy, cache(**changes))
-    assert finding.kind == "note" and finding.policy == policy.name
+    assert_unknown_is_a_note(run(policy, cache(**changes)), policy)
 
 
 # --- details -------------------------------------------------------------------------------------

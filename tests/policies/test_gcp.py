@@ -19,7 +19,18 @@ from policies.ttbt2_policies.gcp import (
     storage_bucket_public_access_prevention,
     storage_bucket_uniform_access,
 )
-from tests.policies.builders import UNKNOWN, findings_for, resource
+from tests.support.policies import (
+    UNKNOWN,
+    assert_compliant,
+    assert_missing,
+    assert_unknown_is_a_note,
+    assert_violation,
+    assert_wrong_type,
+    case_ids,
+    findings_for,
+    resource,
+    without_none,
+)
 
 CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
 DATASET = "gcp:bigquery/dataset:Dataset"
@@ -81,8 +92,7 @@ BASES: dict[str, dict[str, Any]] = {
 
 
 def res(type_: str, **changes: Any) -> Resource:
-    props = {**BASES[type_], **changes}
-    return resource(type_, {k: v for k, v in props.items() if v is not None})
+    return resource(type_, without_none(BASES[type_], changes))
 
 
 def run(policy: Policy, r: Resource) -> list[Any]:
@@ -113,7 +123,7 @@ BASELINES: list[tuple[Policy, str]] = [
     ("policy", "type_"), BASELINES, ids=[f"{p.name}-{t}" for p, t in BASELINES]
 )
 def test_baseline_is_compliant(policy: Policy, type_: str) -> None:
-    assert run(policy, res(type_)) == []
+    assert_compliant(run(policy, res(type_)))
 
 
 VIOLATIONS: list[tuple[Policy, str, dict[str, Any], str]] = [
@@ -191,15 +201,12 @@ VIOLATIONS: list[tuple[Policy, str, dict[str, Any], str]] = [
 @pytest.mark.parametrize(
     ("policy", "type_", "changes", "expected"),
     VIOLATIONS,
-    ids=[f"{p.name}-{i}" for i, (p, *_rest) in enumerate(VIOLATIONS)],
+    ids=case_ids(VIOLATIONS),
 )
 def test_one_changed_property_is_a_violation(
     policy: Policy, type_: str, changes: dict[str, Any], expected: str
 ) -> None:
-    [finding] = run(policy, res(type_, **changes))
-    assert finding.kind == "violation" and finding.enforcement == "mandatory"
-    assert finding.policy == policy.name
-    assert expected in finding.message
+    assert_violation(run(policy, res(type_, **changes)), policy, expected, mandatory=True)
 
 
 MISSING: list[tuple[Policy, str, str, str | None]] = [
@@ -226,12 +233,7 @@ MISSING: list[tuple[Policy, str, str, str | None]] = [
     ids=[f"{p.name}-{k}" for p, _t, k, _e in MISSING],
 )
 def test_missing_property(policy: Policy, type_: str, key: str, expected: str | None) -> None:
-    found = run(policy, res(type_, **{key: None}))
-    if expected is None:
-        assert found == []
-    else:
-        [finding] = found
-        assert finding.kind == "violation" and expected in finding.message
+    assert_missing(run(policy, res(type_, **{key: None})), policy, expected)
 
 
 WRONG_TYPES: list[tuple[Policy, str, dict[str, Any], str]] = [
@@ -281,14 +283,12 @@ WRONG_TYPES: list[tuple[Policy, str, dict[str, Any], str]] = [
 @pytest.mark.parametrize(
     ("policy", "type_", "changes", "expected"),
     WRONG_TYPES,
-    ids=[f"{p.name}-{i}" for i, (p, *_rest) in enumerate(WRONG_TYPES)],
+    ids=case_ids(WRONG_TYPES),
 )
 def test_wrongly_typed_prop_is_a_violation(
     policy: Policy, type_: str, changes: dict[str, Any], expected: str
 ) -> None:
-    found = run(policy, res(type_, **changes))
-    assert [f.kind for f in found] == ["violation"]
-    assert expected in found[0].message
+    assert_wrong_type(run(policy, res(type_, **changes)), expected)
 
 
 UNKNOWNS: list[tuple[Policy, str, dict[str, Any]]] = [
@@ -308,11 +308,10 @@ UNKNOWNS: list[tuple[Policy, str, dict[str, Any]]] = [
 @pytest.mark.parametrize(
     ("policy", "type_", "changes"),
     UNKNOWNS,
-    ids=[f"{p.name}-{i}" for i, (p, *_rest) in enumerate(UNKNOWNS)],
+    ids=case_ids(UNKNOWNS),
 )
 def test_unknown_value_is_a_note(policy: Policy, type_: str, changes: dict[str, Any]) -> None:
-    [finding] = run(policy, res(type_, **changes))
-    assert finding.kind == "note" and finding.policy == policy.name
+    assert_unknown_is_a_note(run(policy, res(type_, **changes)), policy)
 
 
 # --- details -------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from policies.ttbt2_policies.iam import (
     trust_no_wildcard_principal,
     web_identity_trust_pinned,
 )
-from tests.policies.builders import UNKNOWN, allow, deny, doc, findings_for, resource, violations
+from tests.support.policies import UNKNOWN, allow, deny, doc, findings_for, resource, violations
 
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"

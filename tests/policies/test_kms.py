@@ -12,7 +12,7 @@ from policies.ttbt2_policies.kms import (
     key_policy_no_wildcard_principal,
     key_rotation_enabled,
 )
-from tests.policies.builders import UNKNOWN, allow, doc, findings_for, resource, violations
+from tests.support.policies import UNKNOWN, allow, doc, findings_for, resource, violations
 
 KEY = "aws:kms/key:Key"
 ROOT = "arn:aws:iam::123456789012:root"

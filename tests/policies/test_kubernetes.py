@@ -41,7 +41,17 @@ from policies.ttbt2_policies.kubernetes import (
     seccomp_profile,
     service_account_token,
 )
-from tests.policies.builders import UNKNOWN, findings_for, resource
+from tests.support.policies import (
+    UNKNOWN,
+    assert_compliant,
+    assert_missing,
+    assert_unknown_is_a_note,
+    assert_violation,
+    assert_wrong_type,
+    case_ids,
+    findings_for,
+    resource,
+)
 
 DIGEST = "sha256:" + "a" * 64
 IMAGE = f"registry.example.com/ttbt2/api:1.4.2@{DIGEST}"
@@ -171,7 +181,7 @@ def messages(policy: Policy, *resources: Resource) -> list[str]:
 @pytest.mark.parametrize("type_", sorted(WORKLOAD_TYPES))
 @pytest.mark.parametrize("policy", WORKLOAD_POLICIES, ids=lambda p: p.name)
 def test_baseline_is_compliant_for_every_kind(policy: Policy, type_: str) -> None:
-    assert run(policy, workload(type_)) == []
+    assert_compliant(run(policy, workload(type_)))
 
 
 @pytest.mark.parametrize("type_", sorted(WORKLOAD_TYPES))
@@ -226,15 +236,13 @@ VIOLATIONS: list[tuple[Policy, str, Any, str]] = [
 @pytest.mark.parametrize(
     ("policy", "path", "value", "expected"),
     VIOLATIONS,
-    ids=[f"{p.name}-{i}" for i, (p, *_rest) in enumerate(VIOLATIONS)],
+    ids=case_ids(VIOLATIONS),
 )
 def test_one_changed_property_is_a_violation(
     policy: Policy, path: str, value: Any, expected: str
 ) -> None:
     found = run(policy, workload(DEPLOYMENT, pod_with(path, value)))
-    assert found, "expected a violation"
-    assert all(f.kind == "violation" and f.policy == policy.name for f in found)
-    assert any(expected in f.message for f in found), [f.message for f in found]
+    assert_violation(found, policy, expected, only=False)
     assert all("CKV" in f.message for f in found)
 
 
@@ -280,11 +288,7 @@ MISSING: list[tuple[Policy, str, str | None]] = [
 )
 def test_missing_property(policy: Policy, path: str, expected: str | None) -> None:
     found = run(policy, workload(DEPLOYMENT, pod_with(path, DELETE)))
-    if expected is None:
-        assert found == []
-    else:
-        assert found and all(f.kind == "violation" for f in found)
-        assert any(expected in f.message for f in found), [f.message for f in found]
+    assert_missing(found, policy, expected, only=False)
 
 
 @pytest.mark.parametrize("policy", WORKLOAD_POLICIES, ids=lambda p: p.name)
@@ -522,14 +526,12 @@ WRONG_TYPES: list[tuple[Policy, str, Any, str]] = [
 @pytest.mark.parametrize(
     ("policy", "path", "value", "expected"),
     WRONG_TYPES,
-    ids=[f"{p.name}-{i}" for i, (p, *_rest) in enumerate(WRONG_TYPES)],
+    ids=case_ids(WRONG_TYPES),
 )
 def test_wrongly_typed_prop_is_a_violation(
     policy: Policy, path: str, value: Any, expected: str
 ) -> None:
-    found = run(policy, workload(DEPLOYMENT, pod_with(path, value)))
-    assert [f.kind for f in found] == ["violation"]
-    assert expected in found[0].message
+    assert_wrong_type(run(policy, workload(DEPLOYMENT, pod_with(path, value))), expected)
 
 
 def test_wrongly_typed_pod_props_name_their_full_path() -> None:
@@ -565,8 +567,7 @@ UNKNOWNS: list[tuple[Policy, str]] = [
 
 @pytest.mark.parametrize(("policy", "path"), UNKNOWNS, ids=[p.name for p, _p in UNKNOWNS])
 def test_unknown_value_is_a_note(policy: Policy, path: str) -> None:
-    [finding] = run(policy, workload(DEPLOYMENT, pod_with(path, UNKNOWN)))
-    assert finding.kind == "note" and finding.policy == policy.name
+    assert_unknown_is_a_note(run(policy, workload(DEPLOYMENT, pod_with(path, UNKNOWN))), policy)
 
 
 def test_unknown_namespace_is_a_note() -> None:

@@ -14,7 +14,7 @@ from policies.ttbt2_policies.network import (
     vpc_default_security_group_managed,
     vpc_flow_logs_enabled,
 )
-from tests.policies.builders import findings_for, resource, violations
+from tests.support.policies import findings_for, resource, violations
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
 SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"

@@ -31,7 +31,7 @@ from policies.ttbt2_policies import (
     s3,
     tags,
 )
-from tests.policies.builders import sdk_resource_class
+from tests.support.policies import sdk_resource_class
 
 POLICIES_DIR = Path(__file__).resolve().parents[2] / "policies"
 PACKAGE_DIR = POLICIES_DIR / "ttbt2_policies"
@@ -308,7 +308,7 @@ def test_every_gcp_and_azure_type_token_exists_in_the_installed_sdk(type_: str) 
 def test_stack_policy_reports_invalid_props_as_violations() -> None:
     """The shared builder turns InvalidPropError into a violation for stack checks too."""
     from policies.ttbt2_policies.common import MANDATORY, InvalidPropError, stack_policy
-    from tests.policies.builders import findings_for, resource
+    from tests.support.policies import findings_for, resource
 
     def check(args: object) -> Iterator[tuple[str, str | None]]:
         raise InvalidPropError("vpcId must be a string")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from policies.ttbt2_policies.protection import STATEFUL_TYPES, protect_stateful_resources
-from tests.policies.builders import findings_for, resource, sdk_resource_class, violations
+from tests.support.policies import findings_for, resource, sdk_resource_class, violations
 
 SEARCH_DOMAINS = ["aws:opensearch/domain:Domain", "aws:elasticsearch/domain:Domain"]
 STATEFUL = sorted(STATEFUL_TYPES) + SEARCH_DOMAINS

@@ -21,7 +21,19 @@ from policies.ttbt2_policies.rds import (
     performance_insights,
     storage_encrypted,
 )
-from tests.policies.builders import UNKNOWN, findings_for, resource, violations
+from tests.support.policies import (
+    UNKNOWN,
+    assert_compliant,
+    assert_missing,
+    assert_unknown_is_a_note,
+    assert_violation,
+    assert_wrong_type,
+    case_ids,
+    findings_for,
+    resource,
+    violations,
+    without_none,
+)
 
 INSTANCE = "aws:rds/instance:Instance"
 CLUSTER = "aws:rds/cluster:Cluster"
@@ -80,10 +92,7 @@ BASE: dict[str, dict[str, Any]] = {
 
 def db(type_: str = INSTANCE, stack: str = "prod", **changes: Any) -> Resource:
     """A compliant database of ``type_``; a change to None removes the property."""
-    props = {**BASE[type_], **changes}
-    return resource(
-        type_, {k: v for k, v in props.items() if v is not None}, name="db", stack=stack
-    )
+    return resource(type_, without_none(BASE[type_], changes), name="db", stack=stack)
 
 
 def run(policy: Policy, res: Resource, stack: str = "prod", **config: Any) -> list[Any]:
@@ -109,7 +118,7 @@ PAIRS = [(p, t) for p, types in RESOURCE_POLICIES for t in types]
     ("policy", "type_"), PAIRS, ids=[f"{p.name}-{t.rsplit(':', 1)[-1]}" for p, t in PAIRS]
 )
 def test_baseline_is_compliant(policy: Policy, type_: str) -> None:
-    assert run(policy, db(type_)) == []
+    assert_compliant(run(policy, db(type_)))
 
 
 VIOLATIONS: list[tuple[Policy, str, dict[str, Any], str]] = [
@@ -185,15 +194,12 @@ VIOLATIONS: list[tuple[Policy, str, dict[str, Any], str]] = [
 @pytest.mark.parametrize(
     ("policy", "type_", "changes", "expected"),
     VIOLATIONS,
-    ids=[f"{p.name}-{i}" for i, (p, *_rest) in enumerate(VIOLATIONS)],
+    ids=case_ids(VIOLATIONS),
 )
 def test_one_changed_property_is_a_violation(
     policy: Policy, type_: str, changes: dict[str, Any], expected: str
 ) -> None:
-    [finding] = run(policy, db(type_, **changes))
-    assert finding.kind == "violation"
-    assert finding.policy == policy.name
-    assert expected in finding.message
+    assert_violation(run(policy, db(type_, **changes)), policy, expected)
 
 
 MISSING: list[tuple[Policy, str, str, str | None]] = [
@@ -226,12 +232,7 @@ MISSING: list[tuple[Policy, str, str, str | None]] = [
 def test_missing_property_reads_the_aws_default(
     policy: Policy, type_: str, key: str, expected: str | None
 ) -> None:
-    found = run(policy, db(type_, **{key: None}))
-    if expected is None:
-        assert found == []
-    else:
-        [finding] = found
-        assert finding.kind == "violation" and expected in finding.message
+    assert_missing(run(policy, db(type_, **{key: None})), policy, expected)
 
 
 WRONG_TYPES: list[tuple[Policy, str, dict[str, Any], str]] = [
@@ -251,14 +252,12 @@ WRONG_TYPES: list[tuple[Policy, str, dict[str, Any], str]] = [
 @pytest.mark.parametrize(
     ("policy", "type_", "changes", "expected"),
     WRONG_TYPES,
-    ids=[f"{p.name}-{i}" for i, (p, *_rest) in enumerate(WRONG_TYPES)],
+    ids=case_ids(WRONG_TYPES),
 )
 def test_wrongly_typed_prop_is_a_violation(
     policy: Policy, type_: str, changes: dict[str, Any], expected: str
 ) -> None:
-    found = run(policy, db(type_, **changes))
-    assert [f.kind for f in found] == ["violation"]
-    assert expected in found[0].message
+    assert_wrong_type(run(policy, db(type_, **changes)), expected)
 
 
 UNKNOWNS: list[tuple[Policy, dict[str, Any]]] = [
@@ -277,8 +276,7 @@ UNKNOWNS: list[tuple[Policy, dict[str, Any]]] = [
 
 @pytest.mark.parametrize(("policy", "changes"), UNKNOWNS, ids=[p.name for p, _c in UNKNOWNS])
 def test_unknown_value_is_a_note(policy: Policy, changes: dict[str, Any]) -> None:
-    [finding] = run(policy, db(**changes))
-    assert finding.kind == "note" and finding.policy == policy.name
+    assert_unknown_is_a_note(run(policy, db(**changes)), policy)
 
 
 # --- details -------------------------------------------------------------------------------------

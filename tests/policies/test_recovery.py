@@ -8,7 +8,7 @@ import pytest
 
 from offline.graph import Resource
 from policies.ttbt2_policies.recovery import recovery_point_objective, schedule_minutes
-from tests.policies.builders import findings_for, resource, violations
+from tests.support.policies import findings_for, resource, violations
 
 RDS = "aws:rds/instance:Instance"
 BUCKET = "aws:s3/bucket:Bucket"

@@ -9,7 +9,16 @@ import pytest
 from pulumi_policy import Policy
 
 from policies.ttbt2_policies import eks, iam, kms, network, tags
-from tests.policies.builders import UNKNOWN, allow, doc, findings_for, resource
+from tests.support.policies import (
+    UNKNOWN,
+    allow,
+    assert_unknown_is_a_note,
+    assert_wrong_type,
+    case_ids,
+    doc,
+    findings_for,
+    resource,
+)
 
 KEY = "aws:kms/key:Key"
 CLUSTER = "aws:eks/cluster:Cluster"
@@ -151,15 +160,12 @@ WRONG_TYPES: list[tuple[Policy, str, dict[str, Any], str]] = [
 @pytest.mark.parametrize(
     ("policy", "type_", "props", "expected"),
     WRONG_TYPES,
-    ids=[f"{p.name}-{i}" for i, (p, *_rest) in enumerate(WRONG_TYPES)],
+    ids=case_ids(WRONG_TYPES),
 )
 def test_wrongly_typed_prop_is_a_violation_not_an_error(
     policy: Policy, type_: str, props: dict[str, Any], expected: str
 ) -> None:
-    found = findings_for(policy, [resource(type_, props)])
-    assert not [f for f in found if f.kind == "error"], found
-    assert [f.kind for f in found] == ["violation"]
-    assert expected in found[0].message
+    assert_wrong_type(findings_for(policy, [resource(type_, props)]), expected)
 
 
 UNKNOWNS: list[tuple[Policy, str, dict[str, Any]]] = [
@@ -188,10 +194,9 @@ UNKNOWNS: list[tuple[Policy, str, dict[str, Any]]] = [
     ("policy", "type_", "props"), UNKNOWNS, ids=[p.name for p, *_rest in UNKNOWNS]
 )
 def test_unknown_value_is_a_note(policy: Policy, type_: str, props: dict[str, Any]) -> None:
-    [finding] = findings_for(policy, [resource(type_, props)])
-    assert finding.kind == "note"
-    assert finding.policy == policy.name
-    assert "can't run during preview" in finding.message
+    found = findings_for(policy, [resource(type_, props)])
+    assert_unknown_is_a_note(found, policy)
+    assert "can't run during preview" in found[0].message
 
 
 def test_valid_json_of_a_parsed_document_reads_the_same() -> None:

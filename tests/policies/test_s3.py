@@ -29,7 +29,7 @@ from policies.ttbt2_policies.s3 import (
     tls_only,
     versioning_enabled,
 )
-from tests.policies.builders import UNKNOWN, allow, doc, findings_for, resource, violations
+from tests.support.policies import UNKNOWN, allow, doc, findings_for, resource, violations
 
 BUCKET = "aws:s3/bucket:Bucket"
 BUCKET_V2 = "aws:s3/bucketV2:BucketV2"

@@ -10,7 +10,7 @@ import pytest
 
 from offline.graph import Resource
 from policies.ttbt2_policies.tags import TAGGABLE_TYPES, required_tags
-from tests.policies.builders import UNKNOWN, findings_for, resource, sdk_resource_class, violations
+from tests.support.policies import UNKNOWN, findings_for, resource, sdk_resource_class, violations
 
 TAGS = {
     "environment": "dev",

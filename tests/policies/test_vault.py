@@ -24,7 +24,7 @@ from policies.ttbt2_policies.vault import (
     vault_policy_least_privilege,
     violations_of,
 )
-from tests.policies.builders import UNKNOWN, findings_for, resource, violations
+from tests.support.policies import UNKNOWN, findings_for, resource, violations
 
 BASELINE = """\
 # ttbt2-dev-api: what the api service reads

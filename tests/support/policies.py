@@ -1,7 +1,12 @@
-"""Small builders for policy tests: resources, stack graphs, IAM documents, and a runner.
+"""The policy-test harness: builders for resources, graphs and IAM documents, a runner, checks.
 
 Every test goes through :func:`offline.evaluate.evaluate`, the same path the offline engine
 uses, so props are proxied, unknowns become notes and policy crashes become ``error`` findings.
+
+Rule families are tested from a compliant resource: each rule has a case where the compliant
+resource passes, cases where one changed property is a violation, and cases where a missing
+property reads the cloud's default. The ``assert_*`` checks below are the one definition of
+what each kind of case must find, and :func:`case_ids` names parametrized cases uniformly.
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 import importlib
 import json
 import keyword
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pulumi.type_token import get_type_token
@@ -22,6 +27,12 @@ PROJECT = "ttbt2-platform"
 __all__ = [
     "UNKNOWN",
     "allow",
+    "assert_compliant",
+    "assert_missing",
+    "assert_unknown_is_a_note",
+    "assert_violation",
+    "assert_wrong_type",
+    "case_ids",
     "deny",
     "doc",
     "findings_for",
@@ -29,6 +40,7 @@ __all__ = [
     "sdk_resource_class",
     "urn",
     "violations",
+    "without_none",
 ]
 
 
@@ -106,3 +118,72 @@ def sdk_resource_class(type_: str) -> type:
     cls = getattr(module, class_name)
     assert get_type_token(cls) == type_, f"{type_} is {get_type_token(cls)} in the SDK"
     return cls
+
+
+# --- the harness ---------------------------------------------------------------------------------
+
+
+def without_none(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``changes`` applied, where a change to ``None`` removes the property."""
+    merged = {**base, **changes}
+    return {key: value for key, value in merged.items() if value is not None}
+
+
+def case_ids(cases: Sequence[Sequence[Any]]) -> list[str]:
+    """Test ids ``<policy name>-<index>`` for case rows whose first item is the policy."""
+    return [f"{row[0].name}-{index}" for index, row in enumerate(cases)]
+
+
+def assert_compliant(found: Sequence[Finding]) -> None:
+    """The compliant case: the rule has nothing to say."""
+    assert list(found) == [], [f.message for f in found]
+
+
+def assert_violation(
+    found: Sequence[Finding],
+    policy: Policy,
+    expected: str,
+    *,
+    mandatory: bool = False,
+    only: bool = True,
+) -> None:
+    """The violating case: ``policy`` reports a violation whose message contains ``expected``.
+
+    ``only`` (the default) requires exactly one finding; otherwise every finding must be a
+    violation of ``policy`` and one of them must say ``expected``. ``mandatory`` also requires
+    the mandatory enforcement level.
+    """
+    assert found, f"expected a violation of {policy.name}"
+    if only:
+        assert len(found) == 1, [f.message for f in found]
+    for finding in found:
+        assert finding.kind == "violation", finding
+        assert finding.policy == policy.name, finding
+        if mandatory:
+            assert finding.enforcement == "mandatory", finding
+    assert any(expected in f.message for f in found), [f.message for f in found]
+
+
+def assert_missing(
+    found: Sequence[Finding], policy: Policy, expected: str | None, *, only: bool = True
+) -> None:
+    """The missing-property case: the cloud's default decides.
+
+    ``expected`` is the message of the violation when the default is unsafe, ``None`` when the
+    default is safe and the rule must stay quiet.
+    """
+    if expected is None:
+        assert_compliant(found)
+    else:
+        assert_violation(found, policy, expected, only=only)
+
+
+def assert_wrong_type(found: Sequence[Finding], expected: str) -> None:
+    """A property of the wrong type is one violation naming the problem, never a crash."""
+    assert [f.kind for f in found] == ["violation"], found
+    assert expected in found[0].message, found[0].message
+
+
+def assert_unknown_is_a_note(found: Sequence[Finding], policy: Policy) -> None:
+    """A value unknown during preview is one note of ``policy``: the rule waits for the value."""
+    assert [(f.kind, f.policy) for f in found] == [("note", policy.name)], found

@@ -1,0 +1,1 @@
+"""What the tests share: stack files, rendered graphs, the policy harness, chart validators."""

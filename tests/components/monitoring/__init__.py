@@ -1,0 +1,1 @@
+"""Tests of the monitoring catalog, run against the real ``promtool``."""

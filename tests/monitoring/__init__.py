@@ -1,1 +1,0 @@
-"""Tests of the monitoring catalog, run against the real ``promtool``."""

@@ -9,7 +9,7 @@ import pytest
 
 from scripts import stack_clouds
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from offline.graph import StackGraph
 from offline.stackfile import load_stack
 from policies.ttbt2_policies import ALL_POLICIES
 from tests.conftest import ROOT, of_type, one
-from tests.test_offline_cli import run
+from tests.offline.test_cli import run
 
 
 def _drill_graph(stack_file: Callable[..., Path]) -> tuple[Path, StackGraph]:

@@ -3,7 +3,7 @@
 Structure tests read the workflow as data (job order, gates, permissions, GitOps only); the
 behaviour tests run the helper against a fake Pushgateway and a fake version endpoint served
 over real HTTP, and the workflow's own shell steps in bash. actionlint itself runs over this
-workflow in tests/test_workflows.py.
+workflow in tests/workflows/test_workflows.py.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import pytest
 
 from components.monitoring import dashboards
 from scripts import deploy_event
-from tests.test_workflows import ROOT, load_workflow, steps_of
+from tests.workflows.test_workflows import ROOT, load_workflow, steps_of
 
 WORKFLOW = "app-pipeline.yml"
 GATES = ("unit-tests", "bandit", "sonarqube", "dependency-scan")

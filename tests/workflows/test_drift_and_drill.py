@@ -2,7 +2,7 @@
 
 Structure tests read the workflows as data; behaviour tests run their shell steps in bash with
 fake ``pulumi``, ``gh`` and ``aws`` commands on PATH that log each call and answer as told.
-actionlint itself runs over both workflows in tests/test_workflows.py.
+actionlint itself runs over both workflows in tests/workflows/test_workflows.py.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_workflows import ROOT, STACKS, all_workflows, load_workflow, steps_of
+from tests.workflows.test_workflows import ROOT, STACKS, all_workflows, load_workflow, steps_of
 
 DRIFT = "drift.yml"
 DRILL = "recovery-drill.yml"

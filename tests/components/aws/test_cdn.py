@@ -546,7 +546,7 @@ def test_an_error_before_the_distribution_exists_fails_the_run_instead_of_hangin
     script = textwrap.dedent(
         """
         import pulumi_aws.cloudfront as cloudfront
-        from tests.test_cdn import render
+        from tests.components.aws.test_cdn import render
 
         def broken(*args, **kwargs):
             raise RuntimeError("distribution refused")

@@ -28,7 +28,7 @@ from components.vault import (
     VaultUnreachableError,
     connect,
 )
-from tests.vault.conftest import (
+from tests.components.vault.conftest import (
     GITHUB_REQUEST_TOKEN,
     JWT,
     LOGIN_TOKEN,

@@ -14,7 +14,7 @@ from components.vault import (
     connect,
     preflight,
 )
-from tests.vault.conftest import (
+from tests.components.vault.conftest import (
     PERMISSION_DENIED,
     TOKEN,
     FakeVault,

@@ -12,9 +12,9 @@ import yaml
 from offline.cli import EXIT_OK, EXIT_USAGE, main
 from offline.graph import SECRET_SIG, SECRET_SIG_KEY, Resource, StackGraph
 from offline.render import manifest, render
-from offline.validate.crds import index_crds, validate_custom_resource
 from tests.conftest import ROOT
 from tests.conftest import render as render_stack
+from tests.support.validate.crds import index_crds, validate_custom_resource
 
 CRD_DIRS = sorted((ROOT / "vendor" / "charts").glob("*/crds"))
 

@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from offline.graph import UNKNOWN
-from offline.validate.crds import (
+from tests.conftest import ROOT
+from tests.support.validate.crds import (
     CrdError,
     index_crds,
     load_crds,
@@ -19,8 +20,7 @@ from offline.validate.crds import (
     to_json_schema,
     validate_custom_resource,
 )
-from offline.validate.helm_values import load_chart_values, unknown_value_paths
-from tests.conftest import ROOT
+from tests.support.validate.helm_values import load_chart_values, unknown_value_paths
 
 VSO = ROOT / "vendor" / "charts" / "vault-secrets-operator"
 VSO_CRDS = [VSO / "crds"]

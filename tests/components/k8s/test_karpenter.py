@@ -40,9 +40,9 @@ from components.k8s.karpenter import (
 from offline.engine import run_program
 from offline.graph import UNKNOWN, Resource, StackGraph
 from offline.mocks import _suffix
-from offline.validate.crds import validate_custom_resource
-from offline.validate.helm_values import load_chart_values, unknown_value_paths
 from tests.conftest import of_type, one
+from tests.support.validate.crds import validate_custom_resource
+from tests.support.validate.helm_values import load_chart_values, unknown_value_paths
 
 CRD_DIRS = [CHART_DIR / "crds"]
 RELEASE = "kubernetes:helm.sh/v3:Release"

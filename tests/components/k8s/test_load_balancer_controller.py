@@ -40,10 +40,10 @@ from components.k8s.load_balancer_controller import (
 )
 from offline.engine import run_program
 from offline.graph import StackGraph
-from offline.validate.helm_values import load_chart_values, unknown_value_paths
 from policies.ttbt2_policies.iam import no_wildcard_actions, no_wildcard_resources
 from tests.conftest import of_type, one
 from tests.support.policies import findings_for, resource
+from tests.support.validate.helm_values import load_chart_values, unknown_value_paths
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 K8S_VERSION = "1.33"

@@ -49,9 +49,9 @@ from components.k8s.observability_common import (
 from components.monitoring import dashboards as dashboard_catalog
 from offline.engine import run_program
 from offline.graph import SECRET_SIG, SECRET_SIG_KEY, UNKNOWN, Resource, StackGraph
-from offline.validate.crds import validate_custom_resource
-from offline.validate.helm_values import load_chart_values, unknown_value_paths
 from tests.conftest import of_type, one
+from tests.support.validate.crds import validate_custom_resource
+from tests.support.validate.helm_values import load_chart_values, unknown_value_paths
 
 K8S_VERSION = "1.33"
 COMPONENT = "ttbt2:k8s:Observability"

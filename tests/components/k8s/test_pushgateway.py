@@ -19,9 +19,9 @@ from components.k8s.pushgateway import (
 from offline.engine import run_program
 from offline.evaluate import evaluate
 from offline.graph import SECRET_SIG_KEY, StackGraph
-from offline.validate.crds import validate_custom_resource
 from policies.ttbt2_policies import kubernetes as k8s_policies
 from tests.conftest import ROOT, one
+from tests.support.validate.crds import validate_custom_resource
 
 CRDS = [ROOT / "vendor" / "charts" / "kube-prometheus-stack" / "crds"]
 ARGS = PushgatewayArgs(

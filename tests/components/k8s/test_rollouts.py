@@ -27,8 +27,8 @@ from components.k8s.rollouts import (
 )
 from offline.engine import run_program
 from offline.graph import StackGraph
-from offline.validate.helm_values import load_chart_values, unknown_value_paths
 from tests.conftest import of_type, one
+from tests.support.validate.helm_values import load_chart_values, unknown_value_paths
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 K8S_VERSION = "1.33"

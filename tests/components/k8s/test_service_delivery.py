@@ -41,8 +41,8 @@ from components.k8s.service_delivery import (
 from components.monitoring.alerts import RECORDING_RULES
 from offline.engine import run_program
 from offline.graph import UNKNOWN, Resource, StackGraph
-from offline.validate.crds import validate_custom_resource
 from tests.conftest import ROOT
+from tests.support.validate.crds import validate_custom_resource
 
 K8S_VERSION = "1.33"
 CHARTS = ROOT / "vendor" / "charts"

@@ -37,11 +37,11 @@ from components.k8s.velero import (
 )
 from offline.engine import run_program
 from offline.graph import UNKNOWN, Resource, StackGraph
-from offline.validate.crds import validate_custom_resource
-from offline.validate.helm_values import load_chart_values, unknown_value_paths
 from policies.ttbt2_policies.iam import no_wildcard_actions, no_wildcard_resources
 from tests.conftest import of_type, one
 from tests.support.policies import findings_for, resource
+from tests.support.validate.crds import validate_custom_resource
+from tests.support.validate.helm_values import load_chart_values, unknown_value_paths
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/ttbt2-prod-snapshots-velero-prod"
 COMPONENT = "ttbt2:k8s:Velero"

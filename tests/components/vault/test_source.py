@@ -23,8 +23,8 @@ from config import Settings, parse_raw
 from offline.cli import main
 from offline.engine import run_program
 from offline.graph import SECRET_SIG, SECRET_SIG_KEY
-from tests.conftest import ALERTMANAGER_SECRETS, one, raw_settings, render
 from tests.components.vault.conftest import TOKEN, FakeVault
+from tests.conftest import ALERTMANAGER_SECRETS, one, raw_settings, render
 
 REDIS = {"consumer": "redis", "path": "ttbt2/dev/cache", "key": "auth_token"}
 

@@ -3,11 +3,12 @@
 They read vendored chart files only (``vendor/charts/<chart>/``), contact nothing and return
 messages rather than raising, so a test can assert on an empty list or on the exact complaint.
 
-- :mod:`offline.validate.crds`: a custom resource against the CRD schemas of a chart.
-- :mod:`offline.validate.helm_values`: the value paths we set against the chart's values.yaml.
+- :mod:`tests.support.validate.crds`: a custom resource against the CRD schemas of a chart.
+- :mod:`tests.support.validate.helm_values`: the value paths we set against the chart's
+  values.yaml.
 """
 
-from offline.validate.crds import CrdError, load_yaml_documents, validate_custom_resource
-from offline.validate.helm_values import unknown_value_paths
+from tests.support.validate.crds import CrdError, load_yaml_documents, validate_custom_resource
+from tests.support.validate.helm_values import unknown_value_paths
 
 __all__ = ["CrdError", "load_yaml_documents", "unknown_value_paths", "validate_custom_resource"]

@@ -1,7 +1,13 @@
-"""Shared fixtures: the repository root, stack rendering with a per-session cache."""
+"""Session-wide fixtures: the rendered stacks of the real stack files, stack files to edit.
+
+The helpers themselves live in :mod:`tests.support`; the names below are re-exported for tests
+that import them from here.
+"""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -9,51 +15,86 @@ from typing import Any
 import pytest
 import yaml
 
-from offline.engine import run_stack
-from offline.graph import Resource, StackGraph
-from offline.stackfile import load_stack
+from offline import cli
+from offline.graph import StackGraph
+from tests.support.stacks import (
+    ALERTMANAGER_SECRETS,
+    ROOT,
+    STACKS,
+    StackRenders,
+    of_type,
+    one,
+    raw_settings,
+    stack_values,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-STACKS = ("dev", "staging", "prod")
+__all__ = [
+    "ALERTMANAGER_SECRETS",
+    "ROOT",
+    "STACKS",
+    "of_type",
+    "one",
+    "raw_settings",
+    "render",
+    "stack_values",
+]
 
-_cache: dict[tuple[str, bool], StackGraph] = {}
+_RENDERS = pytest.StashKey[StackRenders]()
+_SHARED_DIR = pytest.StashKey[Path]()
+_WORKER_INPUT = "ttbt2_stack_renders"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One :class:`StackRenders` per session; parallel workers share one folder of graphs."""
+    worker_input: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if worker_input is not None:
+        shared = Path(worker_input[_WORKER_INPUT])
+    else:
+        shared = Path(tempfile.mkdtemp(prefix="ttbt2-stack-renders-"))
+        config.stash[_SHARED_DIR] = shared
+    config.stash[_RENDERS] = StackRenders(ROOT, shared)
+    global _session_renders  # noqa: PLW0603 - see render()
+    _session_renders = config.stash[_RENDERS]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist: tell each worker the session's folder of rendered graphs."""
+    node.workerinput[_WORKER_INPUT] = str(node.config.stash[_SHARED_DIR])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The graphs folder lives for one session: the next one renders the program again."""
+    shared = config.stash.get(_SHARED_DIR, None)
+    if shared is not None:
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def stacks(pytestconfig: pytest.Config) -> StackRenders:
+    """The real stacks, each configuration and mode rendered once per session."""
+    return pytestconfig.stash[_RENDERS]
+
+
+@pytest.fixture
+def session_engine(stacks: StackRenders, monkeypatch: pytest.MonkeyPatch) -> StackRenders:
+    """The offline CLI renders through this session's graphs: each configuration once.
+
+    A rendered graph depends only on the program and the stack configuration (on the mock engine
+    the program reads no environment), so the CLI gets the graph it would render itself, as a
+    private copy it may change.
+    """
+    monkeypatch.setattr(cli, "run_stack", stacks.run_stack)
+    return stacks
+
+
+_session_renders: StackRenders | None = None
 
 
 def render(stack: str, *, preview: bool = False) -> StackGraph:
-    """Render a stack from its real file, once per session and mode."""
-    key = (stack, preview)
-    if key not in _cache:
-        _cache[key] = run_stack(ROOT, load_stack(ROOT, stack), preview=preview)
-    return _cache[key]
-
-
-def stack_values(stack: str) -> dict[str, Any]:
-    """The ``config`` mapping of a real stack file."""
-    return dict(yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"])
-
-
-def raw_settings(stack: str) -> dict[str, Any]:
-    """The ``ttbt2:`` values of a real stack file, namespace stripped."""
-    return {k.split(":", 1)[1]: v for k, v in stack_values(stack).items() if k.startswith("ttbt2:")}
-
-
-ALERTMANAGER_SECRETS = [
-    {"consumer": f"alertmanager-{name}", "path": "ttbt2/dev/alertmanager", "key": name}
-    for name in ("slack-webhook-url", "smtp-password", "sms-gateway-token")
-]
-"""The receiver credentials every stack must declare, for tests that build a stack by hand."""
-
-
-def of_type(graph: StackGraph, token: str) -> list[Resource]:
-    """Resources of one type token."""
-    return [r for r in graph.resources if r.type == token]
-
-
-def one(graph: StackGraph, token: str, name_part: str = "") -> Resource:
-    """The single resource of a type (whose name contains ``name_part``)."""
-    found = [r for r in of_type(graph, token) if name_part in r.name]
-    assert len(found) == 1, f"expected one {token} '{name_part}', got {[r.name for r in found]}"
-    return found[0]
+    """``stacks.graph(stack, preview=preview)`` for code that cannot take the fixture."""
+    assert _session_renders is not None, "render() works only inside a pytest session"
+    return _session_renders.graph(stack, preview=preview)
 
 
 @pytest.fixture

@@ -16,6 +16,9 @@ from offline.cli import EXIT_OK, EXIT_PROGRAM, EXIT_USAGE, EXIT_VIOLATION, main
 from offline.graph import SECRET_SIG, SECRET_SIG_KEY, UNKNOWN
 from tests.conftest import ROOT
 
+# Each stack configuration is rendered once per session, not once per CLI run.
+pytestmark = pytest.mark.usefixtures("session_engine")
+
 
 def run(*argv: str) -> tuple[int, str]:
     """Run the CLI in-process; return (exit status, printed text)."""

@@ -16,6 +16,9 @@ from tests.conftest import ROOT
 from tests.conftest import render as render_stack
 from tests.support.validate.crds import index_crds, validate_custom_resource
 
+# Each stack configuration is rendered once per session, not once per CLI run.
+pytestmark = pytest.mark.usefixtures("session_engine")
+
 CRD_DIRS = sorted((ROOT / "vendor" / "charts").glob("*/crds"))
 
 

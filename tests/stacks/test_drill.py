@@ -5,26 +5,32 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import yaml
 
 from offline.cli import EXIT_OK
-from offline.engine import run_stack
 from offline.evaluate import evaluate
 from offline.graph import StackGraph
 from offline.stackfile import load_stack
 from policies.ttbt2_policies import ALL_POLICIES
 from tests.conftest import ROOT, of_type, one
 from tests.offline.test_cli import run
+from tests.support.stacks import StackRenders
+
+# The drill configuration is rendered once per session, by these tests and by the CLI.
+pytestmark = pytest.mark.usefixtures("session_engine")
 
 
-def _drill_graph(stack_file: Callable[..., Path]) -> tuple[Path, StackGraph]:
+def _drill_graph(stack_file: Callable[..., Path], stacks: StackRenders) -> tuple[Path, StackGraph]:
     path = stack_file("drill-42", base="prod", drill=True)
     config = load_stack(ROOT, "drill-42", path)
-    return path, run_stack(ROOT, config, preview=False)
+    return path, stacks.run_stack(ROOT, config, preview=False)
 
 
-def test_drill_stack_has_the_restore_landing_zone_only(stack_file: Callable[..., Path]) -> None:
-    _, graph = _drill_graph(stack_file)
+def test_drill_stack_has_the_restore_landing_zone_only(
+    stack_file: Callable[..., Path], stacks: StackRenders
+) -> None:
+    _, graph = _drill_graph(stack_file, stacks)
     types = {r.type for r in graph.resources}
     assert "aws:rds/instance:Instance" not in types
     assert "aws:eks/cluster:Cluster" not in types
@@ -43,8 +49,10 @@ def test_drill_stack_has_the_restore_landing_zone_only(stack_file: Callable[...,
     assert not [r.name for r in graph.resources if r.option("protect")]
 
 
-def test_drill_stack_passes_the_pack_and_previews_clean(stack_file: Callable[..., Path]) -> None:
-    path, graph = _drill_graph(stack_file)
+def test_drill_stack_passes_the_pack_and_previews_clean(
+    stack_file: Callable[..., Path], stacks: StackRenders
+) -> None:
+    path, graph = _drill_graph(stack_file, stacks)
     findings = [f for f in evaluate(graph, ALL_POLICIES) if f.kind == "violation"]
     assert [f.policy for f in findings if f.enforcement == "mandatory"] == []
     code, text = run("preview", "--config-file", str(path))

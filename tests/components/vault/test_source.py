@@ -155,6 +155,7 @@ def test_vault_values_reach_their_resources_as_secrets(preview: bool) -> None:
         assert token["value"] == f"{PLACEHOLDER_PREFIX}:vault:kv/ttbt2/dev/cache#auth_token"
 
 
+@pytest.mark.usefixtures("session_engine")
 def test_no_secret_value_in_the_report_or_the_json(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,0 +1,1 @@
+"""Repository scripts: benchmark, deploy events, project config and stack cloud checks."""

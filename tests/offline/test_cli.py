@@ -69,7 +69,7 @@ def test_preview_of_every_stack_is_clean_and_writes_json(tmp_path: Path) -> None
     assert "per cloud: aws" in text
 
 
-def test_preview_json_masks_secrets(tmp_path: Path, stack_file: Callable[..., Path]) -> None:
+def test_preview_json_masks_secrets(tmp_path: Path) -> None:
     out = tmp_path / "dev.json"
     code, _ = run("preview", "--stack", "dev", "--json", str(out))
     assert code == EXIT_OK

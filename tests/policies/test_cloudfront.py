@@ -1,5 +1,8 @@
-"""CloudFront: viewer HTTPS and TLS, logging, WAF, S3 origin access control, origin HTTPS;
-WAF web ACLs of scope CLOUDFRONT: rate limiting and metrics."""
+"""CloudFront distributions and the WAF web ACLs in front of them.
+
+Distributions: viewer HTTPS and TLS, logging, WAF, S3 origin access control, origin HTTPS.
+Web ACLs of scope CLOUDFRONT: rate limiting and metrics.
+"""
 
 from __future__ import annotations
 

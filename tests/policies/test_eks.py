@@ -1,5 +1,8 @@
-"""EKS: secrets encryption (CKV_AWS_58), control-plane logs (CKV_AWS_37), endpoint access
-(CKV_AWS_38, CKV_AWS_39)."""
+"""EKS cluster rules.
+
+Secrets encryption (CKV_AWS_58), control-plane logs (CKV_AWS_37), endpoint access
+(CKV_AWS_38, CKV_AWS_39).
+"""
 
 from __future__ import annotations
 

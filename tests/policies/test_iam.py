@@ -1,5 +1,8 @@
-"""IAM: wildcard actions and resources in identity policies, role trust, AdministratorAccess,
-web-identity trust pinning."""
+"""IAM rules.
+
+Wildcard actions and resources in identity policies, role trust, AdministratorAccess,
+web-identity trust pinning.
+"""
 
 from __future__ import annotations
 

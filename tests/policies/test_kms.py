@@ -1,5 +1,8 @@
-"""KMS: rotation (CKV_AWS_7), no wildcard principal in key policies (CKV_AWS_33), deletion window
-(platform rule)."""
+"""KMS rules.
+
+Rotation (CKV_AWS_7), no wildcard principal in key policies (CKV_AWS_33), deletion window
+(platform rule).
+"""
 
 from __future__ import annotations
 

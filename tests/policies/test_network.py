@@ -231,7 +231,10 @@ def test_default_group_with_a_rule_is_a_violation(key: str) -> None:
 )
 class TestVpcCompanions:
     def test_vpc_with_companion_is_compliant(
-        self, policy: Any, dependent: str, expected: str
+        self,
+        policy: Any,
+        dependent: str,
+        expected: str,  # noqa: ARG002 - a class parameter
     ) -> None:
         vpc = resource(VPC, {"cidrBlock": "10.0.0.0/16"}, name="main-vpc")
         companion = resource(dependent, {"vpcId": "vpc-id"}, dependencies=[vpc])
@@ -249,14 +252,20 @@ class TestVpcCompanions:
         assert expected in finding.message and "bare-vpc" in finding.message
 
     def test_companion_without_dependency_does_not_count(
-        self, policy: Any, dependent: str, expected: str
+        self,
+        policy: Any,
+        dependent: str,
+        expected: str,  # noqa: ARG002 - a class parameter
     ) -> None:
         vpc = resource(VPC, {}, name="main-vpc")
         companion = resource(dependent, {"vpcId": "vpc-id"})
         assert len(violations(findings_for(policy, [vpc, companion]))) == 1
 
     def test_other_resources_depending_on_the_vpc_do_not_count(
-        self, policy: Any, dependent: str, expected: str
+        self,
+        policy: Any,
+        dependent: str,  # noqa: ARG002 - a class parameter
+        expected: str,  # noqa: ARG002 - a class parameter
     ) -> None:
         vpc = resource(VPC, {}, name="main-vpc")
         subnet = resource("aws:ec2/subnet:Subnet", {"vpcId": "vpc-id"}, dependencies=[vpc])
@@ -264,7 +273,10 @@ class TestVpcCompanions:
         assert finding.urn == vpc.urn
 
     def test_stack_without_vpc_is_compliant(
-        self, policy: Any, dependent: str, expected: str
+        self,
+        policy: Any,
+        dependent: str,  # noqa: ARG002 - a class parameter
+        expected: str,  # noqa: ARG002 - a class parameter
     ) -> None:
         assert findings_for(policy, [resource(SG, {})]) == []
 

@@ -310,7 +310,7 @@ def test_stack_policy_reports_invalid_props_as_violations() -> None:
     from policies.ttbt2_policies.common import MANDATORY, InvalidPropError, stack_policy
     from tests.support.policies import findings_for, resource
 
-    def check(args: object) -> Iterator[tuple[str, str | None]]:
+    def check(_args: object) -> Iterator[tuple[str, str | None]]:
         raise InvalidPropError("vpcId must be a string")
         yield ("unreachable", None)
 

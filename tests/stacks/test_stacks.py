@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -139,7 +140,7 @@ def test_app_namespace_enforces_restricted_pod_security() -> None:
     assert ns.props["metadata"]["name"] == "ttbt2"
 
 
-def test_bad_settings_stop_before_any_resource(tmp_path: Path, stack_file) -> None:  # type: ignore[no-untyped-def]
+def test_bad_settings_stop_before_any_resource(stack_file: Callable[..., Path]) -> None:
     path = stack_file("broken", base="prod", natGatewayMode="single")
     config = load_stack(ROOT, "broken", path)
     from offline import engine
@@ -280,8 +281,10 @@ def waits_for(graph: StackGraph, resource: Resource) -> set[str]:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_namespaced_object_waits_for_the_namespace_the_program_creates(stack: str) -> None:
-    """A first ``pulumi up`` creates no object before its namespace (a component's own
-    depends_on does not hold back its children, so each must carry it)."""
+    """A first ``pulumi up`` creates no object before its namespace.
+
+    A component's own depends_on does not hold back its children, so each must carry it.
+    """
     graph = render(stack)
     creators: dict[str, Resource] = {}
     for res in graph.resources:

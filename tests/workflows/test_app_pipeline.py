@@ -107,7 +107,7 @@ def test_job_order(workflow: dict[str, Any]) -> None:
 
 
 def test_coverage_gate_is_95_and_fixed(workflow: dict[str, Any]) -> None:
-    """pytest --cov --cov-fail-under=95, written in the workflow rather than an input."""
+    """``pytest --cov --cov-fail-under=95``, written in the workflow rather than an input."""
     run = _step(workflow["jobs"]["unit-tests"], "Unit tests with the coverage gate")["run"]
     assert "pytest" in run and "--cov " in run
     assert re.search(r"--cov-fail-under=95(\s|$)", run)
@@ -689,8 +689,11 @@ def test_wait_times_a_rollback_from_the_first_new_answer_to_the_stable_run() -> 
 
 
 def test_wait_is_no_rollback_when_the_canary_resumes_or_never_served() -> None:
-    """A run of previous answers shorter than the threshold is a low-weight canary, and a
-    revision never seen cannot have been rolled back."""
+    """A short run of previous answers is a low-weight canary, not a rollback.
+
+    A run of previous answers shorter than the threshold is a low-weight canary, and a
+    revision never seen cannot have been rolled back.
+    """
     old, new = json.dumps({"revision": OLD}), json.dumps({"revision": NEW})
     verdict, _ = _verdict([new, old, old, old, new, new, new], rolled_back_after=4, consecutive=3)
     assert verdict == deploy_event.Verdict("healthy")
@@ -860,8 +863,11 @@ def test_production_record_step(
     tmp_path: Path,
     case: tuple[str, int | None, str, str],
 ) -> None:
-    """The prod step pushes lead time (commit to serving) only for a success, and the
-    rollback time the wait measured for a canary rolled back."""
+    """The prod step pushes lead time and rollback time, each when it applies.
+
+    Lead time (commit to serving) only for a success, and the rollback time the wait measured
+    for a canary rolled back.
+    """
     outcome, lead, count, rollback = case
     step = _step(workflow["jobs"]["deploy-production"], "Record the deployment event")
     helper = tmp_path / ".platform" / "scripts"
@@ -900,7 +906,7 @@ def test_record_step_without_a_gateway_only_warns(workflow: dict[str, Any], tmp_
     assert "::warning::" in proc.stdout
 
 
-def test_unreachable_helper_is_reported(tmp_path: Path) -> None:
-    """urlopen errors surface as URLError, which main() turns into exit 1."""
+def test_unreachable_helper_is_reported() -> None:
+    """``urlopen`` errors surface as URLError, which main() turns into exit 1."""
     with pytest.raises(urllib.error.URLError):
         deploy_event._fetch(urllib.request.Request("http://127.0.0.1:1/"))

@@ -158,7 +158,7 @@ def workflow_files() -> list[Path]:
 
 
 def test_actionlint_finds_nothing() -> None:
-    """actionlint reports no problem in any workflow."""
+    """``actionlint`` reports no problem in any workflow."""
     files = workflow_files()
     assert files, f"no workflow files in {WORKFLOWS_DIR}"
     findings = run_actionlint(files)

@@ -48,7 +48,6 @@ def render(preview: bool, env: str = "prod", *, dr: bool = True, **changes: Any)
 
     ``dr=False`` renders a stack without a DR region (no DR provider, no DR key).
     """
-
     with_dr = dr
 
     def program() -> None:

@@ -461,7 +461,7 @@ class SlowHandler:
         self.hits = 0
         self.release = threading.Event()
 
-    def __call__(self, request: Request) -> Response:
+    def __call__(self, _request: Request) -> Response:
         self.hits += 1
         self.release.wait(2.0)
         return Response("{}", content_type="application/json")
@@ -469,8 +469,11 @@ class SlowHandler:
 
 @pytest.fixture
 def slow(server: HTTPServer) -> Iterator[SlowHandler]:
-    """A :class:`SlowHandler`, released at teardown; waits until every call has been logged,
-    so that a late answer cannot land in the next test's log."""
+    """A :class:`SlowHandler`, released at teardown.
+
+    Teardown waits until every call has been logged, so that a late answer cannot land in the
+    next test's log.
+    """
     handler = SlowHandler()
     yield handler
     handler.release.set()

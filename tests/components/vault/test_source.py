@@ -156,9 +156,7 @@ def test_vault_values_reach_their_resources_as_secrets(preview: bool) -> None:
 
 
 @pytest.mark.usefixtures("session_engine")
-def test_no_secret_value_in_the_report_or_the_json(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_no_secret_value_in_the_report_or_the_json(tmp_path: Path) -> None:
     import io
 
     out = io.StringIO()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import kubernetes_validate
@@ -75,7 +76,7 @@ def test_render_needs_a_stack(tmp_path: Path) -> None:
     assert code == EXIT_USAGE and "--stack NAME or --config-file" in text
 
 
-def test_render_bad_config_is_exit_2(tmp_path: Path, stack_file) -> None:  # type: ignore[no-untyped-def]
+def test_render_bad_config_is_exit_2(tmp_path: Path, stack_file: Callable[..., Path]) -> None:
     path = stack_file("bad", base="prod", natGatewayMode="single")
     code, text = run("render", "--config-file", str(path), "--out", str(tmp_path))
     assert code == EXIT_USAGE and "ttbt2:natGatewayMode" in text

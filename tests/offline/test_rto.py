@@ -70,8 +70,9 @@ def test_critical_path_is_the_longest_path_by_duration() -> None:
 
 def test_rds_uses_its_restore_figure_not_its_creation_figure() -> None:
     estimate = estimate_rto(_graph(_res("db", RDS)))
-    assert TIMES[RDS].restore is not None
-    assert estimate.total_minutes == TIMES[RDS].restore.minutes != TIMES[RDS].create.minutes
+    restore = TIMES[RDS].restore
+    assert restore is not None
+    assert estimate.total_minutes == restore.minutes != TIMES[RDS].create.minutes
 
 
 def test_a_component_completes_when_its_children_do() -> None:

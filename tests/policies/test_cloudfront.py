@@ -306,6 +306,8 @@ def rule(name: str, statement: dict[str, Any], metrics: Any = True) -> dict[str,
     }
 
 
+WRONG: Any = "rate"
+WRONG_SCOPE: Any = 5
 RATE_RULE = rule("rate-limit", {"rateBasedStatement": {"limit": 2000, "aggregateKeyType": "IP"}})
 MANAGED_RULE = rule(
     "common",
@@ -387,10 +389,11 @@ def test_missing_visibility_config_is_a_metrics_violation() -> None:
     ("policy", "res", "expected"),
     [
         (waf_rate_limit, web_acl(rules={"rate": 1}), "rules must be an array"),
-        (waf_rate_limit, web_acl(rule("r", "rate")), "rule 'r': statement must be an object"),
+        # Wrong types on purpose: the rule must report them, not crash.
+        (waf_rate_limit, web_acl(rule("r", WRONG)), "rule 'r': statement must be an object"),
         (waf_rate_limit, web_acl(rules=None, ruleJson="[{"), "ruleJson is not valid JSON"),
         (waf_rate_limit, web_acl(rules=None, ruleJson='{"Name": 1}'), "a JSON array of rules"),
-        (waf_rate_limit, web_acl(RATE_RULE, scope=5), "scope must be a string"),
+        (waf_rate_limit, web_acl(RATE_RULE, scope=WRONG_SCOPE), "scope must be a string"),
         (waf_metrics, web_acl(RATE_RULE, visibilityConfig="on"), "must be an object"),
         (waf_metrics, web_acl(rule("r", {}, metrics="yes")), "rule 'r': visibilityConfig"),
     ],

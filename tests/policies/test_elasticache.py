@@ -110,7 +110,8 @@ MISSING: list[tuple[Policy, str, str | None]] = [
     ("policy", "key", "expected"), MISSING, ids=[f"{p.name}-{k}" for p, k, _e in MISSING]
 )
 def test_missing_property(policy: Policy, key: str, expected: str | None) -> None:
-    assert_missing(run(policy, cache(**{key: None})), policy, expected)
+    missing: dict[str, Any] = {key: None}
+    assert_missing(run(policy, cache(**missing)), policy, expected)
 
 
 WRONG_TYPES: list[tuple[Policy, dict[str, Any], str]] = [

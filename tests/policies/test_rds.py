@@ -232,7 +232,8 @@ MISSING: list[tuple[Policy, str, str, str | None]] = [
 def test_missing_property_reads_the_aws_default(
     policy: Policy, type_: str, key: str, expected: str | None
 ) -> None:
-    assert_missing(run(policy, db(type_, **{key: None})), policy, expected)
+    missing: dict[str, Any] = {key: None}
+    assert_missing(run(policy, db(type_, **missing)), policy, expected)
 
 
 WRONG_TYPES: list[tuple[Policy, str, dict[str, Any], str]] = [
@@ -314,7 +315,7 @@ def test_backup_minimum_per_stack(stack: str, days: int, ok: bool) -> None:
 
 
 def test_backup_minimum_comes_from_config() -> None:
-    config = {"minimumBackupRetentionDays": {"prod": 30}}
+    config: dict[str, Any] = {"minimumBackupRetentionDays": {"prod": 30}}
     assert run(backup_retention, db(backupRetentionPeriod=30), **config) == []
     [finding] = run(backup_retention, db(stack="dev", backupRetentionPeriod=3), "dev", **config)
     assert "needs at least 7 days" in finding.message
@@ -438,7 +439,8 @@ def test_parameters_of_the_wrong_type_are_a_violation() -> None:
     found = tls_findings(grp, database_on(grp))
     assert [f.kind for f in found] == ["violation"]
     assert "parameters must be an array" in found[0].message
-    grp = group(**{"rds.force_ssl": 1})
+    parameters: dict[str, Any] = {"rds.force_ssl": 1}
+    grp = group(**parameters)
     found = tls_findings(grp, database_on(grp))
     assert [f.kind for f in found] == ["violation"]
     assert "value must be a string" in found[0].message

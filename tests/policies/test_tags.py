@@ -34,7 +34,8 @@ def test_fully_tagged_resources_are_compliant(type_: str) -> None:
 
 @pytest.mark.parametrize("key", sorted(TAGS))
 def test_missing_tag_is_an_advisory_violation(key: str) -> None:
-    [finding] = findings_for(required_tags, [tagged(**{key: None})])
+    missing: dict[str, Any] = {key: None}
+    [finding] = findings_for(required_tags, [tagged(**missing)])
     assert finding.policy == "aws-required-tags"
     assert finding.enforcement == "advisory" and not finding.blocking
     assert f"missing required tags: {key} " in finding.message

@@ -65,6 +65,7 @@ def with_block(path: str, *caps: str) -> str:
 def test_rule_is_registered_mandatory_and_a_platform_rule() -> None:
     assert vault_policy_least_privilege in ALL_POLICIES
     assert vault_policy_least_privilege.name == "vault-policy-least-privilege"
+    assert vault_policy_least_privilege.enforcement_level is not None
     assert vault_policy_least_privilege.enforcement_level.value == "mandatory"
     assert "platform rule" in (vault_policy_least_privilege.description or "").lower()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from policies.ttbt2_policies.elasticache import at_rest_encryption, auth_token
@@ -16,7 +18,7 @@ from tests.support.policies import (
     without_none,
 )
 
-UNENCRYPTED = {"atRestEncryptionEnabled": False}
+UNENCRYPTED: dict[str, Any] = {"atRestEncryptionEnabled": False}
 
 
 def test_violation_check_needs_the_message_and_the_policy() -> None:

@@ -353,7 +353,7 @@ class FakePushgateway:
     """An in-memory Pushgateway over real HTTP: PUT replaces a group, the API lists groups."""
 
     def __init__(self) -> None:
-        self.groups: dict[tuple[str, ...], dict[str, Any]] = {}
+        self.groups: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
         self.auth: list[str | None] = []
         gateway = self
 

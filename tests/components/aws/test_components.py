@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +16,7 @@ from components.aws.subnets import plan_subnets
 from tests.conftest import of_type, one, render
 
 
-def _doc(value: object) -> dict:  # type: ignore[type-arg]
+def _doc(value: object) -> dict[str, Any]:
     return json.loads(value) if isinstance(value, str) else value  # type: ignore[return-value]
 
 
@@ -57,7 +60,7 @@ def test_cluster_is_encrypted_logged_and_private() -> None:
     assert props["accessConfig"]["authenticationMode"] == "API"
 
 
-def test_public_endpoint_only_for_listed_cidrs(stack_file) -> None:  # type: ignore[no-untyped-def]
+def test_public_endpoint_only_for_listed_cidrs(stack_file: Callable[..., Path]) -> None:
     from offline.engine import run_stack
     from offline.stackfile import load_stack
     from tests.conftest import ROOT

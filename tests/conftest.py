@@ -6,12 +6,14 @@ that import them from here.
 
 from __future__ import annotations
 
+import functools
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate.utils
 import pytest
 import yaml
 
@@ -74,6 +76,19 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def stacks(pytestconfig: pytest.Config) -> StackRenders:
     """The real stacks, each configuration and mode rendered once per session."""
     return pytestconfig.stash[_RENDERS]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def kubernetes_schemas_read_once() -> Iterator[None]:
+    """kubernetes-validate parses its JSON schemas once per session, not once per object.
+
+    Every ``kubernetes_validate.validate`` call reads and parses the schema of the kind and the
+    whole definitions file (about 20 ms); the files do not change during a session.
+    """
+    original = kubernetes_validate.utils.schema_contents
+    kubernetes_validate.utils.schema_contents = functools.cache(original)
+    yield
+    kubernetes_validate.utils.schema_contents = original
 
 
 @pytest.fixture

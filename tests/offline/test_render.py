@@ -14,7 +14,7 @@ from offline.cli import EXIT_OK, EXIT_USAGE, main
 from offline.graph import SECRET_SIG, SECRET_SIG_KEY, Resource, StackGraph
 from offline.render import manifest, render
 from tests.conftest import ROOT
-from tests.conftest import render as render_stack
+from tests.support.stacks import StackRenders
 from tests.support.validate.crds import index_crds, validate_custom_resource
 
 # Each stack configuration is rendered once per session, not once per CLI run.
@@ -66,8 +66,8 @@ def test_render_masks_secrets(tmp_path: Path) -> None:
     }
 
 
-def test_non_kubernetes_resources_are_not_manifests() -> None:
-    vpc = next(r for r in render_stack("dev").resources if r.type == "aws:ec2/vpc:Vpc")
+def test_non_kubernetes_resources_are_not_manifests(stacks: StackRenders) -> None:
+    vpc = next(r for r in stacks.graph("dev").resources if r.type == "aws:ec2/vpc:Vpc")
     assert manifest(vpc) is None
 
 

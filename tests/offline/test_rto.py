@@ -14,7 +14,7 @@ from offline.rto import (
     objective_minutes,
     predecessors,
 )
-from tests.conftest import render
+from tests.support.stacks import StackRenders
 
 VPC = "aws:ec2/vpc:Vpc"
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -147,8 +147,8 @@ def test_an_estimate_within_the_objective_has_no_failure() -> None:
     assert "✅" in format_rto(estimate)[1]
 
 
-def test_the_prod_stack_gets_an_estimate_with_every_step_sourced() -> None:
-    estimate = estimate_rto(render("prod"))
+def test_the_prod_stack_gets_an_estimate_with_every_step_sourced(stacks: StackRenders) -> None:
+    estimate = estimate_rto(stacks.graph("prod"))
     timed = [s for s in estimate.path if s.minutes > 0]
     assert timed and estimate.total_minutes == pytest.approx(sum(s.minutes for s in timed))
     assert all(s.source and s.basis for s in timed)

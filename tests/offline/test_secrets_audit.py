@@ -8,7 +8,8 @@ import pytest
 
 from offline.graph import SECRET_SIG, SECRET_SIG_KEY, UNKNOWN, Resource, StackGraph
 from offline.secrets_audit import NAME, audit
-from tests.conftest import STACKS, render
+from tests.conftest import STACKS
+from tests.support.stacks import StackRenders
 
 
 def secret(value: Any) -> dict[str, Any]:
@@ -73,6 +74,6 @@ def test_audit(rtype: str, props: dict[str, Any], flagged: list[str]) -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_real_stacks_pass_the_audit(stack: str) -> None:
-    assert audit(render(stack)) == []
-    assert audit(render(stack, preview=True)) == []
+def test_real_stacks_pass_the_audit(stack: str, stacks: StackRenders) -> None:
+    assert audit(stacks.graph(stack)) == []
+    assert audit(stacks.graph(stack, preview=True)) == []

@@ -13,7 +13,8 @@ import pytest
 from components.aws.access import access_plan
 from components.aws.eks import CONTROL_PLANE_LOG_TYPES
 from components.aws.subnets import plan_subnets
-from tests.conftest import of_type, one, render
+from tests.conftest import of_type, one
+from tests.support.stacks import StackRenders
 
 
 def _doc(value: object) -> dict[str, Any]:
@@ -48,8 +49,8 @@ def test_subnet_plan_refuses_four_zones() -> None:
         plan_subnets("10.0.0.0/16", 4)
 
 
-def test_cluster_is_encrypted_logged_and_private() -> None:
-    cluster = one(render("prod"), "aws:eks/cluster:Cluster")
+def test_cluster_is_encrypted_logged_and_private(stacks: StackRenders) -> None:
+    cluster = one(stacks.graph("prod"), "aws:eks/cluster:Cluster")
     props = cluster.props
     assert props["encryptionConfig"]["resources"] == ["secrets"]
     assert props["encryptionConfig"]["provider"]["keyArn"].startswith("arn:aws:kms:")
@@ -74,8 +75,10 @@ def test_public_endpoint_only_for_listed_cidrs(stack_file: Callable[..., Path]) 
     assert vpc["publicAccessCidrs"] == ["203.0.113.0/24"]
 
 
-def test_control_plane_log_group_exists_before_the_cluster_and_is_encrypted() -> None:
-    graph = render("prod")
+def test_control_plane_log_group_exists_before_the_cluster_and_is_encrypted(
+    stacks: StackRenders,
+) -> None:
+    graph = stacks.graph("prod")
     cluster = one(graph, "aws:eks/cluster:Cluster")
     group = one(graph, "aws:cloudwatch/logGroup:LogGroup", "control-plane")
     assert group.props["name"] == "/aws/eks/ttbt2-prod/cluster"
@@ -85,8 +88,10 @@ def test_control_plane_log_group_exists_before_the_cluster_and_is_encrypted() ->
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_launch_templates_enforce_imdsv2_and_encrypted_volumes(stack: str) -> None:
-    templates = of_type(render(stack), "aws:ec2/launchTemplate:LaunchTemplate")
+def test_launch_templates_enforce_imdsv2_and_encrypted_volumes(
+    stack: str, stacks: StackRenders
+) -> None:
+    templates = of_type(stacks.graph(stack), "aws:ec2/launchTemplate:LaunchTemplate")
     assert len(templates) == 2
     for lt in templates:
         meta = lt.props["metadataOptions"]
@@ -96,8 +101,10 @@ def test_launch_templates_enforce_imdsv2_and_encrypted_volumes(stack: str) -> No
         assert ebs["encrypted"] == "true" and ebs["kmsKeyId"].startswith("arn:aws:kms:")
 
 
-def test_node_groups_use_their_launch_template_and_let_the_autoscaler_size() -> None:
-    graph = render("dev")
+def test_node_groups_use_their_launch_template_and_let_the_autoscaler_size(
+    stacks: StackRenders,
+) -> None:
+    graph = stacks.graph("dev")
     for group in of_type(graph, "aws:eks/nodeGroup:NodeGroup"):
         assert group.props["launchTemplate"]["version"] == "1"
         assert "scalingConfig.desiredSize" in group.option("ignoreChanges")
@@ -107,8 +114,8 @@ def test_node_groups_use_their_launch_template_and_let_the_autoscaler_size() -> 
     assert system.props["taints"][0]["key"] == "CriticalAddonsOnly"
 
 
-def test_irsa_roles_are_pinned_to_one_service_account() -> None:
-    graph = render("dev")
+def test_irsa_roles_are_pinned_to_one_service_account(stacks: StackRenders) -> None:
+    graph = stacks.graph("dev")
     role = one(graph, "aws:iam/role:Role", "vpc-cni-irsa")
     statement = _doc(role.props["assumeRolePolicy"])["Statement"][0]
     assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
@@ -123,8 +130,8 @@ def test_irsa_roles_are_pinned_to_one_service_account() -> None:
     )
 
 
-def test_node_role_has_no_cni_policy() -> None:
-    attachments = of_type(render("dev"), "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+def test_node_role_has_no_cni_policy(stacks: StackRenders) -> None:
+    attachments = of_type(stacks.graph("dev"), "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     node = [a.props["policyArn"] for a in attachments if a.name.startswith("ttbt2-dev-node-")]
     assert sorted(p.rsplit("/", 1)[1] for p in node) == [
         "AmazonEC2ContainerRegistryPullOnly",
@@ -132,8 +139,8 @@ def test_node_role_has_no_cni_policy() -> None:
     ]
 
 
-def test_kms_keys_rotate_and_name_no_wildcard_principal() -> None:
-    for key in of_type(render("prod"), "aws:kms/key:Key"):
+def test_kms_keys_rotate_and_name_no_wildcard_principal(stacks: StackRenders) -> None:
+    for key in of_type(stacks.graph("prod"), "aws:kms/key:Key"):
         assert key.props["enableKeyRotation"] is True
         assert key.props["deletionWindowInDays"] == 30
         for statement in _doc(key.props["policy"])["Statement"]:
@@ -141,8 +148,8 @@ def test_kms_keys_rotate_and_name_no_wildcard_principal() -> None:
             assert "*" not in json.dumps(statement["Principal"])
 
 
-def test_log_keys_grant_cloudwatch_only_their_log_group() -> None:
-    key = one(render("dev"), "aws:kms/key:Key", "flow-logs")
+def test_log_keys_grant_cloudwatch_only_their_log_group(stacks: StackRenders) -> None:
+    key = one(stacks.graph("dev"), "aws:kms/key:Key", "flow-logs")
     statements = _doc(key.props["policy"])["Statement"]
     logs = next(s for s in statements if s.get("Sid") == "CloudWatchLogsEncryptsOwnLogGroups")
     assert logs["Principal"] == {"Service": "logs.eu-west-1.amazonaws.com"}
@@ -152,8 +159,8 @@ def test_log_keys_grant_cloudwatch_only_their_log_group() -> None:
     ]
 
 
-def test_default_security_group_is_closed_and_flow_logs_cover_the_vpc() -> None:
-    graph = render("dev")
+def test_default_security_group_is_closed_and_flow_logs_cover_the_vpc(stacks: StackRenders) -> None:
+    graph = stacks.graph("dev")
     vpc = one(graph, "aws:ec2/vpc:Vpc")
     default_sg = one(graph, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
     assert default_sg.props["ingress"] == [] and default_sg.props["egress"] == []
@@ -164,8 +171,10 @@ def test_default_security_group_is_closed_and_flow_logs_cover_the_vpc() -> None:
     assert all(r.startswith("arn:aws:logs:") for r in policy["Statement"][0]["Resource"])
 
 
-def test_public_subnets_hand_out_no_public_ips_and_isolated_have_no_egress() -> None:
-    graph = render("prod")
+def test_public_subnets_hand_out_no_public_ips_and_isolated_have_no_egress(
+    stacks: StackRenders,
+) -> None:
+    graph = stacks.graph("prod")
     for subnet in of_type(graph, "aws:ec2/subnet:Subnet"):
         if subnet.props["tags"]["tier"] == "public":
             assert subnet.props["mapPublicIpOnLaunch"] is False

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from offline.graph import SECRET_SIG, SECRET_SIG_KEY
-from tests.conftest import STACKS, of_type, one, render
+from tests.conftest import STACKS, of_type, one
+from tests.support.stacks import StackRenders
 
 DB = "aws:rds/instance:Instance"
 CACHE = "aws:elasticache/replicationGroup:ReplicationGroup"
@@ -19,8 +20,10 @@ def _doc(value: Any) -> Any:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_database_is_private_encrypted_and_authenticates_by_iam(stack: str) -> None:
-    graph = render(stack)
+def test_database_is_private_encrypted_and_authenticates_by_iam(
+    stack: str, stacks: StackRenders
+) -> None:
+    graph = stacks.graph(stack)
     db = one(graph, DB).props
     assert db["engine"] == "postgres" and db["engineVersion"] == "17"
     assert db["storageEncrypted"] is True and db["kmsKeyId"].startswith("arn:aws:kms:")
@@ -40,16 +43,16 @@ def test_database_is_private_encrypted_and_authenticates_by_iam(stack: str) -> N
     assert len(subnet_group.props["subnetIds"]) == len(isolated)
 
 
-def test_database_parameter_group_forces_tls() -> None:
-    params = one(render("dev"), "aws:rds/parameterGroup:ParameterGroup").props
+def test_database_parameter_group_forces_tls(stacks: StackRenders) -> None:
+    params = one(stacks.graph("dev"), "aws:rds/parameterGroup:ParameterGroup").props
     assert params["family"] == "postgres17"
     assert {"name": "rds.force_ssl", "value": "1"}.items() <= next(
         p for p in params["parameters"] if p["name"] == "rds.force_ssl"
     ).items()
 
 
-def test_database_reachable_only_from_the_cluster_nodes() -> None:
-    graph = render("dev")
+def test_database_reachable_only_from_the_cluster_nodes(stacks: StackRenders) -> None:
+    graph = stacks.graph("dev")
     rules = [
         r
         for r in of_type(graph, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
@@ -70,9 +73,9 @@ def test_database_reachable_only_from_the_cluster_nodes() -> None:
     [("dev", 7, False, False), ("staging", 14, True, False), ("prod", 35, True, True)],
 )
 def test_database_differs_by_environment(
-    stack: str, retention: int, multi_az: bool, protected: bool
+    stack: str, retention: int, multi_az: bool, protected: bool, stacks: StackRenders
 ) -> None:
-    db = one(render(stack), DB)
+    db = one(stacks.graph(stack), DB)
     assert db.props["backupRetentionPeriod"] == retention
     assert db.props["multiAz"] is multi_az
     assert db.props["deletionProtection"] is protected
@@ -82,17 +85,19 @@ def test_database_differs_by_environment(
         assert db.props["finalSnapshotIdentifier"] == "ttbt2-prod-db-final"
 
 
-def test_dev_starts_empty_staging_restores_the_anonymised_snapshot() -> None:
-    dev = one(render("dev"), DB).props
-    staging = one(render("staging"), DB).props
+def test_dev_starts_empty_staging_restores_the_anonymised_snapshot(stacks: StackRenders) -> None:
+    dev = one(stacks.graph("dev"), DB).props
+    staging = one(stacks.graph("staging"), DB).props
     assert "snapshotIdentifier" not in dev and dev["dbName"] == "ttbt2"
     assert staging["snapshotIdentifier"] == "ttbt2-anonymised-2026-11"
     # A restore takes database name and master user from the snapshot.
     assert "dbName" not in staging and "username" not in staging
 
 
-def test_database_log_groups_are_created_encrypted_before_the_instance() -> None:
-    graph = render("prod")
+def test_database_log_groups_are_created_encrypted_before_the_instance(
+    stacks: StackRenders,
+) -> None:
+    graph = stacks.graph("prod")
     db = one(graph, DB)
     groups = [
         g
@@ -113,9 +118,9 @@ def test_database_log_groups_are_created_encrypted_before_the_instance() -> None
     [("dev", 1, False, 1), ("staging", 2, True, 3), ("prod", 3, True, 7)],
 )
 def test_cache_differs_by_environment(
-    stack: str, nodes: int, failover: bool, retention: int
+    stack: str, nodes: int, failover: bool, retention: int, stacks: StackRenders
 ) -> None:
-    cache = one(render(stack), CACHE)
+    cache = one(stacks.graph(stack), CACHE)
     assert cache.props["numCacheClusters"] == nodes
     assert cache.props["automaticFailoverEnabled"] is failover
     assert cache.props["multiAzEnabled"] is failover
@@ -123,8 +128,8 @@ def test_cache_differs_by_environment(
     assert bool(cache.option("protect")) is (stack == "prod")
 
 
-def test_cache_is_encrypted_authenticated_and_private() -> None:
-    graph = render("staging")
+def test_cache_is_encrypted_authenticated_and_private(stacks: StackRenders) -> None:
+    graph = stacks.graph("staging")
     cache = one(graph, CACHE).props
     assert cache["atRestEncryptionEnabled"] is True and cache["kmsKeyId"].startswith("arn:aws:kms:")
     assert (
@@ -143,13 +148,15 @@ def test_cache_is_encrypted_authenticated_and_private() -> None:
 
 
 @pytest.mark.parametrize("preview", [False, True], ids=["update", "preview"])
-def test_cache_auth_token_reaches_the_group_only_as_a_secret(preview: bool) -> None:
-    token = one(render("dev", preview=preview), CACHE).props["authToken"]
+def test_cache_auth_token_reaches_the_group_only_as_a_secret(
+    preview: bool, stacks: StackRenders
+) -> None:
+    token = one(stacks.graph("dev", preview=preview), CACHE).props["authToken"]
     assert isinstance(token, dict) and token[SECRET_SIG_KEY] == SECRET_SIG
 
 
-def test_buckets_are_private_encrypted_and_logged() -> None:
-    graph = render("dev")
+def test_buckets_are_private_encrypted_and_logged(stacks: StackRenders) -> None:
+    graph = stacks.graph("dev")
     encryption = {
         r.name: r.props["rules"][0]["applyServerSideEncryptionByDefault"]
         for r in of_type(
@@ -180,8 +187,8 @@ def test_buckets_are_private_encrypted_and_logged() -> None:
         }
 
 
-def test_user_data_is_versioned_and_protected_in_prod() -> None:
-    graph = render("prod")
+def test_user_data_is_versioned_and_protected_in_prod(stacks: StackRenders) -> None:
+    graph = stacks.graph("prod")
     # The primary bucket and its DR-region replica alike.
     for part in ("prod-user-data", "prod-dr-user-data"):
         versioning = one(graph, "aws:s3/bucketVersioning:BucketVersioning", part)

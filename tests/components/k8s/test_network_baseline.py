@@ -8,7 +8,8 @@ import pytest
 from components.k8s.network_baseline import NAME, baseline_spec
 from offline.evaluate import evaluate
 from policies.ttbt2_policies import kubernetes as k8s_policies
-from tests.conftest import STACKS, of_type, render
+from tests.conftest import STACKS, of_type
+from tests.support.stacks import StackRenders
 
 
 def test_baseline_admits_the_namespace_monitoring_and_the_vpc_only() -> None:
@@ -51,8 +52,10 @@ def test_monitoring_itself_needs_no_namespace_selector() -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_namespace_of_the_stack_has_a_network_policy(stack: str) -> None:
-    graph = render(stack)
+def test_every_namespace_of_the_stack_has_a_network_policy(
+    stack: str, stacks: StackRenders
+) -> None:
+    graph = stacks.graph(stack)
     namespaces = {
         r.props["metadata"]["name"] for r in of_type(graph, "kubernetes:core/v1:Namespace")
     }

@@ -8,6 +8,8 @@ the release installs and simply lacks the setting. Most charts document every pa
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,8 +18,21 @@ import yaml
 
 
 def load_chart_values(chart_dir: Path) -> dict[str, Any]:
-    """The chart's ``values.yaml`` as a mapping (empty when the file is empty)."""
-    data = yaml.safe_load((chart_dir / "values.yaml").read_text())
+    """The chart's ``values.yaml`` as a mapping (empty when the file is empty).
+
+    Each file is parsed once per content (path, size and modification time); every caller gets
+    its own copy.
+    """
+    path = (chart_dir / "values.yaml").resolve()
+    stat = path.stat()
+    return copy.deepcopy(_parsed_values(path, stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_values(path: Path, _mtime_ns: int, _size: int) -> dict[str, Any]:
+    # LibYAML's parser when PyYAML has it: chart values files run to thousands of lines.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(path.read_text(), Loader=loader)
     return dict(data or {})
 
 

@@ -29,10 +29,11 @@ node_modules/.installed: package.json package-lock.json
 preview: setup
 	$(RUN) python -m offline preview --json-dir out/graphs
 
-## The whole test suite, with the coverage gate. One worker per core (pytest-xdist), each test
-## file on one worker; the workers share the stacks rendered in this session.
+## The whole test suite, with the coverage gate. One pytest-xdist worker per core: each runs its
+## share of the tests in file order and takes tests from the other when it runs out; the workers
+## share the stacks rendered in this session.
 test: setup
-	$(RUN) pytest -n auto --dist loadfile --cov --cov-report=term --cov-fail-under=95
+	$(RUN) pytest -n auto --dist worksteal --cov --cov-report=term --cov-fail-under=95
 
 lint: setup
 	$(RUN) ruff check .

@@ -93,13 +93,14 @@ def kubernetes_schemas_read_once() -> Iterator[None]:
 
 @pytest.fixture
 def session_engine(stacks: StackRenders, monkeypatch: pytest.MonkeyPatch) -> StackRenders:
-    """The offline CLI renders through this session's graphs: each configuration once.
+    """The offline CLI renders and evaluates through this session: each configuration once.
 
     A rendered graph depends only on the program and the stack configuration (on the mock engine
-    the program reads no environment), so the CLI gets the graph it would render itself, as a
-    private copy it may change.
+    the program reads no environment), and findings only on the graph and the policies, so the
+    CLI gets what it would compute itself, as private copies it may change.
     """
     monkeypatch.setattr(cli, "run_stack", stacks.run_stack)
+    monkeypatch.setattr(cli, "evaluate", stacks.evaluate)
     return stacks
 
 

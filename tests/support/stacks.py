@@ -15,12 +15,15 @@ import json
 import os
 import pickle
 import tempfile
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pulumi_policy import Policy
 
 from offline.engine import run_stack
+from offline.evaluate import Finding, evaluate
 from offline.graph import Resource, StackGraph
 from offline.stackfile import StackConfig, load_stack
 
@@ -67,6 +70,7 @@ class StackRenders:
         self.root = root
         self.shared_dir = shared_dir
         self._graphs: dict[str, StackGraph] = {}
+        self._findings: dict[str, list[Finding]] = {}
 
     def graph(self, stack: str, *, preview: bool = False) -> StackGraph:
         """The graph of a real stack file (update mode unless ``preview``)."""
@@ -75,6 +79,28 @@ class StackRenders:
     def run_stack(self, project_dir: Path, config: StackConfig, *, preview: bool) -> StackGraph:
         """:func:`offline.engine.run_stack` with this session's renders: a drop-in for it."""
         return copy.deepcopy(self._render(project_dir, config, preview))
+
+    def evaluate(
+        self,
+        graph: StackGraph,
+        policies: Iterable[Policy],
+        *,
+        config: Mapping[str, Mapping[str, Any]] | None = None,
+        enforcement: Mapping[str, str] | None = None,
+    ) -> list[Finding]:
+        """:func:`offline.evaluate.evaluate` once per graph content and policy set: a drop-in.
+
+        The CLI evaluates the whole pack on every stack it previews, and several CLI tests
+        preview the same stacks; findings are a pure function of these arguments.
+        """
+        policies = list(policies)
+        material = pickle.dumps(
+            (graph, [p.name for p in policies], config, enforcement), protocol=5
+        )
+        key = hashlib.sha256(material).hexdigest()
+        if key not in self._findings:
+            self._findings[key] = evaluate(graph, policies, config=config, enforcement=enforcement)
+        return copy.deepcopy(self._findings[key])
 
     def _render(self, project_dir: Path, config: StackConfig, preview: bool) -> StackGraph:
         key = _key(project_dir, config, preview)

@@ -16,7 +16,7 @@ import pytest
 from offline.engine import run_stack
 from offline.stackfile import load_stack
 from tests.conftest import ROOT
-from tests.test_workflows import load_workflow, steps_of
+from tests.workflows.test_workflows import load_workflow, steps_of
 
 LOGIN = "Log in to Vault (OIDC) and preflight"
 

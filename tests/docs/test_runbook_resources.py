@@ -1,7 +1,7 @@
-"""The runbooks and DR playbooks act on resources the stacks create.
+r"""The runbooks and DR playbooks act on resources the stacks create.
 
 Every command in ``docs/runbooks/*.md`` and ``docs/dr/*.md`` (inline code spans and fenced
-blocks, ``\\``-continued lines joined) is split into ``aws ...`` and ``kubectl ...`` commands, and
+blocks, ``\``-continued lines joined) is split into ``aws ...`` and ``kubectl ...`` commands, and
 these names are taken from them:
 
 - ``aws wafv2 get-ip-set|update-ip-set|delete-ip-set --name X``: WAF IP set ``X`` (its ``name``);

@@ -10,7 +10,7 @@ import pytest
 from offline.graph import UNKNOWN, Resource
 from policies.ttbt2_policies.cloudfront import WEB_ACL, WEB_ACL_LOGGING, waf_logging
 from tests.conftest import of_type, render
-from tests.policies.builders import findings_for, resource, violations
+from tests.support.policies import findings_for, resource, violations
 
 ACL_ARN = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/edge/1"
 LOG_GROUP_ARN = "arn:aws:logs:us-east-1:123456789012:log-group:aws-waf-logs-edge"

@@ -586,8 +586,11 @@ def test_dashboards_are_labelled_configmaps_the_sidecar_loads(env: str, preview:
 
 @pytest.mark.parametrize(("env", "preview"), CASES)
 def test_dashboards_land_in_the_ttbt2_grafana_folder(env: str, preview: bool) -> None:
-    """The sidecar files each ConfigMap under the folder its annotation names, and Grafana
-    turns those directories into folders; the provider itself names no folder."""
+    """Dashboards land in the folder their ConfigMap annotation names.
+
+    The sidecar files each ConfigMap under the folder its annotation names, and Grafana turns
+    those directories into folders; the provider itself names no folder.
+    """
     graph, _ = render(env, preview=preview)
     dashboards = release(graph, "kube-prometheus-stack").props["values"]["grafana"]["sidecar"][
         "dashboards"

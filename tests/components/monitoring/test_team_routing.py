@@ -25,8 +25,8 @@ from components.monitoring.routing import (
 )
 from config import SettingsError, parse_raw
 from config.constants import OPS_ROOM_CONSUMER
+from tests.components.monitoring.test_routing import amtool, needs_amtool, routes_test, settings
 from tests.conftest import STACKS, one, raw_settings, render, stack_values
-from tests.monitoring.test_routing import amtool, needs_amtool, routes_test, settings
 
 # Seed 4.5.2, written out so a change in the routing module shows: the channels of each
 # severity, with the team's own email receiver in place of "email".

@@ -12,9 +12,9 @@ from components.vault.source import declared_refs
 from config import from_config_values
 from offline.stackfile import load_stack
 from scripts import vault_login
-from tests.vault.conftest import JWT, LOGIN_TOKEN, FakeVault, assert_no_secret
+from tests.components.vault.conftest import JWT, LOGIN_TOKEN, FakeVault, assert_no_secret
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ROLE = "ttbt2-deployer-dev"
 
 

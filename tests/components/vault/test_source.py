@@ -122,10 +122,10 @@ def test_open_source_with_a_failing_preflight_is_a_run_error(vault: FakeVault) -
 def test_open_source_without_credentials_is_a_run_error_naming_them(vault: FakeVault) -> None:
     # The stack logs in with jwt: with no id-token in the environment, nothing is sent.
     cfg = parse_raw("dev", raw_settings("dev"))
+    local = cfg.model_copy(
+        update={"vault": cfg.vault.model_copy(update={"address": vault.address})}
+    )
     with pytest.raises(VaultRunError, match="VAULT_JWT, or ACTIONS_ID_TOKEN_REQUEST_URL"):
-        local = cfg.model_copy(
-            update={"vault": cfg.vault.model_copy(update={"address": vault.address})}
-        )
         open_source(local, env={})
     assert vault.server.log == []
 

@@ -59,8 +59,10 @@ def parse_raw(stack: str, raw: Mapping[str, Any]) -> Settings:
 
 
 def from_config_values(stack: str, values: Mapping[str, Any]) -> Settings:
-    """Build :class:`Settings` from full config keys (``ttbt2:vpcCidr``); other namespaces
-    (``aws:region``...) are not ours and are left out."""
+    """Build :class:`Settings` from full config keys (``ttbt2:vpcCidr``).
+
+    Other namespaces (``aws:region``...) are not ours and are left out.
+    """
     prefix = f"{NAMESPACE}:"
     raw = {key[len(prefix) :]: value for key, value in values.items() if key.startswith(prefix)}
     return parse_raw(stack, raw)

@@ -52,14 +52,12 @@ class PlatformMocks(pulumi.runtime.Mocks):
         rid = f"{_short(typ)}-{_suffix(name)}"
         provider_id = (args.provider or "").rsplit("::", 1)[-1]
         region = self._provider_regions.get(provider_id, self.region)
-        computed = self._computed(typ, name, rid, state, region)
+        computed = self._computed(typ, name, state, region)
         state.update(computed)
         # An S3 bucket's id is its name.
         return str(computed.get("bucket", rid)), state
 
-    def _computed(
-        self, typ: str, name: str, rid: str, state: dict[str, Any], region: str
-    ) -> dict[str, Any]:
+    def _computed(self, typ: str, name: str, state: dict[str, Any], region: str) -> dict[str, Any]:
         """The outputs a provider computes for a new resource of type ``typ``."""
         if typ.startswith("azure-native:"):
             return _azure_computed(typ, name, state)
@@ -461,7 +459,7 @@ _COMPUTED: dict[str, Callable[[_Ctx], dict[str, Any]]] = {
     "aws:iam/role:Role": _iam_role,
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
-    "aws:ec2/launchTemplate:LaunchTemplate": lambda c: {"latestVersion": 1},
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda _ctx: {"latestVersion": 1},
     "aws:eks/nodeGroup:NodeGroup": _node_group,
     "aws:s3/bucket:Bucket": _s3_bucket,
     "aws:rds/instance:Instance": _rds_instance,
@@ -478,7 +476,7 @@ _COMPUTED: dict[str, Callable[[_Ctx], dict[str, Any]]] = {
     "aws:wafv2/webAcl:WebAcl": _web_acl,
     "aws:acm/certificate:Certificate": _certificate,
     # Its only outputs are its inputs; it has no ARN of its own.
-    "aws:acm/certificateValidation:CertificateValidation": lambda c: {},
+    "aws:acm/certificateValidation:CertificateValidation": lambda _ctx: {},
     "aws:route53/record:Record": _route53_record,
     "aws:kms/alias:Alias": _kms_alias,
     "gcp:projects/serviceIdentity:ServiceIdentity": _gcp_service_identity,

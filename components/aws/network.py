@@ -179,7 +179,7 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
 
-        self._flow_logs(name, args, tagged)
+        self._flow_logs(name, args)
 
         self.vpc_id = self.vpc.id
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in self.private_subnets])
@@ -204,7 +204,7 @@ class Network(pulumi.ComponentResource):
             ]
         )
 
-    def _flow_logs(self, name: str, args: NetworkArgs, tagged: object) -> None:
+    def _flow_logs(self, name: str, args: NetworkArgs) -> None:
         """All traffic of the VPC to an encrypted CloudWatch log group (CKV2_AWS_11)."""
         child = pulumi.ResourceOptions(parent=self)
         log_group_name = f"/aws/vpc/{name}/flow-logs"

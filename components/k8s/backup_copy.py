@@ -93,7 +93,7 @@ class BackupCopyArgs:
 
 
 def copier_env(args: BackupCopyArgs) -> list[dict[str, Any]]:
-    """rclone's whole configuration as environment variables: two remotes, flags, paths.
+    """The whole rclone configuration as environment variables: two remotes, flags, paths.
 
     Neither remote has a key: ``env_auth`` makes rclone use the SDKs' default chains, which pick
     up the IRSA web-identity token (AWS) and the federated token file (Azure).

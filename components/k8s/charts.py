@@ -1,5 +1,4 @@
-"""The vendored Helm charts (``vendor/charts/``): where they are, which version we install, and
-how a release of one is installed.
+"""The vendored Helm charts (``vendor/charts/``): where they are, versions, how to install one.
 
 Each chart's Chart.yaml is the only place its version is written; the releases read it from
 there, and the offline validators read the same folder's values.yaml and CRDs.

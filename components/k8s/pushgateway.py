@@ -61,7 +61,7 @@ class PushgatewayArgs:
             raise ValueError(f"storage_gb must be between 1 and 20, got {self.storage_gb}")
 
 
-def deployment_spec(args: PushgatewayArgs) -> dict[str, Any]:
+def deployment_spec() -> dict[str, Any]:
     """One replica (the gateway keeps state on its volume), restricted, probed and bounded."""
     labels = {"app.kubernetes.io/name": NAME}
     probe = {"httpGet": {"path": f"{ROUTE_PREFIX}/-/ready", "port": PORT}, "periodSeconds": 10}
@@ -193,7 +193,7 @@ class Pushgateway(pulumi.ComponentResource):
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=meta(NAME),
-            spec=cast(k8s.apps.v1.DeploymentSpecArgs, deployment_spec(args)),
+            spec=cast(k8s.apps.v1.DeploymentSpecArgs, deployment_spec()),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*waits, secret, claim]),
         )
         service_spec: dict[str, Any] = {

@@ -906,8 +906,10 @@ def config_map(
     namespace: str,
     labels: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The core/v1 ConfigMap ``grafana-dashboard-<name>`` the Grafana sidecar loads into the
-    :data:`FOLDER` folder; ``labels`` are added to the sidecar's and the platform's own.
+    """The core/v1 ConfigMap ``grafana-dashboard-<name>`` the Grafana sidecar loads.
+
+    It lands in the :data:`FOLDER` folder; ``labels`` are added to the sidecar's and the
+    platform's own.
 
     The metrics stack deploys exactly these (components/k8s/metrics.py).
     """

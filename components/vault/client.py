@@ -173,8 +173,10 @@ class VaultSettings:
 
 
 class _Retry(Retry):
-    """urllib3's ``Retry`` with backoff ``b, 2b, 4b, ...`` from the first retry, paused by
-    :attr:`pause` (urllib3 would retry once at once, then sleep with ``time.sleep``)."""
+    """urllib3's ``Retry`` with backoff ``b, 2b, 4b, ...`` from the first retry.
+
+    Paused by :attr:`pause` (urllib3 would retry once at once, then sleep with ``time.sleep``).
+    """
 
     pause: Callable[[float], None] = staticmethod(time.sleep)
 
@@ -189,7 +191,7 @@ class _Retry(Retry):
         retry = max(len(self.history) - 1, 0)
         return float(min(self.backoff_max, self.backoff_factor * (2**retry)))
 
-    def sleep(self, response: Any = None) -> None:
+    def sleep(self, response: Any = None) -> None:  # noqa: ARG002 - urllib3's signature
         """Pause before the next retry (no ``Retry-After``: Vault does not send one)."""
         delay = self.get_backoff_time()
         done = len(self.history)

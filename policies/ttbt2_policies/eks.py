@@ -1,5 +1,7 @@
-"""EKS clusters: encrypted secrets (CKV_AWS_58), all control-plane logs (CKV_AWS_37), and an
-API endpoint that is not open to the internet (CKV_AWS_38, CKV_AWS_39)."""
+"""EKS clusters: encrypted secrets, all control-plane logs, an API endpoint kept off the internet.
+
+Checkov: CKV_AWS_58 (secrets), CKV_AWS_37 (logs), CKV_AWS_38 and CKV_AWS_39 (endpoint).
+"""
 
 from __future__ import annotations
 

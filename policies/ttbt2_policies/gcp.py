@@ -212,7 +212,7 @@ def _no_basic_roles(args: ResourceValidationArgs) -> Iterator[str]:
         yield f"basic role {role} granted to {members}: use predefined or custom roles"
 
 
-def _no_service_account_keys(args: ResourceValidationArgs) -> Iterator[str]:
+def _no_service_account_keys(_args: ResourceValidationArgs) -> Iterator[str]:
     yield (
         "service-account keys are long-lived secrets: authenticate through workload identity "
         "federation instead"

@@ -1,5 +1,7 @@
-"""KMS keys: automatic rotation (CKV_AWS_7), no wildcard principal in key policies (CKV_AWS_33),
-and a deletion window long enough to undo a scheduled deletion (platform rule).
+"""KMS keys: automatic rotation, no wildcard principal, a deletion window that can be undone.
+
+Checkov: CKV_AWS_7 (rotation), CKV_AWS_33 (wildcard principal); the deletion window is a
+platform rule.
 """
 
 from __future__ import annotations

@@ -155,8 +155,10 @@ class _Lexer:
 
 
 class _Parser:
-    """Recursive descent with one token of lookahead, lexing lazily so that the first error in
-    reading order is the one reported."""
+    """Recursive descent with one token of lookahead.
+
+    It lexes lazily, so the first error in reading order is the one reported.
+    """
 
     def __init__(self, text: str) -> None:
         self.lexer = _Lexer(text)

@@ -1,5 +1,4 @@
-"""Cluster add-ons layer: autoscaling, Karpenter, the load balancer controller, Argo Rollouts
-and Velero.
+"""Cluster add-ons layer: autoscaling, Karpenter, load balancer controller, Rollouts, Velero.
 
 Autoscaling (seed 4.8.1, docs/autoscaling.md): pods by HPA (metrics-server) with VPA
 recommendations; burst nodes by Karpenter (spot where the environment allows it); the steady

@@ -45,13 +45,23 @@ def _project_modules(root: Path) -> list[ModuleType]:
     """Modules imported so far whose source is in the project (not in its virtualenv)."""
     found: list[ModuleType] = []
     for module in list(sys.modules.values()):
-        file = getattr(module, "__file__", None)
+        file = _file_of(module)
         if not isinstance(file, str) or not file.endswith(".py"):
             continue
         path = Path(file)
         if path.is_relative_to(root) and ".venv" not in path.relative_to(root).parts:
             found.append(module)
     return found
+
+
+def _file_of(module: object) -> str | None:
+    """A module's ``__file__``, read without loading a lazily imported module."""
+    if not isinstance(module, ModuleType):
+        return None
+    # The lazy placeholders load themselves on any attribute read through their own class.
+    namespace = ModuleType.__getattribute__(module, "__dict__")
+    file = namespace.get("__file__")
+    return file if isinstance(file, str) else None
 
 
 def _parse(path: Path) -> ast.Module | None:
@@ -99,8 +109,8 @@ def _import_all(names: list[str]) -> None:
 
 def _load_module_uses(module: ModuleType) -> None:
     """Import what ``module`` imports, then load every SDK module it reaches by attribute."""
-    file = getattr(module, "__file__", None)
-    if not isinstance(file, str):
+    file = _file_of(module)
+    if file is None:
         return
     package = module.__package__ or ""
     _import_all(list(_imported_names(Path(file), package)))

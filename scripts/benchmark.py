@@ -56,6 +56,8 @@ from offline.cli import main
 code = main(["preview", "--jobs", "1"], out=io.StringIO())
 loaded = {}
 for name, module in list(sys.modules.items()):
+    if not isinstance(module, ModuleType):  # typing.io and the like are classes
+        continue
     # Read through ModuleType: a lazy placeholder loads itself on reads through its own class.
     lazy = type(module).__name__ == "_LazyModule"
     file = ModuleType.__getattribute__(module, "__dict__").get("__file__") or ""
@@ -301,6 +303,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_floor:
             modules = Path(tmp) / "modules.json"
             sequential = best(record_modules(modules) for _ in range(max(1, args.repeat)))
+            if not modules.exists():
+                print(sequential.output, file=sys.stderr)
+                raise SystemExit("recording the modules the preview loads failed")
             floor = repeat(floor_command(modules), args.repeat)
             count = len(json.loads(modules.read_text()))
             rows.append(row(f"import floor ({count} third-party modules)", floor))

@@ -247,9 +247,10 @@ class ScalePoint:
         return 1000 * self.run.seconds / self.resources
 
 
-def marginal_ms(a: ScalePoint, b: ScalePoint) -> float:
-    """Extra wall milliseconds per extra resource from ``a`` to ``b``."""
-    return 1000 * (b.run.seconds - a.run.seconds) / (b.resources - a.resources)
+def marginal_ms(a: ScalePoint, b: ScalePoint, *, cpu: bool = False) -> float:
+    """Extra wall (or CPU) milliseconds per extra resource from ``a`` to ``b``."""
+    spent = (b.run.cpu_seconds - a.run.cpu_seconds) if cpu else (b.run.seconds - a.run.seconds)
+    return 1000 * spent / (b.resources - a.resources)
 
 
 def scale_table(points: Sequence[ScalePoint]) -> list[str]:
@@ -264,7 +265,8 @@ def scale_table(points: Sequence[ScalePoint]) -> list[str]:
             f"{p.ms_per_resource:.2f} | {p.run.peak_mib:.0f} | {p.run.exit_code} |"
         )
     slopes = [
-        f"{a.resources}->{b.resources} resources: {marginal_ms(a, b):.2f} ms/resource"
+        f"{a.resources}->{b.resources} resources: {marginal_ms(a, b):.2f} ms/resource "
+        f"({marginal_ms(a, b, cpu=True):.2f} ms of CPU)"
         for a, b in itertools.pairwise(points)
     ]
     if slopes:

@@ -108,11 +108,12 @@ def test_scale_table_gives_each_point_and_the_marginal_cost_between_them() -> No
     ]
     assert marginal_ms(points[0], points[1]) == pytest.approx(6.0)
     assert marginal_ms(points[1], points[2]) == pytest.approx(7.0)
+    assert marginal_ms(points[1], points[2], cpu=True) == pytest.approx(9.0)
     table = scale_table(points)
     assert "| 50 services | 1400 | 16.00 | 20.00 | 11.43 | 700 | 0 |" in table
     assert table[-1] == (
-        "marginal cost: 400->1400 resources: 6.00 ms/resource; "
-        "1400->2400 resources: 7.00 ms/resource"
+        "marginal cost: 400->1400 resources: 6.00 ms/resource (8.00 ms of CPU); "
+        "1400->2400 resources: 7.00 ms/resource (9.00 ms of CPU)"
     )
 
 

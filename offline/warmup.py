@@ -21,6 +21,7 @@ from pathlib import Path
 from types import ModuleType
 
 from offline.engine import project_on_path
+from offline.gcpause import collector_paused
 
 
 def warm_up(project_dir: Path) -> int:
@@ -66,8 +67,11 @@ def _file_of(module: object) -> str | None:
 
 def _parse(path: Path) -> ast.Module | None:
     try:
-        return ast.parse(path.read_text(), str(path))
-    except (OSError, SyntaxError, ValueError):
+        # Finalizers the collector runs mid-parse (a failed run's futures logging their
+        # errors) can upset CPython 3.11's parser with a SystemError: the collector is paused.
+        with collector_paused():
+            return ast.parse(path.read_text(), str(path))
+    except (OSError, SyntaxError, ValueError, SystemError):
         return None
 
 

@@ -23,6 +23,7 @@ from offline.diff_report import render_diff
 from offline.engine import run_stack
 from offline.evaluate import Finding, evaluate
 from offline.graph import GraphFileError, StackGraph, load_graph, mask_secrets
+from offline.parallel import can_fork, default_workers, fork_map
 from offline.render import render
 from offline.report import (
     counts,
@@ -36,7 +37,14 @@ from offline.report import (
 )
 from offline.rto import RtoEstimate, RtoGraphError, estimate_rto, format_rto
 from offline.secrets_audit import audit
-from offline.stackfile import StackFileError, list_stacks, load_stack, stack_from_filename
+from offline.stackfile import (
+    StackConfig,
+    StackFileError,
+    list_stacks,
+    load_stack,
+    stack_from_filename,
+)
+from offline.warmup import warm_up
 
 EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_PROGRAM = 0, 1, 2, 3
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -79,6 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     prev.add_argument(
         "--json-dir", type=Path, metavar="DIR", help="write each stack's graph to DIR/<stack>.json"
     )
+    prev.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="renders run side by side in N processes (default: one per core; 1: in this one)",
+    )
     prev.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
     ren = sub.add_parser("render", help="write a stack's rules, configs, dashboards and manifests")
     ren.add_argument("--stack", metavar="NAME", help="stack to render (or give --config-file)")
@@ -100,6 +115,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dif.add_argument("--json", type=Path, metavar="OUT", help="also write the diff as JSON to OUT")
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return value
 
 
 @dataclass
@@ -124,6 +149,52 @@ def check_graph(graph: StackGraph, policies: list[Policy]) -> list[Finding]:
     return evaluate(graph, policies) + audit(graph)
 
 
+@dataclass
+class ModeRun:
+    """One run of the program for one stack in one mode, with its policy findings.
+
+    Preview mode keeps only what the report prints of it (resource count and preview notes);
+    update mode keeps the graph. ``error`` is the text printed instead of the report when the
+    run stopped, with ``exit_code`` saying why.
+    """
+
+    stack: str
+    preview: bool
+    config: StackConfig | None = None
+    graph: StackGraph | None = None
+    resources: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    error: str = ""
+    exit_code: int = EXIT_OK
+
+
+def run_mode(project_dir: Path, stack: str, config_path: Path | None, preview: bool) -> ModeRun:
+    """Render one stack in one mode and evaluate the policies on it.
+
+    Policies are enforced on the update-mode run, where the mocks return realistic values, as
+    ``pulumi up`` enforces them; of the preview-mode run only the preview notes count.
+    """
+    run = ModeRun(stack, preview)
+    try:
+        run.config = load_stack(project_dir, stack, config_path)
+        graph = run_stack(project_dir, run.config, preview=preview)
+    except (StackFileError, SettingsError) as exc:
+        run.error, run.exit_code = f"error: {exc}", EXIT_USAGE
+        return run
+    except Exception:  # noqa: BLE001 - a crash of the program is reported with its traceback
+        run.error = f"error: the program failed for stack '{stack}':\n{traceback.format_exc()}"
+        run.exit_code = EXIT_PROGRAM
+        return run
+    _, policies = _pack()
+    run.resources = len(graph.resources)
+    if preview:
+        run.findings = [f for f in evaluate(graph, policies) if f.kind == "note"]
+    else:
+        run.graph = graph
+        run.findings = check_graph(graph, policies)
+    return run
+
+
 def preview_stack(
     project_dir: Path, stack: str, config_path: Path | None, out: TextIO
 ) -> StackResult:
@@ -133,25 +204,27 @@ def preview_stack(
     on values a first ``pulumi preview`` cannot know; the policies are enforced on the
     update-mode run, where the mocks return realistic values, as ``pulumi up`` enforces them.
     """
+    preview_run = run_mode(project_dir, stack, config_path, preview=True)
+    if preview_run.exit_code != EXIT_OK:
+        return report_stack(preview_run, preview_run, out)
+    return report_stack(preview_run, run_mode(project_dir, stack, config_path, False), out)
+
+
+def report_stack(preview_run: ModeRun, update_run: ModeRun, out: TextIO) -> StackResult:
+    """Print one stack's report from its two runs, or the error that stopped the first."""
+    stack = update_run.stack
     result = StackResult(stack)
-    try:
-        config = load_stack(project_dir, stack, config_path)
-        preview_graph = run_stack(project_dir, config, preview=True)
-        graph = run_stack(project_dir, config, preview=False)
-    except (StackFileError, SettingsError) as exc:
-        print(f"error: {exc}", file=out)
-        result.exit_code = EXIT_USAGE
-        return result
-    except Exception:  # noqa: BLE001 - a crash of the program is reported with its traceback
-        print(f"error: the program failed for stack '{stack}':", file=out)
-        print(traceback.format_exc(), file=out)
-        result.exit_code = EXIT_PROGRAM
-        return result
-    pack, policies = _pack()
+    for run in (preview_run, update_run):
+        if run.exit_code != EXIT_OK:
+            print(run.error, file=out)
+            result.exit_code = run.exit_code
+            return result
+    config, graph = update_run.config, update_run.graph
+    assert config is not None and graph is not None
+    pack, _ = _pack()
     result.graph = graph
-    result.findings = check_graph(graph, policies)
-    notes = [f for f in evaluate(preview_graph, policies) if f.kind == "note"]
-    result.preview_notes = len(notes)
+    result.findings = update_run.findings
+    result.preview_notes = len(preview_run.findings)
     print(f"Previewing stack '{stack}' offline (mock engine, {config.path.name})", file=out)
     print("", file=out)
     for block in (tree(graph), counts(graph), outputs(graph)):
@@ -184,7 +257,7 @@ def preview_stack(
     print("\n".join(policy_report(pack, result.findings, graph)), file=out)
     print(summary(result.findings), file=out)
     print(
-        f"preview mode: {len(preview_graph.resources)} resources registered with unknown outputs; "
+        f"preview mode: {preview_run.resources} resources registered with unknown outputs; "
         f"{result.preview_notes} policy checks wait for values known only after apply",
         file=out,
     )
@@ -192,6 +265,43 @@ def preview_stack(
     if any(f.blocking for f in result.findings) or (rto is not None and not rto.within_objective):
         result.exit_code = EXIT_VIOLATION
     return result
+
+
+def preview_parallel(
+    project_dir: Path, stacks: list[str], config_path: Path | None, out: TextIO, *, jobs: int
+) -> list[StackResult]:
+    """:func:`preview_stack` for every stack, the runs forked ``jobs`` at a time.
+
+    The provider SDKs and the policy pack are imported once, here, before forking; each child
+    renders one stack in one mode. The report is the same, stack by stack, as run one by one.
+    """
+    warm_up(project_dir)
+    _pack()
+    # Update-mode runs first: they take longest (outputs computed, every policy enforced).
+    tasks = [(stack, False) for stack in stacks] + [(stack, True) for stack in stacks]
+    outcomes = fork_map(
+        lambda task: run_mode(project_dir, task[0], config_path, task[1]), tasks, workers=jobs
+    )
+    runs: dict[tuple[str, bool], ModeRun] = {}
+    for (stack, preview), outcome in zip(tasks, outcomes, strict=True):
+        if outcome.value is not None:
+            runs[stack, preview] = outcome.value
+            continue
+        mode = "preview" if preview else "update"
+        how = (
+            f"was killed by signal {-outcome.status}"
+            if outcome.status < 0
+            else f"exited with status {outcome.status}"
+        )
+        runs[stack, preview] = ModeRun(
+            stack,
+            preview,
+            error=f"error: the {mode}-mode run of stack '{stack}' {how}",
+            exit_code=outcome.status
+            if outcome.status in (EXIT_USAGE, EXIT_PROGRAM)
+            else EXIT_PROGRAM,
+        )
+    return [report_stack(runs[stack, True], runs[stack, False], out) for stack in stacks]
 
 
 def _settings(stack: str, values: dict[str, str]) -> Settings:
@@ -231,7 +341,11 @@ def cmd_preview(args: argparse.Namespace, out: TextIO) -> int:
             return EXIT_USAGE
     else:
         stacks = args.stack or list_stacks(project_dir)
-    results = [preview_stack(project_dir, s, args.config_file, out) for s in stacks]
+    jobs = args.jobs or default_workers()
+    if jobs > 1 and can_fork():
+        results = preview_parallel(project_dir, stacks, args.config_file, out, jobs=jobs)
+    else:
+        results = [preview_stack(project_dir, s, args.config_file, out) for s in stacks]
     rendered = [r for r in results if r.graph is not None]
     for r in rendered:
         assert r.graph is not None

@@ -13,16 +13,19 @@ import logging
 import os
 import runpy
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pulumi
 from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components.vault.source import SecretSourceFactory, open_offline
+from offline.gcpause import collector_paused
 from offline.graph import MASK, StackGraph
 from offline.mocks import PlatformMocks
 from offline.recorder import Recorder
@@ -61,8 +64,9 @@ def run_program(
     # test decorator clears them too, or that failure would surface in this run.
     runtime_settings.SETTINGS.rpc_manager.clear()
     runtime_settings.SETTINGS.outputs.clear()
-    _sync_await(run_pulumi_func(program))
-    outputs = _collect_outputs()
+    with collector_paused(), _no_source_positions():
+        _sync_await(run_pulumi_func(program))
+        outputs = _collect_outputs()
     return StackGraph(
         project=project,
         stack=stack,
@@ -106,7 +110,7 @@ def run_stack(project_dir: Path, config: StackConfig, *, preview: bool) -> Stack
     def program() -> None:
         program_entry(project_dir)(open_offline)
 
-    with _project_on_path(project_dir):
+    with project_on_path(project_dir):
         return run_program(
             program,
             project=config.project,
@@ -140,13 +144,33 @@ def _collect_outputs() -> dict[str, dict[str, Any]]:
     return result
 
 
+@contextmanager
+def _no_source_positions() -> Iterator[None]:
+    """Skip the SDK's stack walk on every registration (where in the source it was declared).
+
+    The recorder does not keep that position, and the walk is a tenth of a render's time. The
+    SDK's own function is put back afterwards.
+    """
+    sdk_resource = pulumi.runtime.resource
+    original = getattr(sdk_resource, "_get_stack_trace", None)
+    if original is None:
+        # Another SDK version: nothing to skip.
+        yield
+        return
+    sdk_resource._get_stack_trace = source_pb2.StackTrace
+    try:
+        yield
+    finally:
+        sdk_resource._get_stack_trace = original
+
+
 def _quiet_logger() -> logging.Logger:
     logger = logging.getLogger("ttbt2.offline.engine")
     logger.setLevel(logging.ERROR)
     return logger
 
 
-class _project_on_path:  # noqa: N801 - used as a context manager
+class project_on_path:  # noqa: N801 - used as a context manager
     """Make the program's own packages importable, as the Pulumi language host does."""
 
     def __init__(self, project_dir: Path) -> None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -93,21 +93,6 @@ def _options(resource: Resource) -> PolicyResourceOptions:
     )
 
 
-def _provider(resource: Resource, by_urn: Mapping[str, Resource]) -> PolicyProviderResource | None:
-    if not resource.provider:
-        return None
-    urn = resource.provider.rsplit("::", 1)[0]
-    prov = by_urn.get(urn)
-    if prov is None:
-        return None
-    return PolicyProviderResource(prov.type, _policy_props(prov), prov.urn, prov.name)
-
-
-def _policy_props(resource: Resource) -> Any:
-    """Props as the analyzer hands them over: secrets unwrapped, unknowns raising on access."""
-    return unknown_checking_proxy(unwrap_secrets(resource.props))
-
-
 def _level(policy: Policy, overrides: Mapping[str, str] | None) -> str:
     if overrides and policy.name in overrides:
         return overrides[policy.name]
@@ -124,21 +109,130 @@ async def _await(result: Any) -> None:
     await result
 
 
+def applies_to(policy: Policy) -> Callable[[str], bool] | None:
+    """The predicate on type tokens a resource policy declares as ``applies_to``, if any.
+
+    The pack's builder (``policies/ttbt2_policies/common.py``) records on each policy the types
+    it checks: a collection of type tokens or a predicate on the token. A policy that declares
+    nothing (None here) sees every resource.
+    """
+    declared = getattr(policy, "applies_to", None)
+    if declared is None:
+        return None
+    if callable(declared):
+        return cast(Callable[[str], bool], declared)
+    if isinstance(declared, Collection) and not isinstance(declared, str):
+        return frozenset(declared).__contains__
+    return None
+
+
+class _Views:
+    """What the analyzer hands policies about each resource, built once per graph.
+
+    Unwrapping secrets and wrapping props in the unknown-checking proxy walks every value of a
+    resource; doing it once per resource instead of once per resource and policy is most of
+    the evaluation's cost. Policies only read these views, so every policy shares them.
+    """
+
+    def __init__(self, graph: StackGraph) -> None:
+        self.by_urn = graph.by_urn()
+        self.custom = [r for r in graph.resources if r.custom]
+        self._props: dict[str, Any] = {}
+        self._options: dict[str, PolicyResourceOptions] = {}
+        self._providers: dict[str, PolicyProviderResource | None] = {}
+        self._stack: list[PolicyResource] | None = None
+        self._by_type: dict[str, list[int]] = {}
+        for i, res in enumerate(self.custom):
+            self._by_type.setdefault(res.type, []).append(i)
+
+    def props(self, res: Resource) -> Any:
+        """Props as the analyzer hands them over: secrets unwrapped, unknowns raising on access."""
+        if res.urn not in self._props:
+            self._props[res.urn] = unknown_checking_proxy(unwrap_secrets(res.props))
+        return self._props[res.urn]
+
+    def options(self, res: Resource) -> PolicyResourceOptions:
+        """The resource's options as a policy sees them."""
+        if res.urn not in self._options:
+            self._options[res.urn] = _options(res)
+        return self._options[res.urn]
+
+    def provider(self, res: Resource) -> PolicyProviderResource | None:
+        """The resource's provider as a policy sees it, None without one in the graph."""
+        if not res.provider:
+            return None
+        urn = res.provider.rsplit("::", 1)[0]
+        if urn not in self._providers:
+            prov = self.by_urn.get(urn)
+            self._providers[urn] = (
+                None
+                if prov is None
+                else PolicyProviderResource(prov.type, self.props(prov), prov.urn, prov.name)
+            )
+        return self._providers[urn]
+
+    def resources_for(self, policy: Policy, *, dispatch: bool) -> list[Resource]:
+        """The custom resources ``policy`` is run on, in registration order.
+
+        Dispatched by the types the policy declares; one whose declaration cannot be asked
+        (it raises) sees every resource, so the error is reported per resource as before.
+        """
+        accepts = applies_to(policy) if dispatch else None
+        if accepts is None:
+            return self.custom
+        try:
+            chosen = [i for typ, idx in self._by_type.items() if accepts(typ) for i in idx]
+        except Exception:  # noqa: BLE001 - the policy's own run reports the error
+            return self.custom
+        return [self.custom[i] for i in sorted(chosen)]
+
+    def stack_resources(self) -> list[PolicyResource]:
+        """Every custom resource with parent, dependencies and property dependencies linked."""
+        if self._stack is None:
+            built: dict[str, PolicyResource] = {}
+            for res in self.custom:
+                built[res.urn] = PolicyResource(
+                    res.type,
+                    self.props(res),
+                    res.urn,
+                    res.name,
+                    self.options(res),
+                    self.provider(res),
+                    None,
+                    [],
+                    {},
+                )
+            for res in self.custom:
+                node = built[res.urn]
+                if res.parent in built:
+                    node.parent = built[res.parent]
+                node.dependencies = [built[d] for d in res.dependencies if d in built]
+                node.property_dependencies = {
+                    key: [built[d] for d in urns if d in built]
+                    for key, urns in res.property_dependencies.items()
+                }
+            self._stack = list(built.values())
+        return self._stack
+
+
 def evaluate(
     graph: StackGraph,
     policies: Iterable[Policy],
     *,
     config: Mapping[str, Mapping[str, Any]] | None = None,
     enforcement: Mapping[str, str] | None = None,
+    dispatch: bool = True,
 ) -> list[Finding]:
-    """Run every resource policy on every custom resource, then every stack policy once.
+    """Run every resource policy on the custom resources it applies to, then every stack policy.
 
+    Findings come policy by policy in the pack's order, resources in registration order.
     ``config`` is the per-policy configuration (as in ``--policy-pack-config``); ``enforcement``
     overrides enforcement levels by policy name (``disabled`` skips the policy).
+    ``dispatch=False`` hands every resource to every resource policy, whatever types it
+    declares (see :func:`applies_to`); the findings are the same, only slower.
     """
     findings: list[Finding] = []
-    by_urn = graph.by_urn()
-    custom = [r for r in graph.resources if r.custom]
+    views = _Views(graph)
     stack_tags: dict[str, str] = {}
     for policy in policies:
         level = _level(policy, enforcement)
@@ -185,14 +279,14 @@ def evaluate(
                 )
 
         if isinstance(policy, ResourceValidationPolicy):
-            for res in custom:
+            for res in views.resources_for(policy, dispatch=dispatch):
                 args = ResourceValidationArgs(
                     res.type,
-                    _policy_props(res),
+                    views.props(res),
                     res.urn,
                     res.name,
-                    _options(res),
-                    _provider(res, by_urn),
+                    views.options(res),
+                    views.provider(res),
                     policy_config,
                     stack_tags,
                 )
@@ -204,39 +298,10 @@ def evaluate(
 
                 guarded(rv, res.urn)
         elif isinstance(policy, StackValidationPolicy):
-            resources = _policy_resources(custom, by_urn)
-            sargs = StackValidationArgs(resources, policy_config, stack_tags)
+            sargs = StackValidationArgs(views.stack_resources(), policy_config, stack_tags)
 
             def sv(a: StackValidationArgs = sargs, p: Policy = policy) -> Any:
                 return p.validate(a, report)  # type: ignore[attr-defined]
 
             guarded(sv, "")
     return findings
-
-
-def _policy_resources(
-    resources: list[Resource], by_urn: Mapping[str, Resource]
-) -> list[PolicyResource]:
-    built: dict[str, PolicyResource] = {}
-    for res in resources:
-        built[res.urn] = PolicyResource(
-            res.type,
-            _policy_props(res),
-            res.urn,
-            res.name,
-            _options(res),
-            _provider(res, by_urn),
-            None,
-            [],
-            {},
-        )
-    for res in resources:
-        node = built[res.urn]
-        if res.parent in built:
-            node.parent = built[res.parent]
-        node.dependencies = [built[d] for d in res.dependencies if d in built]
-        node.property_dependencies = {
-            key: [built[d] for d in urns if d in built]
-            for key, urns in res.property_dependencies.items()
-        }
-    return list(built.values())

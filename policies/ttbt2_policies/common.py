@@ -80,13 +80,17 @@ def resource_policy(
         except InvalidPropError as exc:
             report_violation(exc.message, None)
 
-    return ResourceValidationPolicy(
+    policy = ResourceValidationPolicy(
         name=name,
         description=description,
         validate=validate,
         enforcement_level=enforcement,
         config_schema=config_schema,
     )
+    # Declared for evaluators that dispatch resources by type (the offline engine does): they
+    # hand this policy only the resources it accepts. ``validate`` still checks, for the engine.
+    policy.applies_to = accepts  # type: ignore[attr-defined]
+    return policy
 
 
 def stack_policy(

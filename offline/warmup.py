@@ -23,6 +23,10 @@ from types import ModuleType
 from offline.engine import project_on_path
 from offline.gcpause import collector_paused
 
+_SCANNED: set[tuple[str, str | None]] = set()
+"""Project modules (name, file) whose uses are loaded in this process: what they reach stays
+imported, so a later warm-up (a test process previews many times) need not parse them again."""
+
 
 def warm_up(project_dir: Path) -> int:
     """Import the program's modules and the SDK modules they use; return how many were added."""
@@ -31,15 +35,19 @@ def warm_up(project_dir: Path) -> int:
     with project_on_path(root):
         names = list(_imported_names(root / "__main__.py", package=""))
         _import_all(names)
-        scanned: set[str] = set()
         while True:
-            todo = [m for m in _project_modules(root) if m.__name__ not in scanned]
+            todo = [m for m in _project_modules(root) if _identity(m) not in _SCANNED]
             if not todo:
                 break
             for module in todo:
-                scanned.add(module.__name__)
+                _SCANNED.add(_identity(module))
                 _load_module_uses(module)
     return len(sys.modules) - before
+
+
+def _identity(module: ModuleType) -> tuple[str, str | None]:
+    """A module by name and source file: two projects may both have a module ``stacks``."""
+    return module.__name__, _file_of(module)
 
 
 def _project_modules(root: Path) -> list[ModuleType]:

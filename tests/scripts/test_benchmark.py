@@ -16,6 +16,7 @@ import pytest
 from components.delivery.spec import parse_services
 from config import from_config_values
 from offline.stackfile import load_stack, stack_from_filename
+from scripts import benchmark
 from scripts.benchmark import (
     Measurement,
     ScalePoint,
@@ -117,7 +118,16 @@ def test_scale_table_gives_each_point_and_the_marginal_cost_between_them() -> No
     )
 
 
-def test_main_prints_one_row_per_measurement(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_preview_measured_is_the_offline_preview_of_this_interpreter() -> None:
+    assert [sys.executable, "-m", "offline", "preview"] == benchmark.PREVIEW
+
+
+def test_main_prints_one_row_per_measurement(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The real measure() runs a real process; a stand-in for the preview keeps this test to the
+    # table's logic (make bench runs the preview itself).
+    monkeypatch.setattr(benchmark, "PREVIEW", [sys.executable, "-c", "print('preview')"])
     argv = ["--skip-tests", "--skip-floor", "--skip-scale", "--repeat", "1", "--stack", "dev"]
     assert main(argv) == 0
     out = capsys.readouterr().out

@@ -21,9 +21,12 @@ from policies.ttbt2_policies.kubernetes import (
     NAMESPACE,
     NETWORK_POLICY,
     POD,
+    REPLICA_SET,
+    REPLICATION_CONTROLLER,
     ROLLOUT,
     STATEFUL_SET,
     WORKLOAD_TYPES,
+    added_capabilities,
     drop_capabilities,
     high_uid,
     image_digest,
@@ -100,6 +103,7 @@ WORKLOAD_POLICIES = [
     high_uid,
     seccomp_profile,
     drop_capabilities,
+    added_capabilities,
     service_account_token,
 ]
 PREFIX = {
@@ -110,6 +114,8 @@ PREFIX = {
     JOB: "spec.template.spec",
     ROLLOUT: "spec.template.spec",
     CRON_JOB: "spec.jobTemplate.spec.template.spec",
+    REPLICA_SET: "spec.template.spec",
+    REPLICATION_CONTROLLER: "spec.template.spec",
 }
 DELETE = object()
 
@@ -229,6 +235,8 @@ VIOLATIONS: list[tuple[Policy, str, Any, str]] = [
     (seccomp_profile, "securityContext.seccompProfile.type", "Localhost", "localhostProfile"),
     (drop_capabilities, f"{C0}.securityContext.capabilities.add", ["ALL"], "grants ALL back"),
     (drop_capabilities, f"{C0}.securityContext.capabilities.drop", [], "CKV_K8S_37"),
+    (added_capabilities, f"{C0}.securityContext.capabilities.add", ["SYS_ADMIN"], "CKV_K8S_39"),
+    (added_capabilities, f"{I0}.securityContext.capabilities.add", ["BPF"], "CKV_K8S_25"),
     (service_account_token, "automountServiceAccountToken", True, "CKV_K8S_38"),
 ]
 
@@ -277,6 +285,9 @@ MISSING: list[tuple[Policy, str, str | None]] = [
     (seccomp_profile, "securityContext.seccompProfile.type", "seccompProfile.type is not set"),
     (drop_capabilities, f"{C0}.securityContext.capabilities", "CKV_K8S_37"),
     (drop_capabilities, f"{C0}.securityContext.capabilities.drop", "neither NET_RAW nor ALL"),
+    # Nothing added is nothing to refuse.
+    (added_capabilities, f"{C0}.securityContext.capabilities.add", None),
+    (added_capabilities, f"{C0}.securityContext", None),
     (service_account_token, "automountServiceAccountToken", "(Kubernetes default: true)"),
 ]
 
@@ -393,6 +404,29 @@ def test_adding_all_back_violates_both_rules() -> None:
 def test_adding_a_harmless_capability_is_compliant() -> None:
     spec = pod_with(f"{C0}.securityContext.capabilities.add", ["NET_BIND_SERVICE"])
     assert run(drop_capabilities, workload(DEPLOYMENT, spec)) == []
+    assert run(added_capabilities, workload(DEPLOYMENT, spec)) == []
+
+
+DANGEROUS = ["SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE", "SYS_MODULE", "BPF", "DAC_OVERRIDE"]
+
+
+@pytest.mark.parametrize("kind", sorted(WORKLOAD_TYPES))
+@pytest.mark.parametrize("added", DANGEROUS)
+def test_adding_back_a_dangerous_capability_is_refused_on_every_kind(kind: str, added: str) -> None:
+    # Spelled as manifests often do: lower case, with the kernel's CAP_ prefix.
+    spec = pod_with(f"{C0}.securityContext.capabilities.add", [f"cap_{added.lower()}"])
+    [message] = messages(added_capabilities, workload(kind, spec))
+    assert f"grants {added}; only NET_BIND_SERVICE may be added back" in message
+    assert message.startswith("CKV_K8S_39" if added == "SYS_ADMIN" else "CKV_K8S_25")
+    assert added_capabilities.enforcement_level is not None
+    assert added_capabilities.enforcement_level.value == "mandatory"
+
+
+def test_each_refused_capability_is_named_once_and_all_or_net_raw_are_left_to_their_rule() -> None:
+    added = ["NET_BIND_SERVICE", "SYS_PTRACE", "ALL", "NET_RAW", "NET_ADMIN"]
+    spec = pod_with(f"{C0}.securityContext.capabilities.add", added)
+    found = messages(added_capabilities, workload(DEPLOYMENT, spec))
+    assert [m.split("grants ")[1].split(";")[0] for m in found] == ["NET_ADMIN", "SYS_PTRACE"]
 
 
 # --- images ------------------------------------------------------------------------------------------
@@ -519,6 +553,7 @@ WRONG_TYPES: list[tuple[Policy, str, Any, str]] = [
     (seccomp_profile, "securityContext.seccompProfile", "RuntimeDefault", "must be an object"),
     (seccomp_profile, "securityContext.seccompProfile.type", 1, "seccompProfile.type must be"),
     (drop_capabilities, f"{C0}.securityContext.capabilities.drop", "ALL", "an array of strings"),
+    (added_capabilities, f"{C0}.securityContext.capabilities.add", "BPF", "an array of strings"),
     (service_account_token, "automountServiceAccountToken", "false", "must be true or false"),
 ]
 
@@ -561,6 +596,7 @@ UNKNOWNS: list[tuple[Policy, str]] = [
     (high_uid, "securityContext.runAsUser"),
     (seccomp_profile, "securityContext.seccompProfile.type"),
     (drop_capabilities, f"{C0}.securityContext.capabilities.drop"),
+    (added_capabilities, f"{C0}.securityContext.capabilities.add"),
     (service_account_token, "automountServiceAccountToken"),
 ]
 

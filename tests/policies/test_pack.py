@@ -7,6 +7,7 @@ import importlib
 import re
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -124,6 +125,7 @@ EXPECTED: dict[str, EnforcementLevel] = {
     "k8s-high-uid": EnforcementLevel.MANDATORY,
     "k8s-seccomp-profile": EnforcementLevel.MANDATORY,
     "k8s-drop-capabilities": EnforcementLevel.MANDATORY,
+    "k8s-added-capabilities": EnforcementLevel.MANDATORY,
     "k8s-service-account-token": EnforcementLevel.MANDATORY,
     "k8s-namespace-network-policy": EnforcementLevel.MANDATORY,
     "ttbt2-recovery-point-objective": EnforcementLevel.MANDATORY,
@@ -248,9 +250,18 @@ def test_pulumi_policy_yaml() -> None:
 
 
 def test_requirements_are_pinned() -> None:
+    """The pack's own virtualenv gets exactly what it imports, at the program's pinned versions.
+
+    The pack runs in a virtualenv of its own (``PulumiPolicy.yaml``), so a version that drifted
+    from ``pyproject.toml`` would evaluate policies differently from the offline engine.
+    """
     lines = (POLICIES_DIR / "requirements.txt").read_text().split()
+    project = tomllib.loads((POLICIES_DIR.parent / "pyproject.toml").read_text())
+    pins = [*project["project"]["dependencies"], *project["dependency-groups"]["dev"]]
+    pinned = dict(p.split("==", 1) for p in pins if "==" in p)
     assert sorted(lines) == sorted(
-        ["pulumi-policy==1.21.0", "pulumi==3.272.0", "policy-sentry==0.15.2"]
+        f"{name}=={pinned[name]}"
+        for name in ("pulumi-policy", "pulumi", "policy-sentry", "promql-parser")
     )
 
 

@@ -515,6 +515,38 @@ def _added_capabilities(pod: Pod) -> Iterator[str]:
             )
 
 
+# --- secrets as files (CKV_K8S_35) ---------------------------------------------------------------
+
+
+def _secret_env(container: Container) -> Iterator[str]:
+    """Each ``env`` entry and ``envFrom`` source of ``container`` that reads a Secret."""
+    for i, item in enumerate(container.read(list_prop, "env") or []):
+        if not is_mapping(item):
+            raise wrong_type(f"{container.where}.env[{i}]", "an object", item)
+        ref = _located(f"{container.where}.env[{i}]", mapping_prop, item, "valueFrom.secretKeyRef")
+        if ref is not None:
+            yield (
+                f"env[{i}] {item.get('name')!r} reads key {ref.get('key')!r} of Secret "
+                f"{ref.get('name')!r}"
+            )
+    for i, item in enumerate(container.read(list_prop, "envFrom") or []):
+        if not is_mapping(item):
+            raise wrong_type(f"{container.where}.envFrom[{i}]", "an object", item)
+        ref = _located(f"{container.where}.envFrom[{i}]", mapping_prop, item, "secretRef")
+        if ref is not None:
+            yield f"envFrom[{i}] loads every key of Secret {ref.get('name')!r}"
+
+
+def _secrets_as_files(pod: Pod) -> Iterator[str]:
+    for container in _containers(pod):
+        for found in _secret_env(container):
+            yield _message(
+                "CKV_K8S_35",
+                container,
+                f"{found} into the environment; mount the Secret as a read-only file instead",
+            )
+
+
 # --- host namespaces (CKV_K8S_17, CKV_K8S_18, CKV_K8S_19) -----------------------------------------
 
 HOST_NAMESPACES = (
@@ -814,6 +846,18 @@ added_capabilities = resource_policy(
     check=_per_pod(_added_capabilities),
 )
 
+secrets_as_files = resource_policy(
+    name="k8s-secrets-as-files",
+    description=(
+        "Containers read Secrets from mounted files, never from environment variables "
+        "(env valueFrom.secretKeyRef or envFrom secretRef): the environment shows in "
+        "`kubectl describe`, crash dumps and every child process (CKV_K8S_35)."
+    ),
+    enforcement=MANDATORY,
+    applies_to=WORKLOAD_TYPES,
+    check=_per_pod(_secrets_as_files),
+)
+
 service_account_token = resource_policy(
     name="k8s-service-account-token",
     description=(
@@ -849,6 +893,7 @@ POLICIES: list[Policy] = [
     seccomp_profile,
     drop_capabilities,
     added_capabilities,
+    secrets_as_files,
     service_account_token,
     namespace_network_policy,
 ]

@@ -42,6 +42,7 @@ from policies.ttbt2_policies.kubernetes import (
     resource_requests_limits,
     run_as_non_root,
     seccomp_profile,
+    secrets_as_files,
     service_account_token,
 )
 from tests.support.policies import (
@@ -104,6 +105,7 @@ WORKLOAD_POLICIES = [
     seccomp_profile,
     drop_capabilities,
     added_capabilities,
+    secrets_as_files,
     service_account_token,
 ]
 PREFIX = {
@@ -237,6 +239,13 @@ VIOLATIONS: list[tuple[Policy, str, Any, str]] = [
     (drop_capabilities, f"{C0}.securityContext.capabilities.drop", [], "CKV_K8S_37"),
     (added_capabilities, f"{C0}.securityContext.capabilities.add", ["SYS_ADMIN"], "CKV_K8S_39"),
     (added_capabilities, f"{I0}.securityContext.capabilities.add", ["BPF"], "CKV_K8S_25"),
+    (
+        secrets_as_files,
+        f"{C0}.env",
+        [{"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}],
+        "CKV_K8S_35: container 'api'",
+    ),
+    (secrets_as_files, f"{I0}.envFrom", [{"secretRef": {"name": "db"}}], "Secret 'db'"),
     (service_account_token, "automountServiceAccountToken", True, "CKV_K8S_38"),
 ]
 
@@ -288,6 +297,9 @@ MISSING: list[tuple[Policy, str, str | None]] = [
     # Nothing added is nothing to refuse.
     (added_capabilities, f"{C0}.securityContext.capabilities.add", None),
     (added_capabilities, f"{C0}.securityContext", None),
+    # No environment at all reads no Secret.
+    (secrets_as_files, f"{C0}.env", None),
+    (secrets_as_files, f"{I0}.envFrom", None),
     (service_account_token, "automountServiceAccountToken", "(Kubernetes default: true)"),
 ]
 
@@ -429,6 +441,37 @@ def test_each_refused_capability_is_named_once_and_all_or_net_raw_are_left_to_th
     assert [m.split("grants ")[1].split(";")[0] for m in found] == ["NET_ADMIN", "SYS_PTRACE"]
 
 
+# --- secrets as files --------------------------------------------------------------------------------
+
+
+def test_plain_values_config_maps_and_field_refs_in_the_environment_are_compliant() -> None:
+    env = [
+        {"name": "ES_URL", "value": "https://elasticsearch:9200"},
+        {"name": "MODE", "valueFrom": {"configMapKeyRef": {"name": "app", "key": "mode"}}},
+        {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+    ]
+    spec = pod_with(f"{C0}.env", env)
+    spec = edit(spec, f"{C0}.envFrom", [{"configMapRef": {"name": "app"}}])
+    assert run(secrets_as_files, workload(DEPLOYMENT, spec)) == []
+
+
+@pytest.mark.parametrize("kind", sorted(WORKLOAD_TYPES))
+def test_a_secret_in_the_environment_is_refused_on_every_kind(kind: str) -> None:
+    env = [
+        {"name": "ES_URL", "value": "https://elasticsearch:9200"},
+        {
+            "name": "ELASTIC_PASSWORD",
+            "valueFrom": {"secretKeyRef": {"name": "es-elastic-user", "key": "elastic"}},
+        },
+    ]
+    [message] = messages(secrets_as_files, workload(kind, pod_with(f"{C0}.env", env)))
+    assert message == (
+        f"CKV_K8S_35: container 'api' ({PREFIX[kind]}.containers[0]): env[1] "
+        "'ELASTIC_PASSWORD' reads key 'elastic' of Secret 'es-elastic-user' into the "
+        "environment; mount the Secret as a read-only file instead"
+    )
+
+
 # --- images ------------------------------------------------------------------------------------------
 
 
@@ -554,6 +597,8 @@ WRONG_TYPES: list[tuple[Policy, str, Any, str]] = [
     (seccomp_profile, "securityContext.seccompProfile.type", 1, "seccompProfile.type must be"),
     (drop_capabilities, f"{C0}.securityContext.capabilities.drop", "ALL", "an array of strings"),
     (added_capabilities, f"{C0}.securityContext.capabilities.add", "BPF", "an array of strings"),
+    (secrets_as_files, f"{C0}.env", {"name": "X"}, "containers[0].env must be an array"),
+    (secrets_as_files, f"{C0}.env", ["X"], "containers[0].env[0] must be an object"),
     (service_account_token, "automountServiceAccountToken", "false", "must be true or false"),
 ]
 
@@ -597,6 +642,7 @@ UNKNOWNS: list[tuple[Policy, str]] = [
     (seccomp_profile, "securityContext.seccompProfile.type"),
     (drop_capabilities, f"{C0}.securityContext.capabilities.drop"),
     (added_capabilities, f"{C0}.securityContext.capabilities.add"),
+    (secrets_as_files, f"{C0}.env"),
     (service_account_token, "automountServiceAccountToken"),
 ]
 

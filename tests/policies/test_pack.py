@@ -126,6 +126,7 @@ EXPECTED: dict[str, EnforcementLevel] = {
     "k8s-seccomp-profile": EnforcementLevel.MANDATORY,
     "k8s-drop-capabilities": EnforcementLevel.MANDATORY,
     "k8s-added-capabilities": EnforcementLevel.MANDATORY,
+    "k8s-secrets-as-files": EnforcementLevel.MANDATORY,
     "k8s-service-account-token": EnforcementLevel.MANDATORY,
     "k8s-namespace-network-policy": EnforcementLevel.MANDATORY,
     "ttbt2-recovery-point-objective": EnforcementLevel.MANDATORY,

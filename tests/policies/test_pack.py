@@ -49,6 +49,7 @@ EXPECTED: dict[str, EnforcementLevel] = {
     "aws-iam-trust-no-wildcard-principal": EnforcementLevel.MANDATORY,
     "aws-iam-no-administrator-access": EnforcementLevel.MANDATORY,
     "aws-iam-web-identity-trust-pinned": EnforcementLevel.MANDATORY,
+    "aws-iam-security-group-writes-conditioned": EnforcementLevel.MANDATORY,
     "aws-security-group-no-public-admin-ingress": EnforcementLevel.MANDATORY,
     "aws-launch-template-imdsv2-required": EnforcementLevel.MANDATORY,
     "aws-default-security-group-closed": EnforcementLevel.MANDATORY,
@@ -148,6 +149,7 @@ PLATFORM_RULES = {
     "aws-backup-data-stores-selected",
     "aws-backup-no-deletion-grant",
     "aws-backup-vault-access-policy",
+    "aws-iam-security-group-writes-conditioned",
     "ttbt2-recovery-point-objective",
 }
 STACK_POLICIES = {

@@ -33,6 +33,7 @@ from typing import Any, cast
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.aws.access import APPLICATION_LABEL
 from components.delivery.rollback import (
     ABORT_SCALE_DOWN_DELAY_SECONDS,
     DEREGISTRATION_DELAY_SECONDS,
@@ -406,7 +407,8 @@ def build_manifests(args: ServiceDeliveryArgs) -> list[dict[str, Any]]:
     name = svc.name
     labels = {
         "app.kubernetes.io/name": name,
-        "app.kubernetes.io/part-of": "ttbt2",
+        # Also the application label of the namespace: access to the application covers it.
+        APPLICATION_LABEL[0]: APPLICATION_LABEL[1],
         "app.kubernetes.io/managed-by": "pulumi",
         "environment": args.environment,
     }

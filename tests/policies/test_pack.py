@@ -44,6 +44,7 @@ EXPECTED: dict[str, EnforcementLevel] = {
     "aws-eks-secrets-encryption": EnforcementLevel.MANDATORY,
     "aws-eks-control-plane-logging": EnforcementLevel.MANDATORY,
     "aws-eks-endpoint-not-public": EnforcementLevel.MANDATORY,
+    "aws-eks-access-covers-application": EnforcementLevel.MANDATORY,
     "aws-iam-no-wildcard-actions": EnforcementLevel.MANDATORY,
     "aws-iam-no-wildcard-resources": EnforcementLevel.MANDATORY,
     "aws-iam-trust-no-wildcard-principal": EnforcementLevel.MANDATORY,
@@ -150,6 +151,7 @@ PLATFORM_RULES = {
     "aws-backup-no-deletion-grant",
     "aws-backup-vault-access-policy",
     "aws-iam-security-group-writes-conditioned",
+    "aws-eks-access-covers-application",
     "ttbt2-recovery-point-objective",
 }
 STACK_POLICIES = {
@@ -163,6 +165,7 @@ STACK_POLICIES = {
     "aws-rds-force-tls",
     "aws-wafv2-logging",
     "k8s-namespace-network-policy",
+    "aws-eks-access-covers-application",
     "aws-backup-vault-lock",
     "aws-backup-data-stores-selected",
     "aws-backup-vault-access-policy",

@@ -18,6 +18,7 @@ from components.k8s.observability_common import MONITORING_NAMESPACE
 from components.monitoring import alerts, dashboards, routing
 from components.vault.source import SecretSource
 from config import Settings
+from stacks.layers.cloudwatch_metrics import cloudwatch_exporter
 from stacks.layers.data import Data
 from stacks.layers.foundation import Foundation
 
@@ -87,4 +88,6 @@ def observability_layer(
         ),
         opts=pulumi.ResourceOptions(providers={"kubernetes": base.k8s, "random": base.random}),
     )
+    # AWS-managed services (RDS, ElastiCache, ALB, CloudFront, WAF) from CloudWatch.
+    cloudwatch_exporter(cfg, base, stores, stack)
     return ObservabilityLayer(stack=stack, monitoring_namespace=stack.namespace_name)

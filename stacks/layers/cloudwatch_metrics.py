@@ -7,6 +7,8 @@ tags in its region only (:mod:`components.aws.cloudwatch_exporter_iam`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 
 from components.aws.cloudwatch_exporter_iam import CloudWatchReaderRole, CloudWatchReaderRoleArgs
@@ -16,9 +18,18 @@ from stacks.layers.data import Data
 from stacks.layers.foundation import Foundation
 
 
+@dataclass(frozen=True)
+class CloudWatchMetrics:
+    """The exporters and the role each one reads CloudWatch with."""
+
+    exporter: cw.CloudWatchExporter
+    regional_role: CloudWatchReaderRole
+    edge_role: CloudWatchReaderRole
+
+
 def cloudwatch_exporter(
     cfg: Settings, base: Foundation, stores: Data, observability: pulumi.Resource
-) -> cw.CloudWatchExporter:
+) -> CloudWatchMetrics:
     """Register the exporters and their roles; the releases wait for ``observability`` (CRDs)."""
     region = cfg.network.aws_region
     roles = {
@@ -38,7 +49,7 @@ def cloudwatch_exporter(
             ("edge", cw.EDGE_SERVICE_ACCOUNT, cw.EDGE_REGION),
         )
     }
-    return cw.CloudWatchExporter(
+    exporter = cw.CloudWatchExporter(
         f"{base.prefix}-cloudwatch-exporter",
         cw.CloudWatchExporterArgs(
             environment=cfg.identity.environment,
@@ -48,4 +59,7 @@ def cloudwatch_exporter(
             web_acl_metric_name=stores.cdn.web_acl_metric_name,
         ),
         opts=pulumi.ResourceOptions(providers={"kubernetes": base.k8s}, depends_on=[observability]),
+    )
+    return CloudWatchMetrics(
+        exporter=exporter, regional_role=roles["regional"], edge_role=roles["edge"]
     )

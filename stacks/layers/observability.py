@@ -1,7 +1,8 @@
 """Observability layer: Prometheus, Alertmanager, Grafana and ELK (seed 4.4-4.6).
 
 Alerts, routing and dashboards come from the pure catalog modules; receiver credentials and the
-Grafana admin password from the secret source.
+Grafana admin password from the secret source. The CloudWatch exporters
+(:mod:`stacks.layers.cloudwatch_metrics`) feed the alerts on AWS-managed services.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 POLICY_ARN_PREFIX = "arn:aws:eks::aws:cluster-access-policy/"
-APPLICATION_LABEL = ("app.kubernetes.io/part-of", "ttbt2")
+APPLICATION_LABEL = ("ttbt2.io/tier", "application")
 """Label of every namespace the application runs in: the shared one and each service's.
 
 The policy pack reads it (``aws-eks-access-covers-application``) to know which namespaces an

@@ -407,8 +407,7 @@ def build_manifests(args: ServiceDeliveryArgs) -> list[dict[str, Any]]:
     name = svc.name
     labels = {
         "app.kubernetes.io/name": name,
-        # Also the application label of the namespace: access to the application covers it.
-        APPLICATION_LABEL[0]: APPLICATION_LABEL[1],
+        "app.kubernetes.io/part-of": "ttbt2",
         "app.kubernetes.io/managed-by": "pulumi",
         "environment": args.environment,
     }
@@ -480,6 +479,8 @@ def _namespace_manifest(name: str, labels: dict[str, str]) -> dict[str, Any]:
             "labels": {
                 **labels,
                 **psa,
+                # The application tier: access to the application covers this namespace.
+                APPLICATION_LABEL[0]: APPLICATION_LABEL[1],
                 # The ALB controller adds a readiness gate: a pod is Ready (and the canary
                 # step proceeds) only once its ALB target is healthy.
                 "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled",

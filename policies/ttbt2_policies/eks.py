@@ -24,7 +24,7 @@ from .common import (
 CLUSTER = "aws:eks/cluster:Cluster"
 ACCESS_ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
 NAMESPACE = "kubernetes:core/v1:Namespace"
-APPLICATION_LABEL = ("app.kubernetes.io/part-of", "ttbt2")
+APPLICATION_LABEL = ("ttbt2.io/tier", "application")
 """Label of the namespaces the application runs in (``components/aws/access.py`` sets it; the
 pack loads alone, so the value is repeated here and a test keeps both equal)."""
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")

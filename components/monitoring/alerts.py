@@ -32,7 +32,8 @@ The alerts only use series that a real stack exposes:
   latency every query pays, whereas the longest transaction is dominated by batch jobs. The
   exporter must run with ``set_timestamp: false`` so samples are not stale on arrival.
 * WAF through the CloudWatch exporter: ``aws_wafv2_blocked_requests_sum{web_acl, rule}``, the
-  number of requests blocked in the exporter's 5-minute period.
+  number of requests blocked in the exporter's 5-minute period, per rule and, as
+  ``rule="ALL"``, for the whole web ACL.
 * blackbox-exporter probes, ``probe_success{job, instance}``: ``job="blackbox-uptime"`` probes
   the public endpoints, ``job="blackbox-dependencies"`` the services TTBT2 depends on.
 * trivy-operator: ``trivy_image_vulnerabilities{namespace, resource_name, image_repository,
@@ -739,7 +740,9 @@ ALERTS: Final[tuple[Alert, ...]] = (
         category="security",
         metric="suspicious bot activity (WAF)",
         # The exporter reports the 5-minute CloudWatch sum: 500 blocked in 5 min ~ 1.7 req/s.
-        expr="sum by (web_acl, rule) (aws_wafv2_blocked_requests_sum) > 500",
+        # CloudWatch also publishes the ACL's total as rule="ALL": left out, so one surge
+        # fires once, for the rule that blocks it.
+        expr='sum by (web_acl, rule) (aws_wafv2_blocked_requests_sum{rule!="ALL"}) > 500',
         for_="10m",
         severity="warning",
         priority="high",

@@ -558,7 +558,7 @@ def _security() -> model.Dashboard:
                 "WAF blocked requests",
                 "Requests the AWS WAF blocked in the last CloudWatch period.",
                 "short",
-                [("sum(aws_wafv2_blocked_requests_sum)", "blocked")],
+                [('sum(aws_wafv2_blocked_requests_sum{rule="ALL"})', "blocked")],
             )
         )
         .with_row(dashboard_builder.Row("Activity").id(next(ids)).collapsed(False))
@@ -595,7 +595,7 @@ def _security() -> model.Dashboard:
                 "WAF blocked requests",
                 "Requests the AWS WAF blocked per CloudWatch period.",
                 "short",
-                [("sum(aws_wafv2_blocked_requests_sum)", "blocked")],
+                [('sum(aws_wafv2_blocked_requests_sum{rule="ALL"})', "blocked")],
             )
         )
         .with_panel(

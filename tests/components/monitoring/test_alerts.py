@@ -295,6 +295,25 @@ def test_promtool_case_fails_when_alert_is_not_expected(tmp_path: Path) -> None:
     assert not _ok(_run_case(tmp_path, alert, swapped))
 
 
+_WAF = 'aws_wafv2_blocked_requests_sum{web_acl="ttbt2-prod-edge",rule="%s"}'
+WAF_CASE = Case(
+    # One rule blocks a surge; CloudWatch's whole-ACL total (rule="ALL") follows it and must
+    # not fire a second alert.
+    firing={_WAF % "bot-control": "600x20", _WAF % "rate-limit": "10x20", _WAF % "ALL": "610x20"},
+    # No rule over 500, though the ACL's total is.
+    healthy={_WAF % "bot-control": "300x20", _WAF % "rate-limit": "300x20", _WAF % "ALL": "600x20"},
+    labels={"web_acl": "ttbt2-prod-edge", "rule": "bot-control"},
+    description="WAF ttbt2-prod-edge rule bot-control blocked 600 requests in the last 5-minute "
+    "period.",
+    eval_time="15m",
+)
+
+
+@needs_promtool
+def test_waf_surge_fires_once_for_the_rule_not_for_the_acl_total(tmp_path: Path) -> None:
+    assert _ok(_run_case(tmp_path, alerts_by_name()["WafBotTrafficSurge"], WAF_CASE))
+
+
 # --- promtool check rules --------------------------------------------------------------------
 
 

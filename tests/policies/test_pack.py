@@ -127,6 +127,7 @@ EXPECTED: dict[str, EnforcementLevel] = {
     "k8s-service-account-token": EnforcementLevel.MANDATORY,
     "k8s-namespace-network-policy": EnforcementLevel.MANDATORY,
     "ttbt2-recovery-point-objective": EnforcementLevel.MANDATORY,
+    "ttbt2-metric-provenance": EnforcementLevel.MANDATORY,
 }
 PLATFORM_RULES = {
     "aws-required-tags",
@@ -146,6 +147,7 @@ PLATFORM_RULES = {
     "aws-backup-no-deletion-grant",
     "aws-backup-vault-access-policy",
     "ttbt2-recovery-point-objective",
+    "ttbt2-metric-provenance",
 }
 STACK_POLICIES = {
     "aws-vpc-flow-logs-enabled",
@@ -162,6 +164,7 @@ STACK_POLICIES = {
     "aws-backup-data-stores-selected",
     "aws-backup-vault-access-policy",
     "ttbt2-recovery-point-objective",
+    "ttbt2-metric-provenance",
 }
 
 
@@ -250,7 +253,13 @@ def test_pulumi_policy_yaml() -> None:
 def test_requirements_are_pinned() -> None:
     lines = (POLICIES_DIR / "requirements.txt").read_text().split()
     assert sorted(lines) == sorted(
-        ["pulumi-policy==1.21.0", "pulumi==3.272.0", "policy-sentry==0.15.2"]
+        [
+            "pulumi-policy==1.21.0",
+            "pulumi==3.272.0",
+            "policy-sentry==0.15.2",
+            "promql-parser==0.11.0",
+            "PyYAML==6.0.3",
+        ]
     )
 
 

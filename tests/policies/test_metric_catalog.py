@@ -148,7 +148,7 @@ def test_pipeline_families_are_what_deploy_event_pushes() -> None:
 
 def test_the_pushgateway_image_is_catalogued() -> None:
     key = image_key(pushgateway.IMAGE)
-    assert key in IMAGES
+    assert key is not None and key in IMAGES
     assert IMAGES[key].parts[-1].families() == PIPELINE_FAMILIES
 
 

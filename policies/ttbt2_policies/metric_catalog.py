@@ -103,10 +103,6 @@ class Toggle:
     path: str
     default: bool
 
-    def describe(self) -> str:
-        """``path`` with its chart default, for messages."""
-        return f"{self.path} (chart default {str(self.default).lower()})"
-
 
 @dataclass(frozen=True)
 class Part:

@@ -649,6 +649,7 @@ def _collect(problems: Problems, res: PolicyResource, found: Iterable[str]) -> N
 
 
 def _probe_jobs(supply: Supply, res: PolicyResource) -> Iterator[str]:
+    """Records the Probe's job; a step like the others, with no message of its own."""
     supply.probe_jobs.append(_probe_job(res))
     yield from ()
 

@@ -16,6 +16,9 @@ Example stack entry::
           steps: [{setWeight: 10}, {pauseSeconds: 60}, {setWeight: 50}, {pauseSeconds: 120}]
           analysis: {intervalSeconds: 60, failureLimit: 2, initialDelaySeconds: 60}
         slo: {successRate: 0.99, p95LatencyMs: 1000}
+        metrics:
+          - {name: http_server_requests_seconds, type: histogram}
+          - {name: ttbt2_active_sessions, type: gauge}
         awsPermissions:
           - actions: [s3:GetObject]
             resources: [arn:aws:s3:::ttbt2-prod-user-data/*]
@@ -23,6 +26,7 @@ Example stack entry::
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Collection, Iterable, Sequence
 from decimal import Decimal, InvalidOperation
@@ -33,6 +37,13 @@ from pydantic.alias_generators import to_camel
 
 from components.delivery.rollback import ROLLBACK_LIMIT_SECONDS, rollback_breakdown
 from policies.ttbt2_policies.floors import floors_for
+from policies.ttbt2_policies.metric_catalog import (
+    METRIC_FAMILIES_ANNOTATION,
+    SERVICE_DEFAULT_FAMILIES,
+    Family,
+    Kind,
+    family_problem,
+)
 
 ServiceProblem = tuple[str, object, str]
 """``(key, value, allowed)``: the shape ``config.Problem`` is built from."""
@@ -298,6 +309,29 @@ class AwsPermission(_Model):
         return {"Effect": "Allow", "Action": list(self.actions), "Resource": list(self.resources)}
 
 
+class MetricFamily(_Model):
+    """A metric family the service exposes on its metrics path, as its ``# TYPE`` line names it."""
+
+    name: str = Field(
+        description="Metric name; a counter ends in _total, a histogram has no _bucket suffix."
+    )
+    type: Kind = Field(description="counter, gauge, histogram or summary.")
+
+    @model_validator(mode="after")
+    def _valid(self) -> MetricFamily:
+        problem = family_problem(self.name, self.type)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
+
+    def to_family(self) -> Family:
+        """The catalog's form of the family."""
+        return Family(self.name, self.type)
+
+
+DEFAULT_METRICS = [MetricFamily(name=f.name, type=f.kind) for f in SERVICE_DEFAULT_FAMILIES]
+
+
 class ServiceSpec(_Model):
     """One application service: its image, pods, scaling, canary, SLO and AWS access."""
 
@@ -319,6 +353,15 @@ class ServiceSpec(_Model):
         default="/metrics",
         pattern=_PATH.pattern,
         description="Path of the Prometheus metrics on the service port (scraped every 15 s).",
+    )
+    metrics: list[MetricFamily] = Field(
+        default=DEFAULT_METRICS,
+        min_length=1,
+        description=(
+            "Metric families the service exposes on metricsPath, each {name, type}; the "
+            "default is the HTTP contract, http_server_requests_seconds (histogram), which the "
+            "canary analysis and the alerts read. A list replaces the default, so keep it in."
+        ),
     )
     public_paths: list[str] = Field(
         default=[], description="Path prefixes served through the CDN and the ingress."
@@ -349,6 +392,20 @@ class ServiceSpec(_Model):
         if len(set(paths)) != len(paths):
             raise ValueError("path prefixes must be unique")
         return paths
+
+    @field_validator("metrics")
+    @classmethod
+    def _unique_metrics(cls, metrics: list[MetricFamily]) -> list[MetricFamily]:
+        names = [m.name for m in metrics]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"metric families must be unique; repeated: {', '.join(repeated)}")
+        return metrics
+
+    def metric_families_annotation(self) -> dict[str, str]:
+        """The ServiceMonitor annotation through which the stack's policies see the families."""
+        listed = [{"name": m.name, "type": m.type} for m in self.metrics]
+        return {METRIC_FAMILIES_ANNOTATION: json.dumps(listed, separators=(",", ":"))}
 
     def iam_policy_document(self) -> dict[str, Any]:
         """The IAM policy of the service's IRSA role (``{}`` statements when none)."""

@@ -587,7 +587,9 @@ def _service_monitor_manifest(svc: ServiceSpec, labels: dict[str, str]) -> dict[
     return {
         "apiVersion": MONITORING_API,
         "kind": "ServiceMonitor",
-        "metadata": _meta(name, name, labels),
+        # The families the service declares, for the metric-provenance policy: a family
+        # counts as produced only where a ServiceMonitor scrapes it.
+        "metadata": _meta(name, name, labels, annotations=svc.metric_families_annotation()),
         "spec": {
             # Only the root Service: it spans stable and canary pods, so each pod is
             # scraped once and the `service` label is the service name the alerts use.

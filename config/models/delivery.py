@@ -12,7 +12,8 @@ class DeliverySettings(Domain):
     services: list[ServiceSpec] = setting(
         [],
         "The TTBT2 services: name, image (digest or immutable tag), port, paths, resources, "
-        "replica bounds, scaling target, canary plan and SLO; one entry per service.",
+        "replica bounds, scaling target, canary plan, SLO and the metric families it exposes; "
+        "one entry per service.",
         key="services",
     )
     alb_certificate_arn: str = setting(

@@ -19,6 +19,7 @@ from . import (
     iam,
     kms,
     kubernetes,
+    metric_provenance,
     network,
     protection,
     rds,
@@ -47,6 +48,7 @@ ALL_POLICIES: list[Policy] = [
     *azure.POLICIES,
     *kubernetes.POLICIES,
     *recovery.POLICIES,
+    *metric_provenance.POLICIES,
 ]
 """Every policy of the pack, in a stable order (module by module)."""
 

@@ -134,6 +134,7 @@ EXPECTED: dict[str, EnforcementLevel] = {
     "k8s-service-account-token": EnforcementLevel.MANDATORY,
     "k8s-namespace-network-policy": EnforcementLevel.MANDATORY,
     "ttbt2-recovery-point-objective": EnforcementLevel.MANDATORY,
+    "ttbt2-metric-provenance": EnforcementLevel.MANDATORY,
 }
 PLATFORM_RULES = {
     "aws-required-tags",
@@ -155,6 +156,7 @@ PLATFORM_RULES = {
     "aws-iam-security-group-writes-conditioned",
     "aws-eks-access-covers-application",
     "ttbt2-recovery-point-objective",
+    "ttbt2-metric-provenance",
 }
 STACK_POLICIES = {
     "aws-vpc-flow-logs-enabled",
@@ -174,6 +176,7 @@ STACK_POLICIES = {
     "aws-backup-data-stores-selected",
     "aws-backup-vault-access-policy",
     "ttbt2-recovery-point-objective",
+    "ttbt2-metric-provenance",
 }
 
 
@@ -271,7 +274,7 @@ def test_requirements_are_pinned() -> None:
     pinned = dict(p.split("==", 1) for p in pins if "==" in p)
     assert sorted(lines) == sorted(
         f"{name}=={pinned[name]}"
-        for name in ("pulumi-policy", "pulumi", "policy-sentry", "promql-parser")
+        for name in ("pulumi-policy", "pulumi", "policy-sentry", "promql-parser", "PyYAML")
     )
 
 

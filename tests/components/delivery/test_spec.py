@@ -202,6 +202,40 @@ def test_a_step_is_exactly_one_action() -> None:
     assert CanaryStep(pause_until_promoted=True).to_argo() == {"pause": {}}
 
 
+def test_metric_families_default_to_the_http_contract_and_ride_on_an_annotation() -> None:
+    assert [(m.name, m.type) for m in spec().metrics] == [
+        ("http_server_requests_seconds", "histogram")
+    ]
+    declared = spec(metrics=[{"name": "ttbt2_orders_total", "type": "counter"}])
+    assert declared.metric_families_annotation() == {
+        "ttbt2.io/metric-families": '[{"name":"ttbt2_orders_total","type":"counter"}]'
+    }
+
+
+@pytest.mark.parametrize(
+    ("family", "key", "words"),
+    [
+        ({"name": "orders", "type": "counter"}, "services[0].metrics[0]", "must end in _total"),
+        ({"name": "a-b", "type": "gauge"}, "services[0].metrics[0]", "is not a metric name"),
+        ({"name": "x_bucket", "type": "histogram"}, "services[0].metrics[0]", "without _bucket"),
+        ({"name": "x", "type": "timer"}, "services[0].metrics[0].type", "'counter', 'gauge'"),
+        ({"name": "x"}, "services[0].metrics[0].type", "Field required"),
+    ],
+)
+def test_bad_metric_families_are_errors_naming_the_key(
+    family: dict[str, Any], key: str, words: str
+) -> None:
+    [(found, _, allowed)] = problems("dev", entry(metrics=[family]))
+    assert found == key and words in allowed
+
+
+def test_metric_families_are_unique_and_not_empty() -> None:
+    twice = [{"name": "g", "type": "gauge"}, {"name": "g", "type": "gauge"}]
+    [(key, _, allowed)] = problems("dev", entry(metrics=twice))
+    assert key == "services[0].metrics" and "repeated: g" in allowed
+    assert keys("dev", entry(metrics=[])) == ["services[0].metrics"]
+
+
 @pytest.mark.parametrize("port", [80, 0, 70000])
 def test_privileged_or_invalid_ports_are_refused(port: int) -> None:
     assert keys("dev", entry(port=port)) == ["services[0].port"]

@@ -41,6 +41,7 @@ from components.k8s.service_delivery import (
 from components.monitoring.alerts import RECORDING_RULES
 from offline.engine import run_program
 from offline.graph import UNKNOWN, Resource, StackGraph
+from policies.ttbt2_policies.metric_catalog import METRIC_FAMILIES_ANNOTATION
 from tests.conftest import ROOT
 from tests.support.validate.crds import validate_custom_resource
 
@@ -554,6 +555,15 @@ def test_service_monitor_scrapes_each_pod_once_through_the_root_service(preview:
     [endpoint] = monitor["endpoints"]
     assert endpoint["port"] == "http" and endpoint["path"] == "/metrics"
     assert endpoint["interval"] == f"{SCRAPE_INTERVAL_SECONDS}s"
+
+
+@MODES
+def test_service_monitor_carries_the_declared_metric_families(preview: bool) -> None:
+    """The metric-provenance policy reads what the service exposes from this annotation."""
+    annotations = obj(graph(preview), "api", "ServiceMonitor")["metadata"]["annotations"]
+    declared = json.loads(annotations[METRIC_FAMILIES_ANNOTATION])
+    assert declared == [{"name": m.name, "type": m.type} for m in API.metrics]
+    assert {"name": "http_server_requests_seconds", "type": "histogram"} in declared
 
 
 def test_prometheus_url_is_the_kube_prometheus_stack_service() -> None:

@@ -42,8 +42,10 @@ from components.k8s.blackbox import (
 from components.k8s.metrics import PROMETHEUS_CHART_DIR, MetricsStackArgs, prometheus_stack_values
 from components.k8s.service_delivery import ServiceDeliveryArgs, network_policies, pod_template
 from components.monitoring.alerts import ALERTS
+from components.monitoring.dashboards import dashboards
 from offline.engine import run_program
 from offline.graph import Resource, StackGraph
+from tests.components.monitoring.test_dashboards import substitute
 from tests.conftest import of_type, one, stack_values
 from tests.support.pod_security import restricted_problems
 from tests.support.stacks import StackRenders
@@ -142,6 +144,23 @@ def test_probe_jobs_are_the_jobs_the_alerts_select() -> None:
     assert jobs["DependencyDown"] == {DEPENDENCIES_JOB}
     # Every job an alert reads is one a Probe of ours produces.
     assert set().union(*jobs.values()) <= set(probes(render("prod", preview=False)))
+
+
+def test_the_uptime_panel_reads_the_public_probes_only() -> None:
+    queries = [
+        target["expr"]
+        for board in dashboards().values()
+        for panel in board.get("panels", [])
+        for target in panel.get("targets") or []
+        if "probe_success" in target.get("expr", "")
+    ]
+    assert queries, "a dashboard reads probe_success"
+    for query in queries:
+        parsed = promql_parser.parse(substitute(query))
+        selectors = [s for s in _selectors(parsed) if s.name == "probe_success"]
+        jobs = {m.value for s in selectors for m in s.matchers.matchers if m.name == "job"}
+        # Without the matcher the in-cluster probes would count as uptime.
+        assert jobs == {UPTIME_JOB}, query
 
 
 @pytest.mark.parametrize(("env", "preview"), CASES)

@@ -90,6 +90,15 @@ class Settings(BaseModel):
             return self.network.availability_zones
         return self.compute_zones[:1]
 
+    @property
+    def application_namespaces(self) -> list[str]:
+        """Where the application runs: the shared namespace, then each delivered service's own.
+
+        Access to the application (``components/aws/access.py``) covers every one of them.
+        """
+        services = [service.name for service in self.delivery.services]
+        return list(dict.fromkeys([self.cluster.app_namespace, *services]))
+
     def access_roles(self) -> dict[str, str]:
         """Group name -> IAM role ARN, for the groups this stack names."""
         return self.access.roles()

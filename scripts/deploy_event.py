@@ -14,7 +14,10 @@ Standard library only: the deploy jobs run it on a bare runner, after a sparse c
 
 ``push``
     Records one deployment on the Prometheus Pushgateway, in the metrics the Deployments
-    dashboard queries (``components/monitoring/dashboards.py``, "Metric contract"):
+    dashboard queries (``components/monitoring/dashboards.py``, "Metric contract") and the
+    delivery recording rules and alerts read (``components/monitoring/alerts.py``, "Releases
+    followed by errors"; ``--service`` must be the service's catalog name, the ``service``
+    label of its HTTP metrics, for the two to join):
 
     * ``ttbt2_deployments_total{environment,outcome}`` (counter),
     * ``ttbt2_deployment_lead_time_seconds`` (histogram, commit to running in production),

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 POLICY_ARN_PREFIX = "arn:aws:eks::aws:cluster-access-policy/"
+APPLICATION_LABEL = ("ttbt2.io/tier", "application")
+"""Label of every namespace the application runs in: the shared one and each service's.
+
+The policy pack reads it (``aws-eks-access-covers-application``) to know which namespaces an
+access scope to the application must list."""
 
 
 @dataclass(frozen=True)
@@ -32,17 +38,23 @@ class AccessGrant:
         return {"type": "cluster"}
 
 
-def access_plan(environment: str, app_namespace: str) -> dict[str, list[AccessGrant]]:
-    """Grants per group for an environment.
+def access_plan(environment: str, app_namespaces: Sequence[str]) -> dict[str, list[AccessGrant]]:
+    """Grants per group for an environment; ``app_namespaces`` are where the application runs.
 
-    - dev (developers only): developers edit the application namespace and read the cluster;
-    - staging (QA and selected stakeholders): QA edits the application namespace,
-      stakeholders only read it;
+    The application is the shared namespace plus one namespace per delivered service (see
+    :func:`components.delivery.spec.service_namespace`); a person's access to the application
+    covers all of them, so a new service in ``ttbt2:services`` is reachable by its team at once.
+
+    - dev (developers only): developers edit the application namespaces and read the cluster;
+    - staging (QA and selected stakeholders): QA edits the application namespaces,
+      stakeholders only read them;
     - prod (end users, through the public edge): no person but the SRE on-call group.
 
     SRE administers every environment: it is the on-call group that resolves incidents.
     """
-    app = (app_namespace,)
+    if not app_namespaces:
+        raise ValueError("app_namespaces must name at least the shared application namespace")
+    app = tuple(dict.fromkeys(app_namespaces))  # order kept, duplicates dropped
     plans: dict[str, dict[str, list[AccessGrant]]] = {
         "dev": {
             "developers": [

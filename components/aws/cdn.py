@@ -230,6 +230,8 @@ class Cdn(pulumi.ComponentResource):
         self.security_headers = self._security_headers(name, child)
         # Operators add addresses to this set by hand (runbooks): see _blocked_ip_set.
         self.blocked_ip_set = self._blocked_ip_set(name, args, tags, edge)
+        # The web ACL's CloudWatch metric name: the WebACL dimension of its AWS/WAFV2 metrics.
+        self.web_acl_metric_name = f"{name}-waf"
         self.web_acl = self._web_acl(name, args, tags, edge)
         self.waf_log_group = self._waf_logging(name, args, edge)
         certificate_arn = self._certificate(name, args, tags, edge, child)
@@ -599,7 +601,7 @@ class Cdn(pulumi.ComponentResource):
             rules=rules,
             visibility_config=wafv2.WebAclVisibilityConfigArgs(
                 cloudwatch_metrics_enabled=True,
-                metric_name=f"{name}-waf",
+                metric_name=self.web_acl_metric_name,
                 sampled_requests_enabled=True,
             ),
             tags=tags,

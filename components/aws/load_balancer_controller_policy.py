@@ -25,6 +25,16 @@ Upstream ARN patterns (``arn:aws:elasticloadbalancing:*:*:targetgroup/*/*``) get
 region too. The result grants a subset of upstream: the same actions, never outside the
 account and region, with the same tag conditions. The controller only ever calls the APIs of
 its own region and account, so nothing it needs is lost.
+
+One upstream statement is narrowed further (decision): upstream grants
+``ec2:AuthorizeSecurityGroupIngress`` and ``ec2:RevokeSecurityGroupIngress`` on every security
+group without a condition, because the controller adds its backend rules to the groups of the
+nodes, which it did not create and which do not carry its tag. Unconditioned, a compromised
+controller pod could open the database's group. Here that statement applies only to security
+groups tagged ``kubernetes.io/cluster/<cluster>: owned``: the tag EKS puts on the cluster
+security group, the one every node and pod of this cluster uses (managed node groups and
+Karpenter nodes alike; ``components/aws/eks.py``). The groups the controller creates keep the
+upstream statement conditioned on its own tag.
 """
 
 from __future__ import annotations
@@ -41,6 +51,11 @@ UPSTREAM_LINE = "v2.13-v3.x"
 
 CLUSTER_TAG = "elbv2.k8s.aws/cluster"
 """Tag the controller puts on every load balancer, target group and security group it creates."""
+NODE_GROUP_TAG = "kubernetes.io/cluster/{cluster}"
+"""Tag (value ``owned``) EKS puts on the cluster security group that the nodes and pods use."""
+NODE_RULE_ACTIONS = ("ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress")
+"""The upstream statement granted on every security group without a condition."""
+_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
 
 _ELB = "arn:aws:elasticloadbalancing:*:*"
 _TAGGED_LB_AND_TG = [
@@ -310,11 +325,28 @@ def _scope_arn(arn: str, partition: str, region: str, account_id: str) -> str:
     return f"arn:{partition}:{match.group(1)}:{region}:{account_id}:{arn[match.end() :]}"
 
 
-def controller_policy(*, account_id: str, region: str, partition: str = "aws") -> PolicyDocument:
-    """The upstream policy limited to one account and region (see the module docstring).
+def _node_rules(cluster_name: str, partition: str, region: str, account_id: str) -> dict[str, Any]:
+    """The upstream node-rule statement, on this cluster's security groups only."""
+    return {
+        "Effect": "Allow",
+        "Action": list(NODE_RULE_ACTIONS),
+        "Resource": f"arn:{partition}:ec2:{region}:{account_id}:security-group/*",
+        "Condition": {
+            "StringEquals": {
+                f"aws:ResourceTag/{NODE_GROUP_TAG.format(cluster=cluster_name)}": "owned"
+            }
+        },
+    }
+
+
+def controller_policy(
+    *, account_id: str, region: str, cluster_name: str, partition: str = "aws"
+) -> PolicyDocument:
+    """The upstream policy limited to one account, region and cluster (see the module docstring).
 
     Every upstream statement is kept in order with its conditions; a statement on ``"*"`` that
     mixes wildcard-only and scopable actions becomes two statements with the same conditions.
+    The unconditioned node-rule statement applies to ``cluster_name``'s security groups only.
     """
     if not _ACCOUNT.match(account_id):
         raise ValueError(f"account_id must be a 12-digit AWS account id, got {account_id!r}")
@@ -322,9 +354,14 @@ def controller_policy(*, account_id: str, region: str, partition: str = "aws") -
         raise ValueError(f"region must be an AWS region such as eu-west-1, got {region!r}")
     if not _PARTITION.match(partition):
         raise ValueError(f"partition must be an AWS partition such as aws, got {partition!r}")
+    if not _CLUSTER_NAME.match(cluster_name):
+        raise ValueError(f"cluster_name must be an EKS cluster name, got {cluster_name!r}")
     statements: list[dict[str, Any]] = []
     for upstream in UPSTREAM_POLICY["Statement"]:
         resources = upstream["Resource"]
+        if "Condition" not in upstream and tuple(upstream["Action"]) == NODE_RULE_ACTIONS:
+            statements.append(_node_rules(cluster_name, partition, region, account_id))
+            continue
         if resources != "*":
             stmt = copy.deepcopy(upstream)
             arns = [resources] if isinstance(resources, str) else resources

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
+from components.gcp.request_logs import RequestLogs, RequestLogsArgs
 from config.constants import GCS_DUAL_REGIONS
 
 APIS = (
@@ -40,10 +41,10 @@ class AnalyticsArgs:
 
     ``aws_account_id`` is the AWS account whose tokens the pool accepts and
     ``aws_writer_role_arn`` the IRSA role, in that account, of the one workload allowed to write.
-    ``key_rotation_days`` is at most 90 (seed 4.1.2). ``access_log_bucket``, when set, receives
-    the landing bucket's access logs. ``landing_location`` is a predefined dual-region (such as
-    ``EUR4``) holding the landing bucket with turbo replication, so its data has a copy in a
-    second region within 15 minutes (seed 4.7: RPO < 1 h, a copy outside the region).
+    ``key_rotation_days`` is at most 90 (seed 4.1.2). ``landing_location`` is a predefined
+    dual-region (such as ``EUR4``) holding the landing bucket with turbo replication, so its data
+    has a copy in a second region within 15 minutes (seed 4.7: RPO < 1 h, a copy outside the
+    region). ``access_log_retention_days`` is how long the landing bucket's usage logs are kept.
     """
 
     project: str
@@ -55,8 +56,8 @@ class AnalyticsArgs:
     key_rotation_days: int = 90
     landing_retention_days: int = 30
     landing_location: str = "EUR4"
+    access_log_retention_days: int = 90
     protect: bool = False
-    access_log_bucket: str | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.key_rotation_days <= MAX_ROTATION_DAYS:
@@ -72,6 +73,11 @@ class AnalyticsArgs:
         if self.landing_retention_days < 1:
             raise ValueError(
                 f"landing_retention_days must be at least 1, got {self.landing_retention_days}"
+            )
+        if self.access_log_retention_days < 1:
+            raise ValueError(
+                "access_log_retention_days must be at least 1, "
+                f"got {self.access_log_retention_days}"
             )
 
 
@@ -100,6 +106,8 @@ class Analytics(pulumi.ComponentResource):
       whose service agents get encrypter/decrypter on that key only;
     - a BigQuery dataset, a versioned landing bucket with a retention policy, uniform access and
       public access prevention, a Pub/Sub topic and a Vertex AI dataset, all under that key;
+    - the landing bucket's request logs (:class:`RequestLogs`): usage logs into a log bucket of
+      the same location under the landing key, and Data Access audit logs for Cloud Storage;
     - a service account with no project-level role: it may only write to the dataset, create
       objects in the bucket and publish to the topic, and it has no key;
     - a workload identity pool trusting the AWS account, whose provider admits only the writer
@@ -118,6 +126,19 @@ class Analytics(pulumi.ComponentResource):
         def encrypted(api: str) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions(parent=self, depends_on=[apis[api], grants[api]])
 
+        self.request_logs = RequestLogs(
+            f"{name}-request-logs",
+            RequestLogsArgs(
+                project=args.project,
+                environment=args.environment,
+                location=args.landing_location,
+                kms_key_name=self.landing_key.id,
+                retention_days=args.access_log_retention_days,
+                labels=args.labels,
+                protect=args.protect,
+            ),
+            opts=encrypted("storage"),
+        )
         self._stores(name, args, prefix, encrypted)
         self.service_account = self._writer(name, args, prefix, apis)
         self.pool_provider = self._federation(name, args, prefix, apis)
@@ -284,10 +305,8 @@ class Analytics(pulumi.ComponentResource):
                 retention_period=str(args.landing_retention_days * 86400)
             ),
             logging=gcp.storage.BucketLoggingArgs(
-                log_bucket=args.access_log_bucket, log_object_prefix=f"{prefix}-landing/"
-            )
-            if args.access_log_bucket
-            else None,
+                log_bucket=self.request_logs.bucket_name, log_object_prefix=f"{prefix}-landing/"
+            ),
             labels=labels,
             opts=encrypted("storage"),
         )

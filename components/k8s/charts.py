@@ -42,9 +42,12 @@ def vendored_release(
     values: Mapping[str, Any] | None = None,
     timeout: int = RELEASE_TIMEOUT_SECONDS,
     skip_crds: bool = False,
+    release_name: str | None = None,
 ) -> k8s.helm.v3.Release:
-    """Helm release ``chart`` (also its release name) at the version vendored in ``directory``.
+    """Helm release ``chart`` at the version vendored in ``directory``.
 
+    The Helm release is named after the chart unless ``release_name`` is given: release names
+    are unique per namespace, so a second release of one chart in a namespace needs its own.
     ``repository`` is a chart repository URL, or an ``oci://`` registry, where the chart is
     ``<repository>/<chart>``. The namespace must already exist (the caller creates it with its
     Pod Security labels, and ``opts`` waits for it). A failed install or upgrade rolls back and
@@ -59,7 +62,7 @@ def vendored_release(
         }
     return k8s.helm.v3.Release(
         logical,
-        name=chart,
+        name=release_name or chart,
         **source,
         version=chart_version(directory),
         namespace=namespace,

@@ -166,11 +166,20 @@ def slm_policy(retention_days: int) -> dict[str, Any]:
     }
 
 
+CREDENTIALS_DIR = "/etc/es-credentials"
+"""Where the setup Job finds the ``elastic`` user's password, mounted from ECK's Secret as a file
+(CKV_K8S_35): an environment variable would show in ``kubectl describe``, crash dumps and every
+child process."""
+
 SETUP_SCRIPT = f"""set -eu
 put() {{
-  curl --fail-with-body --silent --show-error \\
+  # The credentials reach curl on its standard input (-K -), written by the shell's printf
+  # builtin: never in an argument list, where any process of the pod could read them. A
+  # backslash or double quote in the password is escaped for curl's quoted config syntax.
+  printf 'user = "elastic:%s"\\n' "$(sed 's/[\\\\"]/\\\\&/g' {CREDENTIALS_DIR}/elastic)" |
+  curl -K - --fail-with-body --silent --show-error \\
     --retry 60 --retry-delay 10 --retry-all-errors \\
-    --cacert /etc/es-ca/ca.crt -u "elastic:$ELASTIC_PASSWORD" \\
+    --cacert /etc/es-ca/ca.crt \\
     -X PUT -H 'Content-Type: application/json' --data @"/etc/es-setup/$1" "$ES_URL/$2"
   echo
 }}
@@ -559,6 +568,8 @@ def setup_job_spec(
                     # A high UID (CKV_K8S_40): no clash with a host user; curl needs no home.
                     run_as_user=10001,
                     run_as_group=10001,
+                    # Owns the mounted password file's group, so mode 0440 lets the Job read it.
+                    fs_group=10001,
                     seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
                 ),
                 containers=[
@@ -566,18 +577,7 @@ def setup_job_spec(
                         name="setup",
                         image=SETUP_IMAGE,
                         command=["/bin/sh", "-c", SETUP_SCRIPT],
-                        env=[
-                            k8s.core.v1.EnvVarArgs(name="ES_URL", value=es_url),
-                            k8s.core.v1.EnvVarArgs(
-                                name="ELASTIC_PASSWORD",
-                                value_from=k8s.core.v1.EnvVarSourceArgs(
-                                    secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(
-                                        name=f"{ELASTICSEARCH_NAME}-es-elastic-user",
-                                        key="elastic",
-                                    )
-                                ),
-                            ),
-                        ],
+                        env=[k8s.core.v1.EnvVarArgs(name="ES_URL", value=es_url)],
                         security_context=k8s.core.v1.SecurityContextArgs(
                             allow_privilege_escalation=False,
                             read_only_root_filesystem=True,
@@ -594,6 +594,9 @@ def setup_job_spec(
                             k8s.core.v1.VolumeMountArgs(
                                 name="es-ca", mount_path="/etc/es-ca", read_only=True
                             ),
+                            k8s.core.v1.VolumeMountArgs(
+                                name="es-credentials", mount_path=CREDENTIALS_DIR, read_only=True
+                            ),
                         ],
                     )
                 ],
@@ -607,6 +610,15 @@ def setup_job_spec(
                         secret=k8s.core.v1.SecretVolumeSourceArgs(
                             secret_name=f"{ELASTICSEARCH_NAME}-es-http-certs-public",
                             items=[k8s.core.v1.KeyToPathArgs(key="ca.crt", path="ca.crt")],
+                        ),
+                    ),
+                    k8s.core.v1.VolumeArgs(
+                        name="es-credentials",
+                        secret=k8s.core.v1.SecretVolumeSourceArgs(
+                            secret_name=f"{ELASTICSEARCH_NAME}-es-elastic-user",
+                            items=[k8s.core.v1.KeyToPathArgs(key="elastic", path="elastic")],
+                            # Readable by the pod's group only (fsGroup below), not by others.
+                            default_mode=0o440,
                         ),
                     ),
                 ],

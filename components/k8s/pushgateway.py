@@ -3,7 +3,8 @@
 The application pipeline (``.github/workflows/app-pipeline.yml``, ``scripts/deploy_event.py``)
 pushes one event per deployment: outcome, lead time, and whether it was a hotfix. Prometheus
 scrapes them from here with ``honorLabels`` (the job, environment and service labels are the
-pipeline's), and the Deployments dashboard counts them.
+pipeline's), and the Deployments dashboard and the delivery alerts
+(``components/monitoring/alerts.py``) count them.
 
 The pipeline runs on GitHub's runners, outside the VPC, so the gateway is published on the
 environment's load balancer under ``/pushgateway``, over HTTPS, behind basic authentication:

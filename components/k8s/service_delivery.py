@@ -34,6 +34,7 @@ from typing import Any, cast
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.aws.access import APPLICATION_LABEL
 from components.delivery.rollback import (
     ABORT_SCALE_DOWN_DELAY_SECONDS,
     DEREGISTRATION_DELAY_SECONDS,
@@ -507,6 +508,8 @@ def _namespace_manifest(name: str, labels: dict[str, str]) -> dict[str, Any]:
             "labels": {
                 **labels,
                 **psa,
+                # The application tier: access to the application covers this namespace.
+                APPLICATION_LABEL[0]: APPLICATION_LABEL[1],
                 # The ALB controller adds a readiness gate: a pod is Ready (and the canary
                 # step proceeds) only once its ALB target is healthy.
                 "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled",

@@ -5,7 +5,8 @@ that the monitoring component applies, the runbooks in ``docs/runbooks`` and the
 and so ``promtool`` can check and unit-test it without a cluster.
 
 Seed references: 4.4.2 (what to monitor), 4.5.1 (severities), 4.6.1 (incident procedure, which
-each runbook follows) and 4.6.2 (response time per priority).
+each runbook follows), 4.6.2 (response time per priority) and 4.10 (deployment metrics, the
+``delivery`` category).
 
 Metric contract
 ---------------
@@ -40,6 +41,46 @@ The alerts only use series that a real stack exposes:
   balancer depend on. ``instance`` is the probed URL.
 * trivy-operator (``components/k8s/trivy_operator.py``): ``trivy_image_vulnerabilities{namespace,
   resource_name, image_repository, image_tag, severity}``.
+* Deployment events, pushed by the application pipeline (``scripts/deploy_event.py``) to the
+  Pushgateway and scraped with ``honorLabels``, every series with the group labels
+  ``job="ttbt2-delivery"``, ``environment`` (``staging``/``production``) and ``service`` (the
+  pipeline's ``service`` input, the same name as the Kubernetes Service whose ServiceMonitor
+  gives the HTTP metrics their ``service`` label): ``ttbt2_deployments_total{outcome}``,
+  ``ttbt2_hotfixes_total``, ``ttbt2_deployment_lead_time_seconds_sum`` / ``_count``,
+  ``ttbt2_rollback_duration_seconds_sum`` / ``_count`` and the gauge
+  ``ttbt2_release_validation_seconds``. Prometheus also attaches the gateway's ``pod`` and
+  ``instance``, so a new gateway pod starts new series that carry on the old values; the
+  release counting below never reads such a series as new deployments.
+
+Releases followed by errors (seed 4.10.2)
+-----------------------------------------
+A *release* is a successful production deployment. It is *followed by errors* when, in the 30
+minutes after it was recorded, its service answered more than 1 % of its requests with a 5xx,
+at least 5 of them. 1 % is the platform's availability objective (``ApiSuccessRatioLow``), so a
+release counts when the service misses, right after it, the objective it is held to; a
+per-request threshold of 0.1 % would sit inside the background error rate of a service that
+meets that objective, and would measure the background rather than the release. The floor of
+5 failed requests keeps a single 5xx on an idle service from condemning a release. The seed's
+0.1 % is the target for the *share of releases* so judged.
+
+Each release is counted exactly once by the ``ttbt2.delivery.releases`` group, evaluated every
+minute: it records the deployments of the minute that ended 30 minutes ago (consecutive
+evaluations are one minute apart, so those minutes tile time and every counter step falls in
+exactly one of them) and, for production successes, whether the 30 minutes since then were
+above the threshold. A counter step is the difference between the two ends of the minute,
+never negative (a gateway restored from an older persistence file goes backwards, and that is
+no deployment); a series that did not exist at the start of the minute counts its value only
+when its service had no deployment series at all in the 7 days before and shows at most one
+deployment (a new service's first push), not when an existing group reappears under a new
+gateway pod, nor when a new Prometheus meets a gateway that already holds history. Every 4.10
+indicator is summed from these per-minute counts, so all of them agree and none is inflated by
+a reset.
+
+Limits: the join is on ``service`` alone, so the production events must reach the Pushgateway
+scraped by the Prometheus that scrapes the production services (the prod stack's); an
+evaluation Prometheus skips (a restart) loses that minute's deployments; the first release
+pushed after the gateway lost its whole volume is not counted (its counter restarts at 1 and
+the group is known).
 """
 
 from __future__ import annotations
@@ -49,12 +90,12 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-Category = Literal["performance", "health", "security"]
+Category = Literal["performance", "health", "security", "delivery"]
 Severity = Literal["critical", "warning", "info"]
 Priority = Literal["critical", "high", "medium", "low"]
 Team = Literal["sre", "backend", "security", "product"]
 
-CATEGORIES: Final[tuple[Category, ...]] = ("performance", "health", "security")
+CATEGORIES: Final[tuple[Category, ...]] = ("performance", "health", "security", "delivery")
 SEVERITIES: Final[tuple[Severity, ...]] = ("critical", "warning", "info")
 TEAMS: Final[tuple[Team, ...]] = ("sre", "backend", "security", "product")
 
@@ -92,6 +133,19 @@ MONITORED_METRICS: Final[tuple[str, ...]] = (
     "detected vulnerabilities",
 )
 """Every item of seed 4.4.2; each must be covered by at least one alert."""
+
+DELIVERY_METRICS: Final[tuple[str, ...]] = (
+    # 4.10.1 efficiency
+    "deployment lead time",
+    "deployment success rate",
+    "rollback time",
+    "deployment frequency",
+    # 4.10.2 quality
+    "hotfixes",
+    "post-deployment errors",
+    "release validation time",
+)
+"""Every item of seed 4.10; the ``delivery`` alerts cover each of them."""
 
 RUNBOOK_BASE_URL: Final = "https://github.com/ttbt2/platform/blob/main/docs/runbooks"
 RUNBOOK_DIR: Final = "docs/runbooks"
@@ -142,7 +196,10 @@ class Alert:
             raise ValueError(
                 f"{self.name}: priority {self.priority} is not allowed for {self.severity}"
             )
-        if self.metric not in MONITORED_METRICS:
+        if self.category == "delivery":
+            if self.metric not in DELIVERY_METRICS:
+                raise ValueError(f"{self.name}: {self.metric!r} is not a seed 4.10 metric")
+        elif self.metric not in MONITORED_METRICS:
             raise ValueError(f"{self.name}: {self.metric!r} is not a seed 4.4.2 metric")
 
     @property
@@ -245,6 +302,144 @@ RECORDING_RULES: Final[tuple[RecordingRule, ...]] = (
         '(kube_pod_container_resource_limits{resource="memory"})',
     ),
 )
+
+# --- Delivery recording rules (seed 4.10; see "Releases followed by errors" above) -----------
+
+RELEASE_WINDOW: Final = "30m"
+"""How long after a release its service's errors count against it."""
+RELEASE_ERROR_RATIO: Final = 0.01
+"""Share of 5xx answers after a release above which it is followed by errors."""
+RELEASE_MIN_ERRORS: Final = 5
+"""Fewest 5xx answers after a release for it to be followed by errors."""
+TREND_WINDOW: Final = "7d"
+TREND_DAYS: Final = 7
+MIN_DEPLOYMENTS: Final = 20
+"""Fewest deployments in the trend window before a ratio or mean target is judged."""
+
+DEPLOYMENTS_MINUTE = "ttbt2:deployments:increase1m_offset30m"
+HOTFIXES_MINUTE = "ttbt2:hotfixes:increase1m_offset30m"
+LEAD_TIME_SUM_MINUTE = "ttbt2:deployment_lead_time_seconds_sum:increase1m_offset30m"
+LEAD_TIME_COUNT_MINUTE = "ttbt2:deployment_lead_time_seconds_count:increase1m_offset30m"
+ROLLBACK_SUM_MINUTE = "ttbt2:rollback_duration_seconds_sum:increase1m_offset30m"
+ROLLBACK_COUNT_MINUTE = "ttbt2:rollback_duration_seconds_count:increase1m_offset30m"
+NEW_GROUPS = "ttbt2:deployment_groups:new_offset30m"
+HTTP_ERRORS_30M = "ttbt2:http_server_errors:increase30m"
+HTTP_REQUESTS_30M = "ttbt2:http_requests:increase30m"
+ERRORED_RELEASES_MINUTE = "ttbt2:releases_followed_by_errors:increase1m_offset30m"
+
+DEPLOYMENTS_7D = "ttbt2:deployments:increase7d"
+RELEASES_7D = "ttbt2:releases:increase7d"
+RELEASES_PER_DAY_7D = "ttbt2:releases_per_day:increase7d"
+SUCCESS_RATIO_7D = "ttbt2:deployment_success_ratio:ratio7d"
+LEAD_TIME_MEAN_7D = "ttbt2:deployment_lead_time_seconds:mean7d"
+ROLLBACK_MEAN_7D = "ttbt2:rollback_duration_seconds:mean7d"
+HOTFIX_RATIO_7D = "ttbt2:hotfix_ratio:ratio7d"
+ERRORED_RELEASES_7D = "ttbt2:releases_followed_by_errors:increase7d"
+ERRORED_RATIO_7D = "ttbt2:releases_followed_by_errors:ratio7d"
+
+_PROD_RELEASES = f'{DEPLOYMENTS_MINUTE}{{environment="production",outcome="success"}}'
+
+
+def _minute_increase(counter: str, by: str) -> str:
+    """PromQL: how much ``counter`` grew in the minute that ended 30 minutes ago, by ``by``.
+
+    Exact (the two ends of the minute, no extrapolation), never negative, and a series that
+    appeared during the minute counts only if its group is new (:data:`NEW_GROUPS`).
+    """
+    return (
+        f"sum by ({by}) ("
+        f"clamp_min({counter} offset 30m - {counter} offset 31m, 0)"
+        f" or ({counter} offset 30m and on (environment, service) {NEW_GROUPS})"
+        ")"
+    )
+
+
+def _sum_7d(series: str, by: str = "environment") -> str:
+    return f"sum by ({by}) (sum_over_time({series}[{TREND_WINDOW}]))"
+
+
+RELEASE_RULES: Final[tuple[RecordingRule, ...]] = (
+    # A deployment group (environment, service) seen for the first time: its first push.
+    # A first push writes 0 or 1 deployments; a larger total is a gateway Prometheus had not
+    # seen before (a new Prometheus, an outage longer than the window), never new deployments.
+    RecordingRule(
+        NEW_GROUPS,
+        "sum by (environment, service) (ttbt2_deployments_total offset 30m) <= 1"
+        " unless on (environment, service) "
+        f"max_over_time(ttbt2_deployments_total[{TREND_WINDOW}] offset 31m)",
+    ),
+    RecordingRule(
+        DEPLOYMENTS_MINUTE,
+        _minute_increase("ttbt2_deployments_total", "environment, service, outcome"),
+    ),
+    RecordingRule(
+        HOTFIXES_MINUTE, _minute_increase("ttbt2_hotfixes_total", "environment, service")
+    ),
+    RecordingRule(
+        LEAD_TIME_SUM_MINUTE,
+        _minute_increase("ttbt2_deployment_lead_time_seconds_sum", "environment, service"),
+    ),
+    RecordingRule(
+        LEAD_TIME_COUNT_MINUTE,
+        _minute_increase("ttbt2_deployment_lead_time_seconds_count", "environment, service"),
+    ),
+    RecordingRule(
+        ROLLBACK_SUM_MINUTE,
+        _minute_increase("ttbt2_rollback_duration_seconds_sum", "environment, service"),
+    ),
+    RecordingRule(
+        ROLLBACK_COUNT_MINUTE,
+        _minute_increase("ttbt2_rollback_duration_seconds_count", "environment, service"),
+    ),
+    # The 30 minutes since the minute above ended: the releases of that minute are judged on them.
+    RecordingRule(
+        HTTP_ERRORS_30M,
+        "sum by (service) "
+        f'(increase(http_server_requests_seconds_count{{status=~"5.."}}[{RELEASE_WINDOW}]))',
+    ),
+    RecordingRule(
+        HTTP_REQUESTS_30M,
+        f"sum by (service) (increase(http_server_requests_seconds_count[{RELEASE_WINDOW}]))",
+    ),
+    # Releases of that minute times 1 if the service then missed the threshold, else 0; 0 too
+    # when the service served nothing (no HTTP series), so every release is in the series.
+    RecordingRule(
+        ERRORED_RELEASES_MINUTE,
+        f"sum by (environment, service) ({_PROD_RELEASES}) * on (service) group_left () ("
+        f"({HTTP_ERRORS_30M} > bool {RELEASE_ERROR_RATIO} * {HTTP_REQUESTS_30M})"
+        f" * ({HTTP_ERRORS_30M} >= bool {RELEASE_MIN_ERRORS})"
+        f") or 0 * sum by (environment, service) ({_PROD_RELEASES})",
+    ),
+)
+"""Evaluated every minute, exactly: the per-minute counts tile time only at that interval."""
+
+TREND_RULES: Final[tuple[RecordingRule, ...]] = (
+    RecordingRule(DEPLOYMENTS_7D, _sum_7d(DEPLOYMENTS_MINUTE)),
+    RecordingRule(RELEASES_7D, _sum_7d(f'{DEPLOYMENTS_MINUTE}{{outcome="success"}}')),
+    RecordingRule(RELEASES_PER_DAY_7D, f"{RELEASES_7D} / {TREND_DAYS}"),
+    RecordingRule(SUCCESS_RATIO_7D, f"{RELEASES_7D} / {DEPLOYMENTS_7D}"),
+    RecordingRule(
+        LEAD_TIME_MEAN_7D, f"{_sum_7d(LEAD_TIME_SUM_MINUTE)} / {_sum_7d(LEAD_TIME_COUNT_MINUTE)}"
+    ),
+    RecordingRule(
+        ROLLBACK_MEAN_7D, f"{_sum_7d(ROLLBACK_SUM_MINUTE)} / {_sum_7d(ROLLBACK_COUNT_MINUTE)}"
+    ),
+    RecordingRule(HOTFIX_RATIO_7D, f"{_sum_7d(HOTFIXES_MINUTE)} / {DEPLOYMENTS_7D}"),
+    RecordingRule(ERRORED_RELEASES_7D, _sum_7d(ERRORED_RELEASES_MINUTE)),
+    RecordingRule(ERRORED_RATIO_7D, f"{ERRORED_RELEASES_7D} / {RELEASES_7D}"),
+)
+"""The seed 4.10 indicators over a rolling week, by environment (alerts read production).
+
+A week holds the weekday/weekend cycle (a one-day window would miss the frequency target every
+Sunday) and, at the 5-10 releases a day of the target, 35-70 deployments: enough for a mean to
+settle, and short enough that a problem fixed stops alerting within a week. It is well inside
+the production retention (30 days)."""
+
+_PROD = '{environment="production"}'
+# Below MIN_DEPLOYMENTS a single event moves a ratio by 5 points: too few to judge a target on
+# (the frequency alert already says the week was thin).
+_ENOUGH_DEPLOYMENTS = f"and on (environment) {DEPLOYMENTS_7D} >= {MIN_DEPLOYMENTS}"
+_ENOUGH_RELEASES = f"and on (environment) {RELEASES_7D} >= {MIN_DEPLOYMENTS}"
 
 # A route with almost no traffic makes p95 swing on a single slow request: only alert on
 # routes that serve at least one request every 10 seconds.
@@ -605,6 +800,141 @@ ALERTS: Final[tuple[Alert, ...]] = (
         ),
         team="security",
     ),
+    # Delivery (seed 4.10) ----------------------------------------------------------------------
+    # Weekly trends are warnings of medium priority or info: e-mail and Slack in working hours,
+    # never a page at night.
+    Alert(
+        name="DeploymentSuccessRateLow",
+        category="delivery",
+        metric="deployment success rate",
+        expr=f"{SUCCESS_RATIO_7D}{_PROD} < 0.99 {_ENOUGH_DEPLOYMENTS}",
+        for_="1h",
+        severity="warning",
+        priority="medium",
+        summary="Fewer than 99% of production deployments succeeded this week",
+        description=(
+            "Only {{ $value | humanizePercentage }} of the production deployments of the last "
+            "7 days succeeded (seed 4.10.1 target > 99%)."
+        ),
+        team="sre",
+    ),
+    Alert(
+        name="RollbackTimeHigh",
+        category="delivery",
+        metric="rollback time",
+        # No volume guard: rollbacks are rare, and one that took longer than the rollout plan's
+        # computed bound (components/delivery/rollback.py) is already worth a look.
+        expr=f"{ROLLBACK_MEAN_7D}{_PROD} > 600",
+        for_="1h",
+        severity="warning",
+        priority="medium",
+        summary="Production rollbacks took more than 10 minutes on average this week",
+        description=(
+            "Production rollbacks of the last 7 days took {{ $value | humanizeDuration }} on "
+            "average (seed 4.10.1 target < 10 min)."
+        ),
+        team="sre",
+    ),
+    Alert(
+        name="DeploymentLeadTimeHigh",
+        category="delivery",
+        metric="deployment lead time",
+        expr=f"{LEAD_TIME_MEAN_7D}{_PROD} > 7200 {_ENOUGH_DEPLOYMENTS}",
+        for_="1h",
+        severity="info",
+        priority="low",
+        summary="Commits took more than 2 hours on average to reach production this week",
+        description=(
+            "Mean lead time commit to production over the last 7 days: "
+            "{{ $value | humanizeDuration }} (seed 4.10.1 target < 2h)."
+        ),
+        team="product",
+    ),
+    Alert(
+        name="DeploymentFrequencyLow",
+        category="delivery",
+        metric="deployment frequency",
+        expr=f"{RELEASES_PER_DAY_7D}{_PROD} < 5",
+        for_="1h",
+        severity="info",
+        priority="low",
+        summary="Fewer than 5 production releases a day this week",
+        description=(
+            "{{ $value | humanize }} successful production deployments a day over the last "
+            "7 days (seed 4.10.1 target 5-10 a day)."
+        ),
+        team="product",
+    ),
+    Alert(
+        name="HotfixRatioHigh",
+        category="delivery",
+        metric="hotfixes",
+        expr=f"{HOTFIX_RATIO_7D}{_PROD} > 0.01 {_ENOUGH_DEPLOYMENTS}",
+        for_="1h",
+        severity="warning",
+        priority="medium",
+        summary="More than 1% of production deployments were hotfixes this week",
+        description=(
+            "{{ $value | humanizePercentage }} of the production deployments of the last 7 days "
+            "were hotfixes (seed 4.10.2 target < 1%)."
+        ),
+        team="backend",
+    ),
+    Alert(
+        name="ReleasesFollowedByErrorsHigh",
+        category="delivery",
+        metric="post-deployment errors",
+        expr=f"{ERRORED_RATIO_7D}{_PROD} > 0.001 {_ENOUGH_RELEASES}",
+        for_="1h",
+        severity="warning",
+        priority="medium",
+        summary="More than 0.1% of this week's releases were followed by errors",
+        description=(
+            "{{ $value | humanizePercentage }} of the production releases of the last 7 days "
+            "were followed by errors (seed 4.10.2 target < 0.1%)."
+        ),
+        team="backend",
+    ),
+    Alert(
+        name="ReleaseFollowedByErrors",
+        category="delivery",
+        metric="post-deployment errors",
+        # One per release, as soon as its 30 minutes are over; it stays for 30 minutes so the
+        # notification is sent before it resolves.
+        expr=f"sum_over_time({ERRORED_RELEASES_MINUTE}[{RELEASE_WINDOW}]) > 0",
+        for_="0m",
+        severity="warning",
+        priority="high",
+        summary="A production release was followed by errors",
+        description=(
+            "{{ $labels.service }} answered more than 1% of its requests with a 5xx in the 30 "
+            "minutes after a production release ({{ $value }} release(s) so judged)."
+        ),
+        team="backend",
+    ),
+    Alert(
+        name="ReleaseValidationSlow",
+        category="delivery",
+        metric="release validation time",
+        # The gauge holds the last release's validation; a change is a new release's (the
+        # pipeline pushes it with the production deployment), so each slow one alerts once.
+        expr=(
+            "max by (environment, service) "
+            f"(ttbt2_release_validation_seconds{_PROD}) > 1800"
+            " and on (environment, service) sum by (environment, service) "
+            f"(changes(ttbt2_release_validation_seconds{_PROD}[{RELEASE_WINDOW}])) > 0"
+        ),
+        for_="0m",
+        severity="info",
+        priority="low",
+        summary="A release took more than 30 minutes to validate",
+        description=(
+            "The last production release of {{ $labels.service }} took "
+            "{{ $value | humanizeDuration }} from staging to production approval "
+            "(seed 4.10.2 target < 30 min)."
+        ),
+        team="product",
+    ),
 )
 
 _GROUP_INTERVAL: Final[dict[str, str]] = {
@@ -618,11 +948,28 @@ def alerts_by_name() -> dict[str, Alert]:
     return {alert.name: alert for alert in ALERTS}
 
 
+def recording_groups() -> list[dict[str, Any]]:
+    """The recording-rule groups: the platform's, the per-minute releases, the weekly trends."""
+    return [
+        {"name": "ttbt2.recording", "rules": [rule.to_rule() for rule in RECORDING_RULES]},
+        # Exactly one minute: each evaluation counts the minute that ended 30 minutes ago.
+        {
+            "name": "ttbt2.delivery.releases",
+            "interval": "1m",
+            "rules": [rule.to_rule() for rule in RELEASE_RULES],
+        },
+        # Week-long sums move slowly; five minutes is fresh enough and five times cheaper.
+        {
+            "name": "ttbt2.delivery.trends",
+            "interval": "5m",
+            "rules": [rule.to_rule() for rule in TREND_RULES],
+        },
+    ]
+
+
 def rule_groups() -> list[dict[str, Any]]:
     """Prometheus rule-file groups: recording rules first, then one group per category."""
-    groups: list[dict[str, Any]] = [
-        {"name": "ttbt2.recording", "rules": [rule.to_rule() for rule in RECORDING_RULES]}
-    ]
+    groups = recording_groups()
     for category in CATEGORIES:
         group: dict[str, Any] = {"name": f"ttbt2.{category}"}
         if category in _GROUP_INTERVAL:

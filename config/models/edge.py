@@ -58,8 +58,8 @@ class EdgeSettings(Domain):
     )
     access_log_retention_days: int = setting(
         90,
-        "Days S3 and CloudFront access logs and the WAF request log are kept; a retention "
-        "CloudWatch Logs accepts (30, 90, 365...), at least "
+        "Days S3, CloudFront and GCS access logs and the WAF request log are kept; a "
+        "retention CloudWatch Logs accepts (30, 90, 365...), at least "
         f"{per_environment(lambda f: f.access_log_retention_days)}.",
         key="accessLogRetentionDays",
         ge=1,

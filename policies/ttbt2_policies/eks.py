@@ -1,13 +1,14 @@
 """EKS clusters: encrypted secrets, all control-plane logs, an API endpoint kept off the internet.
 
 Checkov: CKV_AWS_58 (secrets), CKV_AWS_37 (logs), CKV_AWS_38 and CKV_AWS_39 (endpoint).
+Platform rule: an access scope to the application covers every namespace it runs in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pulumi_policy import Policy, ResourceValidationArgs
+from pulumi_policy import Policy, ResourceValidationArgs, StackValidationArgs
 
 from .common import (
     MANDATORY,
@@ -15,11 +16,17 @@ from .common import (
     is_open_cidr,
     mapping_prop,
     resource_policy,
+    stack_policy,
     str_list_prop,
     str_prop,
 )
 
 CLUSTER = "aws:eks/cluster:Cluster"
+ACCESS_ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+APPLICATION_LABEL = ("ttbt2.io/tier", "application")
+"""Label of the namespaces the application runs in (``components/aws/access.py`` sets it; the
+pack loads alone, so the value is repeated here and a test keeps both equal)."""
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 """Every control-plane log type EKS offers."""
 
@@ -112,4 +119,68 @@ endpoint_not_public = resource_policy(
     check=_endpoint_restricted,
 )
 
-POLICIES: list[Policy] = [secrets_encryption, control_plane_logging, endpoint_not_public]
+
+def _application_namespaces(args: StackValidationArgs) -> set[str]:
+    """Names of the stack's Namespaces labelled as the application's."""
+    key, value = APPLICATION_LABEL
+    found = set()
+    for res in args.resources:
+        if res.resource_type != NAMESPACE:
+            continue
+        labels = mapping_prop(res.props, "metadata.labels") or {}
+        name = str_prop(res.props, "metadata.name")
+        if labels.get(key) == value and name:
+            found.add(name)
+    return found
+
+
+def _access_covers_application(args: StackValidationArgs) -> Iterator[tuple[str, str | None]]:
+    application = _application_namespaces(args)
+    for res in args.resources:
+        if res.resource_type != ACCESS_ASSOCIATION:
+            continue
+        label = f"access policy association {res.name}"
+        scope = mapping_prop(res.props, "accessScope")
+        if scope is None:
+            yield f"{label}: accessScope is not set: whom it reaches cannot be checked", res.urn
+            continue
+        if str_prop(scope, "type") != "namespace":
+            continue  # cluster-wide: covers every namespace
+        namespaces = str_list_prop(scope, "namespaces")
+        if not namespaces:
+            yield (
+                f"{label}: accessScope.type is namespace but accessScope.namespaces is empty",
+                res.urn,
+            )
+            continue
+        listed = set(namespaces)
+        missing = sorted(application - listed)
+        # Only a grant to the application must cover all of it; a grant limited to a
+        # platform namespace (no application namespace listed) is another matter.
+        if listed & application and missing:
+            yield (
+                f"{label} reaches the application's namespaces {sorted(listed & application)} "
+                f"but not {missing}, where services of ttbt2:services run: the scope must list "
+                "every namespace labelled "
+                f"{APPLICATION_LABEL[0]}={APPLICATION_LABEL[1]}",
+                res.urn,
+            )
+
+
+access_covers_application = stack_policy(
+    name="aws-eks-access-covers-application",
+    description=(
+        "Platform rule (seed 4.2): an EKS access scope that reaches the application covers "
+        "every namespace it runs in (the shared one and each service's), so QA, stakeholders "
+        "and developers can act on every service of their environment."
+    ),
+    enforcement=MANDATORY,
+    check=_access_covers_application,
+)
+
+POLICIES: list[Policy] = [
+    secrets_encryption,
+    control_plane_logging,
+    endpoint_not_public,
+    access_covers_application,
+]

@@ -5,6 +5,9 @@
   ``allUsers``/``allAuthenticatedUsers`` (CKV_GCP_15);
 - Cloud Storage buckets grant nothing to the public (CKV_GCP_28), use uniform bucket-level
   access (CKV_GCP_29) and enforce public access prevention (CKV_GCP_114);
+- Cloud Storage buckets send usage logs to a log bucket (CKV_GCP_62), and the project of every
+  bucket records Data Access audit logs of Cloud Storage (CKV2_GCP_5, for storage); both are
+  stack policies, explained below;
 - no service account holds a basic or admin role at project level (CKV_GCP_42) and nobody holds
   a basic role on a project, folder or organization (CKV_GCP_117);
 - no service-account keys at all: workloads authenticate keylessly through workload identity
@@ -13,6 +16,27 @@
 Props are the provider's camelCase inputs (``rotationPeriod``, ``defaultEncryptionConfiguration``,
 ``accesses``, ``uniformBucketLevelAccess``...). A missing property is judged by the GCP default
 named in each message.
+
+The log-bucket exemption (``gcp-storage-bucket-access-logging``). A bucket that receives usage
+logs need not log itself (it would log its own log deliveries). A bucket is exempt only when
+
+1. it carries the label ``purpose: access-logs`` (a declared intent: no bucket slips into the
+   exemption by accident), and
+2. another bucket of the stack sends its usage logs to it (a fact of the graph): that bucket's
+   ``logging`` input depends on it (per-property dependencies, as the engine hands them over),
+   or, in a graph without per-property dependencies, it depends on it and its
+   ``logging.logBucket`` is this bucket's ``name``.
+
+So labelling a data bucket ``access-logs`` to silence the rule is itself reported: the label
+without a bucket logging into it is a violation. This is why the rule is a stack policy.
+
+Data Access audit (``gcp-storage-data-access-audit``). Each bucket's project (its ``project``
+input, else its provider's ``project``) needs project ``IAMAuditConfig`` resources for
+``storage.googleapis.com`` or ``allServices`` whose log types together (Google takes the union
+of both) include ``DATA_READ`` and ``DATA_WRITE``, with no exempted member on those two types
+(CIS GCP 2.1: an exempted principal's reads or writes leave no record). Audit configs set on a
+folder or the organization, or inside a whole ``IAMPolicy``, are not seen: the platform sets them
+on the project.
 """
 
 from __future__ import annotations
@@ -21,7 +45,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pulumi_policy import Policy, ResourceValidationArgs
+from pulumi_policy import Policy, PolicyResource, ResourceValidationArgs, StackValidationArgs
 
 from .common import (
     MANDATORY,
@@ -29,7 +53,12 @@ from .common import (
     bool_prop,
     is_mapping,
     list_prop,
+    mapping_prop,
+    referenced,
+    report_on,
     resource_policy,
+    stack_policy,
+    str_list,
     str_list_prop,
     str_prop,
     wrong_type,
@@ -50,6 +79,7 @@ FOLDER_IAM_BINDING = "gcp:folder/iAMBinding:IAMBinding"
 ORGANIZATION_IAM_MEMBER = "gcp:organizations/iAMMember:IAMMember"
 ORGANIZATION_IAM_BINDING = "gcp:organizations/iAMBinding:IAMBinding"
 SERVICE_ACCOUNT_KEY = "gcp:serviceaccount/key:Key"
+PROJECT_AUDIT_CONFIG = "gcp:projects/iAMAuditConfig:IAMAuditConfig"
 
 IAM_MEMBER_TYPES = frozenset(
     {
@@ -80,6 +110,7 @@ USED_TYPES = frozenset(
         BUCKET,
         BUCKET_IAM_BINDING,
         SERVICE_ACCOUNT_KEY,
+        PROJECT_AUDIT_CONFIG,
         *IAM_MEMBER_TYPES,
         *HIERARCHY_IAM_TYPES,
     }
@@ -90,6 +121,10 @@ MAXIMUM_ROTATION_SECONDS = 90 * 24 * 3600
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 BASIC_ROLES = ("roles/owner", "roles/editor", "roles/viewer")
 _DURATION = re.compile(r"(\d+(?:\.\d{1,9})?)s")
+LOG_BUCKET_LABEL = ("purpose", "access-logs")
+LOG_BUCKET_RULE = "a bucket labelled purpose: access-logs that another bucket logs into"
+AUDITED_SERVICES = ("storage.googleapis.com", "allServices")
+REQUIRED_AUDIT_LOG_TYPES = ("DATA_READ", "DATA_WRITE")
 
 
 def _members(props: Mapping[str, Any], type_: str) -> list[str]:
@@ -186,6 +221,142 @@ def _public_access_prevention(args: ResourceValidationArgs) -> Iterator[str]:
         yield f"publicAccessPrevention is {got}; set it to 'enforced'"
 
 
+# --- Cloud Storage: usage logs and Data Access audit logs (stack policies) ----------------------
+
+
+def _log_bucket_value(bucket: PolicyResource) -> str | None:
+    return str_prop(bucket.props, "logging.logBucket")
+
+
+def _log_targets(bucket: PolicyResource) -> list[PolicyResource]:
+    """The buckets receiving ``bucket``'s usage logs: see the module docstring."""
+    depended = [t for t in referenced(bucket, "logging", {BUCKET}) if t.urn != bucket.urn]
+    if getattr(bucket, "property_dependencies", None) or not depended:
+        return depended
+    target = _log_bucket_value(bucket)
+    return [t for t in depended if target and t.props.get("name") == target]
+
+
+def _is_labelled_log_bucket(bucket: PolicyResource) -> bool:
+    key, value = LOG_BUCKET_LABEL
+    labels = mapping_prop(bucket.props, "labels") or {}
+    return labels.get(key) == value
+
+
+def _access_logging_problems(bucket: PolicyResource, receives_logs: bool) -> Iterator[str]:
+    logging = mapping_prop(bucket.props, "logging")
+    if _log_bucket_value(bucket):
+        return
+    if _is_labelled_log_bucket(bucket):
+        if not receives_logs:
+            yield (
+                f"bucket {bucket.name} is labelled purpose: access-logs but no bucket of the "
+                "stack sends its usage logs to it: the label exempts log buckets only; set "
+                "logging.logBucket or remove the label"
+            )
+        return
+    why = (
+        "logging is not set and GCS keeps no usage logs by default"
+        if logging is None
+        else "logging.logBucket is not set"
+    )
+    yield (
+        f"bucket {bucket.name} has no access logging: {why}; set logging.logBucket (only "
+        f"{LOG_BUCKET_RULE} is exempt)"
+    )
+
+
+def _access_logging(args: StackValidationArgs) -> Iterator[tuple[str, str | None]]:
+    buckets = [r for r in args.resources if r.resource_type == BUCKET]
+    targets: set[str] = set()
+    for bucket in buckets:
+        try:
+            targets.update(t.urn for t in _log_targets(bucket))
+        except InvalidPropError:
+            continue  # the bucket's own check below reports the wrongly typed logging
+    for bucket in buckets:
+        yield from report_on(bucket.urn, _access_logging_problems(bucket, bucket.urn in targets))
+
+
+def _project_of(res: PolicyResource) -> str:
+    """The project a resource is in: its ``project`` input, else its provider's."""
+    project = str_prop(res.props, "project")
+    if project:
+        return project
+    provider = res.provider
+    default = str_prop(provider.props, "project") if provider is not None else None
+    if default:
+        return default
+    return "(the provider's default project)"
+
+
+class _ProjectAudit:
+    """What a project's audit configs for Cloud Storage record: log types and exemptions."""
+
+    def __init__(self) -> None:
+        self.configs: list[str] = []
+        self.log_types: set[str] = set()
+        self.exempted: dict[str, list[str]] = {}
+
+    def add(self, config: PolicyResource) -> None:
+        """Count one audit config in; a wrongly typed one raises and counts for nothing."""
+        entries: list[tuple[str, list[str]]] = []
+        for i, entry in enumerate(list_prop(config.props, "auditLogConfigs") or []):
+            where = f"IAMAuditConfig {config.name}: auditLogConfigs[{i}]"
+            if not is_mapping(entry):
+                raise wrong_type(where, "an object", entry)
+            log_type = entry.get("logType")
+            if not isinstance(log_type, str):
+                raise wrong_type(f"{where}.logType", "a string", log_type)
+            exempted = entry.get("exemptedMembers")
+            members = [] if exempted is None else str_list(exempted, f"{where}.exemptedMembers")
+            entries.append((log_type, members))
+        self.configs.append(config.name)
+        for log_type, members in entries:
+            self.log_types.add(log_type)
+            if members:
+                self.exempted.setdefault(log_type, []).extend(members)
+
+    def problems(self, bucket: PolicyResource, project: str) -> Iterator[str]:
+        if not self.configs:
+            yield (
+                f"bucket {bucket.name}: project {project} has no IAMAuditConfig for "
+                f"{' or '.join(AUDITED_SERVICES)}, and Data Access audit logs are off by "
+                "default: reads and writes of its objects leave no audit record"
+            )
+            return
+        missing = [t for t in REQUIRED_AUDIT_LOG_TYPES if t not in self.log_types]
+        if missing:
+            yield (
+                f"bucket {bucket.name}: the audit configs of project {project} "
+                f"({', '.join(self.configs)}) do not enable {', '.join(missing)}"
+            )
+        for log_type in REQUIRED_AUDIT_LOG_TYPES:
+            members = self.exempted.get(log_type)
+            if members:
+                yield (
+                    f"bucket {bucket.name}: project {project} exempts {', '.join(members)} "
+                    f"from {log_type} audit logs: their access leaves no record"
+                )
+
+
+def _data_access_audit(args: StackValidationArgs) -> Iterator[tuple[str, str | None]]:
+    audits: dict[str, _ProjectAudit] = {}
+    for res in args.resources:
+        if res.resource_type != PROJECT_AUDIT_CONFIG:
+            continue
+        try:
+            if str_prop(res.props, "service") in AUDITED_SERVICES:
+                audits.setdefault(_project_of(res), _ProjectAudit()).add(res)
+        except InvalidPropError as exc:
+            yield exc.message, res.urn
+    for res in args.resources:
+        if res.resource_type == BUCKET:
+            project = _project_of(res)
+            audit = audits.get(project, _ProjectAudit())
+            yield from report_on(res.urn, audit.problems(res, project))
+
+
 # --- IAM -------------------------------------------------------------------------------------
 
 
@@ -276,6 +447,28 @@ storage_bucket_public_access_prevention = resource_policy(
     check=_public_access_prevention,
 )
 
+storage_bucket_access_logging = stack_policy(
+    name="gcp-storage-bucket-access-logging",
+    description=(
+        "Cloud Storage buckets send usage logs to a log bucket (logging.logBucket) (CKV_GCP_62), "
+        "except a bucket labelled purpose: access-logs that another bucket of the stack logs "
+        "into."
+    ),
+    enforcement=MANDATORY,
+    check=_access_logging,
+)
+
+storage_data_access_audit = stack_policy(
+    name="gcp-storage-data-access-audit",
+    description=(
+        "The project of every Cloud Storage bucket has an IAMAuditConfig for "
+        "storage.googleapis.com or allServices enabling DATA_READ and DATA_WRITE, with no "
+        "exempted member (CKV2_GCP_5, for Cloud Storage)."
+    ),
+    enforcement=MANDATORY,
+    check=_data_access_audit,
+)
+
 iam_no_service_account_admin_roles = resource_policy(
     name="gcp-iam-no-service-account-admin-roles",
     description=(
@@ -316,6 +509,8 @@ POLICIES: list[Policy] = [
     storage_bucket_not_public,
     storage_bucket_uniform_access,
     storage_bucket_public_access_prevention,
+    storage_bucket_access_logging,
+    storage_data_access_audit,
     iam_no_service_account_admin_roles,
     iam_no_basic_roles,
     no_service_account_keys,

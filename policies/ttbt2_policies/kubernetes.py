@@ -97,6 +97,8 @@ STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
 DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
 JOB = "kubernetes:batch/v1:Job"
 CRON_JOB = "kubernetes:batch/v1:CronJob"
+REPLICA_SET = "kubernetes:apps/v1:ReplicaSet"
+REPLICATION_CONTROLLER = "kubernetes:core/v1:ReplicationController"
 ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
 NAMESPACE = "kubernetes:core/v1:Namespace"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
@@ -109,6 +111,10 @@ POD_TEMPLATE_PATHS: Mapping[str, str] = {
     JOB: "spec.template",
     CRON_JOB: "spec.jobTemplate.spec.template",
     ROLLOUT: "spec.template",
+    # Rarely written by hand, but a bare ReplicaSet or ReplicationController runs pods all the
+    # same: a rule that skipped them could be bypassed by choosing the kind.
+    REPLICA_SET: "spec.template",
+    REPLICATION_CONTROLLER: "spec.template",
 }
 """Where each workload kind keeps its pod (``metadata`` and ``spec``); "" for the pod itself."""
 
@@ -483,6 +489,64 @@ def _capabilities(pod: Pod) -> Iterator[str]:
             )
 
 
+ALLOWED_ADDED_CAPABILITIES = frozenset({"NET_BIND_SERVICE"})
+"""Capabilities a container may add back after dropping ALL: the reviewed allow-list.
+
+``NET_BIND_SERVICE`` only binds ports below 1024. Everything else widens what a compromised
+container can do to the node (``SYS_ADMIN``, ``NET_ADMIN``, ``SYS_PTRACE``, ``SYS_MODULE``,
+``BPF``, ...). Adding a name here is a security review, not a convenience.
+"""
+_OWN_RULE = frozenset({"ALL", "NET_RAW"})
+"""Added back capabilities that ``k8s-drop-capabilities`` already reports (CKV_K8S_37/28)."""
+
+
+def _added_capabilities(pod: Pod) -> Iterator[str]:
+    for container in _containers(pod):
+        refused = _capability_set(container, "add") - ALLOWED_ADDED_CAPABILITIES - _OWN_RULE
+        for name in sorted(refused):
+            # Checkov names SYS_ADMIN on its own (CKV_K8S_39) and any added capability as
+            # CKV_K8S_25; the pack refuses the whole set outside the allow-list.
+            ckv = "CKV_K8S_39" if name == "SYS_ADMIN" else "CKV_K8S_25"
+            yield _message(
+                ckv,
+                container,
+                f"securityContext.capabilities.add grants {name}; only "
+                f"{', '.join(sorted(ALLOWED_ADDED_CAPABILITIES))} may be added back",
+            )
+
+
+# --- secrets as files (CKV_K8S_35) ---------------------------------------------------------------
+
+
+def _secret_env(container: Container) -> Iterator[str]:
+    """Each ``env`` entry and ``envFrom`` source of ``container`` that reads a Secret."""
+    for i, item in enumerate(container.read(list_prop, "env") or []):
+        if not is_mapping(item):
+            raise wrong_type(f"{container.where}.env[{i}]", "an object", item)
+        ref = _located(f"{container.where}.env[{i}]", mapping_prop, item, "valueFrom.secretKeyRef")
+        if ref is not None:
+            yield (
+                f"env[{i}] {item.get('name')!r} reads key {ref.get('key')!r} of Secret "
+                f"{ref.get('name')!r}"
+            )
+    for i, item in enumerate(container.read(list_prop, "envFrom") or []):
+        if not is_mapping(item):
+            raise wrong_type(f"{container.where}.envFrom[{i}]", "an object", item)
+        ref = _located(f"{container.where}.envFrom[{i}]", mapping_prop, item, "secretRef")
+        if ref is not None:
+            yield f"envFrom[{i}] loads every key of Secret {ref.get('name')!r}"
+
+
+def _secrets_as_files(pod: Pod) -> Iterator[str]:
+    for container in _containers(pod):
+        for found in _secret_env(container):
+            yield _message(
+                "CKV_K8S_35",
+                container,
+                f"{found} into the environment; mount the Secret as a read-only file instead",
+            )
+
+
 # --- host namespaces (CKV_K8S_17, CKV_K8S_18, CKV_K8S_19) -----------------------------------------
 
 HOST_NAMESPACES = (
@@ -770,6 +834,30 @@ drop_capabilities = resource_policy(
     check=_per_pod(_capabilities),
 )
 
+added_capabilities = resource_policy(
+    name="k8s-added-capabilities",
+    description=(
+        "Containers add back no capability outside the reviewed allow-list "
+        f"({', '.join(sorted(ALLOWED_ADDED_CAPABILITIES))}): no SYS_ADMIN (CKV_K8S_39), "
+        "NET_ADMIN, SYS_PTRACE, SYS_MODULE, BPF or any other (CKV_K8S_25)."
+    ),
+    enforcement=MANDATORY,
+    applies_to=WORKLOAD_TYPES,
+    check=_per_pod(_added_capabilities),
+)
+
+secrets_as_files = resource_policy(
+    name="k8s-secrets-as-files",
+    description=(
+        "Containers read Secrets from mounted files, never from environment variables "
+        "(env valueFrom.secretKeyRef or envFrom secretRef): the environment shows in "
+        "`kubectl describe`, crash dumps and every child process (CKV_K8S_35)."
+    ),
+    enforcement=MANDATORY,
+    applies_to=WORKLOAD_TYPES,
+    check=_per_pod(_secrets_as_files),
+)
+
 service_account_token = resource_policy(
     name="k8s-service-account-token",
     description=(
@@ -804,6 +892,8 @@ POLICIES: list[Policy] = [
     high_uid,
     seccomp_profile,
     drop_capabilities,
+    added_capabilities,
+    secrets_as_files,
     service_account_token,
     namespace_network_policy,
 ]

@@ -146,9 +146,13 @@ def _load_balancer_controller(
             cluster=base.cluster,
             namespace=lbc.NAMESPACE,
             service_account=lbc.SERVICE_ACCOUNT,
-            policy=pulumi.Output.all(base.aws_ctx.account_id, base.aws_ctx.partition).apply(
-                lambda ap: json.dumps(
-                    controller_policy(account_id=ap[0], region=region, partition=ap[1])
+            policy=pulumi.Output.all(
+                base.aws_ctx.account_id, base.aws_ctx.partition, base.cluster.name
+            ).apply(
+                lambda apc: json.dumps(
+                    controller_policy(
+                        account_id=apc[0], region=region, partition=apc[1], cluster_name=apc[2]
+                    )
                 )
             ),
             tags=cfg.tags,

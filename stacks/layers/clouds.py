@@ -59,6 +59,7 @@ def _analytics(cfg: Settings, base: Foundation) -> Analytics:
             aws_account_id=base.aws_ctx.account_id,
             aws_writer_role_arn=analytics_writer.arn,
             landing_location=cfg.gcp.landing_location,
+            access_log_retention_days=cfg.edge.access_log_retention_days,
             protect=base.protect,
         ),
         opts=pulumi.ResourceOptions(providers={"gcp": gcp_provider}),

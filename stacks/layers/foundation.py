@@ -145,7 +145,7 @@ def _cluster(
     on_aws: pulumi.ResourceOptions,
 ) -> KubernetesCluster:
     """The EKS cluster: a fixed "system" group for the add-ons, a "workloads" group."""
-    plan = access_plan(cfg.identity.environment, cfg.cluster.app_namespace)
+    plan = access_plan(cfg.identity.environment, cfg.application_namespaces)
     return KubernetesCluster(
         prefix,
         KubernetesClusterArgs(

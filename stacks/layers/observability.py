@@ -4,7 +4,8 @@ Also the producers of the probe and image-scan metrics the alerts read
 (:mod:`stacks.layers.probes_and_scans`).
 
 Alerts, routing and dashboards come from the pure catalog modules; receiver credentials and the
-Grafana admin password from the secret source.
+Grafana admin password from the secret source. The CloudWatch exporters
+(:mod:`stacks.layers.cloudwatch_metrics`) feed the alerts on AWS-managed services.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from components.k8s.observability_common import MONITORING_NAMESPACE
 from components.monitoring import alerts, dashboards, routing
 from components.vault.source import SecretSource
 from config import Settings
+from stacks.layers.cloudwatch_metrics import cloudwatch_exporter
 from stacks.layers.data import Data
 from stacks.layers.foundation import Foundation
 from stacks.layers.probes_and_scans import ProbesAndScans, probes_and_scans
@@ -102,6 +104,8 @@ def observability_layer(
         ),
         opts=pulumi.ResourceOptions(providers={"kubernetes": base.k8s, "random": base.random}),
     )
+    # AWS-managed services (RDS, ElastiCache, ALB, CloudFront, WAF) from CloudWatch.
+    cloudwatch_exporter(cfg, base, stores, stack)
     return ObservabilityLayer(
         stack=stack,
         monitoring_namespace=stack.namespace_name,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components.aws.access import APPLICATION_LABEL
 from components.aws.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from components.delivery.spec import ServiceSpec
 from components.k8s.gitops import NAMESPACE as GITOPS_NAMESPACE
@@ -88,7 +89,12 @@ def services(
     app_namespaces = AppNamespaces(
         f"{base.prefix}-namespaces",
         AppNamespacesArgs(
-            names=[cfg.cluster.app_namespace], labels={"environment": cfg.identity.environment}
+            names=[cfg.cluster.app_namespace],
+            # The application label: access to the application covers this namespace too.
+            labels={
+                "environment": cfg.identity.environment,
+                APPLICATION_LABEL[0]: APPLICATION_LABEL[1],
+            },
         ),
         opts=base.on_k8s,
     )

@@ -11,8 +11,11 @@ from typing import Any
 
 import pytest
 
+from components.aws.access import APPLICATION_LABEL, access_plan
 from offline.graph import Resource
+from policies.ttbt2_policies import eks
 from policies.ttbt2_policies.eks import (
+    access_covers_application,
     control_plane_logging,
     endpoint_not_public,
     secrets_encryption,
@@ -140,3 +143,92 @@ def test_missing_vpc_config_means_public() -> None:
 def test_private_endpoint_ignores_cidrs() -> None:
     res = cluster(vpcConfig__publicAccessCidrs=["0.0.0.0/0"])
     assert findings_for(endpoint_not_public, [res]) == []
+
+
+# --- access scopes follow the application ---------------------------------------------------------
+
+ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+APP = {APPLICATION_LABEL[0]: APPLICATION_LABEL[1]}
+
+
+def namespace(name: str, labels: dict[str, str] | None = None) -> Resource:
+    return resource(
+        "kubernetes:core/v1:Namespace",
+        {"metadata": {"name": name, "labels": labels or {}}},
+        name=f"namespace-{name}",
+    )
+
+
+def association(scope: Any, name: str = "qa-edit") -> Resource:
+    props: dict[str, Any] = {"clusterName": "ttbt2-staging", "policyArn": "arn:...:edit"}
+    if scope is not None:
+        props["accessScope"] = scope
+    return resource(ASSOCIATION, props, name=name)
+
+
+NAMESPACES = [
+    namespace("ttbt2", APP),
+    namespace("api", APP),
+    namespace("web", APP),
+    namespace("monitoring"),
+]
+
+
+def test_the_label_is_the_one_the_program_sets() -> None:
+    assert eks.APPLICATION_LABEL == APPLICATION_LABEL
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [
+        {"type": "namespace", "namespaces": ["ttbt2", "api", "web"]},
+        {"type": "namespace", "namespaces": ["web", "api", "ttbt2", "extra"]},
+        {"type": "cluster"},
+        # A grant limited to platform namespaces is not a grant to the application.
+        {"type": "namespace", "namespaces": ["monitoring"]},
+    ],
+    ids=["exact", "superset", "cluster", "platform-only"],
+)
+def test_scopes_covering_the_application_are_compliant(scope: dict[str, Any]) -> None:
+    assert findings_for(access_covers_application, [*NAMESPACES, association(scope)]) == []
+
+
+def test_a_scope_missing_a_service_namespace_is_a_violation() -> None:
+    scope = {"type": "namespace", "namespaces": ["ttbt2"]}
+    [finding] = violations(
+        findings_for(access_covers_application, [*NAMESPACES, association(scope)])
+    )
+    assert "access policy association qa-edit reaches the application's namespaces ['ttbt2']" in (
+        finding.message
+    )
+    assert "but not ['api', 'web']" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("scope", "expected"),
+    [
+        (None, "accessScope is not set"),
+        ({"type": "namespace"}, "accessScope.namespaces is empty"),
+        ({"type": "namespace", "namespaces": []}, "accessScope.namespaces is empty"),
+    ],
+    ids=["no-scope", "no-namespaces", "empty-namespaces"],
+)
+def test_missing_scope_properties_are_violations(scope: Any, expected: str) -> None:
+    [finding] = violations(
+        findings_for(access_covers_application, [*NAMESPACES, association(scope)])
+    )
+    assert expected in finding.message
+
+
+def test_the_plan_covers_each_service_namespace_in_dev_and_staging() -> None:
+    app = ["ttbt2", "api", "web"]
+    resources: list[Resource] = list(NAMESPACES)
+    for env in ("dev", "staging", "prod"):
+        for group, grants in access_plan(env, app).items():
+            resources += [association(g.scope, f"{env}-{group}-{g.policy}") for g in grants]
+    assert findings_for(access_covers_application, resources) == []
+    # The plan as it was before services had namespaces of their own fails.
+    old = access_plan("staging", ["ttbt2"])
+    stale = [association(g.scope, f"old-{group}") for group, gs in old.items() for g in gs]
+    found = violations(findings_for(access_covers_application, [*NAMESPACES, *stale]))
+    assert sorted(f.message.split()[3] for f in found) == ["old-qa", "old-stakeholders"]

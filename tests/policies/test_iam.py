@@ -16,6 +16,7 @@ from policies.ttbt2_policies.iam import (
     no_administrator_access,
     no_wildcard_actions,
     no_wildcard_resources,
+    security_group_writes_conditioned,
     trust_no_wildcard_principal,
     web_identity_trust_pinned,
 )
@@ -369,3 +370,85 @@ def test_statement_entry_of_the_wrong_type_is_a_violation() -> None:
 def test_document_without_statements_is_compliant() -> None:
     res = resource(ROLE_POLICY, {"policy": json.dumps({"Version": "2012-10-17"})})
     assert findings_for(no_wildcard_actions, [res]) == []
+
+
+# --- security-group writes on account-wide resources ----------------------------------------------
+
+SG_ARN = "arn:aws:ec2:eu-west-1:123456789012:security-group/sg-0123456789abcdef0"
+ACCOUNT_EC2 = "arn:aws:ec2:eu-west-1:123456789012:*"
+CLUSTER_TAGGED = {"Null": {"aws:ResourceTag/elbv2.k8s.aws/cluster": "false"}}
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        allow("ec2:AuthorizeSecurityGroupIngress", [SG_ARN]),
+        allow(
+            ["ec2:RevokeSecurityGroupIngress", "ec2:DeleteSecurityGroup"],
+            "*",
+            Condition=CLUSTER_TAGGED,
+        ),
+        allow("ec2:DescribeSecurityGroups", "*"),
+        deny("ec2:*", "*"),
+    ],
+    ids=["named-group", "tag-conditioned", "read-only", "deny"],
+)
+def test_named_or_conditioned_security_group_writes_are_compliant(statement: Any) -> None:
+    assert findings_for(security_group_writes_conditioned, [identity_policy(statement)]) == []
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        (
+            allow(["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"], "*"),
+            "allows ec2:AuthorizeSecurityGroupIngress, ec2:RevokeSecurityGroupIngress on * ",
+        ),
+        (allow("ec2:DeleteSecurityGroup", [ACCOUNT_EC2]), f"on {ACCOUNT_EC2} without a condition"),
+        (
+            allow("ec2:ModifySecurityGroupRules", "arn:aws:ec2:*:*:security-group/*"),
+            "ec2:ModifySecurityGroupRules on arn:aws:ec2:*:*:security-group/*",
+        ),
+        (allow("ec2:*", [ACCOUNT_EC2]), "allows ec2:* on"),
+        (
+            {
+                "Effect": "Allow",
+                "Action": "ec2:AuthorizeSecurityGroupEgress",
+                "NotResource": SG_ARN,
+            },
+            "on NotResource",
+        ),
+    ],
+    ids=["star", "account-arn", "any-region-sg-arn", "service-wildcard", "not-resource"],
+)
+def test_unconditioned_account_wide_security_group_writes_are_violations(
+    statement: Any, expected: str
+) -> None:
+    found = violations(
+        findings_for(security_group_writes_conditioned, [identity_policy(statement)])
+    )
+    assert len(found) == 1 and expected in found[0].message, found
+    assert "any security group of the account could be opened or deleted" in found[0].message
+
+
+def test_role_inline_security_group_writes_are_checked() -> None:
+    inline = [{"name": "lbc", "policy": doc(allow("ec2:RevokeSecurityGroupIngress", "*"))}]
+    assert violations(
+        findings_for(security_group_writes_conditioned, [role(inlinePolicies=inline)])
+    )
+
+
+def test_missing_policy_or_statement_parts_have_nothing_to_check() -> None:
+    assert (
+        findings_for(security_group_writes_conditioned, [resource(ROLE_POLICY, {"role": "r"})])
+        == []
+    )
+    no_resource = {"Effect": "Allow", "Action": "ec2:DeleteSecurityGroup"}
+    assert findings_for(security_group_writes_conditioned, [identity_policy(no_resource)]) == []
+
+
+def test_unknown_security_group_policy_is_a_note() -> None:
+    [finding] = findings_for(
+        security_group_writes_conditioned, [resource(ROLE_POLICY, {"policy": UNKNOWN, "role": "r"})]
+    )
+    assert finding.kind == "note"

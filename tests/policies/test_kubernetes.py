@@ -21,9 +21,12 @@ from policies.ttbt2_policies.kubernetes import (
     NAMESPACE,
     NETWORK_POLICY,
     POD,
+    REPLICA_SET,
+    REPLICATION_CONTROLLER,
     ROLLOUT,
     STATEFUL_SET,
     WORKLOAD_TYPES,
+    added_capabilities,
     drop_capabilities,
     high_uid,
     image_digest,
@@ -39,6 +42,7 @@ from policies.ttbt2_policies.kubernetes import (
     resource_requests_limits,
     run_as_non_root,
     seccomp_profile,
+    secrets_as_files,
     service_account_token,
 )
 from tests.support.policies import (
@@ -100,6 +104,8 @@ WORKLOAD_POLICIES = [
     high_uid,
     seccomp_profile,
     drop_capabilities,
+    added_capabilities,
+    secrets_as_files,
     service_account_token,
 ]
 PREFIX = {
@@ -110,6 +116,8 @@ PREFIX = {
     JOB: "spec.template.spec",
     ROLLOUT: "spec.template.spec",
     CRON_JOB: "spec.jobTemplate.spec.template.spec",
+    REPLICA_SET: "spec.template.spec",
+    REPLICATION_CONTROLLER: "spec.template.spec",
 }
 DELETE = object()
 
@@ -229,6 +237,15 @@ VIOLATIONS: list[tuple[Policy, str, Any, str]] = [
     (seccomp_profile, "securityContext.seccompProfile.type", "Localhost", "localhostProfile"),
     (drop_capabilities, f"{C0}.securityContext.capabilities.add", ["ALL"], "grants ALL back"),
     (drop_capabilities, f"{C0}.securityContext.capabilities.drop", [], "CKV_K8S_37"),
+    (added_capabilities, f"{C0}.securityContext.capabilities.add", ["SYS_ADMIN"], "CKV_K8S_39"),
+    (added_capabilities, f"{I0}.securityContext.capabilities.add", ["BPF"], "CKV_K8S_25"),
+    (
+        secrets_as_files,
+        f"{C0}.env",
+        [{"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}],
+        "CKV_K8S_35: container 'api'",
+    ),
+    (secrets_as_files, f"{I0}.envFrom", [{"secretRef": {"name": "db"}}], "Secret 'db'"),
     (service_account_token, "automountServiceAccountToken", True, "CKV_K8S_38"),
 ]
 
@@ -277,6 +294,12 @@ MISSING: list[tuple[Policy, str, str | None]] = [
     (seccomp_profile, "securityContext.seccompProfile.type", "seccompProfile.type is not set"),
     (drop_capabilities, f"{C0}.securityContext.capabilities", "CKV_K8S_37"),
     (drop_capabilities, f"{C0}.securityContext.capabilities.drop", "neither NET_RAW nor ALL"),
+    # Nothing added is nothing to refuse.
+    (added_capabilities, f"{C0}.securityContext.capabilities.add", None),
+    (added_capabilities, f"{C0}.securityContext", None),
+    # No environment at all reads no Secret.
+    (secrets_as_files, f"{C0}.env", None),
+    (secrets_as_files, f"{I0}.envFrom", None),
     (service_account_token, "automountServiceAccountToken", "(Kubernetes default: true)"),
 ]
 
@@ -393,6 +416,60 @@ def test_adding_all_back_violates_both_rules() -> None:
 def test_adding_a_harmless_capability_is_compliant() -> None:
     spec = pod_with(f"{C0}.securityContext.capabilities.add", ["NET_BIND_SERVICE"])
     assert run(drop_capabilities, workload(DEPLOYMENT, spec)) == []
+    assert run(added_capabilities, workload(DEPLOYMENT, spec)) == []
+
+
+DANGEROUS = ["SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE", "SYS_MODULE", "BPF", "DAC_OVERRIDE"]
+
+
+@pytest.mark.parametrize("kind", sorted(WORKLOAD_TYPES))
+@pytest.mark.parametrize("added", DANGEROUS)
+def test_adding_back_a_dangerous_capability_is_refused_on_every_kind(kind: str, added: str) -> None:
+    # Spelled as manifests often do: lower case, with the kernel's CAP_ prefix.
+    spec = pod_with(f"{C0}.securityContext.capabilities.add", [f"cap_{added.lower()}"])
+    [message] = messages(added_capabilities, workload(kind, spec))
+    assert f"grants {added}; only NET_BIND_SERVICE may be added back" in message
+    assert message.startswith("CKV_K8S_39" if added == "SYS_ADMIN" else "CKV_K8S_25")
+    assert added_capabilities.enforcement_level is not None
+    assert added_capabilities.enforcement_level.value == "mandatory"
+
+
+def test_each_refused_capability_is_named_once_and_all_or_net_raw_are_left_to_their_rule() -> None:
+    added = ["NET_BIND_SERVICE", "SYS_PTRACE", "ALL", "NET_RAW", "NET_ADMIN"]
+    spec = pod_with(f"{C0}.securityContext.capabilities.add", added)
+    found = messages(added_capabilities, workload(DEPLOYMENT, spec))
+    assert [m.split("grants ")[1].split(";")[0] for m in found] == ["NET_ADMIN", "SYS_PTRACE"]
+
+
+# --- secrets as files --------------------------------------------------------------------------------
+
+
+def test_plain_values_config_maps_and_field_refs_in_the_environment_are_compliant() -> None:
+    env = [
+        {"name": "ES_URL", "value": "https://elasticsearch:9200"},
+        {"name": "MODE", "valueFrom": {"configMapKeyRef": {"name": "app", "key": "mode"}}},
+        {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+    ]
+    spec = pod_with(f"{C0}.env", env)
+    spec = edit(spec, f"{C0}.envFrom", [{"configMapRef": {"name": "app"}}])
+    assert run(secrets_as_files, workload(DEPLOYMENT, spec)) == []
+
+
+@pytest.mark.parametrize("kind", sorted(WORKLOAD_TYPES))
+def test_a_secret_in_the_environment_is_refused_on_every_kind(kind: str) -> None:
+    env = [
+        {"name": "ES_URL", "value": "https://elasticsearch:9200"},
+        {
+            "name": "ELASTIC_PASSWORD",
+            "valueFrom": {"secretKeyRef": {"name": "es-elastic-user", "key": "elastic"}},
+        },
+    ]
+    [message] = messages(secrets_as_files, workload(kind, pod_with(f"{C0}.env", env)))
+    assert message == (
+        f"CKV_K8S_35: container 'api' ({PREFIX[kind]}.containers[0]): env[1] "
+        "'ELASTIC_PASSWORD' reads key 'elastic' of Secret 'es-elastic-user' into the "
+        "environment; mount the Secret as a read-only file instead"
+    )
 
 
 # --- images ------------------------------------------------------------------------------------------
@@ -519,6 +596,9 @@ WRONG_TYPES: list[tuple[Policy, str, Any, str]] = [
     (seccomp_profile, "securityContext.seccompProfile", "RuntimeDefault", "must be an object"),
     (seccomp_profile, "securityContext.seccompProfile.type", 1, "seccompProfile.type must be"),
     (drop_capabilities, f"{C0}.securityContext.capabilities.drop", "ALL", "an array of strings"),
+    (added_capabilities, f"{C0}.securityContext.capabilities.add", "BPF", "an array of strings"),
+    (secrets_as_files, f"{C0}.env", {"name": "X"}, "containers[0].env must be an array"),
+    (secrets_as_files, f"{C0}.env", ["X"], "containers[0].env[0] must be an object"),
     (service_account_token, "automountServiceAccountToken", "false", "must be true or false"),
 ]
 
@@ -561,6 +641,8 @@ UNKNOWNS: list[tuple[Policy, str]] = [
     (high_uid, "securityContext.runAsUser"),
     (seccomp_profile, "securityContext.seccompProfile.type"),
     (drop_capabilities, f"{C0}.securityContext.capabilities.drop"),
+    (added_capabilities, f"{C0}.securityContext.capabilities.add"),
+    (secrets_as_files, f"{C0}.env"),
     (service_account_token, "automountServiceAccountToken"),
 ]
 

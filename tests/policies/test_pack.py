@@ -7,6 +7,7 @@ import importlib
 import re
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,11 +44,13 @@ EXPECTED: dict[str, EnforcementLevel] = {
     "aws-eks-secrets-encryption": EnforcementLevel.MANDATORY,
     "aws-eks-control-plane-logging": EnforcementLevel.MANDATORY,
     "aws-eks-endpoint-not-public": EnforcementLevel.MANDATORY,
+    "aws-eks-access-covers-application": EnforcementLevel.MANDATORY,
     "aws-iam-no-wildcard-actions": EnforcementLevel.MANDATORY,
     "aws-iam-no-wildcard-resources": EnforcementLevel.MANDATORY,
     "aws-iam-trust-no-wildcard-principal": EnforcementLevel.MANDATORY,
     "aws-iam-no-administrator-access": EnforcementLevel.MANDATORY,
     "aws-iam-web-identity-trust-pinned": EnforcementLevel.MANDATORY,
+    "aws-iam-security-group-writes-conditioned": EnforcementLevel.MANDATORY,
     "aws-security-group-no-public-admin-ingress": EnforcementLevel.MANDATORY,
     "aws-launch-template-imdsv2-required": EnforcementLevel.MANDATORY,
     "aws-default-security-group-closed": EnforcementLevel.MANDATORY,
@@ -101,6 +104,8 @@ EXPECTED: dict[str, EnforcementLevel] = {
     "gcp-storage-bucket-not-public": EnforcementLevel.MANDATORY,
     "gcp-storage-bucket-uniform-access": EnforcementLevel.MANDATORY,
     "gcp-storage-bucket-public-access-prevention": EnforcementLevel.MANDATORY,
+    "gcp-storage-bucket-access-logging": EnforcementLevel.MANDATORY,
+    "gcp-storage-data-access-audit": EnforcementLevel.MANDATORY,
     "gcp-iam-no-service-account-admin-roles": EnforcementLevel.MANDATORY,
     "gcp-iam-no-basic-roles": EnforcementLevel.MANDATORY,
     "gcp-no-service-account-keys": EnforcementLevel.MANDATORY,
@@ -124,6 +129,8 @@ EXPECTED: dict[str, EnforcementLevel] = {
     "k8s-high-uid": EnforcementLevel.MANDATORY,
     "k8s-seccomp-profile": EnforcementLevel.MANDATORY,
     "k8s-drop-capabilities": EnforcementLevel.MANDATORY,
+    "k8s-added-capabilities": EnforcementLevel.MANDATORY,
+    "k8s-secrets-as-files": EnforcementLevel.MANDATORY,
     "k8s-service-account-token": EnforcementLevel.MANDATORY,
     "k8s-namespace-network-policy": EnforcementLevel.MANDATORY,
     "ttbt2-recovery-point-objective": EnforcementLevel.MANDATORY,
@@ -145,6 +152,8 @@ PLATFORM_RULES = {
     "aws-backup-data-stores-selected",
     "aws-backup-no-deletion-grant",
     "aws-backup-vault-access-policy",
+    "aws-iam-security-group-writes-conditioned",
+    "aws-eks-access-covers-application",
     "ttbt2-recovery-point-objective",
 }
 STACK_POLICIES = {
@@ -157,7 +166,10 @@ STACK_POLICIES = {
     "aws-s3-bucket-versioning",
     "aws-rds-force-tls",
     "aws-wafv2-logging",
+    "gcp-storage-bucket-access-logging",
+    "gcp-storage-data-access-audit",
     "k8s-namespace-network-policy",
+    "aws-eks-access-covers-application",
     "aws-backup-vault-lock",
     "aws-backup-data-stores-selected",
     "aws-backup-vault-access-policy",
@@ -248,9 +260,18 @@ def test_pulumi_policy_yaml() -> None:
 
 
 def test_requirements_are_pinned() -> None:
+    """The pack's own virtualenv gets exactly what it imports, at the program's pinned versions.
+
+    The pack runs in a virtualenv of its own (``PulumiPolicy.yaml``), so a version that drifted
+    from ``pyproject.toml`` would evaluate policies differently from the offline engine.
+    """
     lines = (POLICIES_DIR / "requirements.txt").read_text().split()
+    project = tomllib.loads((POLICIES_DIR.parent / "pyproject.toml").read_text())
+    pins = [*project["project"]["dependencies"], *project["dependency-groups"]["dev"]]
+    pinned = dict(p.split("==", 1) for p in pins if "==" in p)
     assert sorted(lines) == sorted(
-        ["pulumi-policy==1.21.0", "pulumi==3.272.0", "policy-sentry==0.15.2"]
+        f"{name}=={pinned[name]}"
+        for name in ("pulumi-policy", "pulumi", "policy-sentry", "promql-parser")
     )
 
 

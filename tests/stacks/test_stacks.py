@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from config import SettingsError
 from offline.engine import run_stack
@@ -121,7 +122,16 @@ def test_access_entries_follow_seed_4_2() -> None:
         if "stakeholders" in r.name
     ]
     assert [r.props["policyArn"].rsplit("/", 1)[1] for r in stakeholders] == ["AmazonEKSViewPolicy"]
-    assert stakeholders[0].props["accessScope"] == {"type": "namespace", "namespaces": ["ttbt2"]}
+    # The shared namespace and each service's own, as the stack file declares the services.
+    config = yaml.safe_load((ROOT / "Pulumi.staging.yaml").read_text())["config"]
+    services = [s["name"] for s in config["ttbt2:services"]]
+    assert services, "staging declares services"
+    expected = {"type": "namespace", "namespaces": ["ttbt2", *services]}
+    for grant in of_type(
+        render("staging"), "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+    ):
+        if "stakeholders" in grant.name or "qa" in grant.name:
+            assert grant.props["accessScope"] == expected, grant.name
 
 
 def test_tags_on_every_taggable_resource() -> None:

@@ -24,7 +24,7 @@ import pytest
 
 from components.monitoring import dashboards
 from scripts import deploy_event
-from tests.workflows.test_workflows import ROOT, load_workflow, steps_of
+from tests.workflows.test_workflows import ROOT, action_name, load_workflow, steps_of
 
 WORKFLOW = "app-pipeline.yml"
 GATES = ("unit-tests", "bandit", "sonarqube", "dependency-scan")
@@ -181,7 +181,7 @@ def test_deploys_are_gitops_only(workflow: dict[str, Any]) -> None:
         assert 'kustomize edit set image "${IMAGE%@*}=$IMAGE"' in pr["run"]
         assert "gh pr create" in pr["run"]
         token = _step(job, "Token for the configuration repository")
-        assert token["uses"] == "actions/create-github-app-token@v1"
+        assert action_name(token["uses"]) == "actions/create-github-app-token"
         assert token["with"]["private-key"] == "${{ secrets.CONFIG_REPO_APP_PRIVATE_KEY }}"
         assert token["with"]["repositories"] == "${{ steps.names.outputs.config-name }}"
         platform = _step(job, "Read-only token for the platform repository")

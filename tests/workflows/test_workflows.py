@@ -22,7 +22,7 @@ import subprocess
 import tomllib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 
 import pytest
 import yaml
@@ -77,7 +77,14 @@ _FORBIDDEN_SECRETS = (
     "ARM_CLIENT_SECRET",
     "AZURE_CREDENTIALS",
 )
-_MAJOR_TAG = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+@v\d+$")
+# A remote action is pinned by the full SHA of a release's commit, that release named in a
+# trailing comment (``owner/repo@<sha> # v1.2.3``): a tag can be moved to other code, a commit
+# cannot, and Dependabot updates the SHA and the comment together.
+_USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>[^\s#]+)(?P<comment>\s+#.*)?$")
+_PINNED_REF = re.compile(
+    r"^(?P<action>[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_./-]+)?)@(?P<sha>[0-9a-f]{40})$"
+)
+_RELEASE_COMMENT = re.compile(r"^\s+# (?P<version>v\d+\.\d+\.\d+)$")
 
 
 class Finding(TypedDict):
@@ -475,17 +482,17 @@ def test_pulumi_steps_attach_policy_pack() -> None:
     ]
     assert steps, "no pulumi/actions step found"
     for step in steps:
-        assert step["uses"] == "pulumi/actions@v6"
+        assert action_name(step["uses"]) == "pulumi/actions"
         assert step["with"].get("policyPacks") == "policies", step
 
 
 def test_pulumi_cloud_and_aws_via_oidc() -> None:
     """The stack job logs in to AWS and Pulumi Cloud with OIDC before running pulumi."""
     (job,) = load_workflow(STACK_WORKFLOW)["jobs"].values()
-    uses = [str(s.get("uses", "")) for s in steps_of(job)]
-    aws = uses.index("aws-actions/configure-aws-credentials@v4")
-    auth = uses.index("pulumi/auth-actions@v1")
-    assert max(aws, auth) < uses.index("pulumi/actions@v6")
+    uses = [action_name(str(s.get("uses", ""))) for s in steps_of(job)]
+    aws = uses.index("aws-actions/configure-aws-credentials")
+    auth = uses.index("pulumi/auth-actions")
+    assert max(aws, auth) < uses.index("pulumi/actions")
     auth_with = steps_of(job)[auth]["with"]
     assert auth_with["organization"] == "${{ vars.PULUMI_ORG }}"
     assert auth_with["requested-token-type"] == "urn:pulumi:token-type:access_token:organization"
@@ -497,13 +504,13 @@ def test_gcp_and_azure_via_oidc_only_for_stacks_that_enable_them() -> None:
     (job,) = load_workflow(STACK_WORKFLOW)["jobs"].values()
     steps = steps_of(job)
     ids = [s.get("id") for s in steps]
-    uses = [str(s.get("uses", "")) for s in steps]
+    uses = [action_name(str(s.get("uses", ""))) for s in steps]
     clouds = ids.index("clouds")
     assert "scripts/stack_clouds.py" in steps[clouds]["run"]
     # The script runs from the locked virtualenv, so it must come after the install step.
     assert [s.get("name") for s in steps].index("Install Python dependencies") < clouds
-    gcp = uses.index("google-github-actions/auth@v2")
-    pulumi_step = uses.index("pulumi/actions@v6")
+    gcp = uses.index("google-github-actions/auth")
+    pulumi_step = uses.index("pulumi/actions")
     assert clouds < gcp < pulumi_step
     assert steps[gcp]["if"] == "steps.clouds.outputs.gcp == 'true'"
     assert set(steps[gcp]["with"]) == {"workload_identity_provider", "service_account"}
@@ -529,10 +536,128 @@ def test_pulumi_cli_matches_sdk() -> None:
     assert str(step["with"]["pulumi-version"]) == sdk.removeprefix("pulumi==")
 
 
-def test_actions_pinned_to_major_tags() -> None:
-    """Remote actions are referenced by major version tag (``owner/repo@vN``)."""
-    for name, job_id, job in iter_jobs():
-        for step in steps_of(job):
-            uses = step.get("uses")
-            if uses is not None:
-                assert _MAJOR_TAG.match(uses), f"{name}:{job_id} uses {uses!r}"
+def action_name(uses: str) -> str:
+    """The action of a ``uses:`` reference (``owner/repo`` or ``owner/repo/path``), no ref."""
+    return uses.partition("@")[0]
+
+
+class ActionPin(NamedTuple):
+    """One remote ``uses:`` line of a workflow: where it is, the action, commit and release."""
+
+    line: int
+    action: str
+    sha: str
+    version: str
+
+
+def uses_in_yaml(workflow: dict[str, Any]) -> list[str]:
+    """Every ``uses:`` value of a parsed workflow: reusable-workflow calls and steps."""
+    found: list[str] = []
+    for job in (workflow.get("jobs") or {}).values():
+        if "uses" in job:
+            found.append(str(job["uses"]))
+        found.extend(str(step["uses"]) for step in steps_of(job) if "uses" in step)
+    return found
+
+
+def action_pins(name: str, text: str) -> tuple[list[ActionPin], list[str]]:
+    """The remote actions a workflow's text uses, and every reference not pinned by commit.
+
+    The text is read line by line, since YAML drops the release comment. The ``uses:`` values
+    YAML sees must be exactly the ones found on those lines, so a quoted or flow-style
+    reference cannot slip past. Local references (``./...``) are exempt.
+    """
+    pins: list[ActionPin] = []
+    problems: list[str] = []
+    on_lines: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _USES_LINE.match(line)
+        if match is None:
+            continue
+        ref = match["ref"]
+        on_lines.append(ref)
+        if ref.startswith("./"):
+            continue
+        pinned = _PINNED_REF.match(ref)
+        release = _RELEASE_COMMENT.match(match["comment"] or "")
+        if pinned is None:
+            problems.append(f"{name}:{number}: {ref!r} is not pinned by a full commit SHA")
+        elif release is None:
+            problems.append(f"{name}:{number}: {ref!r} has no '# vX.Y.Z' release comment")
+        else:
+            pins.append(ActionPin(number, pinned["action"], pinned["sha"], release["version"]))
+    in_yaml = uses_in_yaml(yaml.safe_load(text))
+    if sorted(on_lines) != sorted(in_yaml):
+        hidden = sorted(set(in_yaml) - set(on_lines)) or sorted(set(on_lines) - set(in_yaml))
+        problems.append(f"{name}: uses: not written as one plain `uses: <ref>` line: {hidden}")
+    return pins, problems
+
+
+def test_actions_pinned_by_commit_sha() -> None:
+    """Every remote action is ``owner/repo(/path)@<40 hex> # vX.Y.Z``; local ones are exempt."""
+    problems: list[str] = []
+    pinned = 0
+    for path in workflow_files():
+        pins, found = action_pins(path.name, path.read_text())
+        pinned += len(pins)
+        problems.extend(found)
+    assert not problems, "\n".join(problems)
+    assert pinned >= 50, f"only {pinned} pinned actions found: is the line pattern still right?"
+
+
+def test_one_pin_per_action() -> None:
+    """An action is pinned to the same commit and release in every workflow."""
+    seen: dict[str, set[tuple[str, str]]] = {}
+    for path in workflow_files():
+        for pin in action_pins(path.name, path.read_text())[0]:
+            seen.setdefault(pin.action, set()).add((pin.sha, pin.version))
+    assert seen
+    mixed = {action: sorted(refs) for action, refs in seen.items() if len(refs) > 1}
+    assert not mixed, f"actions pinned to more than one commit or release: {mixed}"
+
+
+_SHA = "11d5960a326750d5838078e36cf38b85af677262"
+_STEP = "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+
+
+@pytest.mark.parametrize(
+    ("steps", "message"),
+    [
+        ("      - uses: actions/checkout@v4\n", "not pinned by a full commit SHA"),
+        ("      - uses: actions/checkout@v4.4.0\n", "not pinned by a full commit SHA"),
+        ("      - uses: actions/checkout@main\n", "not pinned by a full commit SHA"),
+        ("      - uses: actions/checkout@11d5960 # v4.4.0\n", "not pinned by a full commit SHA"),
+        (f"      - uses: actions/checkout@{_SHA.upper()} # v4.4.0\n", "not pinned"),
+        ("      - uses: docker://alpine:3.20\n", "not pinned by a full commit SHA"),
+        (f"      - uses: actions/checkout@{_SHA}\n", "no '# vX.Y.Z' release comment"),
+        (f"      - uses: actions/checkout@{_SHA} # v4\n", "no '# vX.Y.Z' release comment"),
+        (f"      - uses: actions/checkout@{_SHA} # pinned\n", "no '# vX.Y.Z' release comment"),
+        (f'      - uses: "actions/checkout@{_SHA}" # v4.4.0\n', "not pinned"),
+        (f"      - {{uses: actions/checkout@{_SHA}}}\n", "not written as one plain"),
+        (f"      - name: x\n        uses: >-\n          actions/checkout@{_SHA}\n", "plain"),
+    ],
+)
+def test_pin_check_refuses(steps: str, message: str) -> None:
+    """The pin check can fail: tags, branches, short or upper-case SHAs, images, no comment."""
+    pins, problems = action_pins("sample.yml", _STEP + steps)
+    assert any(message in p for p in problems), problems
+    assert not pins
+
+
+def test_pin_check_accepts_a_pin_and_local_workflows() -> None:
+    """A commit pin with its release comment passes, next to local ``./`` references."""
+    text = (
+        _STEP
+        + f"      - uses: actions/checkout@{_SHA} # v4.4.0\n"
+        + "      - uses: ./.github/actions/local\n"
+        + "  b:\n    uses: ./.github/workflows/checks.yml\n"
+        + "  c:\n    uses: octo/repo/.github/workflows/x.yml@"
+        + _SHA
+        + " # v1.0.0\n"
+    )
+    pins, problems = action_pins("sample.yml", text)
+    assert not problems
+    assert pins == [
+        ActionPin(6, "actions/checkout", _SHA, "v4.4.0"),
+        ActionPin(11, "octo/repo/.github/workflows/x.yml", _SHA, "v1.0.0"),
+    ]

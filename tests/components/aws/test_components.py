@@ -185,8 +185,13 @@ def test_public_subnets_hand_out_no_public_ips_and_isolated_have_no_egress(
 
 
 def test_access_plan_by_environment() -> None:
-    assert set(access_plan("prod", "ttbt2")) == {"sre"}
-    dev = access_plan("dev", "apps")
-    assert dev["developers"][0].scope == {"type": "namespace", "namespaces": ["apps"]}
+    assert set(access_plan("prod", ["ttbt2", "api"])) == {"sre"}
+    dev = access_plan("dev", ["apps", "api", "apps"])
+    assert dev["developers"][0].scope == {"type": "namespace", "namespaces": ["apps", "api"]}
+    staging = access_plan("staging", ["apps", "api"])
+    for group in ("qa", "stakeholders"):
+        assert staging[group][0].scope == {"type": "namespace", "namespaces": ["apps", "api"]}
+    with pytest.raises(ValueError, match="app_namespaces"):
+        access_plan("dev", [])
     assert dev["sre"][0].scope == {"type": "cluster"}
     assert dev["sre"][0].policy_arn.endswith("/AmazonEKSClusterAdminPolicy")

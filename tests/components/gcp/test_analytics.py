@@ -18,6 +18,9 @@ PROJECT = "ttbt2-analytics-dev"
 WRITER_ARN = "arn:aws:iam::123456789012:role/irsa/ttbt2-dev-analytics-writer"
 WRITER = "ttbt2-dev-analytics-writer"
 KEY = "gcp:kms/cryptoKey:CryptoKey"
+BUCKET = "gcp:storage/bucket:Bucket"
+LANDING = {BUCKET: "landing", "gcp:storage/bucketIAMMember:BucketIAMMember": "landing-creator"}
+"""Name parts that pick the landing bucket and its writer's grant (the log bucket has its own)."""
 # pulumi_gcp loads its modules lazily, so its import-time deprecation warnings land here.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pulumi_gcp.*")
 MODES = [pytest.param(True, id="preview"), pytest.param(False, id="update")]
@@ -104,7 +107,7 @@ def test_rotation_beyond_90_days_is_refused(days: int) -> None:
 def test_every_store_is_encrypted_with_the_component_key(preview: bool) -> None:
     graph = _graph(preview)
     dataset = one(graph, "gcp:bigquery/dataset:Dataset")
-    bucket = one(graph, "gcp:storage/bucket:Bucket")
+    bucket = one(graph, BUCKET, "landing")
     topic = one(graph, "gcp:pubsub/topic:Topic")
     vertex = one(graph, "gcp:vertex/aiDataset:AiDataset")
     assert _from_key(dataset, "defaultEncryptionConfiguration", graph)
@@ -153,13 +156,13 @@ def test_service_agents_use_that_key_only(preview: bool) -> None:
         ("gcp:vertex/aiDataset:AiDataset", "aiplatform"),
     ]:
         grant = next(g for g in grants if g.name.endswith(api))
-        assert grant.urn in one(graph, token).dependencies
+        assert grant.urn in one(graph, token, LANDING.get(token, "")).dependencies
 
 
 @pytest.mark.parametrize("preview", MODES)
 def test_landing_bucket_is_private_versioned_and_retained(preview: bool) -> None:
     graph = _graph(preview)
-    bucket = one(graph, "gcp:storage/bucket:Bucket").props
+    bucket = one(graph, BUCKET, "landing").props
     # A second region holds every object within 15 minutes (seed 4.7: RPO, copy elsewhere).
     assert bucket["location"] == "EUR4"
     assert bucket["rpo"] == "ASYNC_TURBO"
@@ -169,13 +172,8 @@ def test_landing_bucket_is_private_versioned_and_retained(preview: bool) -> None
     assert bucket["publicAccessPrevention"] == "enforced"
     assert bucket["versioning"] == {"enabled": True}
     assert bucket["retentionPolicy"]["retentionPeriod"] == str(30 * 86400)
-    assert "logging" not in bucket
-    logged = one(
-        _render(preview, landing_retention_days=7, access_log_bucket="ttbt2-dev-access-logs"),
-        "gcp:storage/bucket:Bucket",
-    ).props
-    assert logged["retentionPolicy"]["retentionPeriod"] == str(7 * 86400)
-    assert logged["logging"]["logBucket"] == "ttbt2-dev-access-logs"
+    shorter = one(_render(preview, landing_retention_days=7), BUCKET, "landing").props
+    assert shorter["retentionPolicy"]["retentionPeriod"] == str(7 * 86400)
 
 
 @pytest.mark.parametrize("preview", MODES)
@@ -223,9 +221,10 @@ def test_writer_has_only_narrow_roles_on_its_resources(preview: bool) -> None:
     account = one(graph, "gcp:serviceaccount/account:Account")
     assert account.props["accountId"] == "ttbt2-dev-analytics"
     for token, (role, scope) in IAM_MEMBERS.items():
-        member = one(graph, token)
+        member = one(graph, token, LANDING.get(token, ""))
         assert member.props["role"] == role
-        assert member.property_dependencies.get(scope) == [one(graph, SCOPED_TO[token]).urn]
+        scoped = one(graph, SCOPED_TO[token], LANDING.get(SCOPED_TO[token], ""))
+        assert member.property_dependencies.get(scope) == [scoped.urn]
         assert member.property_dependencies.get("member") == [account.urn]
     # Nothing at project, folder or organisation level, and no keys.
     project_level = [r for r in graph.resources if r.type.startswith("gcp:projects/iam")]

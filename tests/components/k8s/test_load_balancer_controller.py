@@ -40,7 +40,11 @@ from components.k8s.load_balancer_controller import (
 )
 from offline.engine import run_program
 from offline.graph import StackGraph
-from policies.ttbt2_policies.iam import no_wildcard_actions, no_wildcard_resources
+from policies.ttbt2_policies.iam import (
+    no_wildcard_actions,
+    no_wildcard_resources,
+    security_group_writes_conditioned,
+)
 from tests.conftest import of_type, one
 from tests.support.policies import findings_for, resource
 from tests.support.validate.helm_values import load_chart_values, unknown_value_paths
@@ -216,7 +220,10 @@ def test_arguments_aws_would_reject_are_refused(change: dict[str, Any], match: s
 
 # ---- IAM policy ------------------------------------------------------------------------------
 
-POLICY = controller_policy(account_id=ACCOUNT, region=REGION)
+CLUSTER = "ttbt2-prod"
+POLICY = controller_policy(account_id=ACCOUNT, region=REGION, cluster_name=CLUSTER)
+NODE_RULES = {"ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"}
+NODE_CONDITION = {"StringEquals": {f"aws:ResourceTag/kubernetes.io/cluster/{CLUSTER}": "owned"}}
 
 
 def _actions(stmt: dict[str, Any]) -> list[str]:
@@ -259,7 +266,15 @@ def test_scoped_policy_keeps_every_upstream_action_and_condition() -> None:
         for a in _actions(s)
     }
     upstream = {
-        (a, json.dumps(s.get("Condition"), sort_keys=True))
+        # The one deliberate change: upstream's unconditioned node-rule statement is limited to
+        # this cluster's security groups.
+        (
+            a,
+            json.dumps(
+                NODE_CONDITION if "Condition" not in s and a in NODE_RULES else s.get("Condition"),
+                sort_keys=True,
+            ),
+        )
         for s in UPSTREAM_POLICY["Statement"]
         for a in _actions(s)
     }
@@ -274,7 +289,9 @@ def test_scoped_policy_grants_nothing_upstream_does_not() -> None:
         sources = [
             u
             for u in UPSTREAM_POLICY["Statement"]
-            if set(_actions(stmt)) <= set(_actions(u)) and u.get("Condition") == cond
+            if set(_actions(stmt)) <= set(_actions(u))
+            # A condition upstream does not have only narrows the grant.
+            and u.get("Condition") in (cond, None)
         ]
         assert sources, stmt
         for arn in _resources(stmt):
@@ -323,6 +340,18 @@ def test_create_modify_and_delete_keep_the_upstream_cluster_tag_conditions() -> 
             assert scoped_listeners or any(CLUSTER_TAG in k for k in keys), (action, cond)
 
 
+def test_security_group_rules_on_nodes_need_this_clusters_tag() -> None:
+    node_rules = [s for s in POLICY["Statement"] if NODE_RULES & set(_actions(s))]
+    for stmt in node_rules:
+        assert stmt.get("Condition"), stmt
+        assert _resources(stmt) != ["*"]
+    (ours,) = [s for s in node_rules if s["Condition"] == NODE_CONDITION]
+    assert set(_actions(ours)) == NODE_RULES
+    assert _resources(ours) == [f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/*"]
+    other = controller_policy(account_id=ACCOUNT, region=REGION, cluster_name="ttbt2-dev")
+    assert NODE_CONDITION not in [s.get("Condition") for s in other["Statement"]]
+
+
 def test_the_policy_pack_accepts_the_policy() -> None:
     res = resource("aws:iam/rolePolicy:RolePolicy", {"policy": json.dumps(POLICY), "role": "r"})
     assert findings_for(no_wildcard_resources, [res]) == []
@@ -332,10 +361,14 @@ def test_the_policy_pack_accepts_the_policy() -> None:
         "aws:iam/rolePolicy:RolePolicy", {"policy": json.dumps(UPSTREAM_POLICY), "role": "r"}
     )
     assert findings_for(no_wildcard_resources, [raw]) != []
+    assert findings_for(security_group_writes_conditioned, [res]) == []
+    assert findings_for(security_group_writes_conditioned, [raw]) != []
 
 
 def test_partition_region_and_account_reach_every_arn() -> None:
-    gov = controller_policy(account_id=ACCOUNT, region="us-gov-west-1", partition="aws-us-gov")
+    gov = controller_policy(
+        account_id=ACCOUNT, region="us-gov-west-1", partition="aws-us-gov", cluster_name=CLUSTER
+    )
     arns = [r for s in gov["Statement"] for r in _resources(s) if r != "*"]
     assert arns and all(r.startswith("arn:aws-us-gov:") for r in arns)
     assert all(":us-gov-west-1:" in r or r.split(":")[3] == "" for r in arns)
@@ -344,9 +377,18 @@ def test_partition_region_and_account_reach_every_arn() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"account_id": "12345", "region": REGION}, "account_id"),
-        ({"account_id": ACCOUNT, "region": "*"}, "region"),
-        ({"account_id": ACCOUNT, "region": REGION, "partition": "amazon"}, "partition"),
+        ({"account_id": "12345", "region": REGION, "cluster_name": CLUSTER}, "account_id"),
+        ({"account_id": ACCOUNT, "region": "*", "cluster_name": CLUSTER}, "region"),
+        (
+            {
+                "account_id": ACCOUNT,
+                "region": REGION,
+                "partition": "amazon",
+                "cluster_name": CLUSTER,
+            },
+            "partition",
+        ),
+        ({"account_id": ACCOUNT, "region": REGION, "cluster_name": "*"}, "cluster_name"),
     ],
 )
 def test_bad_policy_arguments_are_refused(kwargs: dict[str, Any], match: str) -> None:

@@ -16,14 +16,18 @@ import yaml
 from components.monitoring.alerts import (
     ALERTS,
     RECORDING_RULES,
+    RELEASE_RULES,
     RESPONSE_TIME,
     RUNBOOK_BASE_URL,
+    TREND_RULES,
     Alert,
     alerts_by_name,
     by_severity,
     prometheus_rule,
+    recording_groups,
     rule_groups,
 )
+from components.monitoring.dashboards import dashboards, queries
 
 ROOT = Path(__file__).resolve().parents[3]
 PROMTOOL = shutil.which("promtool")
@@ -298,7 +302,7 @@ def test_promtool_case_fails_when_alert_is_not_expected(tmp_path: Path) -> None:
 def test_promtool_accepts_rule_groups(tmp_path: Path) -> None:
     result = _promtool("check", "rules", str(_write_rules(tmp_path, rule_groups())))
     assert _ok(result)
-    total = len(RECORDING_RULES) + len(ALERTS)
+    total = len(RECORDING_RULES) + len(RELEASE_RULES) + len(TREND_RULES) + len(ALERTS)
     assert f"SUCCESS: {total} rules found" in result.stdout
 
 
@@ -336,7 +340,10 @@ def test_every_rule_has_routing_labels_and_annotations() -> None:
 
 
 def test_groups_are_split_by_category() -> None:
-    for group in rule_groups()[1:]:
+    recording = recording_groups()
+    assert rule_groups()[: len(recording)] == recording
+    assert all("alert" not in rule for group in recording for rule in group["rules"])
+    for group in rule_groups()[len(recording) :]:
         category = group["name"].removeprefix("ttbt2.")
         assert {rule["labels"]["category"] for rule in group["rules"]} == {category}
 
@@ -378,12 +385,23 @@ def test_every_severity_and_team_is_used() -> None:
 
 
 def test_recording_rules_are_used_and_defined() -> None:
-    records = {rule.record for rule in RECORDING_RULES}
-    exprs = " ".join(alert.expr for alert in ALERTS)
+    rules = (*RECORDING_RULES, *RELEASE_RULES, *TREND_RULES)
+    records = {rule.record for rule in rules}
+    assert len(records) == len(rules)
+    # What reads a recorded series: an alert, a later rule or a dashboard panel.
+    readers = [alert.expr for alert in ALERTS] + [rule.expr for rule in rules]
+    readers += [query for board in dashboards().values() for query in queries(board)]
     # level:metric[:operations]
-    used = set(re.findall(r"ttbt2:[a-z0-9_]+(?::[a-z0-9_]+)?", exprs))
+    used = set(re.findall(r"ttbt2:[a-z0-9_]+(?::[a-z0-9_]+)?", " ".join(readers)))
     assert used <= records, used - records
-    assert records <= used
+    assert records <= used, records - used
+    # An alert reads only what is recorded before it in the rule file, and a rule only what an
+    # earlier rule of its own group or an earlier group records.
+    seen: set[str] = set()
+    for rule in rules:
+        read = set(re.findall(r"ttbt2:[a-z0-9_]+:[a-z0-9_]+", rule.expr))
+        assert read <= seen, (rule.record, read - seen)
+        seen.add(rule.record)
     assert all(re.fullmatch(r"ttbt2:[a-z0-9_]+(:[a-z0-9_]+)?", record) for record in records)
 
 

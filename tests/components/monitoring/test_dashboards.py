@@ -200,7 +200,18 @@ def test_deployments_dashboard_covers_seed_4_10_1(boards: dict[str, dict[str, An
 def test_deployments_dashboard_covers_seed_4_10_2(boards: dict[str, dict[str, Any]]) -> None:
     board = boards["deployments"]
     assert steps(by_title(board, "Hotfix ratio")) == [(None, "green"), (0.01, "red")]
-    assert steps(by_title(board, "Error ratio now")) == [(None, "green"), (0.001, "red")]
+    # Post-deployment errors are counted per release (< 0.1 % of releases), not per request.
+    for title in ("Releases followed by errors", "Releases followed by errors (7 days)"):
+        errored = by_title(board, title)
+        assert steps(errored) == [(None, "green"), (0.001, "red")]
+        expr = errored["targets"][0]["expr"]
+        assert "ttbt2:releases_followed_by_errors:" in expr
+        assert "http_server_requests" not in expr
+    share = by_title(board, "Releases followed by errors")["targets"][0]["expr"]
+    assert (
+        'ttbt2:deployments:increase1m_offset30m{environment="$environment",outcome="success"}'
+        in share
+    )
     validation = by_title(board, "Longest release validation")
     assert "ttbt2_release_validation_seconds" in validation["targets"][0]["expr"]
     assert steps(validation) == [(None, "green"), (1800, "red")]

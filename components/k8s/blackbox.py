@@ -299,9 +299,8 @@ class BlackboxExporter(pulumi.ComponentResource):
             ),
         }
         self.probes = {}
-        for role, (job, module, targets) in planned.items():
-            if not services:
-                continue  # a Probe without targets would only be an empty scrape job
+        # Without services there is nothing to probe (an empty Probe is an empty scrape job).
+        for role, (job, module, targets) in planned.items() if services else ():
             self.probes[job] = k8s.apiextensions.CustomResource(
                 f"{name}-probe-{role}",
                 api_version=PROBE_API,

@@ -15,7 +15,8 @@ Per service ``<name>`` (a :class:`components.delivery.spec.ServiceSpec`), in nam
   ``startingStep``; an abort sends all traffic back to the stable ReplicaSet, which is never
   scaled down during a canary;
 - HorizontalPodAutoscaler and VerticalPodAutoscaler targeting the Rollout,
-  PodDisruptionBudget, default-deny NetworkPolicy plus the allows, ServiceMonitor.
+  PodDisruptionBudget, default-deny NetworkPolicy plus the allows (the blackbox exporter's
+  probes included, when ``prober_namespace`` is given), ServiceMonitor.
 
 The worst-case rollback time of this configuration is computed by
 :mod:`components.delivery.rollback`; its constants are used here, so the two cannot drift.
@@ -41,6 +42,7 @@ from components.delivery.rollback import (
     SCRAPE_INTERVAL_SECONDS,
 )
 from components.delivery.spec import ServiceSpec
+from components.k8s.blackbox import EXPORTER_LABELS as PROBER_LABELS
 from components.k8s.metrics import PROMETHEUS_CHART
 from components.k8s.pod_security import (
     container_security_context,
@@ -104,6 +106,9 @@ class ServiceDeliveryArgs:
     :data:`SECRET_MOUNT_ROOT` (never as environment variables, which leak into crash dumps and
     child processes). A pod does not start until they exist: the Vault Secrets Operator
     creates them, and restarts the Rollout when they rotate."""
+    prober_namespace: str = ""
+    """Namespace of the blackbox exporter (:mod:`components.k8s.blackbox`), whose pods then
+    reach the service's port (the in-cluster probes of its health path); empty: none."""
     rollout_by_gitops: bool = False
     """Argo CD applies the Rollout from the configuration repository (where each release
     changes the image through a reviewed pull request); everything around it stays here. The
@@ -344,6 +349,29 @@ def network_policies(args: ServiceDeliveryArgs, labels: dict[str, str]) -> list[
     def namespace(ns: str) -> dict[str, Any]:
         return {"matchLabels": {"kubernetes.io/metadata.name": ns}}
 
+    probes: list[dict[str, Any]] = []
+    if args.prober_namespace:
+        probes.append(
+            policy(
+                "allow-probes",
+                {
+                    "podSelector": pods,
+                    "policyTypes": ["Ingress"],
+                    "ingress": [
+                        # The blackbox exporter probes the health path on the service port.
+                        {
+                            "from": [
+                                {
+                                    "namespaceSelector": namespace(args.prober_namespace),
+                                    "podSelector": {"matchLabels": dict(PROBER_LABELS)},
+                                }
+                            ],
+                            "ports": port,
+                        }
+                    ],
+                },
+            )
+        )
     return [
         policy("default-deny", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}),
         policy(
@@ -395,6 +423,7 @@ def network_policies(args: ServiceDeliveryArgs, labels: dict[str, str]) -> list[
                 ],
             },
         ),
+        *probes,
     ]
 
 

@@ -34,10 +34,14 @@ The alerts only use series that a real stack exposes:
 * WAF through the CloudWatch exporter: ``aws_wafv2_blocked_requests_sum{web_acl, rule}``, the
   number of requests blocked in the exporter's 5-minute period, per rule and, as
   ``rule="ALL"``, for the whole web ACL.
-* blackbox-exporter probes, ``probe_success{job, instance}``: ``job="blackbox-uptime"`` probes
-  the public endpoints, ``job="blackbox-dependencies"`` the services TTBT2 depends on.
-* trivy-operator: ``trivy_image_vulnerabilities{namespace, resource_name, image_repository,
-  image_tag, severity}``.
+* blackbox-exporter probes (``components/k8s/blackbox.py``, one Probe per job),
+  ``probe_success{job, instance}``: ``job="blackbox-uptime"`` probes each delivered service's
+  health path through the public host (the CDN: ``https://<host><healthPath>``),
+  ``job="blackbox-dependencies"`` the same health paths on the services' in-cluster Services
+  (``http://<svc>.<svc>.svc:<port><healthPath>``), which the other services and the load
+  balancer depend on. ``instance`` is the probed URL.
+* trivy-operator (``components/k8s/trivy_operator.py``): ``trivy_image_vulnerabilities{namespace,
+  resource_name, image_repository, image_tag, severity}``.
 * Deployment events, pushed by the application pipeline (``scripts/deploy_event.py``) to the
   Pushgateway and scraped with ``honorLabels``, every series with the group labels
   ``job="ttbt2-delivery"``, ``environment`` (``staging``/``production``) and ``service`` (the

@@ -51,8 +51,10 @@ Delivery pipeline (pushed to the Pushgateway by CI/CD at the end of each run):
 * ``ttbt2_release_validation_seconds``: gauge, duration of the last release validation
   (automated checks plus sign-off), pushed once per release.
 
-Infrastructure: ``probe_success`` (blackbox exporter), ``aws_wafv2_blocked_requests_sum``
-(CloudWatch exporter), ``trivy_image_vulnerabilities{severity}`` (trivy-operator),
+Infrastructure: ``probe_success{job="blackbox-uptime"}`` (blackbox exporter, public probes;
+``components/k8s/blackbox.py``), ``aws_wafv2_blocked_requests_sum``
+(CloudWatch exporter), ``trivy_image_vulnerabilities{severity}`` (trivy-operator,
+``components/k8s/trivy_operator.py``),
 ``container_cpu_usage_seconds_total`` / ``container_memory_working_set_bytes`` (cAdvisor) and
 ``kube_pod_container_resource_limits`` / ``kube_pod_container_status_restarts_total``
 (kube-state-metrics).
@@ -299,7 +301,9 @@ def _executive() -> model.Dashboard:
                 "Uptime probes",
                 "Share of external blackbox probes that succeeded over the range.",
                 "percentunit",
-                [("avg(avg_over_time(probe_success[$__range]))", "uptime")],
+                # The public probes only: the in-cluster ones (job blackbox-dependencies)
+                # measure the services' health, not what users reach.
+                [('avg(avg_over_time(probe_success{job="blackbox-uptime"}[$__range]))', "uptime")],
                 steps=_above(SUCCESS_RATIO_TARGET),
             )
         )

@@ -1,5 +1,8 @@
 """Observability layer: Prometheus, Alertmanager, Grafana and ELK (seed 4.4-4.6).
 
+Also the producers of the probe and image-scan metrics the alerts read
+(:mod:`stacks.layers.probes_and_scans`).
+
 Alerts, routing and dashboards come from the pure catalog modules; receiver credentials and the
 Grafana admin password from the secret source. The CloudWatch exporters
 (:mod:`stacks.layers.cloudwatch_metrics`) feed the alerts on AWS-managed services.
@@ -22,6 +25,7 @@ from config import Settings
 from stacks.layers.cloudwatch_metrics import cloudwatch_exporter
 from stacks.layers.data import Data
 from stacks.layers.foundation import Foundation
+from stacks.layers.probes_and_scans import ProbesAndScans, probes_and_scans
 
 
 @dataclass(frozen=True)
@@ -32,11 +36,22 @@ class ObservabilityLayer:
     """Components with ServiceMonitors or alerts wait for it: it installs the operator's CRDs."""
     monitoring_namespace: str
     """Prometheus scrapes from here; every platform namespace admits it."""
+    probes_and_scans: ProbesAndScans
+    """The blackbox exporter (whose probes each service's namespace admits) and trivy-operator."""
 
     @property
     def namespaces(self) -> Mapping[str, pulumi.Resource]:
-        """Each namespace the stack creates, with the component that creates it."""
-        return {name: self.stack for name in self.stack.namespace_names}
+        """Each namespace the layer creates, with the component that creates it."""
+        owners: dict[str, pulumi.Resource] = {
+            name: self.stack for name in self.stack.namespace_names
+        }
+        owners.update(self.probes_and_scans.namespaces)
+        return owners
+
+    @property
+    def prober_namespace(self) -> str:
+        """Namespace of the blackbox exporter, which probes the services' health paths."""
+        return self.probes_and_scans.blackbox.namespace_name
 
 
 def observability_layer(
@@ -91,4 +106,8 @@ def observability_layer(
     )
     # AWS-managed services (RDS, ElastiCache, ALB, CloudFront, WAF) from CloudWatch.
     cloudwatch_exporter(cfg, base, stores, stack)
-    return ObservabilityLayer(stack=stack, monitoring_namespace=stack.namespace_name)
+    return ObservabilityLayer(
+        stack=stack,
+        monitoring_namespace=stack.namespace_name,
+        probes_and_scans=probes_and_scans(cfg, base, stores, stack),
+    )

@@ -201,6 +201,7 @@ def _delivery(
             certificate_arn=cfg.delivery.alb_certificate_arn,
             vpc_cidr=cfg.network.vpc_cidr,
             prometheus_url=prometheus_url(obs.monitoring_namespace),
+            prober_namespace=obs.prober_namespace,
             crd_dependencies=[
                 controllers.rollouts.release,
                 controllers.pod_autoscaling,

@@ -92,7 +92,9 @@ def test_the_graph_records_the_alias_of_each_moved_network_policy() -> None:
     moved = [
         r
         for r in graph.resources
-        if r.type == NETWORK_POLICY and r.name.startswith("ttbt2-prod-netpol-")
+        if r.type == NETWORK_POLICY
+        # Namespaces added since (blackbox-exporter, trivy-system) never were at the root.
+        and r.name.removeprefix("ttbt2-prod-netpol-") in PLATFORM_NAMESPACES
     ]
     assert len(moved) == len(PLATFORM_NAMESPACES)
     for resource in moved:

@@ -41,6 +41,12 @@ import pulumi_kubernetes as k8s
 from components.delivery.spec import ServiceSpec
 from components.dependencies import inherited_depends_on
 from components.k8s.charts import chart_dir
+from components.k8s.network_rules import (
+    dns_egress,
+    https_egress,
+    ingress_from_namespace,
+    namespace_selector,
+)
 from components.k8s.observability_common import MONITORING_NAMESPACE
 from components.k8s.pod_security import container_security_context, pod_security_context
 from components.k8s.release import NamespacedRelease, NamespacedReleaseArgs
@@ -75,7 +81,6 @@ the exporter's module configuration (typed by the blackbox exporter, not values.
 
 _HOST = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_METADATA_ADDRESS = "169.254.169.254/32"
 
 
 def modules() -> dict[str, Any]:
@@ -174,39 +179,22 @@ def network_policy_specs(
 ) -> dict[str, dict[str, Any]]:
     """Specs of the exporter's policies, by policy name: who reaches it, what it reaches."""
     pods = {"matchLabels": dict(EXPORTER_LABELS)}
-
-    def namespace(ns: str) -> dict[str, Any]:
-        return {"matchLabels": {"kubernetes.io/metadata.name": ns}}
-
     return {
         f"{SERVICE}-ingress": {
             "podSelector": pods,
             "policyTypes": ["Ingress"],
-            "ingress": [
-                {
-                    "from": [{"namespaceSelector": namespace(monitoring_namespace)}],
-                    "ports": [{"protocol": "TCP", "port": PORT}],
-                }
-            ],
+            "ingress": [ingress_from_namespace(monitoring_namespace, PORT)],
         },
         f"{SERVICE}-egress": {
             "podSelector": pods,
             "policyTypes": ["Egress"],
             "egress": [
-                {
-                    "to": [
-                        {
-                            "namespaceSelector": namespace("kube-system"),
-                            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-                        }
-                    ],
-                    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-                },
+                dns_egress(),
                 *(
                     {
                         "to": [
                             {
-                                "namespaceSelector": namespace(s.name),
+                                "namespaceSelector": namespace_selector(s.name),
                                 "podSelector": {"matchLabels": {"app.kubernetes.io/name": s.name}},
                             }
                         ],
@@ -214,11 +202,7 @@ def network_policy_specs(
                     }
                     for s in services
                 ),
-                {
-                    # The public edge, over HTTPS; never the node's instance metadata.
-                    "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": [_METADATA_ADDRESS]}}],
-                    "ports": [{"protocol": "TCP", "port": 443}],
-                },
+                https_egress(),  # the public edge
             ],
         },
     }

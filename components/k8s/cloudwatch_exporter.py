@@ -46,6 +46,7 @@ import yaml
 from components.dependencies import inherited_depends_on
 from components.k8s.charts import chart_dir, vendored_release
 from components.k8s.metrics import PROMETHEUS_CHART
+from components.k8s.network_rules import dns_egress, https_egress, ingress_from_namespace
 from components.k8s.observability_common import MONITORING_NAMESPACE
 from components.k8s.pod_security import container_security_context, pod_security_context
 from components.k8s.release import NamespacedRelease, NamespacedReleaseArgs
@@ -293,41 +294,13 @@ def network_policy_specs(monitoring_namespace: str) -> dict[str, dict[str, Any]]
         "allow-scrape": {
             "podSelector": {},
             "policyTypes": ["Ingress"],
-            "ingress": [
-                {
-                    "from": [
-                        {
-                            "namespaceSelector": {
-                                "matchLabels": {"kubernetes.io/metadata.name": monitoring_namespace}
-                            }
-                        }
-                    ],
-                    "ports": [{"protocol": "TCP", "port": PORT}],
-                }
-            ],
+            "ingress": [ingress_from_namespace(monitoring_namespace, PORT)],
         },
         "allow-egress": {
             "podSelector": {},
             "policyTypes": ["Egress"],
-            "egress": [
-                {
-                    "to": [
-                        {
-                            "namespaceSelector": {
-                                "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
-                            },
-                            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-                        }
-                    ],
-                    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-                },
-                {
-                    # CloudWatch, the tagging API and STS (IRSA) over HTTPS; never the node's
-                    # instance metadata, so the pods cannot borrow the node role.
-                    "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"]}}],
-                    "ports": [{"protocol": "TCP", "port": 443}],
-                },
-            ],
+            # CloudWatch, the tagging API and STS (IRSA) over HTTPS.
+            "egress": [dns_egress(), https_egress()],
         },
     }
 

@@ -44,6 +44,7 @@ from components.delivery.rollback import (
 from components.delivery.spec import ServiceSpec
 from components.k8s.blackbox import EXPORTER_LABELS as PROBER_LABELS
 from components.k8s.metrics import PROMETHEUS_CHART
+from components.k8s.network_rules import dns_egress, https_egress, namespace_selector
 from components.k8s.pod_security import (
     container_security_context,
     http_probe,
@@ -346,9 +347,6 @@ def network_policies(args: ServiceDeliveryArgs, labels: dict[str, str]) -> list[
             "spec": spec,
         }
 
-    def namespace(ns: str) -> dict[str, Any]:
-        return {"matchLabels": {"kubernetes.io/metadata.name": ns}}
-
     probes: list[dict[str, Any]] = []
     if args.prober_namespace:
         probes.append(
@@ -362,7 +360,7 @@ def network_policies(args: ServiceDeliveryArgs, labels: dict[str, str]) -> list[
                         {
                             "from": [
                                 {
-                                    "namespaceSelector": namespace(args.prober_namespace),
+                                    "namespaceSelector": namespace_selector(args.prober_namespace),
                                     "podSelector": {"matchLabels": dict(PROBER_LABELS)},
                                 }
                             ],
@@ -384,7 +382,9 @@ def network_policies(args: ServiceDeliveryArgs, labels: dict[str, str]) -> list[
                     {"from": [{"ipBlock": {"cidr": args.vpc_cidr}}], "ports": port},
                     # Prometheus scrapes the metrics path on the service port.
                     {
-                        "from": [{"namespaceSelector": namespace(args.monitoring_namespace)}],
+                        "from": [
+                            {"namespaceSelector": namespace_selector(args.monitoring_namespace)}
+                        ],
                         "ports": port,
                     },
                 ],
@@ -396,30 +396,12 @@ def network_policies(args: ServiceDeliveryArgs, labels: dict[str, str]) -> list[
                 "podSelector": pods,
                 "policyTypes": ["Egress"],
                 "egress": [
-                    {
-                        "to": [
-                            {
-                                "namespaceSelector": namespace("kube-system"),
-                                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-                            }
-                        ],
-                        "ports": [
-                            {"protocol": "UDP", "port": 53},
-                            {"protocol": "TCP", "port": 53},
-                        ],
-                    },
+                    dns_egress(),
                     {
                         "to": [{"ipBlock": {"cidr": args.vpc_cidr}}],
                         "ports": [{"protocol": "TCP", "port": p} for p in args.database_ports],
                     },
-                    {
-                        # AWS APIs (STS for IRSA, S3, ...) over HTTPS; never the node's
-                        # instance metadata, so pods cannot borrow the node role.
-                        "to": [
-                            {"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"]}}
-                        ],
-                        "ports": [{"protocol": "TCP", "port": 443}],
-                    },
+                    https_egress(),  # AWS APIs (STS for IRSA, S3, ...)
                 ],
             },
         ),

@@ -42,6 +42,7 @@ import pulumi_kubernetes as k8s
 
 from components.dependencies import inherited_depends_on
 from components.k8s.charts import chart_dir
+from components.k8s.network_rules import dns_egress, https_egress, ingress_from_namespace
 from components.k8s.observability_common import MONITORING_NAMESPACE
 from components.k8s.pod_security import container_security_context, pod_security_context
 from components.k8s.release import NamespacedRelease, NamespacedReleaseArgs
@@ -69,7 +70,6 @@ VALUES_FREE_FORM = frozenset(
 """Chart values passed through whole: security contexts, typed by Kubernetes, not values.yaml."""
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_METADATA_ADDRESS = "169.254.169.254/32"
 
 
 def scan_concurrency(environment: str) -> int:
@@ -139,42 +139,14 @@ def network_policy_specs(monitoring_namespace: str) -> dict[str, dict[str, Any]]
         f"{CHART}-metrics-ingress": {
             "podSelector": {"matchLabels": dict(OPERATOR_LABELS)},
             "policyTypes": ["Ingress"],
-            "ingress": [
-                {
-                    "from": [
-                        {
-                            "namespaceSelector": {
-                                "matchLabels": {"kubernetes.io/metadata.name": monitoring_namespace}
-                            }
-                        }
-                    ],
-                    "ports": [{"protocol": "TCP", "port": METRICS_PORT}],
-                }
-            ],
+            "ingress": [ingress_from_namespace(monitoring_namespace, METRICS_PORT)],
         },
         f"{CHART}-egress": {
-            # The operator and every scan job.
+            # The operator and every scan job: the API server, the registries (vulnerability
+            # database and images) and STS, all over HTTPS.
             "podSelector": {},
             "policyTypes": ["Egress"],
-            "egress": [
-                {
-                    "to": [
-                        {
-                            "namespaceSelector": {
-                                "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
-                            },
-                            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-                        }
-                    ],
-                    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-                },
-                {
-                    # API server, registries (database and images), STS: all HTTPS at addresses
-                    # no policy can pin; never the node's instance metadata (its role).
-                    "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": [_METADATA_ADDRESS]}}],
-                    "ports": [{"protocol": "TCP", "port": 443}],
-                },
-            ],
+            "egress": [dns_egress(), https_egress()],
         },
     }
 

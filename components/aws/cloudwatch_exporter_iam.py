@@ -11,14 +11,7 @@ cannot read the edge's metrics, nor the other way round.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-
-import pulumi
-import pulumi_aws as aws
-
-from components.aws.eks import KubernetesCluster
-from components.aws.iam import PolicyDocument, document, irsa_trust
+from components.aws.iam import PolicyDocument, document
 
 ACTIONS = ("cloudwatch:GetMetricStatistics", "cloudwatch:ListMetrics", "tag:GetResources")
 """Everything the exporter calls; each accepts only Resource ``*``."""
@@ -37,50 +30,3 @@ def metrics_read_policy(region: str) -> PolicyDocument:
             "Condition": {"StringEquals": {"aws:RequestedRegion": region}},
         }
     )
-
-
-@dataclass(frozen=True)
-class CloudWatchReaderRoleArgs:
-    """Whose role it is (``namespace``/``service_account``) and the region it reads."""
-
-    cluster: KubernetesCluster
-    namespace: str
-    service_account: str
-    region: str
-    tags: dict[str, str] = field(default_factory=dict)
-
-
-class CloudWatchReaderRole(pulumi.ComponentResource):
-    """An IRSA role only the exporter's service account can assume, with its inline policy.
-
-    Children: ``<name>`` (the role) and ``<name>`` (its inline policy,
-    :func:`metrics_read_policy`). The AWS provider comes from ``opts``
-    (``providers={"aws": ...}``). ``role`` is what the service account annotates.
-    """
-
-    role: aws.iam.Role
-    policy: aws.iam.RolePolicy
-
-    def __init__(
-        self, name: str, args: CloudWatchReaderRoleArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("ttbt2:aws:CloudWatchReaderRole", name, None, opts)
-        cluster = args.cluster
-        self.role = aws.iam.Role(
-            name,
-            assume_role_policy=irsa_trust(
-                cluster.oidc_provider.arn,
-                cluster.oidc_issuer,
-                args.namespace,
-                args.service_account,
-            ),
-            tags={**args.tags, "Name": name},
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.policy = aws.iam.RolePolicy(
-            name,
-            role=self.role.id,
-            policy=json.dumps(metrics_read_policy(args.region)),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.register_outputs({"role_arn": self.role.arn})

@@ -7,11 +7,13 @@ tags in its region only (:mod:`components.aws.cloudwatch_exporter_iam`).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pulumi
 
-from components.aws.cloudwatch_exporter_iam import CloudWatchReaderRole, CloudWatchReaderRoleArgs
+from components.aws.cloudwatch_exporter_iam import metrics_read_policy
+from components.aws.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from components.k8s import cloudwatch_exporter as cw
 from config import Settings
 from stacks.layers.data import Data
@@ -23,8 +25,8 @@ class CloudWatchMetrics:
     """The exporters and the role each one reads CloudWatch with."""
 
     exporter: cw.CloudWatchExporter
-    regional_role: CloudWatchReaderRole
-    edge_role: CloudWatchReaderRole
+    regional_role: WorkloadIdentity
+    edge_role: WorkloadIdentity
 
 
 def cloudwatch_exporter(
@@ -33,13 +35,13 @@ def cloudwatch_exporter(
     """Register the exporters and their roles; the releases wait for ``observability`` (CRDs)."""
     region = cfg.network.aws_region
     roles = {
-        role: CloudWatchReaderRole(
+        role: WorkloadIdentity(
             f"{base.prefix}-cloudwatch-exporter-{role}",
-            CloudWatchReaderRoleArgs(
+            WorkloadIdentityArgs(
                 cluster=base.cluster,
                 namespace=cw.NAMESPACE,
                 service_account=service_account,
-                region=reads,
+                policy=json.dumps(metrics_read_policy(reads)),
                 tags=cfg.tags,
             ),
             opts=base.on_aws,

@@ -19,11 +19,10 @@ from policy_sentry.querying.actions import get_actions_that_support_wildcard_arn
 
 from components.aws.cloudwatch_exporter_iam import (
     ACTIONS,
-    CloudWatchReaderRole,
-    CloudWatchReaderRoleArgs,
     metrics_read_policy,
 )
 from components.aws.eks import KubernetesCluster
+from components.aws.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from components.k8s.cloudwatch_exporter import (
     EDGE_REGION,
     EDGE_SERVICE_ACCOUNT,
@@ -118,17 +117,20 @@ def render(*, preview: bool) -> StackGraph:
 
         def program() -> None:
             aws_provider = aws.Provider("aws", region="eu-west-1")
-            cluster = SimpleNamespace(
-                oidc_provider=SimpleNamespace(arn=pulumi.Output.from_input(PROVIDER_ARN)),
-                oidc_issuer=pulumi.Output.from_input(ISSUER),
+            # A component with the cluster's OIDC facts (the identity's former parent must be
+            # a resource).
+            cluster = pulumi.ComponentResource("test:eks:Cluster", "cluster")
+            cluster.oidc_provider = SimpleNamespace(  # type: ignore[attr-defined]
+                arn=pulumi.Output.from_input(PROVIDER_ARN)
             )
-            CloudWatchReaderRole(
+            cluster.oidc_issuer = pulumi.Output.from_input(ISSUER)  # type: ignore[attr-defined]
+            WorkloadIdentity(
                 "cw-edge",
-                CloudWatchReaderRoleArgs(
+                WorkloadIdentityArgs(
                     cluster=cast(KubernetesCluster, cluster),
                     namespace=NAMESPACE,
                     service_account=EDGE_SERVICE_ACCOUNT,
-                    region=EDGE_REGION,
+                    policy=json.dumps(metrics_read_policy(EDGE_REGION)),
                     tags={"environment": "prod"},
                 ),
                 opts=pulumi.ResourceOptions(providers={"aws": aws_provider}),
@@ -155,6 +157,6 @@ def test_only_the_exporters_service_account_can_assume_the_role(preview: bool) -
     assert findings_for(web_identity_trust_pinned, [role]) == []
     policy = one(graph, ROLE_POLICY)
     assert json.loads(policy.props["policy"]) == metrics_read_policy(EDGE_REGION)
-    component = one(graph, "ttbt2:aws:CloudWatchReaderRole")
+    component = one(graph, "ttbt2:aws:WorkloadIdentity")
     assert role.parent == policy.parent == component.urn
     assert role.props["tags"] == {"environment": "prod", "Name": "cw-edge"}

@@ -28,6 +28,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import pulumi
 import pulumi_aws as aws
@@ -82,6 +83,14 @@ class EgressRule:
     port: int
     cidr: str
     description: str
+
+
+def url_egress(address: str, description: str) -> list[EgressRule]:
+    """The rule a runner needs to reach ``address`` (a URL), none when HTTPS (443) covers it."""
+    port = urlsplit(address).port or HTTPS
+    if port == HTTPS:
+        return []
+    return [EgressRule(port, "0.0.0.0/0", description)]
 
 
 @dataclass(frozen=True)

@@ -6,26 +6,26 @@ on this runner; its first ``pulumi up`` is an admin's, from a machine with acces
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from dataclasses import dataclass
 
-from components.aws.ci_runner import CiRunner, CiRunnerArgs, EgressRule, project_name
+from components.aws.ci_runner import CiRunner, CiRunnerArgs, project_name, url_egress
 from config import Settings
 from stacks.layers.foundation import Foundation
 
 
-def vault_egress(address: str) -> list[EgressRule]:
-    """The runner's way to Vault: its port, when HTTPS (443) does not already cover it."""
-    port = urlsplit(address).port or 443
-    if port == 443:
-        return []
-    return [EgressRule(port, "0.0.0.0/0", "Vault: the deploy's login and secret reads")]
+@dataclass(frozen=True)
+class Ci:
+    """What the CI layer registered."""
+
+    runner: CiRunner | None
+    """The stack's CodeBuild runner; None when ``ttbt2:ciRunnerEnabled`` is off."""
 
 
-def ci_runner(cfg: Settings, base: Foundation) -> CiRunner | None:
-    """The stack's CodeBuild runner in its private subnets; None when ``ciRunnerEnabled`` is off."""
+def ci(cfg: Settings, base: Foundation) -> Ci:
+    """The stack's CodeBuild runner in its private subnets, admitted to the cluster's API."""
     if not cfg.ci_runner.enabled:
-        return None
-    return CiRunner(
+        return Ci(runner=None)
+    runner = CiRunner(
         f"{base.prefix}-ci-runner",
         CiRunnerArgs(
             project_name=project_name(base.prefix),
@@ -39,8 +39,11 @@ def ci_runner(cfg: Settings, base: Foundation) -> CiRunner | None:
             compute_type=cfg.ci_runner.compute_type,
             build_timeout_minutes=cfg.ci_runner.timeout_minutes,
             cluster_security_group_id=base.cluster.security_group_id,
-            extra_egress=vault_egress(cfg.vault.address),
+            extra_egress=url_egress(
+                cfg.vault.address, "Vault: the deploy's login and secret reads"
+            ),
             protect=base.protect,
         ),
         opts=base.on_aws,
     )
+    return Ci(runner=runner)

@@ -16,6 +16,7 @@ from components.aws.ci_runner import (
     connection_service,
     project_name,
     runner_label,
+    url_egress,
 )
 from components.aws.context import lookup
 from config import SettingsError, parse_raw
@@ -24,7 +25,6 @@ from offline.evaluate import evaluate
 from offline.graph import Resource, StackGraph
 from policies.ttbt2_policies import iam as iam_policies
 from policies.ttbt2_policies import network as network_policies
-from stacks.layers.ci import vault_egress
 from tests.conftest import STACKS, of_type, one, raw_settings
 
 SUBNETS = ["subnet-a", "subnet-b"]
@@ -216,10 +216,10 @@ def test_connection_arns() -> None:
         connection_service("arn:aws:iam::123456789012:role/x")
 
 
-def test_vault_port_is_opened_only_beyond_https() -> None:
-    assert [r.port for r in vault_egress("https://vault.example:8200")] == [8200]
-    assert vault_egress("https://vault.example") == []
-    assert vault_egress("https://vault.example:443/") == []
+def test_a_urls_port_is_opened_only_beyond_https() -> None:
+    assert [r.port for r in url_egress("https://vault.example:8200", "Vault")] == [8200]
+    assert url_egress("https://vault.example", "Vault") == []
+    assert url_egress("https://vault.example:443/", "Vault") == []
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -15,6 +15,7 @@ from pydantic.fields import FieldInfo
 from config.fields import Domain
 from config.models.access import AccessSettings
 from config.models.autoscaling import AutoscalingSettings
+from config.models.ci import CiRunnerSettings
 from config.models.clouds import AzureSettings, GcpSettings
 from config.models.cluster import ClusterSettings, NodeGroupSettings
 from config.models.data import CacheSettings, DatabaseSettings
@@ -53,6 +54,7 @@ class Settings(BaseModel):
     gcp: GcpSettings = Field(default_factory=GcpSettings)
     azure: AzureSettings = Field(default_factory=AzureSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
+    ci_runner: CiRunnerSettings = Field(default_factory=CiRunnerSettings)
 
     # --- derived views ------------------------------------------------------------------------
     @property

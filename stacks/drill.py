@@ -4,7 +4,8 @@
 with ``ttbt2:drill`` set, restores prod's latest recovery points into it, runs the smoke checks,
 records the achieved RTO and RPO, and destroys the stack. This program gives that restore a
 place to land and nothing more: a network like prod's, a key, the database subnet group and
-security group the restored instance joins, and a bucket for the restored user-data objects.
+security group the restored instance joins, a bucket for the restored user-data objects and,
+with ``ttbt2:ciRunnerEnabled``, a CI runner in the drill's private subnets for the restore job.
 The database instance itself is the restore (``aws rds restore-db-instance-to-point-in-time``),
 created and deleted by the workflow, so the drill measures the real restore.
 
@@ -19,6 +20,7 @@ import pulumi_aws as aws
 
 from components.aws import context
 from components.aws.bucket import SecureBucket, SecureBucketArgs
+from components.aws.ci_runner import CiRunner, CiRunnerArgs, EgressRule, project_name
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs
 from components.aws.network import Network, NetworkArgs
 from config import Settings
@@ -105,8 +107,51 @@ def build(cfg: Settings) -> None:
         ),
         opts=components,
     )
+    runner = _runner(cfg, prefix, network=network, ctx=ctx, tags=tags, opts=components)
     pulumi.export("environment", cfg.identity.environment)
     pulumi.export("vpcId", network.vpc_id)
+    if runner is not None:
+        pulumi.export("ciRunnerProject", runner.project.name)
+        pulumi.export("ciRunnerLabel", runner.label)
     pulumi.export("drillDbSubnetGroup", subnet_group.name)
     pulumi.export("drillDbSecurityGroupId", security_group.id)
     pulumi.export("userDataBucket", restored.id)
+
+
+def _runner(
+    cfg: Settings,
+    prefix: str,
+    *,
+    network: Network,
+    ctx: context.AwsContext,
+    tags: dict[str, str],
+    opts: pulumi.ResourceOptions,
+) -> CiRunner | None:
+    """The drill's own runner in its private subnets, destroyed with the drill.
+
+    The restore and smoke-check job runs there: the only place the restored database (isolated
+    subnets, no peering: the drill's CIDR is prod's) can be reached from.
+    """
+    if not cfg.ci_runner.enabled:
+        return None
+    return CiRunner(
+        f"{prefix}-ci-runner",
+        CiRunnerArgs(
+            project_name=project_name(prefix),
+            repository=cfg.ci_runner.repository,
+            connection_arn=cfg.ci_runner.connection_arn,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids,
+            context=ctx,
+            tags=tags,
+            log_retention_days=cfg.ci_runner.log_retention_days,
+            compute_type=cfg.ci_runner.compute_type,
+            build_timeout_minutes=cfg.ci_runner.timeout_minutes,
+            extra_egress=[
+                EgressRule(
+                    POSTGRES_PORT, cfg.network.vpc_cidr, "smoke checks of the restored database"
+                )
+            ],
+        ),
+        opts=opts,
+    )

@@ -12,6 +12,7 @@ import pulumi
 from components.vault.source import SecretSource
 from config import Settings
 from stacks.layers.addons import addons
+from stacks.layers.ci import Ci, ci
 from stacks.layers.clouds import Clouds, clouds
 from stacks.layers.data import Data, data
 from stacks.layers.foundation import Foundation, foundation
@@ -23,13 +24,14 @@ from stacks.layers.services import Services, services
 def build(cfg: Settings, secrets: SecretSource) -> None:
     """Register the environment described by ``cfg``, reading secrets from ``secrets``."""
     base = foundation(cfg)
+    runners = ci(cfg, base)
     stores = data(cfg, base, secrets)
     obs = observability_layer(cfg, base, stores, secrets)
     controllers = addons(cfg, base, stores, obs)
     apps = services(cfg, base, stores, obs, controllers, secrets=secrets)
     other_clouds = clouds(cfg, base, stores, apps)
     network_policies(cfg, base, obs, controllers.namespaces, apps.namespaces)
-    _export(cfg, base, stores, apps, other_clouds)
+    _export(cfg, base, stores, apps, other_clouds, runners=runners)
 
 
 def _export(
@@ -38,6 +40,8 @@ def _export(
     stores: Data,
     apps: Services,
     other_clouds: Clouds,
+    *,
+    runners: Ci,
 ) -> None:
     """The stack outputs the pipelines, runbooks and operators read."""
     pulumi.export("environment", cfg.identity.environment)
@@ -68,3 +72,7 @@ def _export(
     if other_clouds.analytics is not None:
         pulumi.export("analyticsDataset", other_clouds.analytics.dataset_id)
         pulumi.export("analyticsLandingBucket", other_clouds.analytics.bucket_name)
+    if runners.runner is not None:
+        # The runs-on label of the jobs that run pulumi against this stack (docs/ci-runners.md).
+        pulumi.export("ciRunnerProject", runners.runner.project.name)
+        pulumi.export("ciRunnerLabel", runners.runner.label)

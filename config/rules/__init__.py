@@ -16,6 +16,7 @@ from config.problems import Problem
 from config.rules import (
     access,
     autoscaling,
+    ci,
     clouds,
     cluster,
     data,
@@ -43,6 +44,7 @@ RULES: tuple[Rule, ...] = (
     *recovery.RULES,
     *autoscaling.RULES,
     *delivery.RULES,
+    *ci.RULES,
 )
 """Every rule, in the order their problems are reported."""
 

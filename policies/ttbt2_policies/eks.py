@@ -1,20 +1,28 @@
 """EKS clusters: encrypted secrets, all control-plane logs, an API endpoint kept off the internet.
 
 Checkov: CKV_AWS_58 (secrets), CKV_AWS_37 (logs), CKV_AWS_38 and CKV_AWS_39 (endpoint).
-Platform rule: an access scope to the application covers every namespace it runs in.
+Platform rule: an access scope to the application covers every namespace it runs in. A
+platform rule (DESIGN.md 2b, "nothing hollow"): a private endpoint is reached by a CI runner of
+the stack, or nothing could deploy, preview or refresh what runs in the cluster.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 
-from pulumi_policy import Policy, ResourceValidationArgs, StackValidationArgs
+from pulumi_policy import Policy, PolicyResource, ResourceValidationArgs, StackValidationArgs
 
 from .common import (
     MANDATORY,
     bool_prop,
+    is_mapping,
     is_open_cidr,
+    list_prop,
     mapping_prop,
+    number_prop,
+    referenced,
+    report_on,
     resource_policy,
     stack_policy,
     str_list_prop,
@@ -27,6 +35,13 @@ NAMESPACE = "kubernetes:core/v1:Namespace"
 APPLICATION_LABEL = ("ttbt2.io/tier", "application")
 """Label of the namespaces the application runs in (``components/aws/access.py`` sets it; the
 pack loads alone, so the value is repeated here and a test keeps both equal)."""
+CODEBUILD_PROJECT = "aws:codebuild/project:Project"
+CODEBUILD_WEBHOOK = "aws:codebuild/webhook:Webhook"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+RUNNER_EVENT = "WORKFLOW_JOB_QUEUED"
+"""The webhook event of CodeBuild's GitHub Actions runner mode."""
+HTTPS = 443
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 """Every control-plane log type EKS offers."""
 
@@ -87,6 +102,72 @@ def _endpoint_restricted(args: ResourceValidationArgs) -> Iterator[str]:
             f"the cluster API endpoint is open to the internet: {why} and "
             f"vpcConfig.publicAccessCidrs allows {', '.join(open_cidrs)}"
         )
+
+
+def _runner_mode(webhook: PolicyResource) -> bool:
+    """Whether a CodeBuild webhook starts builds for queued GitHub Actions jobs."""
+    for group in list_prop(webhook.props, "filterGroups") or []:
+        filters: Sequence[Any] = (group.get("filters") if is_mapping(group) else None) or []
+        for item in filters:
+            if not is_mapping(item) or item.get("type") != "EVENT":
+                continue
+            if RUNNER_EVENT in str(item.get("pattern", "")).split(","):
+                return True
+    return False
+
+
+def _runner_security_groups(resources: Sequence[PolicyResource]) -> set[str]:
+    """URNs of the security groups of CodeBuild projects in runner mode."""
+    projects = {
+        project.urn
+        for webhook in resources
+        if webhook.resource_type == CODEBUILD_WEBHOOK and _runner_mode(webhook)
+        for project in referenced(webhook, "projectName", {CODEBUILD_PROJECT})
+    }
+    return {
+        group.urn
+        for project in resources
+        if project.urn in projects
+        for group in referenced(project, "vpcConfig", {SECURITY_GROUP})
+    }
+
+
+def _admits_https(rule: PolicyResource) -> bool:
+    """Whether an ingress rule lets TCP 443 in."""
+    protocol = str_prop(rule.props, "ipProtocol")
+    if protocol in ("-1", "all"):
+        return True
+    low, high = number_prop(rule.props, "fromPort"), number_prop(rule.props, "toPort")
+    return (
+        protocol in ("tcp", "6") and low is not None and high is not None and low <= HTTPS <= high
+    )
+
+
+def _private_endpoint_reached(args: StackValidationArgs) -> Iterator[tuple[str, str | None]]:
+    runner_groups = _runner_security_groups(args.resources)
+    reached: set[str] = set()
+    for rule in args.resources:
+        if rule.resource_type != INGRESS_RULE:
+            continue
+        sources = referenced(rule, "referencedSecurityGroupId", {SECURITY_GROUP})
+        if any(g.urn in runner_groups for g in sources) and _admits_https(rule):
+            reached |= {c.urn for c in referenced(rule, "securityGroupId", {CLUSTER})}
+    for cluster in args.resources:
+        if cluster.resource_type != CLUSTER or cluster.urn in reached:
+            continue
+        yield from report_on(cluster.urn, _unreached(cluster))
+
+
+def _unreached(cluster: PolicyResource) -> Iterator[str]:
+    # A public endpoint (or the AWS default, public) is endpoint-not-public's business.
+    if bool_prop(cluster.props, "vpcConfig.endpointPublicAccess") is not False:
+        return
+    yield (
+        "the cluster API endpoint is private and no CI runner reaches it: no CodeBuild project "
+        f"in runner mode (a webhook with EVENT {RUNNER_EVENT}) whose security group the "
+        f"cluster's security group admits on TCP {HTTPS}; no pipeline could deploy, preview or "
+        "refresh what runs in the cluster (ttbt2:ciRunnerEnabled, docs/ci-runners.md)"
+    )
 
 
 secrets_encryption = resource_policy(
@@ -178,9 +259,22 @@ access_covers_application = stack_policy(
     check=_access_covers_application,
 )
 
+private_endpoint_reached_by_ci = stack_policy(
+    name="aws-eks-private-endpoint-ci-runner",
+    description=(
+        "Platform rule: a cluster whose API endpoint is private is reached by a CI runner of "
+        "the stack: a CodeBuild project in GitHub Actions runner mode (webhook event "
+        "WORKFLOW_JOB_QUEUED) whose security group the cluster's security group admits on "
+        "TCP 443."
+    ),
+    enforcement=MANDATORY,
+    check=_private_endpoint_reached,
+)
+
 POLICIES: list[Policy] = [
     secrets_encryption,
     control_plane_logging,
     endpoint_not_public,
     access_covers_application,
+    private_endpoint_reached_by_ci,
 ]

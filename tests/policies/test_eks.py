@@ -18,6 +18,7 @@ from policies.ttbt2_policies.eks import (
     access_covers_application,
     control_plane_logging,
     endpoint_not_public,
+    private_endpoint_reached_by_ci,
     secrets_encryption,
 )
 from tests.support.policies import UNKNOWN, findings_for, resource, violations
@@ -232,3 +233,78 @@ def test_the_plan_covers_each_service_namespace_in_dev_and_staging() -> None:
     stale = [association(g.scope, f"old-{group}") for group, gs in old.items() for g in gs]
     found = violations(findings_for(access_covers_application, [*NAMESPACES, *stale]))
     assert sorted(f.message.split()[3] for f in found) == ["old-qa", "old-stakeholders"]
+
+
+# --- a private endpoint is reached by a CI runner (stack rule) ----------------------------------
+
+PROJECT = "aws:codebuild/project:Project"
+WEBHOOK = "aws:codebuild/webhook:Webhook"
+GROUP = "aws:ec2/securityGroup:SecurityGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+RUNNER_FILTERS = [{"filters": [{"type": "EVENT", "pattern": "WORKFLOW_JOB_QUEUED"}]}]
+HTTPS_RULE = {"ipProtocol": "tcp", "fromPort": 443, "toPort": 443}
+
+
+def runner_stack(
+    *,
+    filter_groups: Any = RUNNER_FILTERS,
+    rule: dict[str, Any] | None = None,
+    rule_on_cluster: bool = True,
+    **cluster_changes: Any,
+) -> list[Resource]:
+    """A private cluster, a runner project in its VPC and the ingress rule between them."""
+    eks = cluster(**cluster_changes)
+    group = resource(GROUP, {"vpcId": "vpc-1"}, name="runner-sg")
+    project = resource(
+        PROJECT,
+        {"name": "ttbt2-dev-ci-runner", "vpcConfig": {"vpcId": "vpc-1", "subnets": ["s-1"]}},
+        dependencies=[group],
+    )
+    webhook_props = {"projectName": "ttbt2-dev-ci-runner"}
+    if filter_groups is not None:
+        webhook_props["filterGroups"] = filter_groups
+    webhook = resource(WEBHOOK, webhook_props, dependencies=[project])
+    ingress = resource(
+        INGRESS,
+        rule or HTTPS_RULE,
+        name="to-cluster-api",
+        dependencies=[eks, group] if rule_on_cluster else [group],
+    )
+    return [eks, group, project, webhook, ingress]
+
+
+def test_private_endpoint_reached_by_a_runner_is_compliant() -> None:
+    assert findings_for(private_endpoint_reached_by_ci, runner_stack()) == []
+    every_port = {"ipProtocol": "-1"}
+    assert findings_for(private_endpoint_reached_by_ci, runner_stack(rule=every_port)) == []
+
+
+@pytest.mark.parametrize(
+    "stack",
+    [
+        runner_stack(filter_groups=[{"filters": [{"type": "EVENT", "pattern": "PUSH"}]}]),
+        runner_stack(rule={"ipProtocol": "tcp", "fromPort": 22, "toPort": 22}),
+        runner_stack(rule_on_cluster=False),
+        [cluster()],
+    ],
+    ids=["not-runner-mode", "not-https", "rule-elsewhere", "no-runner"],
+)
+def test_private_endpoint_without_a_runner_path_is_a_violation(stack: list[Resource]) -> None:
+    [finding] = violations(findings_for(private_endpoint_reached_by_ci, stack))
+    assert finding.policy == "aws-eks-private-endpoint-ci-runner"
+    assert finding.urn == stack[0].urn
+    assert "no CI runner reaches it" in finding.message
+
+
+def test_a_webhook_without_filter_groups_is_no_runner() -> None:
+    found = findings_for(private_endpoint_reached_by_ci, runner_stack(filter_groups=None))
+    assert len(violations(found)) == 1
+
+
+def test_a_public_endpoint_needs_no_runner() -> None:
+    public = cluster(
+        vpcConfig__endpointPublicAccess=True, vpcConfig__publicAccessCidrs=["203.0.113.0/24"]
+    )
+    assert findings_for(private_endpoint_reached_by_ci, [public]) == []
+    # Left out, the endpoint is AWS's default (public): endpoint-not-public reports that.
+    assert findings_for(private_endpoint_reached_by_ci, [cluster(vpcConfig=None)]) == []

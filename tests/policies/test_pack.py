@@ -45,6 +45,7 @@ EXPECTED: dict[str, EnforcementLevel] = {
     "aws-eks-control-plane-logging": EnforcementLevel.MANDATORY,
     "aws-eks-endpoint-not-public": EnforcementLevel.MANDATORY,
     "aws-eks-access-covers-application": EnforcementLevel.MANDATORY,
+    "aws-eks-private-endpoint-ci-runner": EnforcementLevel.MANDATORY,
     "aws-iam-no-wildcard-actions": EnforcementLevel.MANDATORY,
     "aws-iam-no-wildcard-resources": EnforcementLevel.MANDATORY,
     "aws-iam-trust-no-wildcard-principal": EnforcementLevel.MANDATORY,
@@ -137,6 +138,7 @@ EXPECTED: dict[str, EnforcementLevel] = {
     "ttbt2-metric-provenance": EnforcementLevel.MANDATORY,
 }
 PLATFORM_RULES = {
+    "aws-eks-private-endpoint-ci-runner",
     "aws-required-tags",
     "aws-protect-stateful-resources",
     "aws-kms-key-deletion-window",
@@ -159,6 +161,7 @@ PLATFORM_RULES = {
     "ttbt2-metric-provenance",
 }
 STACK_POLICIES = {
+    "aws-eks-private-endpoint-ci-runner",
     "aws-vpc-flow-logs-enabled",
     "aws-vpc-default-security-group-managed",
     "aws-s3-bucket-encryption-kms",

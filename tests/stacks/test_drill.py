@@ -37,7 +37,7 @@ def test_drill_stack_has_the_restore_landing_zone_only(
     assert not any(t.startswith(("gcp:", "azure-native:", "kubernetes:")) for t in types)
     group = one(graph, "aws:rds/subnetGroup:SubnetGroup")
     assert all("isolated" in urn for urn in group.property_dependencies["subnetIds"])
-    (sg,) = of_type(graph, "aws:ec2/securityGroup:SecurityGroup")
+    sg = one(graph, "aws:ec2/securityGroup:SecurityGroup", "-db")
     (rule,) = sg.props["ingress"]
     assert (rule["fromPort"], rule["toPort"]) == (5432, 5432)
     assert rule["cidrBlocks"] == [
@@ -47,6 +47,24 @@ def test_drill_stack_has_the_restore_landing_zone_only(
     assert {"drillDbSubnetGroup", "drillDbSecurityGroupId", "userDataBucket"} <= set(outputs)
     # Everything can be destroyed at the end of the drill.
     assert not [r.name for r in graph.resources if r.option("protect")]
+
+
+def test_drill_stack_brings_its_own_runner_for_the_smoke_checks(
+    stack_file: Callable[..., Path], stacks: StackRenders
+) -> None:
+    """The restore job runs in the drill network: only from there is the database reachable."""
+    _, graph = _drill_graph(stack_file, stacks)
+    project = one(graph, "aws:codebuild/project:Project")
+    assert project.props["name"] == "ttbt2-drill-42-ci-runner"
+    assert graph.outputs["ciRunnerProject"]["value"] == "ttbt2-drill-42-ci-runner"
+    network = [u for u in project.property_dependencies["vpcConfig"] if "Subnet::" in u]
+    assert network and all("::ttbt2-drill-42-network-private-" in u for u in network)
+    egress = of_type(graph, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+    cidr = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())["config"]["ttbt2:vpcCidr"]
+    assert {(r.props["fromPort"], r.props["cidrIpv4"]) for r in egress} == {
+        (443, "0.0.0.0/0"),
+        (5432, cidr),
+    }
 
 
 def test_drill_stack_passes_the_pack_and_previews_clean(

@@ -239,6 +239,12 @@ def drill() -> dict[str, Any]:
     return load_workflow(DRILL)
 
 
+def _drill_step(drill: dict[str, Any], name: str) -> dict[str, Any]:
+    """The one step of that name, whichever of the drill's jobs runs it."""
+    (step,) = [s for job in drill["jobs"].values() for s in steps_of(job) if s.get("name") == name]
+    return step
+
+
 def test_drill_runs_quarterly_and_on_demand(drill: dict[str, Any]) -> None:
     assert set(drill["on"]) == {"schedule", "workflow_dispatch"}
     (schedule,) = drill["on"]["schedule"]
@@ -250,32 +256,34 @@ def test_drill_runs_quarterly_and_on_demand(drill: dict[str, Any]) -> None:
 
 def test_drill_uses_the_drill_environment_identity(drill: dict[str, Any]) -> None:
     """The drill environment's own deploy role; never production, never a preview identity."""
-    (job,) = drill["jobs"].values()
-    assert job["environment"] == "drill"
-    assert job["permissions"] == {"contents": "read", "id-token": "write"}
-    roles = [
-        s["with"]["role-to-assume"]
-        for s in steps_of(job)
-        if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials@")
-    ]
-    assert roles and set(roles) == {"${{ vars.AWS_DEPLOY_ROLE_ARN }}"}
-    assert "production" not in json.dumps(job)
-    assert job["env"]["STACK"] == "drill-${{ github.run_id }}"
+    assert set(drill["jobs"]) == {"prepare", "restore", "teardown"}
+    for job in drill["jobs"].values():
+        assert job["environment"] == "drill"
+        assert job["permissions"] == {"contents": "read", "id-token": "write"}
+        roles = [
+            s["with"]["role-to-assume"]
+            for s in steps_of(job)
+            if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials@")
+        ]
+        assert roles and set(roles) == {"${{ vars.AWS_DEPLOY_ROLE_ARN }}"}
+        assert "production" not in json.dumps(job)
+        assert job["env"]["STACK"] == "drill-${{ github.run_id }}"
 
 
 def test_drill_stack_comes_from_prod_with_the_switch(drill: dict[str, Any]) -> None:
-    (job,) = drill["jobs"].values()
+    job = drill["jobs"]["prepare"]
     run = _step(job, "Create the drill stack")["run"]
     assert 'pulumi stack init "$PULUMI_ORG/ttbt2-platform/$STACK"' in run
     assert '--copy-config-from "$PULUMI_ORG/ttbt2-platform/prod"' in run
     assert "ttbt2:drill true" in run
     assert "pulumi up" in run and "--policy-pack policies" in run
-    install = _step(job, "Install the Pulumi CLI")
-    assert f"--version {_sdk_version()}" in install["run"]
+    for job in (drill["jobs"]["prepare"], drill["jobs"]["teardown"]):
+        install = _step(job, "Install the Pulumi CLI")
+        assert f"--version {_sdk_version()}" in install["run"]
 
 
 def test_drill_restores_the_latest_recovery_points(drill: dict[str, Any]) -> None:
-    (job,) = drill["jobs"].values()
+    job = drill["jobs"]["restore"]
     db = _step(job, "Restore the database (latest restorable time)")["run"]
     assert "restore-db-instance-to-point-in-time" in db and "--use-latest-restorable-time" in db
     assert '--target-db-instance-identifier "$STACK"' in db
@@ -286,40 +294,66 @@ def test_drill_restores_the_latest_recovery_points(drill: dict[str, Any]) -> Non
 
 def test_drill_order_and_teardown(drill: dict[str, Any]) -> None:
     """Clock first; restores, smoke checks, result, upload; teardown always, after all of them."""
-    (job,) = drill["jobs"].values()
-    names = _names(job)
-    order = [
-        "Start the clock",
-        "Latest recovery points",
-        "Create the drill stack",
-        "Restore the database (latest restorable time)",
-        "Restore the user-data objects (latest versions)",
-        "Smoke checks",
-        "Achieved RTO and RPO",
-        "Upload the drill result",
-        "Tear down (restored instance, drill stack)",
-        "Check the objectives",
-    ]
-    assert [n for n in names if n in order] == order
-    assert names[0] == "Start the clock"
-    teardown = _step(job, "Tear down (restored instance, drill stack)")
+    jobs = drill["jobs"]
+    assert jobs["restore"]["needs"] == "prepare"
+    assert sorted(jobs["teardown"]["needs"]) == ["prepare", "restore"]
+    assert jobs["teardown"]["if"] == "always()"
+    order = {
+        "prepare": ["Start the clock", "Latest recovery points", "Create the drill stack"],
+        "restore": [
+            "Restore the database (latest restorable time)",
+            "Restore the user-data objects (latest versions)",
+            "Smoke checks",
+            "Achieved RTO and RPO",
+            "Upload the drill result",
+        ],
+        "teardown": ["Tear down (restored instance, drill stack)", "Check the objectives"],
+    }
+    for job_id, expected in order.items():
+        names = _names(jobs[job_id])
+        assert [n for n in names if n in expected] == expected, job_id
+    assert _names(jobs["prepare"])[0] == "Start the clock"
+    # The clock reaches the RTO of the restore job through the prepare job's outputs.
+    assert jobs["prepare"]["outputs"]["started"] == "${{ steps.clock.outputs.started }}"
+    assert jobs["restore"]["env"]["STARTED"] == "${{ needs.prepare.outputs.started }}"
+    teardown_job = jobs["teardown"]
+    names = _names(teardown_job)
+    teardown = _step(teardown_job, "Tear down (restored instance, drill stack)")
     assert teardown["if"] == "always()"
     assert "continue-on-error" not in teardown
     for refresh in (
         "Refresh AWS credentials for the teardown",
         "Refresh the Pulumi Cloud token for the teardown",
     ):
-        assert _step(job, refresh)["if"] == "always()"
+        assert _step(teardown_job, refresh)["if"] == "always()"
         assert names.index(refresh) < names.index(teardown["name"])
-    upload = _step(job, "Upload the drill result")
+    upload = _step(jobs["restore"], "Upload the drill result")
     assert action_name(upload["uses"]) == "actions/upload-artifact"
     assert upload["with"]["path"] == "drill/recovery-drill.json"
     assert upload["if"].startswith("always()")
+    download = _step(teardown_job, "Download the drill result")
+    assert download["with"]["name"] == upload["with"]["name"]
+    assert names.index(download["name"]) < names.index("Check the objectives")
+
+
+def test_drill_restore_runs_on_the_drill_stacks_own_runner(drill: dict[str, Any]) -> None:
+    """The restored database is reachable only from the drill network: its runner, not prod's."""
+    jobs = drill["jobs"]
+    assert jobs["restore"]["runs-on"] == (
+        "codebuild-ttbt2-drill-${{ github.run_id }}-ci-runner-"
+        "${{ github.run_id }}-${{ github.run_attempt }}"
+    )
+    for job_id in ("prepare", "teardown"):
+        assert jobs[job_id]["runs-on"] == (
+            "codebuild-ttbt2-prod-ci-runner-${{ github.run_id }}-${{ github.run_attempt }}"
+        )
+    # The prepare job fails unless the drill stack brought that runner.
+    create = _step(jobs["prepare"], "Create the drill stack")["run"]
+    assert '"ttbt2-$STACK-ci-runner"' in create and ".ciRunnerProject" in create
 
 
 def _run_result(drill: dict[str, Any], sandbox: Path, **env: str) -> dict[str, Any]:
-    (job,) = drill["jobs"].values()
-    step = _step(job, "Achieved RTO and RPO")
+    step = _drill_step(drill, "Achieved RTO and RPO")
     base = {
         "STACK": "drill-42",
         "GITHUB_RUN_ID": "42",
@@ -367,8 +401,7 @@ def test_drill_result_flags_missed_objectives(
 ) -> None:
     result = _run_result(drill, sandbox, **env)
     assert result["objectives_met"] is False
-    (job,) = drill["jobs"].values()
-    check = _step(job, "Check the objectives")
+    check = _drill_step(drill, "Check the objectives")
     proc = _bash(
         check["run"], {"RTO_TARGET_SECONDS": "7200", "RPO_TARGET_SECONDS": "3600"}, sandbox
     )
@@ -399,8 +432,7 @@ def test_drill_teardown(
     drill: dict[str, Any], sandbox: Path, restored: str, created: str, exists: bool
 ) -> None:
     """Deletes the restored instance, empties the bucket, destroys and removes the stack."""
-    (job,) = drill["jobs"].values()
-    step = _step(job, "Tear down (restored instance, drill stack)")
+    step = _drill_step(drill, "Tear down (restored instance, drill stack)")
     _fake(sandbox / "bin", "aws", _FAKE_AWS)
     _fake(sandbox / "bin", "pulumi", _FAKE_PULUMI)
     calls = sandbox / "calls"

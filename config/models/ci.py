@@ -1,0 +1,48 @@
+"""CI runners inside the VPC: where the jobs that run ``pulumi`` against the stack run."""
+
+from __future__ import annotations
+
+from config.fields import Domain, setting
+
+
+class CiRunnerSettings(Domain):
+    """The CodeBuild-hosted GitHub Actions runner of the stack (docs/ci-runners.md)."""
+
+    enabled: bool = setting(
+        False,
+        "Register a CodeBuild project in GitHub Actions runner mode in the private subnets, "
+        "for the jobs that run pulumi against this stack (its API endpoint is private).",
+        key="ciRunnerEnabled",
+    )
+    repository: str = setting(
+        "",
+        "HTTPS URL of the GitHub repository whose workflow jobs the runner takes "
+        "(https://github.com/<owner>/<repo>); required when the runner is enabled.",
+        key="ciRunnerRepository",
+    )
+    connection_arn: str = setting(
+        "",
+        "ARN of the CodeConnections (or CodeStar Connections) connection to GitHub, created "
+        "and authorised once by an admin; required when the runner is enabled.",
+        key="ciRunnerConnectionArn",
+    )
+    compute_type: str = setting(
+        "BUILD_GENERAL1_MEDIUM",
+        "CodeBuild compute type of each runner build (BUILD_GENERAL1_SMALL, _MEDIUM, _LARGE, "
+        "_XLARGE or _2XLARGE).",
+        key="ciRunnerComputeType",
+    )
+    timeout_minutes: int = setting(
+        120,
+        "Longest a runner build (one workflow job) may run, in minutes.",
+        key="ciRunnerTimeoutMinutes",
+        ge=5,
+        le=2160,
+    )
+    log_retention_days: int = setting(
+        90,
+        "Retention of the runner's build logs, in days.",
+        key="ciRunnerLogRetentionDays",
+        ge=1,
+        le=3653,
+    )

@@ -98,8 +98,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 "clientId": str(uuid.UUID(_suffix("deployer-client", 32))),
                 "objectId": str(uuid.UUID(_suffix("deployer-object", 32))),
             }, []
-        if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
+        answer = _aws_lookup(args)
+        if answer is not None:
+            return answer, []
         if args.token == "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
             email = "service-123456789012@gs-project-accounts.iam.gserviceaccount.com"
             project = args.args.get("project", "offline-project")
@@ -119,6 +120,26 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 "id": email,
             }, []
         return {}, [("token", f"the offline engine has no answer for invoke {args.token}")]
+
+
+ELB_ACCOUNTS = {"eu-west-1": "156460612806", "eu-central-1": "054676820928"}
+"""Elastic Load Balancing's log-delivery account of the regions the stacks use, as AWS
+publishes them (regions opened before August 2022 deliver access logs from such an account)."""
+
+
+def _aws_lookup(args: pulumi.runtime.MockCallArgs) -> dict[str, Any] | None:
+    """AWS facts that depend on the arguments alone: partition, prefix lists, ELB's account."""
+    if args.token == "aws:index/getPartition:getPartition":
+        return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+    if args.token == "aws:ec2/getManagedPrefixList:getManagedPrefixList":
+        # The AWS-managed lists have fixed names; the id is per region.
+        name = str(args.args.get("name", ""))
+        return {"id": f"pl-{_suffix(name, 8)}", "name": name, "addressFamily": "IPv4"}
+    if args.token == "aws:elb/getServiceAccount:getServiceAccount":
+        account = ELB_ACCOUNTS.get(str(args.args.get("region", "")))
+        if account is not None:
+            return {"id": account, "arn": f"arn:aws:iam::{account}:root"}
+    return None
 
 
 AZURE_SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001"
@@ -346,6 +367,11 @@ def _web_acl(c: _Ctx) -> dict[str, Any]:
     }
 
 
+def _eip(c: _Ctx) -> dict[str, Any]:
+    """An Elastic IP's address, in TEST-NET-2 (198.51.100.0/24), which is never routed."""
+    return {"publicIp": f"198.51.100.{int(_suffix(c.name, 8), 16) % 254 + 1}"}
+
+
 def _certificate(c: _Ctx) -> dict[str, Any]:
     """An ACM certificate's ARN, status and DNS validation records, one per distinct name."""
     state = c.state
@@ -474,6 +500,7 @@ _COMPUTED: dict[str, Callable[[_Ctx], dict[str, Any]]] = {
         "response-headers-policy"
     ),
     "aws:wafv2/webAcl:WebAcl": _web_acl,
+    "aws:ec2/eip:Eip": _eip,
     "aws:acm/certificate:Certificate": _certificate,
     # Its only outputs are its inputs; it has no ARN of its own.
     "aws:acm/certificateValidation:CertificateValidation": lambda _ctx: {},

@@ -17,6 +17,7 @@ from . import (
     elasticache,
     gcp,
     iam,
+    ingress,
     kms,
     kubernetes,
     network,
@@ -46,6 +47,7 @@ ALL_POLICIES: list[Policy] = [
     *gcp.POLICIES,
     *azure.POLICIES,
     *kubernetes.POLICIES,
+    *ingress.POLICIES,
     *recovery.POLICIES,
 ]
 """Every policy of the pack, in a stable order (module by module)."""

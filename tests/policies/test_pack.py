@@ -130,6 +130,9 @@ EXPECTED: dict[str, EnforcementLevel] = {
     "k8s-secrets-as-files": EnforcementLevel.MANDATORY,
     "k8s-service-account-token": EnforcementLevel.MANDATORY,
     "k8s-namespace-network-policy": EnforcementLevel.MANDATORY,
+    "k8s-alb-ingress-source-restricted": EnforcementLevel.MANDATORY,
+    "k8s-alb-ingress-access-logs": EnforcementLevel.MANDATORY,
+    "k8s-alb-ingress-deletion-protection": EnforcementLevel.MANDATORY,
     "ttbt2-recovery-point-objective": EnforcementLevel.MANDATORY,
 }
 PLATFORM_RULES = {
@@ -150,6 +153,9 @@ PLATFORM_RULES = {
     "aws-backup-no-deletion-grant",
     "aws-backup-vault-access-policy",
     "aws-iam-security-group-writes-conditioned",
+    "k8s-alb-ingress-source-restricted",
+    "k8s-alb-ingress-access-logs",
+    "k8s-alb-ingress-deletion-protection",
     "ttbt2-recovery-point-objective",
 }
 STACK_POLICIES = {

@@ -367,9 +367,9 @@ def _web_acl(c: _Ctx) -> dict[str, Any]:
     }
 
 
-def _eip(c: _Ctx) -> dict[str, Any]:
-    """An Elastic IP's address, in TEST-NET-2 (198.51.100.0/24), which is never routed."""
-    return {"publicIp": f"198.51.100.{int(_suffix(c.name, 8), 16) % 254 + 1}"}
+def _nat_gateway(c: _Ctx) -> dict[str, Any]:
+    """A NAT gateway's public address, in TEST-NET-3 (203.0.113.0/24), which is never routed."""
+    return {"publicIp": f"203.0.113.{int(_suffix(c.name, 8), 16) % 254 + 1}"}
 
 
 def _certificate(c: _Ctx) -> dict[str, Any]:
@@ -500,7 +500,7 @@ _COMPUTED: dict[str, Callable[[_Ctx], dict[str, Any]]] = {
         "response-headers-policy"
     ),
     "aws:wafv2/webAcl:WebAcl": _web_acl,
-    "aws:ec2/eip:Eip": _eip,
+    "aws:ec2/natGateway:NatGateway": _nat_gateway,
     "aws:acm/certificate:Certificate": _certificate,
     # Its only outputs are its inputs; it has no ARN of its own.
     "aws:acm/certificateValidation:CertificateValidation": lambda _ctx: {},

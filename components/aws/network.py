@@ -127,14 +127,12 @@ class Network(pulumi.ComponentResource):
             )
 
         nat_by_zone: dict[str, aws.ec2.NatGateway] = {}
-        nat_ips: list[pulumi.Output[str]] = []
         for zone, subnet in zip(args.zones, self.public_subnets, strict=True):
             if zone not in args.nat_zones:
                 continue
             eip = aws.ec2.Eip(
                 f"{name}-nat-eip-{zone}", domain="vpc", tags=tagged(f"nat-{zone}"), opts=child
             )
-            nat_ips.append(eip.public_ip)
             nat_by_zone[zone] = aws.ec2.NatGateway(
                 f"{name}-nat-{zone}",
                 allocation_id=eip.id,
@@ -187,9 +185,8 @@ class Network(pulumi.ComponentResource):
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in self.private_subnets])
         self.isolated_subnet_ids = pulumi.Output.all(*[s.id for s in self.isolated_subnets])
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in self.public_subnets])
-        # Where the cluster's traffic to the internet comes from (the edge lets it through
-        # when an audience limits who may use an environment).
-        self.nat_public_ips = pulumi.Output.all(*nat_ips)
+        # The cluster's internet egress, which an audience-limited edge admits.
+        self.nat_public_ips = pulumi.Output.all(*[n.public_ip for n in nat_by_zone.values()])
         self.register_outputs(
             {
                 "vpcId": self.vpc.id,

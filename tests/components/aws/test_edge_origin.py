@@ -166,7 +166,7 @@ def test_the_log_bucket_lets_elb_write_alb_logs_only(stack: str) -> None:
 def test_dev_and_staging_admit_their_audience_only(stack: str) -> None:
     graph = render(stack)
     audience = parse_raw(stack, raw_settings(stack)).edge.edge_allowed_cidrs
-    nat_addresses = of_type(graph, "aws:ec2/eip:Eip")
+    nat_addresses = of_type(graph, "aws:ec2/natGateway:NatGateway")
     ip_set = one(graph, IP_SET, "audience")
     assert ip_set.props["scope"] == "CLOUDFRONT"
     addresses = ip_set.props["addresses"]

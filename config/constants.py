@@ -24,6 +24,9 @@ ALERTMANAGER_CONSUMERS = (
 OPS_ROOM_CONSUMER = "alertmanager-ops-room-webhook-token"
 """Bearer token of the operations-room dashboard, needed only with alertOpsRoomWebhookUrl."""
 
+ORIGIN_VERIFY_CONSUMER = "cdn-origin-verify"
+"""Secret header CloudFront sends to the load balancer, which forwards nothing without it."""
+
 CLOUDWATCH_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
     2922, 3288, 3653,

@@ -249,10 +249,16 @@ def mask_secrets(value: Any) -> Any:
 
 
 def unwrap_secrets(value: Any) -> Any:
-    """Replace every secret envelope with its value, as the engine does before policies run."""
+    """Replace every secret envelope with its value, as the engine does before policies run.
+
+    A masked envelope (a graph read back from its file, where :func:`mask_secrets` left
+    ``[secret]``) becomes unknown: the value was never written, so a policy that needs it waits
+    for a preview, as it would for a value known only after apply.
+    """
     if isinstance(value, dict):
         if value.get(SECRET_SIG_KEY) == SECRET_SIG:
-            return unwrap_secrets(value.get("value"))
+            inner = value.get("value")
+            return UNKNOWN if inner == MASK else unwrap_secrets(inner)
         return {k: unwrap_secrets(v) for k, v in value.items()}
     if isinstance(value, list):
         return [unwrap_secrets(v) for v in value]

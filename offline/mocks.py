@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import pulumi
+from pulumi.runtime.rpc import UNKNOWN
 
 ACCOUNT_ID = "123456789012"
 """Account id the mocks report; never a real account."""
@@ -48,6 +49,11 @@ class PlatformMocks(pulumi.runtime.Mocks):
         # so even a preview (inputs only) must return it.
         state.update(_azure_output_shapes(typ, state))
         if self.preview:
+            # Outputs nested in an input block (an EKS cluster's vpcConfig.clusterSecurityGroupId)
+            # are unknown in a real preview; left out, the SDK would read them as known None.
+            region = self._provider_regions.get((args.provider or "").rsplit("::", 1)[-1])
+            computed = self._computed(typ, name, dict(state), region or self.region)
+            state.update(_nested_unknowns(state, computed))
             return "", state
         rid = f"{_short(typ)}-{_suffix(name)}"
         provider_id = (args.provider or "").rsplit("::", 1)[-1]
@@ -98,8 +104,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 "clientId": str(uuid.UUID(_suffix("deployer-client", 32))),
                 "objectId": str(uuid.UUID(_suffix("deployer-object", 32))),
             }, []
-        if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
+        answer = _aws_lookup(args)
+        if answer is not None:
+            return answer, []
         if args.token == "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
             email = "service-123456789012@gs-project-accounts.iam.gserviceaccount.com"
             project = args.args.get("project", "offline-project")
@@ -119,6 +126,42 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 "id": email,
             }, []
         return {}, [("token", f"the offline engine has no answer for invoke {args.token}")]
+
+
+def _nested_unknowns(state: dict[str, Any], computed: dict[str, Any]) -> dict[str, Any]:
+    """Input blocks of ``state`` with the outputs ``computed`` nests in them set to unknown.
+
+    Top-level outputs missing from a preview's state are unknown to the SDK already; only those
+    inside a block the inputs also set need the engine's unknown marker.
+    """
+    blocks: dict[str, Any] = {}
+    for key, value in computed.items():
+        given = state.get(key)
+        if isinstance(given, dict) and isinstance(value, dict):
+            missing = {k: UNKNOWN for k in value if k not in given}
+            if missing:
+                blocks[key] = {**given, **missing}
+    return blocks
+
+
+ELB_ACCOUNTS = {"eu-west-1": "156460612806", "eu-central-1": "054676820928"}
+"""Elastic Load Balancing's log-delivery account of the regions the stacks use, as AWS
+publishes them (regions opened before August 2022 deliver access logs from such an account)."""
+
+
+def _aws_lookup(args: pulumi.runtime.MockCallArgs) -> dict[str, Any] | None:
+    """AWS facts that depend on the arguments alone: partition, prefix lists, ELB's account."""
+    if args.token == "aws:index/getPartition:getPartition":
+        return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+    if args.token == "aws:ec2/getManagedPrefixList:getManagedPrefixList":
+        # The AWS-managed lists have fixed names; the id is per region.
+        name = str(args.args.get("name", ""))
+        return {"id": f"pl-{_suffix(name, 8)}", "name": name, "addressFamily": "IPv4"}
+    if args.token == "aws:elb/getServiceAccount:getServiceAccount":
+        account = ELB_ACCOUNTS.get(str(args.args.get("region", "")))
+        if account is not None:
+            return {"id": account, "arn": f"arn:aws:iam::{account}:root"}
+    return None
 
 
 AZURE_SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001"
@@ -346,6 +389,11 @@ def _web_acl(c: _Ctx) -> dict[str, Any]:
     }
 
 
+def _nat_gateway(c: _Ctx) -> dict[str, Any]:
+    """A NAT gateway's public address, in TEST-NET-3 (203.0.113.0/24), which is never routed."""
+    return {"publicIp": f"203.0.113.{int(_suffix(c.name, 8), 16) % 254 + 1}"}
+
+
 def _certificate(c: _Ctx) -> dict[str, Any]:
     """An ACM certificate's ARN, status and DNS validation records, one per distinct name."""
     state = c.state
@@ -474,6 +522,7 @@ _COMPUTED: dict[str, Callable[[_Ctx], dict[str, Any]]] = {
         "response-headers-policy"
     ),
     "aws:wafv2/webAcl:WebAcl": _web_acl,
+    "aws:ec2/natGateway:NatGateway": _nat_gateway,
     "aws:acm/certificate:Certificate": _certificate,
     # Its only outputs are its inputs; it has no ARN of its own.
     "aws:acm/certificateValidation:CertificateValidation": lambda _ctx: {},

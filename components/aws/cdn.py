@@ -7,6 +7,7 @@ web ACL's Bot Control rule group labels, counts and (for the clear cases) blocks
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,7 @@ from components.aws.bucket import SecureBucket, SecureBucketArgs
 from components.aws.context import AwsContext
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs, ServiceGrant
 from components.aws.logs import encrypted_log_group
-from config.constants import CLOUDWATCH_RETENTION_DAYS
+from config.constants import CLOUDWATCH_RETENTION_DAYS, ORIGIN_VERIFY_CONSUMER
 
 CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 """AWS managed cache policy "CachingDisabled": nothing is cached, nothing is in the key."""
@@ -69,7 +70,15 @@ REDACTED_HEADERS = ("authorization", "cookie")
 WAF matches single-header names in lower case."""
 
 BLOCKED_IP_RULE = "blocked-ip-set"
-"""The first rule of the web ACL: sources on the blocked-IP set, added by hand from a runbook."""
+"""Sources on the blocked-IP set, added by hand from a runbook."""
+
+ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
+"""Header CloudFront adds to every request to the API origin, with the secret value."""
+ORIGIN_SECRET_LENGTHS = (32, 128)
+"""Long enough not to be guessed; WAF compares up to 200 bytes, CloudFront sends up to 1783."""
+
+AUDIENCE_RULE = "audience-allow-list"
+"""dev and staging only: the first rule, blocking every viewer outside the audience's networks."""
 
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAmazonIpReputationList",
@@ -124,6 +133,14 @@ class CdnArgs:
     ``waf_log_retention_days`` is how long the WAF request log (CloudWatch Logs, us-east-1) is
     kept, one of the retentions CloudWatch accepts. ``blocked_ip_set_name`` names the WAF IP
     set the runbooks add hostile sources to (empty: ``<name>-blocked``).
+
+    ``origin_secret`` (from Vault) is sent to the API origin as the :data:`ORIGIN_VERIFY_HEADER`
+    header, and a regional web ACL (``origin_web_acl_arn``, attached to the load balancer by
+    its Ingresses, ``components/k8s/alb.py``) blocks every request without it.
+    ``audience_cidrs`` limits the whole distribution (API and static assets) to those networks
+    (dev: developers, staging: QA and selected stakeholders; empty: everyone, as in prod), with
+    ``audience_egress_ips`` (the VPC's NAT addresses, so in-cluster probes of the public URL
+    pass) allowed as well.
     """
 
     context: AwsContext
@@ -141,6 +158,9 @@ class CdnArgs:
     api_cache_ttl_seconds: int = 60
     waf_log_retention_days: int = 90
     blocked_ip_set_name: str = ""
+    origin_secret: pulumi.Input[str] | None = None
+    audience_cidrs: Sequence[str] = ()
+    audience_egress_ips: pulumi.Input[Sequence[str]] | None = None
     protect: bool = False
 
     def __post_init__(self) -> None:
@@ -173,6 +193,41 @@ class CdnArgs:
         for path in (*self.api_public_paths, *self.static_paths):
             if not path.startswith("/"):
                 raise ValueError(f"path patterns start with '/', got {path!r}")
+        audience_networks(self.audience_cidrs)
+
+
+def check_origin_secret(value: str) -> str:
+    """``value`` when it can serve as the origin header's value, else a ValueError."""
+    low, high = ORIGIN_SECRET_LENGTHS
+    if not low <= len(value) <= high:
+        raise ValueError(
+            f"Vault consumer {ORIGIN_VERIFY_CONSUMER}: the origin header value must be "
+            f"{low} to {high} characters, got {len(value)}"
+        )
+    if any(not c.isascii() or not c.isprintable() or c.isspace() for c in value):
+        raise ValueError(
+            f"Vault consumer {ORIGIN_VERIFY_CONSUMER}: the origin header value may hold only "
+            "printable ASCII characters, without spaces"
+        )
+    return value
+
+
+def audience_networks(cidrs: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``cidrs`` split into IPv4 and IPv6 networks, or a ValueError naming the bad one.
+
+    WAF IP sets take networks of prefix length 1 or more, written without host bits.
+    """
+    v4: list[str] = []
+    v6: list[str] = []
+    for cidr in cidrs:
+        try:
+            network = ipaddress.ip_network(cidr, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"audience CIDR {cidr!r} is not a network address: {exc}") from None
+        if network.prefixlen == 0:
+            raise ValueError(f"audience CIDR {cidr!r} admits everyone: leave the list empty")
+        (v4 if network.version == 4 else v6).append(str(network))
+    return v4, v6
 
 
 class Cdn(pulumi.ComponentResource):
@@ -232,8 +287,18 @@ class Cdn(pulumi.ComponentResource):
         self.blocked_ip_set = self._blocked_ip_set(name, args, tags, edge)
         # The web ACL's CloudWatch metric name: the WebACL dimension of its AWS/WAFV2 metrics.
         self.web_acl_metric_name = f"{name}-waf"
+        self.audience_ip_sets = self._audience_ip_sets(name, args, tags, edge)
         self.web_acl = self._web_acl(name, args, tags, edge)
-        self.waf_log_group = self._waf_logging(name, args, edge)
+        self.waf_log_group = self._waf_logging(
+            name,
+            args,
+            acl=self.web_acl,
+            region=EDGE_REGION,
+            opts=edge,
+            key_opts=pulumi.ResourceOptions(parent=self, providers={"aws": args.edge_provider}),
+        )
+        # The load balancer's own web ACL lets through only what carries the origin header.
+        self.origin_web_acl = self._origin_web_acl(name, args, tags, child)
         certificate_arn = self._certificate(name, args, tags, edge, child)
 
         # The bucket policy pins CloudFront's read grant to this distribution, and the
@@ -283,6 +348,7 @@ class Cdn(pulumi.ComponentResource):
         self.distribution_arn = self.distribution.arn
         self.static_bucket_name = static.bucket.bucket
         self.web_acl_arn = self.web_acl.arn
+        self.origin_web_acl_arn = None if self.origin_web_acl is None else self.origin_web_acl.arn
         self.blocked_ip_set_arn = self.blocked_ip_set.arn
         self.waf_log_group_name = self.waf_log_group.name
         self.register_outputs(
@@ -358,6 +424,7 @@ class Cdn(pulumi.ComponentResource):
                 cloudfront.DistributionOriginArgs(
                     origin_id=api_origin,
                     domain_name=args.api_origin_host,
+                    custom_headers=self._origin_headers(args),
                     custom_origin_config=cloudfront.DistributionOriginCustomOriginConfigArgs(
                         http_port=80,
                         https_port=443,
@@ -464,6 +531,92 @@ class Cdn(pulumi.ComponentResource):
             opts=child,
         )
 
+    @staticmethod
+    def _origin_headers(
+        args: CdnArgs,
+    ) -> list[cloudfront.DistributionOriginCustomHeaderArgs] | None:
+        """The secret origin header, which the load balancer's rules require."""
+        if args.origin_secret is None:
+            return None
+        return [
+            cloudfront.DistributionOriginCustomHeaderArgs(
+                name=ORIGIN_VERIFY_HEADER, value=pulumi.Output.secret(args.origin_secret)
+            )
+        ]
+
+    def _audience_ip_sets(
+        self, name: str, args: CdnArgs, tags: dict[str, str], edge: pulumi.ResourceOptions
+    ) -> list[wafv2.IpSet]:
+        """The audience's networks, one IP set per address family; none when public.
+
+        Decision: the audience is enforced here, on the CloudFront web ACL, not on the load
+        balancer. Every request reaches the load balancer from CloudFront, so the source
+        address the load balancer (or a regional WAF) sees is CloudFront's; only the viewer's
+        X-Forwarded-For would tell, and its leading entries are whatever the viewer wrote.
+        CloudFront's WAF sees the viewer's own address, and it also covers the static assets,
+        which never reach the load balancer.
+        """
+        v4, v6 = audience_networks(args.audience_cidrs)
+        if not v4 and not v6:
+            return []
+        egress = pulumi.Output.from_input(args.audience_egress_ips or []).apply(
+            lambda ips: [f"{ip}/32" for ip in ips]
+        )
+        sets: list[wafv2.IpSet] = []
+        for version, networks, extra in (("IPV4", v4, egress), ("IPV6", v6, None)):
+            if not networks and extra is None:
+                continue
+            set_name = f"{name}-audience-{version.lower()}"
+            addresses: pulumi.Input[Sequence[str]] = networks
+            if extra is not None:
+                addresses = _merged(networks, extra)
+            sets.append(
+                wafv2.IpSet(
+                    set_name,
+                    name=set_name,
+                    description=f"Who may use {name} ({version}): its audience's networks",
+                    scope="CLOUDFRONT",
+                    ip_address_version=version,
+                    addresses=addresses,
+                    tags={**tags, "Name": set_name},
+                    opts=edge,
+                )
+            )
+        return sets
+
+    def _audience_rule(
+        self, visibility: Callable[[str], wafv2.WebAclRuleVisibilityConfigArgs]
+    ) -> list[wafv2.WebAclRuleArgs]:
+        """Block every viewer outside the audience's IP sets; nothing when public."""
+        if not self.audience_ip_sets:
+            return []
+        matches = [
+            wafv2.WebAclRuleStatementArgs(
+                ip_set_reference_statement=wafv2.WebAclRuleStatementIpSetReferenceStatementArgs(
+                    arn=ip_set.arn
+                )
+            )
+            for ip_set in self.audience_ip_sets
+        ]
+        inside = (
+            matches[0]
+            if len(matches) == 1
+            else wafv2.WebAclRuleStatementArgs(
+                or_statement=wafv2.WebAclRuleStatementOrStatementArgs(statements=matches)
+            )
+        )
+        return [
+            wafv2.WebAclRuleArgs(
+                name=AUDIENCE_RULE,
+                priority=0,
+                action=wafv2.WebAclRuleActionArgs(block=wafv2.WebAclRuleActionBlockArgs()),
+                statement=wafv2.WebAclRuleStatementArgs(
+                    not_statement=wafv2.WebAclRuleStatementNotStatementArgs(statement=inside)
+                ),
+                visibility_config=visibility(AUDIENCE_RULE),
+            )
+        ]
+
     def _blocked_ip_set(
         self, name: str, args: CdnArgs, tags: dict[str, str], edge: pulumi.ResourceOptions
     ) -> wafv2.IpSet:
@@ -486,29 +639,37 @@ class Cdn(pulumi.ComponentResource):
         )
 
     def _waf_logging(
-        self, name: str, args: CdnArgs, edge: pulumi.ResourceOptions
+        self,
+        name: str,
+        args: CdnArgs,
+        *,
+        acl: wafv2.WebAcl,
+        region: str,
+        opts: pulumi.ResourceOptions,
+        key_opts: pulumi.ResourceOptions,
+        redacted: Sequence[str] = REDACTED_HEADERS,
     ) -> aws.cloudwatch.LogGroup:
-        """Every request the web ACL sees, to a KMS-encrypted log group in us-east-1.
+        """Every request ``acl`` sees, to a KMS-encrypted log group ``aws-waf-logs-<name>``.
 
-        WAF logs a CLOUDFRONT-scope web ACL only to destinations in us-east-1, named
-        ``aws-waf-logs-*``; the key lives there too, since CloudWatch Logs uses keys of its own
-        region only. The Authorization and Cookie headers are redacted.
+        WAF logs a web ACL only to destinations of its own region (us-east-1 for CLOUDFRONT
+        scope), named ``aws-waf-logs-*``; the key lives there too, since CloudWatch Logs uses
+        keys of its own region only. ``redacted`` headers (credentials) are left out.
         """
         group_name = f"{WAF_LOG_GROUP_PREFIX}{name}"
         key = EncryptionKey(
             f"{name}-waf-logs",
             EncryptionKeyArgs(
-                description=f"WAF request log of {name} (CloudWatch Logs, {EDGE_REGION})",
+                description=f"WAF request log of {name} (CloudWatch Logs, {region})",
                 context=AwsContext(
                     account_id=args.context.account_id,
                     partition=args.context.partition,
-                    region=EDGE_REGION,
+                    region=region,
                 ),
                 tags=args.tags,
                 protect=args.protect,
                 log_group_patterns=[group_name],
             ),
-            opts=pulumi.ResourceOptions(parent=self, providers={"aws": args.edge_provider}),
+            opts=key_opts,
         )
         group = encrypted_log_group(
             f"{name}-waf-logs",
@@ -516,11 +677,11 @@ class Cdn(pulumi.ComponentResource):
             retention_days=args.waf_log_retention_days,
             kms_key_arn=key.arn,
             tags=args.tags,
-            opts=edge,
+            opts=opts,
         )
         wafv2.WebAclLoggingConfiguration(
             f"{name}-waf-logging",
-            resource_arn=self.web_acl.arn,
+            resource_arn=acl.arn,
             log_destination_configs=[group.arn],
             redacted_fields=[
                 wafv2.WebAclLoggingConfigurationRedactedFieldArgs(
@@ -528,19 +689,91 @@ class Cdn(pulumi.ComponentResource):
                         name=header
                     )
                 )
-                for header in REDACTED_HEADERS
+                for header in redacted
             ],
-            opts=edge,
+            opts=opts,
         )
         return group
+
+    def _origin_web_acl(
+        self, name: str, args: CdnArgs, tags: dict[str, str], child: pulumi.ResourceOptions
+    ) -> wafv2.WebAcl | None:
+        """The regional web ACL of the API origin's load balancer; None without the secret.
+
+        Decision: the origin header is checked here rather than by a listener-rule condition
+        on the Ingresses. A condition would write the secret into every Ingress (readable by
+        whoever may read Ingresses, and shown by Argo CD), and an Ingress group takes one
+        default action from one Ingress only. WAF also compares the value case-sensitively
+        (ALB conditions do not) and answers 403 to everything else; the header is redacted
+        from its log.
+        """
+        if args.origin_secret is None:
+            return None
+        secret = pulumi.Output.secret(args.origin_secret).apply(check_origin_secret)
+        acl_name = f"{name}-origin"
+        rule = "from-cloudfront"
+        acl = wafv2.WebAcl(
+            f"{name}-origin-waf",
+            name=acl_name,
+            description=f"Requests to the API origin of {name} must come through its CloudFront",
+            scope="REGIONAL",
+            default_action=wafv2.WebAclDefaultActionArgs(
+                block=wafv2.WebAclDefaultActionBlockArgs()
+            ),
+            rules=[
+                wafv2.WebAclRuleArgs(
+                    name=rule,
+                    priority=0,
+                    action=wafv2.WebAclRuleActionArgs(allow=wafv2.WebAclRuleActionAllowArgs()),
+                    statement=wafv2.WebAclRuleStatementArgs(
+                        byte_match_statement=wafv2.WebAclRuleStatementByteMatchStatementArgs(
+                            field_to_match=wafv2.WebAclRuleStatementByteMatchStatementFieldToMatchArgs(
+                                single_header=wafv2.WebAclRuleStatementByteMatchStatementFieldToMatchSingleHeaderArgs(
+                                    name=ORIGIN_VERIFY_HEADER.lower()
+                                )
+                            ),
+                            positional_constraint="EXACTLY",
+                            search_string=secret,
+                            text_transformations=[
+                                wafv2.WebAclRuleStatementByteMatchStatementTextTransformationArgs(
+                                    priority=0, type="NONE"
+                                )
+                            ],
+                        )
+                    ),
+                    visibility_config=wafv2.WebAclRuleVisibilityConfigArgs(
+                        cloudwatch_metrics_enabled=True,
+                        metric_name=f"{acl_name}-{rule}",
+                        sampled_requests_enabled=True,
+                    ),
+                )
+            ],
+            visibility_config=wafv2.WebAclVisibilityConfigArgs(
+                cloudwatch_metrics_enabled=True,
+                metric_name=acl_name,
+                sampled_requests_enabled=True,
+            ),
+            tags={**tags, "Name": acl_name},
+            opts=child,
+        )
+        self._waf_logging(
+            acl_name,
+            args,
+            acl=acl,
+            region=args.context.region,
+            opts=child,
+            key_opts=child,
+            redacted=(*REDACTED_HEADERS, ORIGIN_VERIFY_HEADER.lower()),
+        )
+        return acl
 
     def _web_acl(
         self, name: str, args: CdnArgs, tags: dict[str, str], edge: pulumi.ResourceOptions
     ) -> wafv2.WebAcl:
-        """The blocked-IP set, the rate limit per IP, then the AWS managed groups.
+        """The audience (dev, staging), the blocked-IP set, the rate limit, the managed groups.
 
-        Every rule has metrics and samples. The blocked set goes first: it is the cheapest
-        check, and a blocked source should not count against anyone's rate limit.
+        Every rule has metrics and samples. The IP checks go first: they are the cheapest, and
+        a blocked source should not count against anyone's rate limit.
         """
 
         def visibility(metric: str) -> wafv2.WebAclRuleVisibilityConfigArgs:
@@ -550,10 +783,11 @@ class Cdn(pulumi.ComponentResource):
                 sampled_requests_enabled=True,
             )
 
-        rules = [
+        rules = [*self._audience_rule(visibility)]
+        rules += [
             wafv2.WebAclRuleArgs(
                 name=BLOCKED_IP_RULE,
-                priority=0,
+                priority=len(rules),
                 action=wafv2.WebAclRuleActionArgs(block=wafv2.WebAclRuleActionBlockArgs()),
                 statement=wafv2.WebAclRuleStatementArgs(
                     ip_set_reference_statement=wafv2.WebAclRuleStatementIpSetReferenceStatementArgs(
@@ -564,7 +798,7 @@ class Cdn(pulumi.ComponentResource):
             ),
             wafv2.WebAclRuleArgs(
                 name="rate-limit-per-ip",
-                priority=1,
+                priority=len(rules) + 1,
                 action=wafv2.WebAclRuleActionArgs(block=wafv2.WebAclRuleActionBlockArgs()),
                 statement=wafv2.WebAclRuleStatementArgs(
                     rate_based_statement=wafv2.WebAclRuleStatementRateBasedStatementArgs(
@@ -723,6 +957,11 @@ def _managed_group(group: str) -> wafv2.WebAclRuleStatementManagedRuleGroupState
         managed_rule_group_configs=configs,
         rule_action_overrides=overrides or None,
     )
+
+
+def _merged(networks: list[str], more: pulumi.Output[list[str]]) -> pulumi.Output[list[str]]:
+    """``networks`` and ``more``, once each, sorted (an IP set's order means nothing)."""
+    return more.apply(lambda extra: sorted({*networks, *extra}))
 
 
 def _failed(reason: Exception) -> pulumi.Output[str]:

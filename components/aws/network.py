@@ -185,6 +185,8 @@ class Network(pulumi.ComponentResource):
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in self.private_subnets])
         self.isolated_subnet_ids = pulumi.Output.all(*[s.id for s in self.isolated_subnets])
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in self.public_subnets])
+        # The cluster's internet egress, which an audience-limited edge admits.
+        self.nat_public_ips = pulumi.Output.all(*[n.public_ip for n in nat_by_zone.values()])
         self.register_outputs(
             {
                 "vpcId": self.vpc.id,

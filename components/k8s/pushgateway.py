@@ -6,11 +6,14 @@ scrapes them from here with ``honorLabels`` (the job, environment and service la
 pipeline's), and the Deployments dashboard and the delivery alerts
 (``components/monitoring/alerts.py``) count them.
 
-The pipeline runs on GitHub's runners, outside the VPC, so the gateway is published on the
-environment's load balancer under ``/pushgateway``, over HTTPS, behind basic authentication:
-the ``web.yml`` (with the bcrypt hash of the pipeline's password) comes from Vault as the
-``pushgateway-web-config`` consumer and is mounted, never written in config. Metrics are kept
-on a small volume so a restart does not reset the counters the pipeline increments.
+The gateway is internal: it has an ALB of its own (group ``ttbt2-<env>-internal``, scheme
+``internal``) that admits the VPC only, and serves ``/pushgateway`` there over HTTPS, behind
+basic authentication. The pipeline's deployment jobs push to it from self-hosted runners inside
+the VPC; they reach the internal ALB by a private DNS name that its certificate covers (see
+docs/pipelines.md). The ``web.yml`` (with the bcrypt hash of the pipeline's password) comes from
+Vault as the ``pushgateway-web-config`` consumer and is mounted, never written in config.
+Metrics are kept on a small volume so a restart does not reset the counters the pipeline
+increments.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.dependencies import inherited_depends_on
+from components.k8s.alb import AlbGroup, group_annotations
 from components.k8s.pod_security import container_security_context, pod_security_context
 
 IMAGE = "prom/pushgateway:v1.11.1"
@@ -53,9 +57,21 @@ class PushgatewayArgs:
     certificate_arn: pulumi.Input[str]
     vpc_cidr: str
     alb_group: str
-    host: str
+    host: str = ""
+    log_bucket: pulumi.Input[str] | None = None
+    deletion_protection: bool = False
     namespace: str = "monitoring"
     storage_gb: int = 1
+
+    @property
+    def load_balancer(self) -> AlbGroup:
+        """The gateway's internal ALB."""
+        return AlbGroup.internal(
+            self.alb_group,
+            (self.vpc_cidr,),
+            log_bucket=self.log_bucket,
+            deletion_protection=self.deletion_protection,
+        )
 
     def __post_init__(self) -> None:
         if not 1 <= self.storage_gb <= 20:
@@ -118,12 +134,13 @@ def deployment_spec() -> dict[str, Any]:
 
 
 def ingress_spec(args: PushgatewayArgs) -> dict[str, Any]:
-    """``/pushgateway`` on the shared load balancer, HTTPS only."""
+    """``/pushgateway`` on the internal load balancer, HTTPS only."""
+    host = {"host": args.host} if args.host else {}
     return {
         "ingressClassName": "alb",
         "rules": [
             {
-                "host": args.host,
+                **host,
                 "http": {
                     "paths": [
                         {
@@ -235,12 +252,8 @@ class Pushgateway(pulumi.ComponentResource):
             metadata=meta(
                 NAME,
                 annotations={
-                    "alb.ingress.kubernetes.io/group.name": args.alb_group,
-                    "alb.ingress.kubernetes.io/scheme": "internet-facing",
+                    **group_annotations(args.load_balancer, args.certificate_arn),
                     "alb.ingress.kubernetes.io/target-type": "ip",
-                    "alb.ingress.kubernetes.io/listen-ports": '[{"HTTPS": 443}]',
-                    "alb.ingress.kubernetes.io/certificate-arn": args.certificate_arn,
-                    "alb.ingress.kubernetes.io/ssl-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
                     "alb.ingress.kubernetes.io/healthcheck-path": f"{ROUTE_PREFIX}/-/healthy",
                 },
             ),

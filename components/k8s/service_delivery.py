@@ -42,6 +42,7 @@ from components.delivery.rollback import (
     SCRAPE_INTERVAL_SECONDS,
 )
 from components.delivery.spec import ServiceSpec
+from components.k8s.alb import AlbGroup, group_annotations
 from components.k8s.blackbox import EXPORTER_LABELS as PROBER_LABELS
 from components.k8s.metrics import PROMETHEUS_CHART
 from components.k8s.network_rules import dns_egress, https_egress, namespace_selector
@@ -55,8 +56,6 @@ from components.k8s.pod_security import (
 ROLLOUTS_API = "argoproj.io/v1alpha1"
 VPA_API = "autoscaling.k8s.io/v1"
 MONITORING_API = "monitoring.coreos.com/v1"
-SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-"""TLS 1.3 and 1.2 with forward-secret ciphers only."""
 RATE_WINDOW = "1m"
 """Window of the analysis queries: four scrapes, short enough that a bad canary shows at once."""
 DATABASE_PORTS = (5432, 6379)
@@ -87,7 +86,10 @@ class ServiceDeliveryArgs:
     ``role_arn`` is the service's IRSA role (created by the caller, trusting
     ``system:serviceaccount:<name>:<name>``); ``certificate_arn`` the ACM certificate of the
     ALB listener; ``prometheus_url`` the in-cluster Prometheus the analysis queries;
-    ``alb_group`` the ALB every service of the environment shares (default ``ttbt2-<env>``).
+    ``alb_group`` the ALB every service of the environment shares (default ``ttbt2-<env>``);
+    ``alb`` describes it (public behind CloudFront, its access logs; see
+    :mod:`components.k8s.alb`). Without ``alb`` the Ingress is on an *internal* ALB of that
+    group, reachable from the VPC only: a service is never published without a restriction.
     ``crd_dependencies`` are the resources that install the Argo Rollouts, VPA and
     prometheus-operator CRDs (Helm releases), which the custom resources wait for.
     """
@@ -110,15 +112,27 @@ class ServiceDeliveryArgs:
     prober_namespace: str = ""
     """Namespace of the blackbox exporter (:mod:`components.k8s.blackbox`), whose pods then
     reach the service's port (the in-cluster probes of its health path); empty: none."""
+    alb: AlbGroup | None = None
     rollout_by_gitops: bool = False
     """Argo CD applies the Rollout from the configuration repository (where each release
     changes the image through a reviewed pull request); everything around it stays here. The
     Rollout's manifest is still built (``manifests``), for the repository's first commit."""
 
+    def __post_init__(self) -> None:
+        if self.alb is not None and self.alb_group and self.alb.name != self.alb_group:
+            raise ValueError(f"alb_group {self.alb_group!r} differs from alb {self.alb.name!r}")
+
     @property
     def group(self) -> str:
         """The ALB group name."""
+        if self.alb is not None:
+            return self.alb.name
         return self.alb_group or f"ttbt2-{self.environment}"
+
+    @property
+    def load_balancer(self) -> AlbGroup:
+        """The ALB of the service: ``alb``, or an internal one reachable from the VPC."""
+        return self.alb or AlbGroup.internal(self.group, (self.vpc_cidr,))
 
 
 def _meta(name: str, namespace: str, labels: dict[str, str], **extra: Any) -> dict[str, Any]:
@@ -521,17 +535,17 @@ def _service_manifest(
 
 
 def _ingress_manifest(args: ServiceDeliveryArgs, labels: dict[str, str]) -> dict[str, Any]:
-    """The ALB Ingress: HTTPS only, the public paths and the health path to the root Service."""
+    """The ALB Ingress: HTTPS only, the public paths and the health path to the root Service.
+
+    The load balancer's sources, web ACL and attributes are the group's
+    (:func:`components.k8s.alb.group_annotations`).
+    """
     svc = args.service
     name = svc.name
     annotations: dict[str, Any] = {
         **_NO_WAIT,
-        "alb.ingress.kubernetes.io/group.name": args.group,
-        "alb.ingress.kubernetes.io/scheme": "internet-facing",
+        **group_annotations(args.load_balancer, args.certificate_arn),
         "alb.ingress.kubernetes.io/target-type": "ip",
-        "alb.ingress.kubernetes.io/listen-ports": '[{"HTTPS": 443}]',
-        "alb.ingress.kubernetes.io/certificate-arn": args.certificate_arn,
-        "alb.ingress.kubernetes.io/ssl-policy": SSL_POLICY,
         "alb.ingress.kubernetes.io/backend-protocol": "HTTP",
         "alb.ingress.kubernetes.io/healthcheck-path": svc.health_path,
         "alb.ingress.kubernetes.io/target-group-attributes": (

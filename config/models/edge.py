@@ -64,3 +64,10 @@ class EdgeSettings(Domain):
         key="accessLogRetentionDays",
         ge=1,
     )
+    edge_allowed_cidrs: list[str] = setting(
+        [],
+        "Networks (IPv4/IPv6 CIDRs) of the environment's audience; the CloudFront WAF blocks "
+        "every other viewer. Required in dev (developers) and staging (QA, selected "
+        "stakeholders); empty in prod (end users).",
+        key="edgeAllowedCidrs",
+    )

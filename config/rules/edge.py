@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable
 
-from config.constants import CLOUDWATCH_RETENTION_DAYS
+from config.constants import CLOUDWATCH_RETENTION_DAYS, ORIGIN_VERIFY_CONSUMER
 from config.floors import floors_for
+from config.models.delivery import DeliverySettings
 from config.models.edge import EdgeSettings
 from config.models.identity import IdentitySettings
+from config.models.vault import VaultSettings
 from config.problems import Problem, bad, key_of
 
 HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -53,4 +56,43 @@ def check_edge(identity: IdentitySettings, edge: EdgeSettings) -> Iterable[Probl
         )
 
 
-RULES = (check_edge,)
+def check_audience(identity: IdentitySettings, edge: EdgeSettings) -> Iterable[Problem]:
+    """The audience's networks: named in dev and staging (seed 4.2), none in prod."""
+    for i, cidr in enumerate(edge.edge_allowed_cidrs):
+        try:
+            network = ipaddress.ip_network(cidr, strict=True)
+        except ValueError:
+            yield bad(
+                edge,
+                "edge_allowed_cidrs",
+                "a network in CIDR notation without host bits, e.g. 203.0.113.0/24",
+                index=i,
+            )
+            continue
+        if network.prefixlen == 0:
+            yield bad(edge, "edge_allowed_cidrs", "a network narrower than everyone", index=i)
+    if identity.is_prod and edge.edge_allowed_cidrs:
+        yield bad(edge, "edge_allowed_cidrs", "empty in prod: end users reach it from anywhere")
+    if not identity.is_prod and not edge.edge_allowed_cidrs:
+        yield bad(
+            edge,
+            "edge_allowed_cidrs",
+            f"the networks of {identity.environment}'s audience (seed 4.2: dev is for "
+            "developers, staging for QA and selected stakeholders)",
+        )
+
+
+def check_origin_secret(delivery: DeliverySettings, vault: VaultSettings) -> Iterable[Problem]:
+    """Services behind the load balancer need the secret header only CloudFront sends."""
+    consumers = [ref.consumer for ref in vault.secrets]
+    if delivery.services and ORIGIN_VERIFY_CONSUMER not in consumers:
+        yield bad(
+            vault,
+            "secrets",
+            f"with services, a consumer {ORIGIN_VERIFY_CONSUMER} (the origin header CloudFront "
+            "sends and the load balancer requires)",
+            value=consumers,
+        )
+
+
+RULES = (check_edge, check_audience, check_origin_secret)

@@ -17,6 +17,7 @@ from . import (
     elasticache,
     gcp,
     iam,
+    ingress,
     kms,
     kubernetes,
     metric_provenance,
@@ -47,6 +48,7 @@ ALL_POLICIES: list[Policy] = [
     *gcp.POLICIES,
     *azure.POLICIES,
     *kubernetes.POLICIES,
+    *ingress.POLICIES,
     *recovery.POLICIES,
     *metric_provenance.POLICIES,
 ]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.alb_logs import alb_log_grants
 from components.aws.backup import BackupPlan, BackupPlanArgs, selection_tag
 from components.aws.bucket import SecureBucket, SecureBucketArgs
 from components.aws.cache import RedisCache, RedisCacheArgs
@@ -22,6 +23,7 @@ from components.k8s import velero
 from components.k8s.observability_common import MONITORING_NAMESPACE, SNAPSHOT_SERVICE_ACCOUNT
 from components.vault.source import SecretSource
 from config import Settings
+from config.constants import ORIGIN_VERIFY_CONSUMER
 from stacks.layers.foundation import Foundation
 
 
@@ -57,7 +59,7 @@ def data(cfg: Settings, base: Foundation, secrets: SecretSource) -> Data:
     logs, user_data = _buckets(cfg, base, backup_tags)
     database = _database(cfg, base, backup_tags)
     cache = _cache(cfg, base, secrets)
-    cdn = _cdn(cfg, base, logs)
+    cdn = _cdn(cfg, base, logs, secrets)
     backup = _backup_plan(cfg, base)
 
     # Backups written from the cluster (Elasticsearch snapshots, seed 4.7.1), each writer limited
@@ -104,9 +106,18 @@ def _buckets(
 ) -> tuple[SecureBucket, SecureBucket]:
     """Shared buckets: access logs and user data.
 
-    Access logs land in an SSE-S3 bucket (S3 cannot deliver them to SSE-KMS) that keeps ACLs for
-    CloudFront's log delivery; user data is versioned and KMS-encrypted.
+    Access logs land in an SSE-S3 bucket (S3 cannot deliver them to SSE-KMS, nor can the load
+    balancers) that keeps ACLs for CloudFront's log delivery; user data is versioned and
+    KMS-encrypted.
     """
+    # The load balancers the Ingresses create write their access logs here too.
+    alb_grants = alb_log_grants(
+        aws.elb.get_service_account_output(
+            region=cfg.network.aws_region,
+            opts=pulumi.InvokeOutputOptions(provider=base.aws_primary),
+        ).arn,
+        base.aws_ctx.account_id,
+    )
     logs = SecureBucket(
         f"{base.prefix}-logs",
         SecureBucketArgs(
@@ -116,6 +127,7 @@ def _buckets(
             expire_days=cfg.edge.access_log_retention_days,
             noncurrent_expire_days=30,
             protect=base.protect,
+            policy_statements=list(alb_grants),
         ),
         opts=base.on_aws,
     )
@@ -186,8 +198,13 @@ def _cache(cfg: Settings, base: Foundation, secrets: SecretSource) -> RedisCache
     )
 
 
-def _cdn(cfg: Settings, base: Foundation, logs: SecureBucket) -> Cdn:
-    """CloudFront and its web ACL in front of the API and the static assets."""
+def _cdn(cfg: Settings, base: Foundation, logs: SecureBucket, secrets: SecretSource) -> Cdn:
+    """CloudFront and its web ACL in front of the API and the static assets.
+
+    It sends the load balancer the secret origin header (Vault consumer
+    ``cdn-origin-verify``), and in dev and staging lets only the audience's networks in, plus
+    the VPC's NAT addresses (in-cluster probes of the public URL).
+    """
     return Cdn(
         f"{base.prefix}-edge",
         CdnArgs(
@@ -208,6 +225,9 @@ def _cdn(cfg: Settings, base: Foundation, logs: SecureBucket) -> Cdn:
             # WAF log (checked against CloudWatch's accepted values by the edge settings).
             waf_log_retention_days=cfg.edge.access_log_retention_days,
             blocked_ip_set_name=f"{base.prefix}-blocked",
+            origin_secret=secrets.for_consumer(ORIGIN_VERIFY_CONSUMER),
+            audience_cidrs=tuple(cfg.edge.edge_allowed_cidrs),
+            audience_egress_ips=base.network.nat_public_ips,
             protect=base.protect,
         ),
         opts=base.on_aws,

@@ -14,10 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
 
 from components.aws.access import APPLICATION_LABEL
 from components.aws.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from components.delivery.spec import ServiceSpec
+from components.k8s.alb import CLOUDFRONT_ORIGIN_FACING, AlbGroup
 from components.k8s.gitops import NAMESPACE as GITOPS_NAMESPACE
 from components.k8s.gitops import GitOps, GitOpsArgs
 from components.k8s.namespaces import AppNamespaces, AppNamespacesArgs
@@ -99,8 +101,9 @@ def services(
         opts=base.on_k8s,
     )
     serving = _vault(cfg, base, stores, secrets)
+    alb = _public_alb(cfg, base, stores)
     deliveries = {
-        svc.name: _delivery(cfg, base, obs, controllers, serving=serving, svc=svc)
+        svc.name: _delivery(cfg, base, obs, controllers, serving=serving, svc=svc, alb=alb)
         for svc in cfg.delivery.services
     }
     # In the cluster, the operator syncs each Vault-backed service's configuration and database
@@ -128,7 +131,7 @@ def services(
                 ],
             ),
         )
-    _pushgateway(cfg, base, obs, controllers, secrets)
+    _pushgateway(cfg, base, stores, obs, controllers, secrets=secrets)
     return Services(
         app_namespaces=app_namespaces,
         deliveries=deliveries,
@@ -171,6 +174,31 @@ def _vault(cfg: Settings, base: Foundation, stores: Data, secrets: SecretSource)
     )
 
 
+def _public_alb(cfg: Settings, base: Foundation, stores: Data) -> AlbGroup | None:
+    """The services' load balancer: internet-facing, reached only through CloudFront.
+
+    Its security group admits CloudFront's origin-facing servers only, and the edge's regional
+    web ACL blocks every request without the origin header CloudFront sends (the settings
+    require its Vault consumer with services). Access logs go to the stack's log bucket;
+    prod's load balancer cannot be deleted by a stray change. None without that web ACL: the
+    services then get an internal load balancer, never an open one.
+    """
+    web_acl_arn = stores.cdn.origin_web_acl_arn
+    if not cfg.delivery.services or web_acl_arn is None:
+        return None
+    prefix_list = aws.ec2.get_managed_prefix_list_output(
+        name=CLOUDFRONT_ORIGIN_FACING,
+        opts=pulumi.InvokeOutputOptions(provider=base.aws_primary),
+    )
+    return AlbGroup(
+        name=f"ttbt2-{cfg.identity.environment}",
+        log_bucket=stores.logs.id,
+        deletion_protection=cfg.identity.is_prod,
+        prefix_list_id=prefix_list.id,
+        web_acl_arn=web_acl_arn,
+    )
+
+
 def _delivery(
     cfg: Settings,
     base: Foundation,
@@ -179,6 +207,7 @@ def _delivery(
     *,
     serving: VaultServing,
     svc: ServiceSpec,
+    alb: AlbGroup | None,
 ) -> ServiceDelivery:
     """One service: its IAM identity and everything it runs with in its namespace."""
     identity = WorkloadIdentity(
@@ -208,6 +237,7 @@ def _delivery(
                 obs.stack,
                 controllers.load_balancer_controller,
             ],
+            alb=alb,
             rollout_by_gitops=bool(cfg.gitops.app_config_repo),
             secrets=(
                 (config_secret_name(svc.name), database_secret_name(svc.name))
@@ -222,13 +252,17 @@ def _delivery(
 def _pushgateway(
     cfg: Settings,
     base: Foundation,
+    stores: Data,
     obs: ObservabilityLayer,
     controllers: Addons,
+    *,
     secrets: SecretSource,
 ) -> Pushgateway | None:
     """Deployment events from the application pipeline (seed 4.10).
 
-    Only when the stack declares the gateway's credentials in Vault and runs services.
+    Only when the stack declares the gateway's credentials in Vault and runs services. The
+    gateway has an internal load balancer of its own, reachable from the VPC, where the
+    pipeline's deployment runners are.
     """
     web_config, scrape_password = (secrets.for_consumer(c) for c in PUSHGATEWAY_CONSUMERS)
     if web_config is None or scrape_password is None or not cfg.delivery.services:
@@ -241,8 +275,9 @@ def _pushgateway(
             scrape_password=scrape_password,
             certificate_arn=cfg.delivery.alb_certificate_arn,
             vpc_cidr=cfg.network.vpc_cidr,
-            alb_group=f"ttbt2-{cfg.identity.environment}",
-            host=cfg.edge.api_origin_host,
+            alb_group=f"ttbt2-{cfg.identity.environment}-internal",
+            log_bucket=stores.logs.id,
+            deletion_protection=cfg.identity.is_prod,
         ),
         opts=pulumi.ResourceOptions(
             providers={"kubernetes": base.k8s},

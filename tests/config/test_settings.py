@@ -26,8 +26,14 @@ def test_real_stacks_parse(stack: str) -> None:
     assert settings.identity.environment == stack
 
 
-def test_defaults_make_a_valid_dev_stack_given_the_alertmanager_credentials() -> None:
-    settings = parse_raw("dev", {"vaultSecrets": ALERTMANAGER_SECRETS})
+AUDIENCE = ["192.0.2.0/24"]
+"""dev's audience (seed 4.2.1: developers only); the settings require one outside prod."""
+
+
+def test_defaults_make_a_valid_dev_stack_given_the_credentials_and_audience() -> None:
+    settings = parse_raw(
+        "dev", {"vaultSecrets": ALERTMANAGER_SECRETS, "edgeAllowedCidrs": AUDIENCE}
+    )
     assert settings.identity.environment == "dev"
     assert settings.tags["managed-by"] == "pulumi"
 
@@ -420,6 +426,7 @@ def test_from_pulumi_config_reads_only_the_namespace(monkeypatch: pytest.MonkeyP
             "aws:region": "eu-west-1",
             "ttbt2:workloadNodeMaxSize": "4",
             "ttbt2:vaultSecrets": json.dumps(ALERTMANAGER_SECRETS),
+            "ttbt2:edgeAllowedCidrs": json.dumps(AUDIENCE),
         }
     )
     monkeypatch.setattr(pulumi, "get_stack", lambda: "dev")

@@ -146,3 +146,26 @@ def test_dispatch_finds_exactly_what_every_policy_on_every_resource_finds(previe
     assert dispatched == evaluate(graph, ALL_POLICIES, dispatch=False)
     if preview:
         assert any(f.kind == "note" for f in dispatched)
+
+
+def test_a_secret_masked_in_a_graph_file_is_unknown_to_the_policies() -> None:
+    """A graph read back from its file holds ``[secret]``, never the value: rules wait for it."""
+    from offline.graph import MASK, SECRET_SIG, SECRET_SIG_KEY, UNKNOWN, unwrap_secrets
+    from policies.ttbt2_policies.cloudfront import s3_origin_access_control
+
+    masked = {SECRET_SIG_KEY: SECRET_SIG, "value": MASK}
+    kept = {SECRET_SIG_KEY: SECRET_SIG, "value": [{"originId": "a"}]}
+    assert unwrap_secrets({"origins": masked, "other": kept}) == {
+        "origins": UNKNOWN,
+        "other": [{"originId": "a"}],
+    }
+    dist = Resource(
+        urn="urn:pulumi:prod::p::aws:cloudfront/distribution:Distribution::d",
+        type="aws:cloudfront/distribution:Distribution",
+        name="d",
+        props={"origins": masked},
+    )
+    found = evaluate(
+        StackGraph(project="p", stack="prod", resources=[dist]), [s3_origin_access_control]
+    )
+    assert [(f.kind, f.policy) for f in found] == [("note", s3_origin_access_control.name)]

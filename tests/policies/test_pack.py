@@ -134,6 +134,9 @@ EXPECTED: dict[str, EnforcementLevel] = {
     "k8s-secrets-as-files": EnforcementLevel.MANDATORY,
     "k8s-service-account-token": EnforcementLevel.MANDATORY,
     "k8s-namespace-network-policy": EnforcementLevel.MANDATORY,
+    "k8s-alb-ingress-source-restricted": EnforcementLevel.MANDATORY,
+    "k8s-alb-ingress-access-logs": EnforcementLevel.MANDATORY,
+    "k8s-alb-ingress-deletion-protection": EnforcementLevel.MANDATORY,
     "ttbt2-recovery-point-objective": EnforcementLevel.MANDATORY,
     "ttbt2-metric-provenance": EnforcementLevel.MANDATORY,
 }
@@ -157,6 +160,9 @@ PLATFORM_RULES = {
     "aws-backup-vault-access-policy",
     "aws-iam-security-group-writes-conditioned",
     "aws-eks-access-covers-application",
+    "k8s-alb-ingress-source-restricted",
+    "k8s-alb-ingress-access-logs",
+    "k8s-alb-ingress-deletion-protection",
     "ttbt2-recovery-point-objective",
     "ttbt2-metric-provenance",
 }

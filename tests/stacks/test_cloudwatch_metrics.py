@@ -67,7 +67,10 @@ def test_the_tag_selection_matches_the_stacks_database_cache_and_distribution(st
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_waf_rule_reads_the_cdns_web_acl_metric(stack: str) -> None:
     graph = render(stack)
-    [acl] = of_type(graph, "aws:wafv2/webAcl:WebAcl")
+    # The CloudFront web ACL (the load balancer's origin-header ACL is regional).
+    [acl] = [
+        r for r in of_type(graph, "aws:wafv2/webAcl:WebAcl") if r.props["scope"] == "CLOUDFRONT"
+    ]
     metric = acl.props["visibilityConfig"]["metricName"]
     waf = [
         m

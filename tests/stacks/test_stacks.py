@@ -215,7 +215,7 @@ def test_edge_differs_by_environment() -> None:
     edge = one(prod_graph, "pulumi:providers:aws", "aws-edge")
     assert edge.props["region"] == "us-east-1"
     assert cert.provider is not None and cert.provider.startswith(edge.urn)
-    acl = one(prod_graph, "aws:wafv2/webAcl:WebAcl")
+    acl = one(prod_graph, "aws:wafv2/webAcl:WebAcl", "edge-waf")
     limits = [
         r["statement"]["rateBasedStatement"]["limit"]
         for r in acl.props["rules"]
@@ -226,7 +226,9 @@ def test_edge_differs_by_environment() -> None:
 
 def test_api_origin_and_cache_paths_come_from_config() -> None:
     dist = one(render("staging"), "aws:cloudfront/distribution:Distribution").props
-    api = [o for o in dist["origins"] if "customOriginConfig" in o]
+    # A secret as a whole: the API origin carries the origin header's value.
+    assert SECRET_SIG_KEY in dist["origins"]
+    api = [o for o in dist["origins"]["value"] if "customOriginConfig" in o]
     assert [o["domainName"] for o in api] == ["api-origin.staging.ttbt2.example"]
     patterns = sorted(b["pathPattern"] for b in dist["orderedCacheBehaviors"])
     assert patterns == ["/api/public/*", "/assets/*", "/static/*"]

@@ -40,12 +40,15 @@ def test_blocked_ip_set_is_created_empty_and_left_to_operators(stack: str) -> No
 @pytest.mark.parametrize("stack", STACKS)
 def test_web_acl_blocks_the_set_before_any_other_rule(stack: str) -> None:
     graph = render(stack)
-    acl = one(graph, WEB_ACL)
+    acl = one(graph, WEB_ACL, "edge-waf")
     ip_set = one(graph, IP_SET, "blocked")
     rules: list[dict[str, Any]] = acl.props["rules"]
     priorities = [r["priority"] for r in rules]
     assert len(set(priorities)) == len(priorities), priorities
-    first = min(rules, key=lambda r: r["priority"])
+    # Only the audience allow-list (dev, staging; tests/components/aws/test_edge_origin.py)
+    # may come before it.
+    ordered = sorted(rules, key=lambda r: r["priority"])
+    first = next(r for r in ordered if r["name"] != "audience-allow-list")
     assert "ipSetReferenceStatement" in first["statement"]
     assert first["action"] == {"block": {}}
     assert ip_set.urn in acl.dependencies
@@ -55,10 +58,10 @@ def test_web_acl_blocks_the_set_before_any_other_rule(stack: str) -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_web_acl_logs_to_an_encrypted_us_east_1_group(stack: str) -> None:
     graph = render(stack)
-    acl = one(graph, WEB_ACL)
-    logging = one(graph, LOGGING)
-    group = one(graph, LOG_GROUP, "waf-logs")
-    key = one(graph, KEY, "waf-logs")
+    acl = one(graph, WEB_ACL, "edge-waf")
+    logging = one(graph, LOGGING, "edge-waf-logging")
+    group = one(graph, LOG_GROUP, "edge-waf-logs")
+    key = one(graph, KEY, "edge-waf-logs")
     assert set(logging.dependencies) >= {acl.urn, group.urn}
     assert logging.props["redactedFields"] == [
         {"singleHeader": {"name": "authorization"}},

@@ -15,10 +15,12 @@ from components.k8s.pushgateway import (
     ROUTE_PREFIX,
     Pushgateway,
     PushgatewayArgs,
+    ingress_spec,
 )
 from offline.engine import run_program
 from offline.evaluate import evaluate
 from offline.graph import SECRET_SIG_KEY, StackGraph
+from policies.ttbt2_policies import ingress as ingress_policies
 from policies.ttbt2_policies import kubernetes as k8s_policies
 from tests.conftest import ROOT, one
 from tests.support.validate.crds import validate_custom_resource
@@ -30,8 +32,9 @@ ARGS = PushgatewayArgs(
     scrape_password="scrape-secret",
     certificate_arn="arn:aws:acm:eu-west-1:123456789012:certificate/x",
     vpc_cidr="10.20.0.0/16",
-    alb_group="ttbt2-staging",
-    host="api-origin.ttbt2.example",
+    alb_group="ttbt2-staging-internal",
+    log_bucket="ttbt2-staging-logs-1",
+    deletion_protection=True,
 )
 
 
@@ -91,11 +94,32 @@ def test_published_over_https_under_its_prefix_only() -> None:
     ingress = one(GRAPH, "kubernetes:networking.k8s.io/v1:Ingress").props
     notes = ingress["metadata"]["annotations"]
     assert notes["alb.ingress.kubernetes.io/listen-ports"] == '[{"HTTPS": 443}]'
-    assert notes["alb.ingress.kubernetes.io/group.name"] == "ttbt2-staging"
-    (path,) = ingress["spec"]["rules"][0]["http"]["paths"]
+    assert notes["alb.ingress.kubernetes.io/group.name"] == "ttbt2-staging-internal"
+    (rule,) = ingress["spec"]["rules"]
+    assert "host" not in rule  # its load balancer serves nothing else
+    (path,) = rule["http"]["paths"]
     assert path["path"] == ROUTE_PREFIX and path["backend"]["service"]["port"]["number"] == PORT
     policy = one(GRAPH, "kubernetes:networking.k8s.io/v1:NetworkPolicy").props["spec"]
     assert policy["ingress"][0]["from"][0] == {"ipBlock": {"cidr": "10.20.0.0/16"}}
+
+
+def test_its_load_balancer_is_internal_logged_and_protected() -> None:
+    """The pipeline pushes from runners inside the VPC: nothing outside reaches the gateway."""
+    notes = one(GRAPH, "kubernetes:networking.k8s.io/v1:Ingress").props["metadata"]["annotations"]
+    assert notes["alb.ingress.kubernetes.io/scheme"] == "internal"
+    assert notes["alb.ingress.kubernetes.io/inbound-cidrs"] == "10.20.0.0/16"
+    assert notes["alb.ingress.kubernetes.io/load-balancer-attributes"] == (
+        "access_logs.s3.enabled=true,access_logs.s3.bucket=ttbt2-staging-logs-1,"
+        "access_logs.s3.prefix=alb/ttbt2-staging-internal,deletion_protection.enabled=true"
+    )
+    assert "alb.ingress.kubernetes.io/security-group-prefix-lists" not in notes
+    findings = evaluate(GRAPH, ingress_policies.POLICIES)
+    assert [f for f in findings if f.kind == "violation"] == []
+
+
+def test_a_host_keeps_its_rule() -> None:
+    spec = ingress_spec(PushgatewayArgs(**{**ARGS.__dict__, "host": "pushgateway.internal"}))
+    assert spec["rules"][0]["host"] == "pushgateway.internal"
 
 
 def test_pod_passes_the_pod_security_guardrails() -> None:

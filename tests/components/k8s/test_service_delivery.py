@@ -29,6 +29,7 @@ from components.delivery.rollback import (
     SCRAPE_INTERVAL_SECONDS,
 )
 from components.delivery.spec import ServiceSpec, parse_services
+from components.k8s.alb import AlbGroup
 from components.k8s.pod_security import container_security_context, pod_security_context
 from components.k8s.service_delivery import (
     SECRET_MOUNT_ROOT,
@@ -40,7 +41,9 @@ from components.k8s.service_delivery import (
 )
 from components.monitoring.alerts import RECORDING_RULES
 from offline.engine import run_program
+from offline.evaluate import evaluate
 from offline.graph import UNKNOWN, Resource, StackGraph
+from policies.ttbt2_policies import ingress as ingress_policies
 from policies.ttbt2_policies.metric_catalog import METRIC_FAMILIES_ANNOTATION
 from tests.conftest import ROOT
 from tests.support.validate.crds import validate_custom_resource
@@ -93,6 +96,9 @@ API, WORKER = parse_services("staging", RAW)
 ENVIRONMENTS = {"api": "prod", "worker": "dev"}
 SECRETS = {"api": ("api-config", "api-db"), "worker": ()}
 """api reads two Vault-synced Secrets; worker none."""
+PREFIX_LIST = "pl-4fa04526"
+ORIGIN_ACL = "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/ttbt2-prod-edge-origin/1"
+"""api is public behind CloudFront (as in prod); worker gets no ALB description: internal."""
 
 
 def render(preview: bool) -> StackGraph:
@@ -107,6 +113,14 @@ def render(preview: bool) -> StackGraph:
         )
         crds = k8s.core.v1.ConfigMap(
             "crds-installed", opts=pulumi.ResourceOptions(provider=cluster)
+        )
+        logs = aws.s3.Bucket("logs", bucket="ttbt2-prod-logs-1", opts=on_aws)
+        public = AlbGroup(
+            name="ttbt2-prod",
+            log_bucket=logs.bucket,
+            deletion_protection=True,
+            prefix_list_id=PREFIX_LIST,
+            web_acl_arn=ORIGIN_ACL,
         )
         for svc in (API, WORKER):
             role = aws.iam.Role(
@@ -123,6 +137,7 @@ def render(preview: bool) -> StackGraph:
                     prometheus_url=prometheus_url(),
                     crd_dependencies=[crds],
                     secrets=SECRETS[svc.name],
+                    alb=public if svc is API else None,
                 ),
                 opts=pulumi.ResourceOptions(providers={"kubernetes": cluster}),
             )
@@ -418,6 +433,74 @@ def test_ingress_is_https_only_on_ip_targets_with_the_certificate(preview: bool)
         assert path["pathType"] == "Prefix"
         assert path["backend"] == {"service": {"name": "api", "port": {"name": "use-annotation"}}}
     assert "tls" not in ingress["spec"]  # TLS ends on the ALB listener, with the ACM cert
+
+
+@MODES
+def test_a_public_ingress_admits_cloudfront_only_behind_the_origin_web_acl(
+    preview: bool,
+) -> None:
+    g = graph(preview)
+    notes = obj(g, "api", "Ingress")["metadata"]["annotations"]
+    a = "alb.ingress.kubernetes.io/"
+    assert notes[f"{a}scheme"] == "internet-facing"
+    assert notes[f"{a}security-group-prefix-lists"] == PREFIX_LIST
+    assert notes[f"{a}wafv2-acl-arn"] == ORIGIN_ACL
+    # Without inbound-cidrs the controller admits the prefix list alone, not 0.0.0.0/0.
+    assert f"{a}inbound-cidrs" not in notes
+    # The bucket's name is an input, known at preview already.
+    assert notes[f"{a}load-balancer-attributes"] == (
+        "access_logs.s3.enabled=true,access_logs.s3.bucket=ttbt2-prod-logs-1,"
+        "access_logs.s3.prefix=alb/ttbt2-prod,deletion_protection.enabled=true"
+    )
+    if not preview:
+        # The test stack counts as production, so deletion protection is asked too.
+        production = {p.name: {"productionStacks": ["unit"]} for p in ingress_policies.POLICIES}
+        found = evaluate(g, ingress_policies.POLICIES, config=production)
+        assert [f.message for f in found if f.kind == "violation"] == []
+        assert {f.policy for f in found} == set(), found
+
+
+@MODES
+def test_without_an_alb_the_ingress_is_internal_to_the_vpc(preview: bool) -> None:
+    """A service is never published without a restriction: no description, no internet."""
+    notes = obj(graph(preview), "worker", "Ingress")["metadata"]["annotations"]
+    a = "alb.ingress.kubernetes.io/"
+    assert notes[f"{a}scheme"] == "internal"
+    assert notes[f"{a}inbound-cidrs"] == VPC_CIDR
+    assert notes[f"{a}group.name"] == "ttbt2-dev"
+    assert not {f"{a}security-group-prefix-lists", f"{a}wafv2-acl-arn"} & set(notes)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"prefix_list_id": "pl-1"}, "needs both"),
+        ({"web_acl_arn": ORIGIN_ACL}, "needs both"),
+        (
+            {"prefix_list_id": "pl-1", "web_acl_arn": ORIGIN_ACL, "inbound_cidrs": ("1.0.0.0/8",)},
+            "CloudFront only",
+        ),
+        ({}, "needs inbound_cidrs"),
+    ],
+)
+def test_an_alb_group_is_either_public_or_internal(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        AlbGroup(name="g", **fields)
+
+
+def test_the_group_name_comes_from_the_alb_description() -> None:
+    public = AlbGroup(name="edge", prefix_list_id="pl-1", web_acl_arn=ORIGIN_ACL)
+    with pytest.raises(ValueError, match="differs"):
+        ServiceDeliveryArgs(
+            service=API,
+            environment="prod",
+            role_arn="r",
+            certificate_arn="c",
+            vpc_cidr=VPC_CIDR,
+            prometheus_url=PROMETHEUS,
+            alb_group="other",
+            alb=public,
+        )
 
 
 # ---- pods ------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from config.models.identity import IdentitySettings
 from config.models.network import NetworkSettings
 from config.models.observability import AlertingSettings, ObservabilitySettings
 from config.models.recovery import RecoverySettings
+from config.models.sso import SsoSettings
 from config.models.vault import VaultSettings
 
 
@@ -53,6 +54,7 @@ class Settings(BaseModel):
     gcp: GcpSettings = Field(default_factory=GcpSettings)
     azure: AzureSettings = Field(default_factory=AzureSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
+    sso: SsoSettings = Field(default_factory=SsoSettings)
 
     # --- derived views ------------------------------------------------------------------------
     @property

@@ -25,6 +25,7 @@ from config.rules import (
     network,
     observability,
     recovery,
+    sso,
     vault,
 )
 
@@ -43,6 +44,7 @@ RULES: tuple[Rule, ...] = (
     *recovery.RULES,
     *autoscaling.RULES,
     *delivery.RULES,
+    *sso.RULES,
 )
 """Every rule, in the order their problems are reported."""
 

@@ -1,8 +1,8 @@
 """Observability layer: Prometheus, Alertmanager, Grafana and ELK (seed 4.4-4.6).
 
-Alerts, routing and dashboards come from the pure catalog modules; receiver credentials and the
-Grafana admin password from the secret source. The CloudWatch exporters
-(:mod:`stacks.layers.cloudwatch_metrics`) feed the alerts on AWS-managed services.
+Alerts, routing and dashboards come from the pure catalog modules; receiver credentials, the
+Grafana admin password and Grafana's OIDC client secret from the secret source. The CloudWatch
+exporters (:mod:`stacks.layers.cloudwatch_metrics`) feed the alerts on AWS-managed services.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.k8s import observability
+from components.k8s.dashboard_sso import VAULT_CONSUMERS as SSO_CONSUMERS
 from components.k8s.logs import LoggingSettings
 from components.k8s.metrics import MetricsStackArgs
 from components.k8s.observability_common import MONITORING_NAMESPACE
@@ -22,6 +23,7 @@ from config import Settings
 from stacks.layers.cloudwatch_metrics import cloudwatch_exporter
 from stacks.layers.data import Data
 from stacks.layers.foundation import Foundation
+from stacks.layers.sso import grafana_sso, kibana_sso
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,9 @@ def observability_layer(
     )
     alert_routing = routing.alertmanager_config(alert_settings)
     alert_secret_files = routing.secret_files(alert_settings)
+    # Single sign-on (ttbt2:sso*): Grafana's sign-in lives in the chart's values; the load
+    # balancer side is the dashboard access layer's.
+    grafana, kibana = grafana_sso(cfg), kibana_sso(cfg)
     receiver_credentials = {
         file: secrets.for_consumer(f"alertmanager-{file}") for file in alert_secret_files
     }
@@ -78,6 +83,10 @@ def observability_layer(
                     k: v for k, v in receiver_credentials.items() if v is not None
                 },
                 dashboards=dashboards.dashboards(),
+                grafana_sso=grafana,
+                grafana_oidc_client_secret=(
+                    secrets.for_consumer(SSO_CONSUMERS[0]) if grafana is not None else None
+                ),
             ),
             logging=LoggingSettings(
                 snapshot_bucket=stores.snapshots.bucket_name,
@@ -85,6 +94,7 @@ def observability_layer(
                 elasticsearch_nodes=cfg.observability.elasticsearch_nodes,
                 elasticsearch_storage_gb=cfg.observability.elasticsearch_storage_gb,
                 log_retention_days=cfg.observability.log_retention_days,
+                kibana_public_url=kibana.public_url if kibana is not None else "",
             ),
         ),
         opts=pulumi.ResourceOptions(providers={"kubernetes": base.k8s, "random": base.random}),

@@ -4,10 +4,12 @@ Issue 15: the stakeholders open the Executive dashboard in Grafana as Viewers, t
 administer it, and engineers reach Kibana, all through the IdP and only from the internal
 network (the VPC and the VPN). Nothing is published unless the stack names an IdP
 (``ttbt2:ssoIssuerUrl``). Grafana's own sign-in is part of the metrics stack
-(:func:`stacks.layers.sso.grafana_sso`); this layer adds the load balancer side.
+(:func:`stacks.layers.sso.dashboard_sso`); this layer adds the load balancer side.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pulumi
 
@@ -18,9 +20,16 @@ from config import Settings
 from stacks.layers.addons import Addons
 from stacks.layers.foundation import Foundation
 from stacks.layers.observability import ObservabilityLayer
-from stacks.layers.sso import grafana_sso, kibana_sso
+from stacks.layers.sso import dashboard_sso
 
 KIBANA_CONSUMER = VAULT_CONSUMERS[1]
+
+
+@dataclass(frozen=True)
+class DashboardAccessLayer:
+    """The published dashboards, or None when the stack names no IdP."""
+
+    access: DashboardAccess | None
 
 
 def dashboard_access(
@@ -29,15 +38,16 @@ def dashboard_access(
     obs: ObservabilityLayer,
     controllers: Addons,
     secrets: SecretSource,
-) -> DashboardAccess | None:
+) -> DashboardAccessLayer:
     """Publish both dashboards on the internal load balancer, when the stack names an IdP."""
-    grafana, kibana = grafana_sso(cfg), kibana_sso(cfg)
+    sso = dashboard_sso(cfg)
+    grafana, kibana = sso.grafana, sso.kibana
     client_secret = secrets.for_consumer(KIBANA_CONSUMER)
     if grafana is None or kibana is None or client_secret is None:
         # The settings refuse an IdP without both Vault consumers, so None means "no SSO".
-        return None
+        return DashboardAccessLayer(access=None)
     env = cfg.identity.environment
-    return DashboardAccess(
+    access = DashboardAccess(
         f"{base.prefix}-dashboard-access",
         DashboardAccessArgs(
             environment=env,
@@ -54,3 +64,4 @@ def dashboard_access(
             depends_on=[obs.stack, controllers.load_balancer_controller],
         ),
     )
+    return DashboardAccessLayer(access=access)

@@ -23,7 +23,7 @@ from config import Settings
 from stacks.layers.cloudwatch_metrics import cloudwatch_exporter
 from stacks.layers.data import Data
 from stacks.layers.foundation import Foundation
-from stacks.layers.sso import grafana_sso, kibana_sso
+from stacks.layers.sso import dashboard_sso
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,8 @@ def observability_layer(
     alert_secret_files = routing.secret_files(alert_settings)
     # Single sign-on (ttbt2:sso*): Grafana's sign-in lives in the chart's values; the load
     # balancer side is the dashboard access layer's.
-    grafana, kibana = grafana_sso(cfg), kibana_sso(cfg)
+    sso = dashboard_sso(cfg)
+    grafana, kibana = sso.grafana, sso.kibana
     receiver_credentials = {
         file: secrets.for_consumer(f"alertmanager-{file}") for file in alert_secret_files
     }

@@ -22,6 +22,7 @@ from components.k8s.dashboard_sso import (
     GRAFANA_OIDC_SECRET,
     GRAFANA_OIDC_SECRET_KEY,
     KIBANA_OIDC_SECRET,
+    GrafanaSso,
     OidcProvider,
     RoleGroups,
     role_attribute_path,
@@ -31,6 +32,7 @@ from components.k8s.metrics import (
     GRAFANA_CHART_DIR,
     GRAFANA_VALUES_FREE_FORM,
     PROMETHEUS_CHART_DIR,
+    MetricsStackArgs,
     home_dashboard_path,
 )
 from components.monitoring import dashboards as dashboard_catalog
@@ -389,3 +391,16 @@ def test_kibana_knows_the_url_users_open(stack: str, stacks: StackRenders) -> No
     kibana = one(stacks.graph(stack), "kubernetes:kibana.k8s.elastic.co/v1:Kibana")
     host = raw_settings(stack)["kibanaHost"]
     assert kibana.props["spec"]["config"] == {"server.publicBaseUrl": f"https://{host}"}
+
+
+def test_the_metrics_stack_refuses_sso_without_its_client_secret() -> None:
+    provider = OidcProvider(
+        issuer_url="https://idp.example",
+        authorization_url="https://idp.example/auth",
+        token_url="https://idp.example/token",
+        userinfo_url="https://idp.example/userinfo",
+    )
+    sso = GrafanaSso(provider=provider, client_id="grafana", roles=STAGING_ROLES, host="g.example")
+    MetricsStackArgs(environment="dev", grafana_sso=sso, grafana_oidc_client_secret="from-vault")
+    with pytest.raises(ValueError, match="grafana_oidc_client_secret"):
+        MetricsStackArgs(environment="dev", grafana_sso=sso)

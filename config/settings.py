@@ -25,6 +25,7 @@ from config.models.identity import IdentitySettings
 from config.models.network import NetworkSettings
 from config.models.observability import AlertingSettings, ObservabilitySettings
 from config.models.recovery import RecoverySettings
+from config.models.sso import SsoSettings
 from config.models.vault import VaultSettings
 
 
@@ -55,6 +56,7 @@ class Settings(BaseModel):
     azure: AzureSettings = Field(default_factory=AzureSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
     ci_runner: CiRunnerSettings = Field(default_factory=CiRunnerSettings)
+    sso: SsoSettings = Field(default_factory=SsoSettings)
 
     # --- derived views ------------------------------------------------------------------------
     @property

@@ -30,6 +30,9 @@ _SECRET_NAME = re.compile(
 _POINTER = re.compile(
     r"(arn|id|ids|name|type|strategy|enabled|kmskeyid|version|ttl|path|ref)$|^existing", re.I
 )
+# Grafana's variable expansion: ``$__file{/path}`` is replaced by the content of a file mounted
+# at run time, so the value names where the credential lives, not the credential.
+_FILE_REFERENCE = re.compile(r"^\$__file\{/[^{}\s]+\}$")
 # Kubernetes Secrets: every value of these maps is a credential.
 _SECRET_MAPS = {("kubernetes:core/v1:Secret", "data"), ("kubernetes:core/v1:Secret", "stringData")}
 
@@ -40,7 +43,11 @@ def _is_secret(value: Any) -> bool:
 
 def _plaintext(value: Any) -> bool:
     # Provider options such as skipChildToken arrive as "true"/"false": a flag, not a credential.
-    return isinstance(value, str) and value not in ("", UNKNOWN, "true", "false")
+    return (
+        isinstance(value, str)
+        and value not in ("", UNKNOWN, "true", "false")
+        and not _FILE_REFERENCE.match(value)
+    )
 
 
 def _walk(value: Any, path: str) -> Iterator[tuple[str, Any]]:

@@ -14,6 +14,7 @@ from config import Settings
 from stacks.layers.addons import addons
 from stacks.layers.ci import Ci, ci
 from stacks.layers.clouds import Clouds, clouds
+from stacks.layers.dashboard_access import dashboard_access
 from stacks.layers.data import Data, data
 from stacks.layers.foundation import Foundation, foundation
 from stacks.layers.network_policies import network_policies
@@ -28,6 +29,7 @@ def build(cfg: Settings, secrets: SecretSource) -> None:
     stores = data(cfg, base, secrets)
     obs = observability_layer(cfg, base, stores, secrets)
     controllers = addons(cfg, base, stores, obs)
+    dashboard_access(cfg, base, obs, controllers, secrets)
     apps = services(cfg, base, stores, obs, controllers, secrets=secrets)
     other_clouds = clouds(cfg, base, stores, apps)
     network_policies(cfg, base, obs, controllers.namespaces, apps.namespaces)

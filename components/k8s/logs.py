@@ -74,7 +74,9 @@ class LoggingSettings:
     ``snapshot_role_arn`` is an IRSA role the caller creates for service account
     :data:`SNAPSHOT_SERVICE_ACCOUNT` of the monitoring namespace, limited to ``snapshot_bucket``
     prefix ``elasticsearch/<environment>/``. ``elasticsearch_nodes`` is 1, or 3 or more for a
-    master quorum (the stack settings refuse 2).
+    master quorum (the stack settings refuse 2). ``kibana_public_url`` is the URL users open
+    Kibana at (behind the load balancer's sign-in, :mod:`components.k8s.dashboard_access`);
+    empty when Kibana is not published.
     """
 
     snapshot_bucket: pulumi.Input[str]
@@ -84,9 +86,12 @@ class LoggingSettings:
     kibana_replicas: int = 1
     log_retention_days: int = 7
     snapshot_retention_days: int = 30
+    kibana_public_url: str = ""
 
     def __post_init__(self) -> None:
         """Refuse sizes and retentions ECK or Elasticsearch would reject."""
+        if self.kibana_public_url and not self.kibana_public_url.startswith("https://"):
+            raise ValueError(f"kibana_public_url must be https://, got {self.kibana_public_url!r}")
         check_positive(
             elasticsearch_nodes=self.elasticsearch_nodes,
             elasticsearch_storage_gb=self.elasticsearch_storage_gb,
@@ -257,6 +262,23 @@ def elasticsearch_spec(args: LoggingStackArgs) -> dict[str, Any]:
             }
         ],
     }
+
+
+def kibana_spec(settings: LoggingSettings) -> dict[str, Any]:
+    """Kibana in front of Elasticsearch, over the operator's self-signed TLS.
+
+    When Kibana is published, ``server.publicBaseUrl`` makes the links it writes (shared
+    searches, alerts) point at the URL users open rather than at the pod.
+    """
+    spec: dict[str, Any] = {
+        "version": ELASTIC_VERSION,
+        "count": settings.kibana_replicas,
+        "elasticsearchRef": {"name": ELASTICSEARCH_NAME},
+        "http": {"tls": {"selfSignedCertificate": {"disabled": False}}},
+    }
+    if settings.kibana_public_url:
+        spec["config"] = {"server.publicBaseUrl": settings.kibana_public_url}
+    return spec
 
 
 def filebeat_spec(elasticsearch_namespace: str) -> dict[str, Any]:
@@ -437,12 +459,7 @@ class LoggingStack(pulumi.ComponentResource):
             api_version="kibana.k8s.elastic.co/v1",
             kind="Kibana",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=KIBANA_NAME, namespace=ns, labels=labels),
-            spec={
-                "version": ELASTIC_VERSION,
-                "count": settings.kibana_replicas,
-                "elasticsearchRef": {"name": ELASTICSEARCH_NAME},
-                "http": {"tls": {"selfSignedCertificate": {"disabled": False}}},
-            },
+            spec=kibana_spec(settings),
             opts=self._child(moved, "kibana", depends_on=[self.eck_release, self.elasticsearch]),
         )
 

@@ -20,7 +20,10 @@ The stack also creates what the logging stack (:mod:`components.k8s.logs`) share
 - The encrypted EBS StorageClass of every volume of both stacks.
 
 Dashboards are ConfigMaps built by :func:`components.monitoring.dashboards.config_map`; the
-Grafana sidecar loads them into the folder their annotation names (``TTBT2``).
+Grafana sidecar loads them into the folder their annotation names (``TTBT2``). The Executive
+dashboard is everyone's home dashboard. With single sign-on (:mod:`components.k8s.dashboard_sso`)
+Grafana signs users in at the IdP, its client secret mounted from Secret ``grafana-oidc``, which
+this stack creates from the value read in Vault.
 """
 
 from __future__ import annotations
@@ -35,6 +38,13 @@ import pulumi_random as random
 
 from components.aliases import MovedFrom, moved_aliases
 from components.k8s.charts import CHARTS_DIR
+from components.k8s.dashboard_sso import (
+    GRAFANA_OIDC_SECRET,
+    GRAFANA_OIDC_SECRET_KEY,
+    GrafanaSso,
+    grafana_secret_mounts,
+    grafana_sso_ini,
+)
 from components.k8s.observability_common import (
     DNS_LABEL,
     MONITORING_NAMESPACE,
@@ -55,6 +65,16 @@ GRAFANA_CHART_DIR = PROMETHEUS_CHART_DIR / "charts" / "grafana"
 GRAFANA_ADMIN_SECRET = "grafana-admin"
 GRAFANA_ADMIN_USER = "admin"
 ALERTMANAGER_SECRETS_DIR = "/etc/alertmanager/secrets"
+
+SIDECAR_DASHBOARDS_DIR = "/tmp/dashboards"
+"""Where the dashboards sidecar writes each dashboard, under its folder (set, not defaulted)."""
+HOME_DASHBOARD = "executive"
+"""The dashboard every user lands on: the stakeholders' Executive dashboard (seed 4.4.3)."""
+
+GRAFANA_VALUES_FREE_FORM = frozenset({"grafana.ini"})
+"""grafana subchart keys passed through whole: the chart renders every section below
+``grafana.ini`` into Grafana's own configuration file, so Grafana's documentation, not the
+chart's values.yaml, defines the keys there."""
 
 PROMETHEUS_VALUES_COMMENTED = frozenset({"grafana.persistence.storageClassName"})
 """kube-prometheus-stack paths accepted though values.yaml only documents them in a comment.
@@ -189,6 +209,10 @@ class MetricsStackArgs:
     """Receiver credentials read from Vault at deploy time, by file name; when given, the
     stack creates ``alertmanager_secret_name`` with them (each value stays a secret)."""
     dashboards: dict[str, dict[str, Any]] = field(default_factory=dict)
+    grafana_sso: GrafanaSso | None = None
+    """Single sign-on of Grafana; None keeps the local admin as the only way in."""
+    grafana_oidc_client_secret: pulumi.Input[str] | None = None
+    """Grafana's OIDC client secret, read from Vault; required with ``grafana_sso``."""
     moved_from: MovedFrom | None = None
 
     def __post_init__(self) -> None:
@@ -227,6 +251,8 @@ class MetricsStackArgs:
         for name in self.dashboards:
             if not DNS_LABEL.match(name) or len(name) > 45:
                 raise ValueError(f"dashboard name {name!r} must be a DNS label of <= 45 chars")
+        if self.grafana_sso is not None and self.grafana_oidc_client_secret is None:
+            raise ValueError("grafana_sso needs grafana_oidc_client_secret (from Vault)")
 
     @property
     def retention(self) -> str:
@@ -244,7 +270,8 @@ def prometheus_stack_values(args: MetricsStackArgs) -> dict[str, Any]:
       stored by the chart in a Secret) and the credentials Secret in ``alertmanagerSpec.secrets``.
     - Grafana: admin credentials from our Secret, dashboard sidecar on (ConfigMaps labelled
       ``grafana_dashboard: "1"`` in our namespace, each in the Grafana folder its
-      ``grafana_folder`` annotation names), persistent storage on the StorageClass.
+      ``grafana_folder`` annotation names), persistent storage on the StorageClass, the
+      Executive dashboard as home (:func:`grafana_ini`), and single sign-on when configured.
     - node-exporter: moved to the privileged node-agents namespace.
     - PodDisruptionBudgets whenever there is more than one replica.
 
@@ -327,6 +354,7 @@ def prometheus_stack_values(args: MetricsStackArgs) -> dict[str, Any]:
                     # this annotation, and Grafana turns the directories into folders.
                     "folderAnnotation": dashboard_catalog.FOLDER_ANNOTATION,
                     "provider": {"foldersFromFilesStructure": True},
+                    "folder": SIDECAR_DASHBOARDS_DIR,
                 }
             },
             "persistence": {
@@ -337,9 +365,35 @@ def prometheus_stack_values(args: MetricsStackArgs) -> dict[str, Any]:
             },
             # fsGroup 472 already makes the volume writable; no root init container.
             "initChownData": {"enabled": False},
+            **grafana_ini(args),
         },
         "prometheus-node-exporter": {"namespaceOverride": agents_namespace(args.namespace)},
     }
+
+
+def home_dashboard_path(name: str) -> str:
+    """The file the sidecar writes dashboard ``name`` to: ``<dir>/<folder>/<name>.json``."""
+    return f"{SIDECAR_DASHBOARDS_DIR}/{dashboard_catalog.FOLDER}/{name}.json"
+
+
+def grafana_ini(args: MetricsStackArgs) -> dict[str, Any]:
+    """The grafana subchart's ``grafana.ini`` (and secret mounts) this stack sets.
+
+    Helm merges these sections over the chart's own. The home dashboard is the Executive
+    dashboard when the stack deploys it; single sign-on adds ``auth.generic_oauth`` and mounts
+    Secret ``grafana-oidc`` read-only, so the client secret is a file Grafana reads
+    (``$__file{...}``), never an environment variable.
+    """
+    ini: dict[str, Any] = {}
+    if HOME_DASHBOARD in args.dashboards:
+        ini["dashboards"] = {"default_home_dashboard_path": home_dashboard_path(HOME_DASHBOARD)}
+    values: dict[str, Any] = {}
+    if args.grafana_sso is not None:
+        ini.update(grafana_sso_ini(args.grafana_sso))
+        values["extraSecretMounts"] = grafana_secret_mounts()
+    if ini:
+        values["grafana.ini"] = ini
+    return values
 
 
 def mounted_alertmanager_config(config: Mapping[str, Any], secret_name: str) -> dict[str, Any]:
@@ -507,6 +561,24 @@ class MetricsStack(pulumi.ComponentResource):
             opts=self._child(moved, "grafana-admin", depends_on=[namespace]),
         )
         created: list[pulumi.Resource] = [self.grafana_admin_secret]
+        if args.grafana_sso is not None and args.grafana_oidc_client_secret is not None:
+            # Mounted by the chart (extraSecretMounts): it must exist before the release. Newer
+            # than the split of the observability stack, so it has no former URN to alias.
+            created.append(
+                k8s.core.v1.Secret(
+                    f"{name}-grafana-oidc",
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        name=GRAFANA_OIDC_SECRET, namespace=ns, labels=labels
+                    ),
+                    type="Opaque",
+                    string_data={
+                        GRAFANA_OIDC_SECRET_KEY: pulumi.Output.secret(
+                            args.grafana_oidc_client_secret
+                        )
+                    },
+                    opts=self._child(None, "grafana-oidc", depends_on=[namespace]),
+                )
+            )
         if args.alertmanager_secret_values:
             created.append(
                 k8s.core.v1.Secret(

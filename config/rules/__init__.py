@@ -26,6 +26,7 @@ from config.rules import (
     network,
     observability,
     recovery,
+    sso,
     vault,
 )
 
@@ -45,6 +46,7 @@ RULES: tuple[Rule, ...] = (
     *autoscaling.RULES,
     *delivery.RULES,
     *ci.RULES,
+    *sso.RULES,
 )
 """Every rule, in the order their problems are reported."""
 

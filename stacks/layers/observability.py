@@ -1,11 +1,9 @@
 """Observability layer: Prometheus, Alertmanager, Grafana and ELK (seed 4.4-4.6).
 
-Also the producers of the probe and image-scan metrics the alerts read
-(:mod:`stacks.layers.probes_and_scans`).
-
-Alerts, routing and dashboards come from the pure catalog modules; receiver credentials and the
-Grafana admin password from the secret source. The CloudWatch exporters
-(:mod:`stacks.layers.cloudwatch_metrics`) feed the alerts on AWS-managed services.
+Alerts, routing and dashboards come from the pure catalog modules; receiver credentials, the
+Grafana admin password and Grafana's OIDC client secret from the secret source. The CloudWatch
+exporters (:mod:`stacks.layers.cloudwatch_metrics`) feed the alerts on AWS-managed services;
+:mod:`stacks.layers.probes_and_scans` produces the probe and image-scan metrics.
 """
 
 from __future__ import annotations
@@ -16,6 +14,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.k8s import observability
+from components.k8s.dashboard_sso import VAULT_CONSUMERS as SSO_CONSUMERS
 from components.k8s.logs import LoggingSettings
 from components.k8s.metrics import MetricsStackArgs
 from components.k8s.observability_common import MONITORING_NAMESPACE
@@ -26,6 +25,7 @@ from stacks.layers.cloudwatch_metrics import cloudwatch_exporter
 from stacks.layers.data import Data
 from stacks.layers.foundation import Foundation
 from stacks.layers.probes_and_scans import ProbesAndScans, probes_and_scans
+from stacks.layers.sso import dashboard_sso
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,10 @@ def observability_layer(
     )
     alert_routing = routing.alertmanager_config(alert_settings)
     alert_secret_files = routing.secret_files(alert_settings)
+    # Single sign-on (ttbt2:sso*): Grafana's sign-in lives in the chart's values; the load
+    # balancer side is the dashboard access layer's.
+    sso = dashboard_sso(cfg)
+    grafana, kibana = sso.grafana, sso.kibana
     receiver_credentials = {
         file: secrets.for_consumer(f"alertmanager-{file}") for file in alert_secret_files
     }
@@ -93,6 +97,10 @@ def observability_layer(
                     k: v for k, v in receiver_credentials.items() if v is not None
                 },
                 dashboards=dashboards.dashboards(),
+                grafana_sso=grafana,
+                grafana_oidc_client_secret=(
+                    secrets.for_consumer(SSO_CONSUMERS[0]) if grafana is not None else None
+                ),
             ),
             logging=LoggingSettings(
                 snapshot_bucket=stores.snapshots.bucket_name,
@@ -100,6 +108,7 @@ def observability_layer(
                 elasticsearch_nodes=cfg.observability.elasticsearch_nodes,
                 elasticsearch_storage_gb=cfg.observability.elasticsearch_storage_gb,
                 log_retention_days=cfg.observability.log_retention_days,
+                kibana_public_url=kibana.public_url if kibana is not None else "",
             ),
         ),
         opts=pulumi.ResourceOptions(providers={"kubernetes": base.k8s, "random": base.random}),

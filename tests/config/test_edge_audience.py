@@ -80,5 +80,4 @@ def test_without_services_the_origin_secret_is_not_needed() -> None:
         s for s in raw["vaultSecrets"] if s["consumer"] != ORIGIN_VERIFY_CONSUMER
     ]
     raw.pop("services", None)
-    raw.pop("albCertificateArn", None)
     assert parse_raw("dev", raw).delivery.services == []

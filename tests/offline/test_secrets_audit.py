@@ -48,6 +48,21 @@ RG = "aws:elasticache/replicationGroup:ReplicationGroup"
             ["stringData.user"],
         ),
         ("kubernetes:core/v1:Secret", {"stringData": secret({"user": "u"})}, []),
+        (
+            "kubernetes:helm.sh/v3:Release",
+            {"values": {"auth": {"client_secret": "$__file{/etc/secrets/oidc/client-secret}"}}},
+            [],
+        ),
+        (
+            "kubernetes:helm.sh/v3:Release",
+            {"values": {"auth": {"client_secret": "s3cret $__file{/etc/secrets/x}"}}},
+            ["values.auth.client_secret"],
+        ),
+        (
+            "kubernetes:helm.sh/v3:Release",
+            {"values": {"auth": {"client_secret": "$__file{}"}}},
+            ["values.auth.client_secret"],
+        ),
     ],
     ids=[
         "secret",
@@ -63,6 +78,9 @@ RG = "aws:elasticache/replicationGroup:ReplicationGroup"
         "nested-secret",
         "k8s-secret-plain",
         "k8s-secret-secret",
+        "grafana-file-reference",
+        "file-reference-with-text",
+        "empty-file-reference",
     ],
 )
 def test_audit(rtype: str, props: dict[str, Any], flagged: list[str]) -> None:

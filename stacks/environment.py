@@ -14,6 +14,7 @@ from config import Settings
 from stacks.layers.addons import addons
 from stacks.layers.clouds import Clouds, clouds
 from stacks.layers.data import Data, data
+from stacks.layers.dr_active import DrActive, dr_active
 from stacks.layers.foundation import Foundation, foundation
 from stacks.layers.network_policies import network_policies
 from stacks.layers.observability import observability_layer
@@ -29,7 +30,8 @@ def build(cfg: Settings, secrets: SecretSource) -> None:
     apps = services(cfg, base, stores, obs, controllers, secrets=secrets)
     other_clouds = clouds(cfg, base, stores, apps)
     network_policies(cfg, base, obs, controllers.namespaces, apps.namespaces)
-    _export(cfg, base, stores, apps, other_clouds)
+    dr = dr_active(cfg, base, stores, secrets)
+    _export(cfg, base, stores, apps, other_clouds, dr=dr)
 
 
 def _export(
@@ -38,6 +40,8 @@ def _export(
     stores: Data,
     apps: Services,
     other_clouds: Clouds,
+    *,
+    dr: DrActive | None,
 ) -> None:
     """The stack outputs the pipelines, runbooks and operators read."""
     pulumi.export("environment", cfg.identity.environment)
@@ -63,6 +67,9 @@ def _export(
         pulumi.export("drBackupVaultArn", stores.backup.dr_vault_arn)
     if stores.pilot_light is not None:
         pulumi.export("drVpcId", stores.pilot_light.network.vpc_id)
+    if dr is not None:
+        pulumi.export("drClusterName", dr.base.cluster.name)
+        pulumi.export("drDatabaseEndpoint", dr.database.endpoint)
     for name, delivery in apps.deliveries.items():
         pulumi.export(f"service-{name}-namespace", delivery.namespace)
     if other_clouds.analytics is not None:

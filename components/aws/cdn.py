@@ -38,6 +38,13 @@ HSTS_MAX_AGE_SECONDS = 31_536_000
 """One year, the minimum the HSTS preload list accepts."""
 ALL_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
 READ_METHODS = ["GET", "HEAD"]
+DR_API_ORIGIN = "api-dr"
+"""Origin id of the DR region's load balancer."""
+API_FAILOVER_GROUP = "api-failover"
+"""Origin group: the primary load balancer, then the DR region's."""
+FAILOVER_STATUS_CODES = [500, 502, 503, 504]
+"""Answers of the primary origin that send a request to the DR origin (timeouts and refused
+connections always do)."""
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -124,6 +131,8 @@ class CdnArgs:
     ``waf_log_retention_days`` is how long the WAF request log (CloudWatch Logs, us-east-1) is
     kept, one of the retentions CloudWatch accepts. ``blocked_ip_set_name`` names the WAF IP
     set the runbooks add hostile sources to (empty: ``<name>-blocked``).
+    ``dr_api_origin_host`` (the DR region's load balancer, same rules as ``api_origin_host``)
+    adds an origin group that fails the cached public API paths over to it; empty: none.
     """
 
     context: AwsContext
@@ -141,19 +150,14 @@ class CdnArgs:
     api_cache_ttl_seconds: int = 60
     waf_log_retention_days: int = 90
     blocked_ip_set_name: str = ""
+    dr_api_origin_host: str = ""
     protect: bool = False
 
     def __post_init__(self) -> None:
         """Refuse settings CloudFront, WAF or Route 53 would reject (or that would 502)."""
-        host = self.api_origin_host
-        if not host or "/" in host or ":" in host:
-            raise ValueError(f"api_origin_host must be a bare host name, got {host!r}")
-        if host.endswith(".elb.amazonaws.com"):
-            raise ValueError(
-                f"api_origin_host {host!r} is a load balancer's AWS name: CloudFront checks the "
-                "origin certificate against it and no certificate can cover it; use a DNS name "
-                "of ours that points at the load balancer"
-            )
+        _check_origin_host("api_origin_host", self.api_origin_host)
+        if self.dr_api_origin_host:
+            _check_origin_host("dr_api_origin_host", self.dr_api_origin_host)
         if self.domain and not self.hosted_zone_id:
             raise ValueError(f"domain {self.domain!r} needs hosted_zone_id for its certificate")
         if self.price_class not in PRICE_CLASSES:
@@ -173,6 +177,32 @@ class CdnArgs:
         for path in (*self.api_public_paths, *self.static_paths):
             if not path.startswith("/"):
                 raise ValueError(f"path patterns start with '/', got {path!r}")
+
+
+def _check_origin_host(field_name: str, host: str) -> None:
+    """A bare DNS name of ours: CloudFront checks the origin's certificate against it."""
+    if not host or "/" in host or ":" in host:
+        raise ValueError(f"{field_name} must be a bare host name, got {host!r}")
+    if host.endswith(".elb.amazonaws.com"):
+        raise ValueError(
+            f"{field_name} {host!r} is a load balancer's AWS name: CloudFront checks the "
+            "origin certificate against it and no certificate can cover it; use a DNS name "
+            "of ours that points at the load balancer"
+        )
+
+
+def _api_origin(origin_id: str, host: str) -> cloudfront.DistributionOriginArgs:
+    """A load balancer origin, reached over HTTPS (TLS 1.2) under its DNS name."""
+    return cloudfront.DistributionOriginArgs(
+        origin_id=origin_id,
+        domain_name=host,
+        custom_origin_config=cloudfront.DistributionOriginCustomOriginConfigArgs(
+            http_port=80,
+            https_port=443,
+            origin_protocol_policy="https-only",
+            origin_ssl_protocols=["TLSv1.2"],
+        ),
+    )
 
 
 class Cdn(pulumi.ComponentResource):
@@ -311,6 +341,12 @@ class Cdn(pulumi.ComponentResource):
         """The distribution: two origins, three kinds of behaviour, WAF, logs, certificate."""
         api_origin, static_origin = "api", "static-assets"
         headers_id = self.security_headers.id
+        # With a DR origin, the cached public API paths fail over to it. CloudFront fails over
+        # GET, HEAD and OPTIONS only and refuses an origin group on a behaviour allowing
+        # writes, so the default behaviour stays on the primary origin's name
+        # (docs/dr/region-loss.md: repointing that name moves the writes).
+        failover = bool(args.dr_api_origin_host)
+        public_api = API_FAILOVER_GROUP if failover else api_origin
 
         def behaviour(
             path: str, origin: str, cache_policy: pulumi.Input[str], methods: list[str]
@@ -355,17 +391,25 @@ class Cdn(pulumi.ComponentResource):
                     domain_name=static.bucket.bucket_regional_domain_name,
                     origin_access_control_id=oac_id,
                 ),
-                cloudfront.DistributionOriginArgs(
-                    origin_id=api_origin,
-                    domain_name=args.api_origin_host,
-                    custom_origin_config=cloudfront.DistributionOriginCustomOriginConfigArgs(
-                        http_port=80,
-                        https_port=443,
-                        origin_protocol_policy="https-only",
-                        origin_ssl_protocols=["TLSv1.2"],
-                    ),
-                ),
+                _api_origin(api_origin, args.api_origin_host),
+                *([_api_origin(DR_API_ORIGIN, args.dr_api_origin_host)] if failover else []),
             ],
+            origin_groups=(
+                [
+                    cloudfront.DistributionOriginGroupArgs(
+                        origin_id=API_FAILOVER_GROUP,
+                        failover_criteria=cloudfront.DistributionOriginGroupFailoverCriteriaArgs(
+                            status_codes=FAILOVER_STATUS_CODES
+                        ),
+                        members=[
+                            cloudfront.DistributionOriginGroupMemberArgs(origin_id=api_origin),
+                            cloudfront.DistributionOriginGroupMemberArgs(origin_id=DR_API_ORIGIN),
+                        ],
+                    )
+                ]
+                if failover
+                else None
+            ),
             default_cache_behavior=cloudfront.DistributionDefaultCacheBehaviorArgs(
                 target_origin_id=api_origin,
                 viewer_protocol_policy="redirect-to-https",
@@ -379,7 +423,7 @@ class Cdn(pulumi.ComponentResource):
             # Public API paths first: they are the ones that must not fall to the default.
             ordered_cache_behaviors=[
                 *[
-                    behaviour(p, api_origin, self.api_cache_policy.id, [*READ_METHODS, "OPTIONS"])
+                    behaviour(p, public_api, self.api_cache_policy.id, [*READ_METHODS, "OPTIONS"])
                     for p in args.api_public_paths
                 ],
                 *[

@@ -41,9 +41,24 @@ class DatabaseArgs:
     master_username: str
     log_retention_days: int
     restore_snapshot: str = ""
+    restore_automated_backups_arn: pulumi.Input[str] | None = None
+    """Replicated automated backups (of the DR region) to restore the instance from, at their
+    latest restorable time; the DR region's database at a region loss."""
     production: bool = False
     backup_tags: dict[str, str] = field(default_factory=dict)
     """Tags that put the instance in an AWS Backup selection (see components/aws/backup.py)."""
+
+    def __post_init__(self) -> None:
+        if self.restore_snapshot and self.restore_automated_backups_arn is not None:
+            raise ValueError(
+                "restore_snapshot and restore_automated_backups_arn: a database is restored "
+                "from one source"
+            )
+
+    @property
+    def restored(self) -> bool:
+        """True when the instance starts from a copy, which brings its own database and user."""
+        return bool(self.restore_snapshot) or self.restore_automated_backups_arn is not None
 
 
 class Database(pulumi.ComponentResource):
@@ -140,11 +155,19 @@ class Database(pulumi.ComponentResource):
             storage_type="gp3",
             storage_encrypted=True,
             kms_key_id=key.arn,
-            db_name=None if args.restore_snapshot else args.db_name,
-            username=None if args.restore_snapshot else args.master_username,
+            db_name=None if args.restored else args.db_name,
+            username=None if args.restored else args.master_username,
             manage_master_user_password=True,
             master_user_secret_kms_key_id=key.arn,
             snapshot_identifier=args.restore_snapshot or None,
+            restore_to_point_in_time=(
+                aws.rds.InstanceRestoreToPointInTimeArgs(
+                    source_db_instance_automated_backups_arn=args.restore_automated_backups_arn,
+                    use_latest_restorable_time=True,
+                )
+                if args.restore_automated_backups_arn is not None
+                else None
+            ),
             db_subnet_group_name=scaffold.subnet_group.name,
             vpc_security_group_ids=[security_group.id],
             publicly_accessible=False,
@@ -174,6 +197,8 @@ class Database(pulumi.ComponentResource):
             ),
         )
         self.endpoint = self.instance.address
+        self.key_arn = key.arn
+        """The key of the storage, Performance Insights and the master secret."""
         self.security_group_id = security_group.id
         self.master_secret_arn = self.instance.master_user_secrets.apply(
             lambda s: s[0].secret_arn if s else None

@@ -55,7 +55,7 @@ def data(cfg: Settings, base: Foundation, secrets: SecretSource) -> Data:
     # Data stores carry this tag to be selected by the AWS Backup plan of their environment.
     backup_tags = dict([selection_tag(env)])
     logs, user_data = _buckets(cfg, base, backup_tags)
-    database = _database(cfg, base, backup_tags)
+    database = database_instance(cfg, base, backup_tags)
     cache = _cache(cfg, base, secrets)
     cdn = _cdn(cfg, base, logs)
     backup = _backup_plan(cfg, base)
@@ -132,8 +132,18 @@ def _buckets(
     return logs, user_data
 
 
-def _database(cfg: Settings, base: Foundation, backup_tags: dict[str, str]) -> Database:
-    """PostgreSQL in the isolated subnets, reachable from the cluster only."""
+def database_instance(
+    cfg: Settings,
+    base: Foundation,
+    backup_tags: dict[str, str],
+    *,
+    restore_automated_backups_arn: pulumi.Input[str] | None = None,
+) -> Database:
+    """PostgreSQL in the isolated subnets, reachable from the cluster only.
+
+    In the DR region when it is active (:mod:`stacks.layers.dr_active`), restored from the
+    automated backups replicated there (``restore_automated_backups_arn``).
+    """
     return Database(
         f"{base.prefix}-db",
         DatabaseArgs(
@@ -153,7 +163,12 @@ def _database(cfg: Settings, base: Foundation, backup_tags: dict[str, str]) -> D
             db_name=cfg.database.name,
             master_username=cfg.database.master_username,
             log_retention_days=cfg.cluster.control_plane_log_retention_days,
-            restore_snapshot=cfg.identity.data_source_snapshot,
+            restore_snapshot=(
+                ""
+                if restore_automated_backups_arn is not None
+                else cfg.identity.data_source_snapshot
+            ),
+            restore_automated_backups_arn=restore_automated_backups_arn,
             production=base.protect,
             backup_tags=backup_tags,
         ),
@@ -208,6 +223,8 @@ def _cdn(cfg: Settings, base: Foundation, logs: SecureBucket) -> Cdn:
             # WAF log (checked against CloudWatch's accepted values by the edge settings).
             waf_log_retention_days=cfg.edge.access_log_retention_days,
             blocked_ip_set_name=f"{base.prefix}-blocked",
+            # The DR region's load balancer as the failover origin, once it serves.
+            dr_api_origin_host=cfg.recovery.dr_api_origin_host if cfg.recovery.dr_active else "",
             protect=base.protect,
         ),
         opts=base.on_aws,

@@ -10,7 +10,7 @@ credentials, which the Vault Secrets Operator syncs next to the pods.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -51,6 +51,21 @@ class VaultServing:
 
 
 @dataclass(frozen=True)
+class DeliveryPlatform:
+    """What the services are delivered onto in one region's cluster."""
+
+    crd_dependencies: Sequence[pulumi.Resource]
+    """What installs the CRDs the services' objects use (Rollouts, VPA, Prometheus Operator)
+    and the load balancer controller their Ingresses need."""
+    monitoring_namespace: str
+    prober_namespace: str
+    """The blackbox exporter's namespace; empty where none probes the services."""
+    certificate_arn: str
+    """The ACM certificate (of the cluster's region) of the HTTPS listeners."""
+    vpc_cidr: str
+
+
+@dataclass(frozen=True)
 class Services:
     """The application's namespace, its services and the components around them."""
 
@@ -86,21 +101,22 @@ def services(
     secrets: SecretSource,
 ) -> Services:
     """Register the services and Vault, the Pushgateway and GitOps around them."""
-    app_namespaces = AppNamespaces(
-        f"{base.prefix}-namespaces",
-        AppNamespacesArgs(
-            names=[cfg.cluster.app_namespace],
-            # The application label: access to the application covers this namespace too.
-            labels={
-                "environment": cfg.identity.environment,
-                APPLICATION_LABEL[0]: APPLICATION_LABEL[1],
-            },
-        ),
-        opts=base.on_k8s,
-    )
+    app_namespaces = application_namespaces(cfg, base)
     serving = _vault(cfg, base, stores, secrets)
+    platform = DeliveryPlatform(
+        crd_dependencies=[
+            controllers.rollouts.release,
+            controllers.pod_autoscaling,
+            obs.stack,
+            controllers.load_balancer_controller,
+        ],
+        monitoring_namespace=obs.monitoring_namespace,
+        prober_namespace=obs.prober_namespace,
+        certificate_arn=cfg.delivery.alb_certificate_arn,
+        vpc_cidr=cfg.network.vpc_cidr,
+    )
     deliveries = {
-        svc.name: _delivery(cfg, base, obs, controllers, serving=serving, svc=svc)
+        svc.name: deliver_service(cfg, base, platform, serving=serving, svc=svc)
         for svc in cfg.delivery.services
     }
     # In the cluster, the operator syncs each Vault-backed service's configuration and database
@@ -133,7 +149,23 @@ def services(
         app_namespaces=app_namespaces,
         deliveries=deliveries,
         vault_secrets_operator=operator,
-        gitops=_gitops(cfg, base, obs, controllers, app_namespaces),
+        gitops=gitops(cfg, base, after=[obs.stack, controllers.rollouts, app_namespaces]),
+    )
+
+
+def application_namespaces(cfg: Settings, base: Foundation) -> AppNamespaces:
+    """The application's namespace in ``base``'s cluster."""
+    return AppNamespaces(
+        f"{base.prefix}-namespaces",
+        AppNamespacesArgs(
+            names=[cfg.cluster.app_namespace],
+            # The application label: access to the application covers this namespace too.
+            labels={
+                "environment": cfg.identity.environment,
+                APPLICATION_LABEL[0]: APPLICATION_LABEL[1],
+            },
+        ),
+        opts=base.on_k8s,
     )
 
 
@@ -171,11 +203,10 @@ def _vault(cfg: Settings, base: Foundation, stores: Data, secrets: SecretSource)
     )
 
 
-def _delivery(
+def deliver_service(
     cfg: Settings,
     base: Foundation,
-    obs: ObservabilityLayer,
-    controllers: Addons,
+    platform: DeliveryPlatform,
     *,
     serving: VaultServing,
     svc: ServiceSpec,
@@ -198,16 +229,11 @@ def _delivery(
             service=svc,
             environment=cfg.identity.environment,
             role_arn=identity.role.arn,
-            certificate_arn=cfg.delivery.alb_certificate_arn,
-            vpc_cidr=cfg.network.vpc_cidr,
-            prometheus_url=prometheus_url(obs.monitoring_namespace),
-            prober_namespace=obs.prober_namespace,
-            crd_dependencies=[
-                controllers.rollouts.release,
-                controllers.pod_autoscaling,
-                obs.stack,
-                controllers.load_balancer_controller,
-            ],
+            certificate_arn=platform.certificate_arn,
+            vpc_cidr=platform.vpc_cidr,
+            prometheus_url=prometheus_url(platform.monitoring_namespace),
+            prober_namespace=platform.prober_namespace,
+            crd_dependencies=platform.crd_dependencies,
             rollout_by_gitops=bool(cfg.gitops.app_config_repo),
             secrets=(
                 (config_secret_name(svc.name), database_secret_name(svc.name))
@@ -251,14 +277,12 @@ def _pushgateway(
     )
 
 
-def _gitops(
-    cfg: Settings,
-    base: Foundation,
-    obs: ObservabilityLayer,
-    controllers: Addons,
-    app_namespaces: AppNamespaces,
-) -> GitOps | None:
-    """Argo CD applies the configuration repository's reviewed changes, when there is one."""
+def gitops(cfg: Settings, base: Foundation, *, after: Sequence[pulumi.Resource]) -> GitOps | None:
+    """Argo CD applies the configuration repository's reviewed changes, when there is one.
+
+    In the DR region too, at the same revision: the services come back at their last release.
+    Argo CD waits for ``after`` (the CRDs its Applications' objects use, their namespaces).
+    """
     if not cfg.gitops.app_config_repo:
         return None
     return GitOps(
@@ -277,6 +301,6 @@ def _gitops(
         ),
         opts=pulumi.ResourceOptions(
             providers={"kubernetes": base.k8s},
-            depends_on=[obs.stack, controllers.rollouts, app_namespaces],
+            depends_on=list(after),
         ),
     )

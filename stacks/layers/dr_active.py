@@ -1,0 +1,157 @@
+"""DR-active layer: the platform's compute brought up in the DR region (``ttbt2:drActive``).
+
+At a region loss (docs/dr/region-loss.md) the pilot light (:mod:`components.aws.pilot_light`)
+has the DR region's network, keys, replicated backups and images, but nothing that runs. With
+``ttbt2:drActive`` set, the same program registers there, with the DR region's AWS and
+Kubernetes providers:
+
+- the EKS cluster and its node groups (:func:`~stacks.layers.foundation.kubernetes_cluster`)
+  in the pilot light's private subnets, its keys created in the DR region;
+- the add-ons the services need to serve: the metrics stack (the Prometheus Operator's CRDs and
+  the Prometheus the canary analyses query), pod autoscaling, Argo Rollouts and the load
+  balancer controller;
+- the application namespace, each service's delivery (with a certificate of the DR region)
+  and Argo CD at the configuration repository's revision the primary region uses, so the
+  services come back at their last release;
+- the database restored from the automated backups replicated to the DR region, at their latest
+  restorable time.
+
+The CDN's failover origin is added by the data layer (:func:`stacks.layers.data._cdn`). What is
+not brought up here: Vault's configuration for the DR cluster (Vault-backed services get their
+secrets once Vault's Kubernetes auth knows the DR cluster), the logging stack, Karpenter, Velero
+and the cache (rebuilt empty on the next run with the DR region as primary).
+
+Every resource is new: names start with ``<prefix>-dr`` (the cluster's name is the one the pilot
+light's subnets are tagged for), so nothing of the primary region changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.backup import selection_tag
+from components.aws.database import Database
+from components.k8s.autoscaling import PodAutoscaling, PodAutoscalingArgs
+from components.k8s.gitops import GitOps
+from components.k8s.metrics import MetricsStack
+from components.k8s.rollouts import RolloutsController, RolloutsControllerArgs
+from components.k8s.service_delivery import ServiceDelivery
+from components.vault.source import SecretSource
+from config import Settings
+from stacks.layers.addons import load_balancer_controller
+from stacks.layers.data import Data, database_instance
+from stacks.layers.foundation import (
+    Foundation,
+    kubernetes_cluster,
+    kubernetes_provider,
+)
+from stacks.layers.observability import metrics_stack_args
+from stacks.layers.services import (
+    DeliveryPlatform,
+    VaultServing,
+    application_namespaces,
+    deliver_service,
+    gitops,
+)
+
+
+@dataclass(frozen=True)
+class DrActive:
+    """What serves in the DR region once it is active."""
+
+    base: Foundation
+    """The DR region's foundation: its ``aws_primary`` is the DR region's provider, its network
+    the pilot light's, its cluster and Kubernetes provider the DR cluster's."""
+    database: Database
+    deliveries: dict[str, ServiceDelivery]
+    gitops: GitOps | None
+
+
+def dr_active(
+    cfg: Settings, base: Foundation, stores: Data, secrets: SecretSource
+) -> DrActive | None:
+    """Register the DR region's compute, add-ons, services and database when it is active.
+
+    None unless ``ttbt2:drActive`` is set (the settings allow it only with a DR region).
+    """
+    if not cfg.recovery.dr_active or base.dr is None or stores.pilot_light is None:
+        return None
+    pilot = stores.pilot_light
+    prefix = f"{base.prefix}-dr"
+    cluster = kubernetes_cluster(
+        cfg,
+        prefix,
+        pilot.network,
+        node_subnet_ids=pilot.network.private_subnet_ids,
+        aws_ctx=base.dr.context,
+        opts=pulumi.ResourceOptions(providers={"aws": base.dr.provider, "random": base.random}),
+    )
+    dr_base = replace(
+        base,
+        prefix=prefix,
+        aws_primary=base.dr.provider,
+        aws_ctx=base.dr.context,
+        dr=None,
+        network=pilot.network,
+        cluster=cluster,
+        k8s=kubernetes_provider("k8s-dr", cluster),
+    )
+    env = cfg.identity.environment
+    metrics = MetricsStack(
+        f"{prefix}-metrics",
+        metrics_stack_args(cfg, secrets),
+        opts=pulumi.ResourceOptions(providers={"kubernetes": dr_base.k8s, "random": base.random}),
+    )
+    pod_autoscaling = PodAutoscaling(
+        f"{prefix}-autoscaling", PodAutoscalingArgs(environment=env), opts=dr_base.on_k8s
+    )
+    rollouts = RolloutsController(
+        f"{prefix}-rollouts",
+        RolloutsControllerArgs(environment=env),
+        opts=pulumi.ResourceOptions(providers={"kubernetes": dr_base.k8s}, depends_on=[metrics]),
+    )
+    lbc = load_balancer_controller(cfg, dr_base, after=[metrics])
+    namespaces = application_namespaces(cfg, dr_base)
+    platform = DeliveryPlatform(
+        crd_dependencies=[rollouts.release, pod_autoscaling, metrics, lbc],
+        monitoring_namespace=metrics.namespace_name,
+        # No blackbox exporter in the DR region: the services' probes stay with the primary.
+        prober_namespace="",
+        certificate_arn=cfg.recovery.dr_alb_certificate_arn,
+        vpc_cidr=cfg.network.dr_vpc_cidr,
+    )
+    # Vault's Kubernetes auth knows the primary cluster only: no synced secrets here yet.
+    serving = VaultServing(synced=False, rollout_services=())
+    deliveries = {
+        svc.name: deliver_service(cfg, dr_base, platform, serving=serving, svc=svc)
+        for svc in cfg.delivery.services
+    }
+    database = database_instance(
+        cfg,
+        dr_base,
+        # The environment's selection tag: the plan that carries it in the region the platform
+        # is re-homed to selects it (a plan selects in its own region only).
+        dict([selection_tag(env)]),
+        # The replication's id is the ARN of the replicated automated backups.
+        restore_automated_backups_arn=pilot.backup_replication.id,
+    )
+    # The restored database's own copy outside its region (RPO < 1 h): its automated backups
+    # replicated back to the primary region, encrypted with the primary database's key. While
+    # that region is down this one resource fails (docs/dr/region-loss.md: --continue-on-error);
+    # it waits for the database, so nothing that serves waits for it.
+    aws.rds.InstanceAutomatedBackupsReplication(
+        f"{prefix}-db-backups-home",
+        source_db_instance_arn=database.instance.arn,
+        kms_key_id=stores.database.key_arn,
+        retention_period=cfg.database.backup_retention_days,
+        opts=pulumi.ResourceOptions(provider=base.aws_primary, protect=base.protect),
+    )
+    return DrActive(
+        base=dr_base,
+        database=database,
+        deliveries=deliveries,
+        gitops=gitops(cfg, dr_base, after=[metrics, rollouts, namespaces]),
+    )

@@ -41,7 +41,7 @@ def _export(
     apps: Services,
     other_clouds: Clouds,
     *,
-    dr: DrActive | None,
+    dr: DrActive,
 ) -> None:
     """The stack outputs the pipelines, runbooks and operators read."""
     pulumi.export("environment", cfg.identity.environment)
@@ -67,7 +67,7 @@ def _export(
         pulumi.export("drBackupVaultArn", stores.backup.dr_vault_arn)
     if stores.pilot_light is not None:
         pulumi.export("drVpcId", stores.pilot_light.network.vpc_id)
-    if dr is not None:
+    if dr.base is not None and dr.database is not None:
         pulumi.export("drClusterName", dr.base.cluster.name)
         pulumi.export("drDatabaseEndpoint", dr.database.endpoint)
     for name, delivery in apps.deliveries.items():

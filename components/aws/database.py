@@ -16,6 +16,20 @@ PORT = 5432
 
 
 @dataclass(frozen=True)
+class BackupCopy:
+    """Where the instance's automated backups are replicated: another region's provider and key.
+
+    The primary instance's copy belongs to the pilot light; this one is for an instance that is
+    itself the restored copy (the DR region's), whose backups go back to the primary region.
+    """
+
+    provider: pulumi.ProviderResource
+    kms_key_arn: pulumi.Input[str]
+    """A key of the destination region."""
+    retention_days: int
+
+
+@dataclass(frozen=True)
 class DatabaseArgs:
     """Arguments of :class:`Database`.
 
@@ -44,6 +58,7 @@ class DatabaseArgs:
     restore_automated_backups_arn: pulumi.Input[str] | None = None
     """Replicated automated backups (of the DR region) to restore the instance from, at their
     latest restorable time; the DR region's database at a region loss."""
+    backup_copy: BackupCopy | None = None
     production: bool = False
     backup_tags: dict[str, str] = field(default_factory=dict)
     """Tags that put the instance in an AWS Backup selection (see components/aws/backup.py)."""
@@ -196,6 +211,18 @@ class Database(pulumi.ComponentResource):
                 depends_on=[*scaffold.log_groups, monitoring_policy],
             ),
         )
+        if args.backup_copy is not None:
+            # RPO < 1 h outside the instance's region. It waits for the instance, so nothing
+            # that serves waits for it.
+            aws.rds.InstanceAutomatedBackupsReplication(
+                f"{name}-backup-copy",
+                source_db_instance_arn=self.instance.arn,
+                kms_key_id=args.backup_copy.kms_key_arn,
+                retention_period=args.backup_copy.retention_days,
+                opts=pulumi.ResourceOptions(
+                    parent=self, provider=args.backup_copy.provider, protect=args.production
+                ),
+            )
         self.endpoint = self.instance.address
         self.key_arn = key.arn
         """The key of the storage, Performance Insights and the master secret."""

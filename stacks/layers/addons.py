@@ -68,7 +68,7 @@ def addons(cfg: Settings, base: Foundation, stores: Data, obs: ObservabilityLaye
     return Addons(
         pod_autoscaling=pod_autoscaling,
         karpenter=karpenter,
-        load_balancer_controller=load_balancer_controller(cfg, base, after=[obs.stack]),
+        load_balancer_controller=_load_balancer_controller(cfg, base, after=[obs.stack]),
         rollouts=RolloutsController(
             f"{base.prefix}-rollouts",
             RolloutsControllerArgs(environment=cfg.identity.environment),
@@ -135,7 +135,7 @@ def _autoscaling(cfg: Settings, base: Foundation) -> tuple[PodAutoscaling, Karpe
     return pod_autoscaling, karpenter
 
 
-def load_balancer_controller(
+def _load_balancer_controller(
     cfg: Settings, base: Foundation, *, after: Sequence[pulumi.Resource]
 ) -> lbc.LoadBalancerController:
     """The controller and its IAM identity (the policy its upstream project documents).

@@ -15,7 +15,7 @@ from components.aws.backup import BackupPlan, BackupPlanArgs, selection_tag
 from components.aws.bucket import SecureBucket, SecureBucketArgs
 from components.aws.cache import RedisCache, RedisCacheArgs
 from components.aws.cdn import Cdn, CdnArgs
-from components.aws.database import Database, DatabaseArgs
+from components.aws.database import BackupCopy, Database, DatabaseArgs
 from components.aws.pilot_light import PilotLight, PilotLightArgs, ReplicatedBucket
 from components.aws.snapshots import SnapshotStore, SnapshotStoreArgs
 from components.k8s import velero
@@ -55,7 +55,7 @@ def data(cfg: Settings, base: Foundation, secrets: SecretSource) -> Data:
     # Data stores carry this tag to be selected by the AWS Backup plan of their environment.
     backup_tags = dict([selection_tag(env)])
     logs, user_data = _buckets(cfg, base, backup_tags)
-    database = database_instance(cfg, base, backup_tags)
+    database = _database(cfg, base, backup_tags)
     cache = _cache(cfg, base, secrets)
     cdn = _cdn(cfg, base, logs)
     backup = _backup_plan(cfg, base)
@@ -132,17 +132,19 @@ def _buckets(
     return logs, user_data
 
 
-def database_instance(
+def _database(
     cfg: Settings,
     base: Foundation,
     backup_tags: dict[str, str],
     *,
     restore_automated_backups_arn: pulumi.Input[str] | None = None,
+    backup_copy: BackupCopy | None = None,
 ) -> Database:
     """PostgreSQL in the isolated subnets, reachable from the cluster only.
 
     In the DR region when it is active (:mod:`stacks.layers.dr_active`), restored from the
-    automated backups replicated there (``restore_automated_backups_arn``).
+    automated backups replicated there (``restore_automated_backups_arn``), its own backups
+    copied back (``backup_copy``).
     """
     return Database(
         f"{base.prefix}-db",
@@ -169,6 +171,7 @@ def database_instance(
                 else cfg.identity.data_source_snapshot
             ),
             restore_automated_backups_arn=restore_automated_backups_arn,
+            backup_copy=backup_copy,
             production=base.protect,
             backup_tags=backup_tags,
         ),

@@ -5,7 +5,7 @@ has the DR region's network, keys, replicated backups and images, but nothing th
 ``ttbt2:drActive`` set, the same program registers there, with the DR region's AWS and
 Kubernetes providers:
 
-- the EKS cluster and its node groups (:func:`~stacks.layers.foundation.kubernetes_cluster`)
+- the EKS cluster and its node groups (the foundation layer's cluster builder)
   in the pilot light's private subnets, its keys created in the DR region;
 - the add-ons the services need to serve: the metrics stack (the Prometheus Operator's CRDs and
   the Prometheus the canary analyses query), pod autoscaling, Argo Rollouts and the load
@@ -16,7 +16,7 @@ Kubernetes providers:
 - the database restored from the automated backups replicated to the DR region, at their latest
   restorable time.
 
-The CDN's failover origin is added by the data layer (:func:`stacks.layers.data._cdn`). What is
+The CDN's failover origin is added by the data layer (its CDN builder). What is
 not brought up here: Vault's configuration for the DR cluster (Vault-backed services get their
 secrets once Vault's Kubernetes auth knows the DR cluster), the logging stack, Karpenter, Velero
 and the cache (rebuilt empty on the next run with the DR region as primary).
@@ -27,13 +27,13 @@ light's subnets are tagged for), so nothing of the primary region changes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import pulumi
-import pulumi_aws as aws
 
 from components.aws.backup import selection_tag
-from components.aws.database import Database
+from components.aws.database import BackupCopy, Database
 from components.k8s.autoscaling import PodAutoscaling, PodAutoscalingArgs
 from components.k8s.gitops import GitOps
 from components.k8s.metrics import MetricsStack
@@ -41,47 +41,43 @@ from components.k8s.rollouts import RolloutsController, RolloutsControllerArgs
 from components.k8s.service_delivery import ServiceDelivery
 from components.vault.source import SecretSource
 from config import Settings
-from stacks.layers.addons import load_balancer_controller
-from stacks.layers.data import Data, database_instance
-from stacks.layers.foundation import (
-    Foundation,
-    kubernetes_cluster,
-    kubernetes_provider,
-)
-from stacks.layers.observability import metrics_stack_args
+
+# The layers' own builders, run here with the DR region's foundation rather than copied.
+from stacks.layers.addons import _load_balancer_controller
+from stacks.layers.data import Data, _database
+from stacks.layers.foundation import Foundation, _cluster, _kubernetes_provider
+from stacks.layers.observability import _metrics_stack_args
 from stacks.layers.services import (
     DeliveryPlatform,
     VaultServing,
-    application_namespaces,
-    deliver_service,
-    gitops,
+    _application_namespaces,
+    _delivery,
+    _gitops,
 )
 
 
 @dataclass(frozen=True)
 class DrActive:
-    """What serves in the DR region once it is active."""
+    """What serves in the DR region once it is active; every field None while it is not."""
 
-    base: Foundation
+    base: Foundation | None
     """The DR region's foundation: its ``aws_primary`` is the DR region's provider, its network
     the pilot light's, its cluster and Kubernetes provider the DR cluster's."""
-    database: Database
-    deliveries: dict[str, ServiceDelivery]
+    database: Database | None
+    deliveries: Mapping[str, ServiceDelivery] | None
     gitops: GitOps | None
 
 
-def dr_active(
-    cfg: Settings, base: Foundation, stores: Data, secrets: SecretSource
-) -> DrActive | None:
+def dr_active(cfg: Settings, base: Foundation, stores: Data, secrets: SecretSource) -> DrActive:
     """Register the DR region's compute, add-ons, services and database when it is active.
 
-    None unless ``ttbt2:drActive`` is set (the settings allow it only with a DR region).
+    Nothing unless ``ttbt2:drActive`` is set (the settings allow it only with a DR region).
     """
     if not cfg.recovery.dr_active or base.dr is None or stores.pilot_light is None:
-        return None
+        return DrActive(base=None, database=None, deliveries=None, gitops=None)
     pilot = stores.pilot_light
     prefix = f"{base.prefix}-dr"
-    cluster = kubernetes_cluster(
+    cluster = _cluster(
         cfg,
         prefix,
         pilot.network,
@@ -97,12 +93,12 @@ def dr_active(
         dr=None,
         network=pilot.network,
         cluster=cluster,
-        k8s=kubernetes_provider("k8s-dr", cluster),
+        k8s=_kubernetes_provider("k8s-dr", cluster),
     )
     env = cfg.identity.environment
     metrics = MetricsStack(
         f"{prefix}-metrics",
-        metrics_stack_args(cfg, secrets),
+        _metrics_stack_args(cfg, secrets),
         opts=pulumi.ResourceOptions(providers={"kubernetes": dr_base.k8s, "random": base.random}),
     )
     pod_autoscaling = PodAutoscaling(
@@ -113,8 +109,8 @@ def dr_active(
         RolloutsControllerArgs(environment=env),
         opts=pulumi.ResourceOptions(providers={"kubernetes": dr_base.k8s}, depends_on=[metrics]),
     )
-    lbc = load_balancer_controller(cfg, dr_base, after=[metrics])
-    namespaces = application_namespaces(cfg, dr_base)
+    lbc = _load_balancer_controller(cfg, dr_base, after=[metrics])
+    namespaces = _application_namespaces(cfg, dr_base)
     platform = DeliveryPlatform(
         crd_dependencies=[rollouts.release, pod_autoscaling, metrics, lbc],
         monitoring_namespace=metrics.namespace_name,
@@ -126,10 +122,10 @@ def dr_active(
     # Vault's Kubernetes auth knows the primary cluster only: no synced secrets here yet.
     serving = VaultServing(synced=False, rollout_services=())
     deliveries = {
-        svc.name: deliver_service(cfg, dr_base, platform, serving=serving, svc=svc)
+        svc.name: _delivery(cfg, dr_base, platform, serving=serving, svc=svc)
         for svc in cfg.delivery.services
     }
-    database = database_instance(
+    database = _database(
         cfg,
         dr_base,
         # The environment's selection tag: the plan that carries it in the region the platform
@@ -137,21 +133,18 @@ def dr_active(
         dict([selection_tag(env)]),
         # The replication's id is the ARN of the replicated automated backups.
         restore_automated_backups_arn=pilot.backup_replication.id,
-    )
-    # The restored database's own copy outside its region (RPO < 1 h): its automated backups
-    # replicated back to the primary region, encrypted with the primary database's key. While
-    # that region is down this one resource fails (docs/dr/region-loss.md: --continue-on-error);
-    # it waits for the database, so nothing that serves waits for it.
-    aws.rds.InstanceAutomatedBackupsReplication(
-        f"{prefix}-db-backups-home",
-        source_db_instance_arn=database.instance.arn,
-        kms_key_id=stores.database.key_arn,
-        retention_period=cfg.database.backup_retention_days,
-        opts=pulumi.ResourceOptions(provider=base.aws_primary, protect=base.protect),
+        # Its own copy outside its region goes back to the primary region, under the primary
+        # database's key; while that region is down this one resource fails
+        # (docs/dr/region-loss.md).
+        backup_copy=BackupCopy(
+            provider=base.aws_primary,
+            kms_key_arn=stores.database.key_arn,
+            retention_days=cfg.database.backup_retention_days,
+        ),
     )
     return DrActive(
         base=dr_base,
         database=database,
         deliveries=deliveries,
-        gitops=gitops(cfg, dr_base, after=[metrics, rollouts, namespaces]),
+        gitops=_gitops(cfg, dr_base, after=[metrics, rollouts, namespaces]),
     )

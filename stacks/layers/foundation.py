@@ -105,7 +105,7 @@ def foundation(cfg: Settings) -> Foundation:
         ),
         opts=on_aws,
     )
-    cluster = kubernetes_cluster(
+    cluster = _cluster(
         cfg,
         prefix,
         network,
@@ -113,7 +113,7 @@ def foundation(cfg: Settings) -> Foundation:
         aws_ctx=aws_ctx,
         opts=on_aws,
     )
-    k8s_provider = kubernetes_provider("k8s", cluster)
+    k8s_provider = _kubernetes_provider("k8s", cluster)
     # Vault: per-service policies, Kubernetes auth roles and short-lived database credentials
     # (seed 4.9.1). No token input: the provider reads VAULT_TOKEN from the environment of
     # each run, so no short-lived credential is stored in state (scripts/vault_login.py).
@@ -139,7 +139,7 @@ def foundation(cfg: Settings) -> Foundation:
     )
 
 
-def kubernetes_provider(name: str, cluster: KubernetesCluster) -> k8s.Provider:
+def _kubernetes_provider(name: str, cluster: KubernetesCluster) -> k8s.Provider:
     """The Kubernetes provider of ``cluster``: objects wait for its nodes."""
     return k8s.Provider(
         name,
@@ -149,7 +149,7 @@ def kubernetes_provider(name: str, cluster: KubernetesCluster) -> k8s.Provider:
     )
 
 
-def kubernetes_cluster(
+def _cluster(
     cfg: Settings,
     prefix: str,
     network: Network,

@@ -54,7 +54,7 @@ class ObservabilityLayer:
         return self.probes_and_scans.blackbox.namespace_name
 
 
-def metrics_stack_args(cfg: Settings, secrets: SecretSource) -> MetricsStackArgs:
+def _metrics_stack_args(cfg: Settings, secrets: SecretSource) -> MetricsStackArgs:
     """Prometheus, Alertmanager and Grafana as the environment runs them, with its alerts.
 
     The same in the DR region when it is active (:mod:`stacks.layers.dr_active`): the canary
@@ -100,7 +100,7 @@ def observability_layer(
     stack = observability.Observability(
         f"{base.prefix}-observability",
         observability.ObservabilityArgs(
-            metrics=metrics_stack_args(cfg, secrets),
+            metrics=_metrics_stack_args(cfg, secrets),
             logging=LoggingSettings(
                 snapshot_bucket=stores.snapshots.bucket_name,
                 snapshot_role_arn=stores.elasticsearch_snapshot_role.arn,

@@ -101,7 +101,7 @@ def services(
     secrets: SecretSource,
 ) -> Services:
     """Register the services and Vault, the Pushgateway and GitOps around them."""
-    app_namespaces = application_namespaces(cfg, base)
+    app_namespaces = _application_namespaces(cfg, base)
     serving = _vault(cfg, base, stores, secrets)
     platform = DeliveryPlatform(
         crd_dependencies=[
@@ -116,7 +116,7 @@ def services(
         vpc_cidr=cfg.network.vpc_cidr,
     )
     deliveries = {
-        svc.name: deliver_service(cfg, base, platform, serving=serving, svc=svc)
+        svc.name: _delivery(cfg, base, platform, serving=serving, svc=svc)
         for svc in cfg.delivery.services
     }
     # In the cluster, the operator syncs each Vault-backed service's configuration and database
@@ -149,11 +149,11 @@ def services(
         app_namespaces=app_namespaces,
         deliveries=deliveries,
         vault_secrets_operator=operator,
-        gitops=gitops(cfg, base, after=[obs.stack, controllers.rollouts, app_namespaces]),
+        gitops=_gitops(cfg, base, after=[obs.stack, controllers.rollouts, app_namespaces]),
     )
 
 
-def application_namespaces(cfg: Settings, base: Foundation) -> AppNamespaces:
+def _application_namespaces(cfg: Settings, base: Foundation) -> AppNamespaces:
     """The application's namespace in ``base``'s cluster."""
     return AppNamespaces(
         f"{base.prefix}-namespaces",
@@ -203,7 +203,7 @@ def _vault(cfg: Settings, base: Foundation, stores: Data, secrets: SecretSource)
     )
 
 
-def deliver_service(
+def _delivery(
     cfg: Settings,
     base: Foundation,
     platform: DeliveryPlatform,
@@ -277,7 +277,7 @@ def _pushgateway(
     )
 
 
-def gitops(cfg: Settings, base: Foundation, *, after: Sequence[pulumi.Resource]) -> GitOps | None:
+def _gitops(cfg: Settings, base: Foundation, *, after: Sequence[pulumi.Resource]) -> GitOps | None:
     """Argo CD applies the configuration repository's reviewed changes, when there is one.
 
     In the DR region too, at the same revision: the services come back at their last release.

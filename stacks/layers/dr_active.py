@@ -85,6 +85,8 @@ def dr_active(cfg: Settings, base: Foundation, stores: Data, secrets: SecretSour
         aws_ctx=base.dr.context,
         opts=pulumi.ResourceOptions(providers={"aws": base.dr.provider, "random": base.random}),
     )
+    # The layers' builders read everything regional from the foundation they are given; its
+    # keys stay the primary region's, which none of the builders used here reads.
     dr_base = replace(
         base,
         prefix=prefix,

@@ -11,7 +11,7 @@ import json
 import sys
 import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -24,6 +24,7 @@ from offline.engine import run_stack
 from offline.evaluate import Finding, evaluate
 from offline.graph import GraphFileError, StackGraph, load_graph, mask_secrets
 from offline.parallel import can_fork, default_workers, fork_map
+from offline.region_loss import DR_ACTIVE_KEY, estimate_region_loss, format_region_loss
 from offline.render import render
 from offline.report import (
     counts,
@@ -166,6 +167,10 @@ class ModeRun:
     findings: list[Finding] = field(default_factory=list)
     error: str = ""
     exit_code: int = EXIT_OK
+    dr_counterpart: StackGraph | None = None
+    """Update mode, stacks with a DR region: the graph with ``ttbt2:drActive`` the other way."""
+    dr_counterpart_error: str = ""
+    """Why that graph could not be rendered (the DR region could not be made active)."""
 
 
 def run_mode(project_dir: Path, stack: str, config_path: Path | None, preview: bool) -> ModeRun:
@@ -192,7 +197,30 @@ def run_mode(project_dir: Path, stack: str, config_path: Path | None, preview: b
     else:
         run.graph = graph
         run.findings = check_graph(graph, policies)
+        _render_dr_counterpart(project_dir, run)
     return run
+
+
+def _render_dr_counterpart(project_dir: Path, run: ModeRun) -> None:
+    """Render ``run``'s stack with ``ttbt2:drActive`` flipped, for the region-loss RTO.
+
+    Only stacks with a DR region (not drills) have one; a failure to render is kept as the
+    reason the region-loss RTO cannot be estimated.
+    """
+    assert run.config is not None
+    settings = _settings(run.stack, run.config.values)
+    if not settings.network.dr_region or settings.identity.drill:
+        return
+    flipped = "false" if settings.recovery.dr_active else "true"
+    config = replace(run.config, values={**run.config.values, DR_ACTIVE_KEY: flipped})
+    try:
+        run.dr_counterpart = run_stack(project_dir, config, preview=False)
+    except SettingsError as exc:
+        run.dr_counterpart_error = f"with {DR_ACTIVE_KEY}: {flipped}: {exc}"
+    except Exception:  # noqa: BLE001 - a crash of the program is reported with its traceback
+        run.dr_counterpart_error = (
+            f"with {DR_ACTIVE_KEY}: {flipped} the program failed:\n{traceback.format_exc()}"
+        )
 
 
 def preview_stack(
@@ -250,6 +278,12 @@ def report_stack(preview_run: ModeRun, update_run: ModeRun, out: TextIO) -> Stac
         if (failure := rto.failure()) is not None:
             print(f"error: {failure}", file=out)
         print("", file=out)
+    try:
+        region_loss_ok = _report_region_loss(settings, update_run, graph, out)
+    except RtoGraphError as exc:
+        print(f"error: {exc}", file=out)
+        result.exit_code = EXIT_PROGRAM
+        return result
     held = placeholders(graph, config.placeholders)
     if held:
         print("\n".join(held), file=out)
@@ -262,7 +296,11 @@ def report_stack(preview_run: ModeRun, update_run: ModeRun, out: TextIO) -> Stac
         file=out,
     )
     print("", file=out)
-    if any(f.blocking for f in result.findings) or (rto is not None and not rto.within_objective):
+    if (
+        any(f.blocking for f in result.findings)
+        or (rto is not None and not rto.within_objective)
+        or not region_loss_ok
+    ):
         result.exit_code = EXIT_VIOLATION
     return result
 
@@ -317,6 +355,34 @@ def _rto(settings: Settings, graph: StackGraph) -> RtoEstimate | None:
     if not settings.network.dr_region or settings.identity.drill:
         return None
     return estimate_rto(graph, objective=float(settings.recovery.rto_objective_minutes))
+
+
+def _report_region_loss(settings: Settings, run: ModeRun, graph: StackGraph, out: TextIO) -> bool:
+    """Print the region-loss RTO of a stack with a DR region; False when it fails the preview.
+
+    It fails above ``ttbt2:rtoObjectiveMinutes``, and when the stack cannot be rendered with
+    the DR region active (the failover would fail too).
+    """
+    if run.dr_counterpart_error:
+        print(f"error: region-loss RTO: {run.dr_counterpart_error}", file=out)
+        print("", file=out)
+        return False
+    if run.dr_counterpart is None:
+        return True
+    active, standby = (
+        (graph, run.dr_counterpart) if settings.recovery.dr_active else (run.dr_counterpart, graph)
+    )
+    result = estimate_region_loss(
+        active,
+        standby,
+        objective=float(settings.recovery.rto_objective_minutes),
+        dr_active=settings.recovery.dr_active,
+    )
+    print("\n".join(format_region_loss(result)), file=out)
+    if (failure := result.failure()) is not None:
+        print(f"error: {failure}", file=out)
+    print("", file=out)
+    return result.within_objective
 
 
 def _write_graph(graph: StackGraph, path: Path) -> None:

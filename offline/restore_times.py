@@ -59,6 +59,8 @@ RDS_RESTORE_DOC = (
     "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_RestoreFromSnapshot.html"
 )
 RDS_PITR_DOC = "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIT.html"
+ALB_INGRESS_DOC = "https://docs.aws.amazon.com/eks/latest/userguide/alb-ingress.html"
+ARGOCD_SYNC_DOC = "https://argo-cd.readthedocs.io/en/stable/user-guide/auto_sync/"
 ROUTE53_CHANGE_DOC = (
     "https://docs.aws.amazon.com/Route53/latest/APIReference/API_ChangeResourceRecordSets.html"
 )
@@ -216,10 +218,40 @@ TIMES: Mapping[str, TypeTimes] = {
     "kubernetes:monitoring.coreos.com/v1:PrometheusRule": TypeTimes(_K8S_OBJECT),
     "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": TypeTimes(_K8S_OBJECT),
     "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": TypeTimes(_K8S_OBJECT),
+    "kubernetes:rbac.authorization.k8s.io/v1:Role": TypeTimes(_K8S_OBJECT),
+    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": TypeTimes(_K8S_OBJECT),
+    "kubernetes:monitoring.coreos.com/v1:Probe": TypeTimes(_K8S_OBJECT),
     "kubernetes:secrets.hashicorp.com/v1beta1:VaultAuth": TypeTimes(_K8S_OBJECT),
     "kubernetes:secrets.hashicorp.com/v1beta1:VaultConnection": TypeTimes(_K8S_OBJECT),
     "kubernetes:secrets.hashicorp.com/v1beta1:VaultDynamicSecret": TypeTimes(_K8S_OBJECT),
     "kubernetes:secrets.hashicorp.com/v1beta1:VaultStaticSecret": TypeTimes(_K8S_OBJECT),
+    "kubernetes:core/v1:Service": TypeTimes(_K8S_OBJECT),
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy": TypeTimes(_K8S_OBJECT),
+    "kubernetes:policy/v1:PodDisruptionBudget": TypeTimes(_K8S_OBJECT),
+    "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": TypeTimes(_K8S_OBJECT),
+    "kubernetes:autoscaling.k8s.io/v1:VerticalPodAutoscaler": TypeTimes(_K8S_OBJECT),
+    "kubernetes:monitoring.coreos.com/v1:ServiceMonitor": TypeTimes(_K8S_OBJECT),
+    "kubernetes:argoproj.io/v1alpha1:AnalysisTemplate": TypeTimes(_K8S_OBJECT),
+    "kubernetes:argoproj.io/v1alpha1:AppProject": TypeTimes(_K8S_OBJECT),
+    "kubernetes:networking.k8s.io/v1:Ingress": TypeTimes(
+        Duration(
+            4,
+            ALB_INGRESS_DOC,
+            "the load balancer controller provisions an ALB for the Ingress (documented) and the "
+            "provider waits until the Ingress reports its address; the 4 minutes (ALB active, "
+            "targets registered and healthy) are our estimate",
+        )
+    ),
+    "kubernetes:argoproj.io/v1alpha1:Application": TypeTimes(
+        Duration(
+            5,
+            ARGOCD_SYNC_DOC,
+            "the Application is stored at once; Argo CD then syncs the service's manifests from "
+            "the configuration repository (documented; in prod an operator starts the sync) and "
+            "the pods pull their images from the registry's replica; the 5 minutes until the "
+            "pods are ready are our estimate",
+        )
+    ),
     # --- Vault (configuration calls against a running Vault) ----------------------------------
     "vault:index/mount:Mount": TypeTimes(_INSTANT),
     "vault:index/policy:Policy": TypeTimes(_INSTANT),

@@ -50,7 +50,8 @@ class Step:
     urn: str
     minutes: float
     action: str
-    """``restore``, ``create``, ``none`` (component or provider) or ``kept`` (out of scope)."""
+    """``restore``, ``create``, ``none`` (component or provider), ``kept`` (out of scope) or
+    ``running`` (up before the recovery starts)."""
     source: str
     basis: str
     defaulted: bool = False
@@ -191,10 +192,12 @@ def _topological(preds: Mapping[str, Sequence[str]], names: Mapping[str, str]) -
     return order
 
 
-def _step(res: Resource, scope: Collection[str]) -> Step:
+def _step(res: Resource, scope: Collection[str], timed: Collection[str] | None) -> Step:
     structural = is_structural(res.type, res.custom)
     if not structural and res.cloud not in scope:
         return Step(res.name, res.type, res.urn, 0.0, "kept", "-", "outside the recovery scope")
+    if not structural and timed is not None and res.urn not in timed:
+        return Step(res.name, res.type, res.urn, 0.0, "running", "-", "up before the recovery")
     restore = res.type in RESTORED_TYPES
     duration, defaulted = duration_for(res.type, custom=res.custom, restore=restore)
     action = "restore" if restore and duration.minutes else "create"
@@ -217,16 +220,19 @@ def estimate_rto(
     *,
     objective: float = DEFAULT_OBJECTIVE_MINUTES,
     scope: Collection[str] = DEFAULT_SCOPE_CLOUDS,
+    timed: Collection[str] | None = None,
 ) -> RtoEstimate:
     """The critical path of restoring ``graph``'s stack, its total and the objective.
 
-    ``scope`` is the set of packages (``Resource.cloud``) rebuilt in the DR region. Raises
+    ``scope`` is the set of packages (``Resource.cloud``) rebuilt in the DR region. ``timed``,
+    when given, is the URNs the recovery creates or changes; every other resource is already
+    running and takes no time but keeps its place in the ordering. Raises
     :class:`RtoGraphError` when the dependencies form a cycle.
     """
     by_urn = graph.by_urn()
     preds = predecessors(graph)
     order = _topological(preds, {u: r.name for u, r in by_urn.items()})
-    steps = {urn: _step(by_urn[urn], scope) for urn in order}
+    steps = {urn: _step(by_urn[urn], scope, timed) for urn in order}
     finish: dict[str, float] = {}
     via: dict[str, str | None] = {}
     for urn in order:
@@ -253,8 +259,17 @@ def format_rto(estimate: RtoEstimate) -> list[str]:
         f"    {verdict} objective: estimate {_minutes(estimate.total_minutes)}, "
         f"objective {_minutes(estimate.objective_minutes)} (critical path, "
         "planning figures, not a measurement)",
-        "    critical path:",
+        *path_lines(estimate),
     ]
+    failure = estimate.failure()
+    if failure:
+        lines.append(f"    {failure}")
+    return lines
+
+
+def path_lines(estimate: RtoEstimate) -> list[str]:
+    """The critical path, each timed step with its source, and the types given the default."""
+    lines = ["    critical path:"]
     for step in estimate.path:
         if step.minutes <= 0:
             continue
@@ -267,7 +282,4 @@ def format_rto(estimate: RtoEstimate) -> list[str]:
         lines.append(
             "    types without a figure (default used): " + ", ".join(estimate.defaulted_types)
         )
-    failure = estimate.failure()
-    if failure:
-        lines.append(f"    {failure}")
     return lines

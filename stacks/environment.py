@@ -16,6 +16,7 @@ from stacks.layers.ci import Ci, ci
 from stacks.layers.clouds import Clouds, clouds
 from stacks.layers.dashboard_access import dashboard_access
 from stacks.layers.data import Data, data
+from stacks.layers.dr_active import DrActive, dr_active
 from stacks.layers.foundation import Foundation, foundation
 from stacks.layers.network_policies import network_policies
 from stacks.layers.observability import observability_layer
@@ -33,7 +34,8 @@ def build(cfg: Settings, secrets: SecretSource) -> None:
     apps = services(cfg, base, stores, obs, controllers, secrets=secrets)
     other_clouds = clouds(cfg, base, stores, apps)
     network_policies(cfg, base, obs, controllers.namespaces, apps.namespaces)
-    _export(cfg, base, stores, apps, other_clouds, runners=runners)
+    dr = dr_active(cfg, base, stores, secrets)
+    _export(cfg, base, stores, apps, other_clouds, runners=runners, dr=dr)
 
 
 def _export(
@@ -44,6 +46,7 @@ def _export(
     other_clouds: Clouds,
     *,
     runners: Ci,
+    dr: DrActive,
 ) -> None:
     """The stack outputs the pipelines, runbooks and operators read."""
     pulumi.export("environment", cfg.identity.environment)
@@ -69,6 +72,9 @@ def _export(
         pulumi.export("drBackupVaultArn", stores.backup.dr_vault_arn)
     if stores.pilot_light is not None:
         pulumi.export("drVpcId", stores.pilot_light.network.vpc_id)
+    if dr.base is not None and dr.database is not None:
+        pulumi.export("drClusterName", dr.base.cluster.name)
+        pulumi.export("drDatabaseEndpoint", dr.database.endpoint)
     for name, delivery in apps.deliveries.items():
         pulumi.export(f"service-{name}-namespace", delivery.namespace)
     if other_clouds.analytics is not None:

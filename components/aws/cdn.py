@@ -39,6 +39,13 @@ HSTS_MAX_AGE_SECONDS = 31_536_000
 """One year, the minimum the HSTS preload list accepts."""
 ALL_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
 READ_METHODS = ["GET", "HEAD"]
+DR_API_ORIGIN = "api-dr"
+"""Origin id of the DR region's load balancer."""
+API_FAILOVER_GROUP = "api-failover"
+"""Origin group: the primary load balancer, then the DR region's."""
+FAILOVER_STATUS_CODES = [500, 502, 503, 504]
+"""Answers of the primary origin that send a request to the DR origin (timeouts and refused
+connections always do)."""
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -141,6 +148,11 @@ class CdnArgs:
     (dev: developers, staging: QA and selected stakeholders; empty: everyone, as in prod), with
     ``audience_egress_ips`` (the VPC's NAT addresses, so in-cluster probes of the public URL
     pass) allowed as well.
+    ``dr_api_origin_host`` (the DR region's load balancer, same rules as ``api_origin_host``)
+    adds an origin group that fails the cached public API paths over to it; empty: none. Its
+    load balancer checks the origin header too, with a web ACL of its own in the DR region
+    (``dr_origin_web_acl_arn``, created with ``dr_provider``: a regional ACL attaches only to
+    load balancers of its region).
     """
 
     context: AwsContext
@@ -161,19 +173,18 @@ class CdnArgs:
     origin_secret: pulumi.Input[str] | None = None
     audience_cidrs: Sequence[str] = ()
     audience_egress_ips: pulumi.Input[Sequence[str]] | None = None
+    dr_api_origin_host: str = ""
+    dr_provider: pulumi.ProviderResource | None = None
+    dr_region: str = ""
     protect: bool = False
 
     def __post_init__(self) -> None:
         """Refuse settings CloudFront, WAF or Route 53 would reject (or that would 502)."""
-        host = self.api_origin_host
-        if not host or "/" in host or ":" in host:
-            raise ValueError(f"api_origin_host must be a bare host name, got {host!r}")
-        if host.endswith(".elb.amazonaws.com"):
-            raise ValueError(
-                f"api_origin_host {host!r} is a load balancer's AWS name: CloudFront checks the "
-                "origin certificate against it and no certificate can cover it; use a DNS name "
-                "of ours that points at the load balancer"
-            )
+        _check_origin_host("api_origin_host", self.api_origin_host)
+        if self.dr_api_origin_host:
+            _check_origin_host("dr_api_origin_host", self.dr_api_origin_host)
+            if self.dr_provider is None or not self.dr_region:
+                raise ValueError("dr_api_origin_host needs dr_provider and dr_region")
         if self.domain and not self.hosted_zone_id:
             raise ValueError(f"domain {self.domain!r} needs hosted_zone_id for its certificate")
         if self.price_class not in PRICE_CLASSES:
@@ -228,6 +239,40 @@ def audience_networks(cidrs: Sequence[str]) -> tuple[list[str], list[str]]:
             raise ValueError(f"audience CIDR {cidr!r} admits everyone: leave the list empty")
         (v4 if network.version == 4 else v6).append(str(network))
     return v4, v6
+
+
+def _check_origin_host(field_name: str, host: str) -> None:
+    """A bare DNS name of ours: CloudFront checks the origin's certificate against it."""
+    if not host or "/" in host or ":" in host:
+        raise ValueError(f"{field_name} must be a bare host name, got {host!r}")
+    if host.endswith(".elb.amazonaws.com"):
+        raise ValueError(
+            f"{field_name} {host!r} is a load balancer's AWS name: CloudFront checks the "
+            "origin certificate against it and no certificate can cover it; use a DNS name "
+            "of ours that points at the load balancer"
+        )
+
+
+def _api_origin(
+    origin_id: str,
+    host: str,
+    headers: list[cloudfront.DistributionOriginCustomHeaderArgs] | None,
+) -> cloudfront.DistributionOriginArgs:
+    """A load balancer origin, reached over HTTPS (TLS 1.2) under its DNS name.
+
+    ``headers`` are the custom headers CloudFront adds (the secret origin header).
+    """
+    return cloudfront.DistributionOriginArgs(
+        origin_id=origin_id,
+        domain_name=host,
+        custom_headers=headers,
+        custom_origin_config=cloudfront.DistributionOriginCustomOriginConfigArgs(
+            http_port=80,
+            https_port=443,
+            origin_protocol_policy="https-only",
+            origin_ssl_protocols=["TLSv1.2"],
+        ),
+    )
 
 
 class Cdn(pulumi.ComponentResource):
@@ -298,7 +343,18 @@ class Cdn(pulumi.ComponentResource):
             key_opts=pulumi.ResourceOptions(parent=self, providers={"aws": args.edge_provider}),
         )
         # The load balancer's own web ACL lets through only what carries the origin header.
-        self.origin_web_acl = self._origin_web_acl(name, args, tags, child)
+        self.origin_web_acl = self._origin_web_acl(name, args, tags, child, args.context.region)
+        self.dr_origin_web_acl = (
+            self._origin_web_acl(
+                f"{name}-dr",
+                args,
+                tags,
+                pulumi.ResourceOptions(parent=self, providers={"aws": args.dr_provider}),
+                args.dr_region,
+            )
+            if args.dr_api_origin_host and args.dr_provider is not None
+            else None
+        )
         certificate_arn = self._certificate(name, args, tags, edge, child)
 
         # The bucket policy pins CloudFront's read grant to this distribution, and the
@@ -349,6 +405,9 @@ class Cdn(pulumi.ComponentResource):
         self.static_bucket_name = static.bucket.bucket
         self.web_acl_arn = self.web_acl.arn
         self.origin_web_acl_arn = None if self.origin_web_acl is None else self.origin_web_acl.arn
+        self.dr_origin_web_acl_arn = (
+            None if self.dr_origin_web_acl is None else self.dr_origin_web_acl.arn
+        )
         self.blocked_ip_set_arn = self.blocked_ip_set.arn
         self.waf_log_group_name = self.waf_log_group.name
         self.register_outputs(
@@ -377,6 +436,12 @@ class Cdn(pulumi.ComponentResource):
         """The distribution: two origins, three kinds of behaviour, WAF, logs, certificate."""
         api_origin, static_origin = "api", "static-assets"
         headers_id = self.security_headers.id
+        # With a DR origin, the cached public API paths fail over to it. CloudFront fails over
+        # GET, HEAD and OPTIONS only and refuses an origin group on a behaviour allowing
+        # writes, so the default behaviour stays on the primary origin's name
+        # (docs/dr/region-loss.md: repointing that name moves the writes).
+        failover = bool(args.dr_api_origin_host)
+        public_api = API_FAILOVER_GROUP if failover else api_origin
 
         def behaviour(
             path: str, origin: str, cache_policy: pulumi.Input[str], methods: list[str]
@@ -421,18 +486,33 @@ class Cdn(pulumi.ComponentResource):
                     domain_name=static.bucket.bucket_regional_domain_name,
                     origin_access_control_id=oac_id,
                 ),
-                cloudfront.DistributionOriginArgs(
-                    origin_id=api_origin,
-                    domain_name=args.api_origin_host,
-                    custom_headers=self._origin_headers(args),
-                    custom_origin_config=cloudfront.DistributionOriginCustomOriginConfigArgs(
-                        http_port=80,
-                        https_port=443,
-                        origin_protocol_policy="https-only",
-                        origin_ssl_protocols=["TLSv1.2"],
-                    ),
+                _api_origin(api_origin, args.api_origin_host, self._origin_headers(args)),
+                *(
+                    [
+                        _api_origin(
+                            DR_API_ORIGIN, args.dr_api_origin_host, self._origin_headers(args)
+                        )
+                    ]
+                    if failover
+                    else []
                 ),
             ],
+            origin_groups=(
+                [
+                    cloudfront.DistributionOriginGroupArgs(
+                        origin_id=API_FAILOVER_GROUP,
+                        failover_criteria=cloudfront.DistributionOriginGroupFailoverCriteriaArgs(
+                            status_codes=FAILOVER_STATUS_CODES
+                        ),
+                        members=[
+                            cloudfront.DistributionOriginGroupMemberArgs(origin_id=api_origin),
+                            cloudfront.DistributionOriginGroupMemberArgs(origin_id=DR_API_ORIGIN),
+                        ],
+                    )
+                ]
+                if failover
+                else None
+            ),
             default_cache_behavior=cloudfront.DistributionDefaultCacheBehaviorArgs(
                 target_origin_id=api_origin,
                 viewer_protocol_policy="redirect-to-https",
@@ -446,7 +526,7 @@ class Cdn(pulumi.ComponentResource):
             # Public API paths first: they are the ones that must not fall to the default.
             ordered_cache_behaviors=[
                 *[
-                    behaviour(p, api_origin, self.api_cache_policy.id, [*READ_METHODS, "OPTIONS"])
+                    behaviour(p, public_api, self.api_cache_policy.id, [*READ_METHODS, "OPTIONS"])
                     for p in args.api_public_paths
                 ],
                 *[
@@ -696,9 +776,14 @@ class Cdn(pulumi.ComponentResource):
         return group
 
     def _origin_web_acl(
-        self, name: str, args: CdnArgs, tags: dict[str, str], child: pulumi.ResourceOptions
+        self,
+        name: str,
+        args: CdnArgs,
+        tags: dict[str, str],
+        child: pulumi.ResourceOptions,
+        region: str,
     ) -> wafv2.WebAcl | None:
-        """The regional web ACL of the API origin's load balancer; None without the secret.
+        """The web ACL (of ``region``) of an API origin's load balancer; None without the secret.
 
         Decision: the origin header is checked here rather than by a listener-rule condition
         on the Ingresses. A condition would write the secret into every Ingress (readable by
@@ -760,7 +845,7 @@ class Cdn(pulumi.ComponentResource):
             acl_name,
             args,
             acl=acl,
-            region=args.context.region,
+            region=region,
             opts=child,
             key_opts=child,
             redacted=(*REDACTED_HEADERS, ORIGIN_VERIFY_HEADER.lower()),

@@ -16,6 +16,20 @@ PORT = 5432
 
 
 @dataclass(frozen=True)
+class BackupCopy:
+    """Where the instance's automated backups are replicated: another region's provider and key.
+
+    The primary instance's copy belongs to the pilot light; this one is for an instance that is
+    itself the restored copy (the DR region's), whose backups go back to the primary region.
+    """
+
+    provider: pulumi.ProviderResource
+    kms_key_arn: pulumi.Input[str]
+    """A key of the destination region."""
+    retention_days: int
+
+
+@dataclass(frozen=True)
 class DatabaseArgs:
     """Arguments of :class:`Database`.
 
@@ -41,9 +55,25 @@ class DatabaseArgs:
     master_username: str
     log_retention_days: int
     restore_snapshot: str = ""
+    restore_automated_backups_arn: pulumi.Input[str] | None = None
+    """Replicated automated backups (of the DR region) to restore the instance from, at their
+    latest restorable time; the DR region's database at a region loss."""
+    backup_copy: BackupCopy | None = None
     production: bool = False
     backup_tags: dict[str, str] = field(default_factory=dict)
     """Tags that put the instance in an AWS Backup selection (see components/aws/backup.py)."""
+
+    def __post_init__(self) -> None:
+        if self.restore_snapshot and self.restore_automated_backups_arn is not None:
+            raise ValueError(
+                "restore_snapshot and restore_automated_backups_arn: a database is restored "
+                "from one source"
+            )
+
+    @property
+    def restored(self) -> bool:
+        """True when the instance starts from a copy, which brings its own database and user."""
+        return bool(self.restore_snapshot) or self.restore_automated_backups_arn is not None
 
 
 class Database(pulumi.ComponentResource):
@@ -140,11 +170,19 @@ class Database(pulumi.ComponentResource):
             storage_type="gp3",
             storage_encrypted=True,
             kms_key_id=key.arn,
-            db_name=None if args.restore_snapshot else args.db_name,
-            username=None if args.restore_snapshot else args.master_username,
+            db_name=None if args.restored else args.db_name,
+            username=None if args.restored else args.master_username,
             manage_master_user_password=True,
             master_user_secret_kms_key_id=key.arn,
             snapshot_identifier=args.restore_snapshot or None,
+            restore_to_point_in_time=(
+                aws.rds.InstanceRestoreToPointInTimeArgs(
+                    source_db_instance_automated_backups_arn=args.restore_automated_backups_arn,
+                    use_latest_restorable_time=True,
+                )
+                if args.restore_automated_backups_arn is not None
+                else None
+            ),
             db_subnet_group_name=scaffold.subnet_group.name,
             vpc_security_group_ids=[security_group.id],
             publicly_accessible=False,
@@ -173,7 +211,21 @@ class Database(pulumi.ComponentResource):
                 depends_on=[*scaffold.log_groups, monitoring_policy],
             ),
         )
+        if args.backup_copy is not None:
+            # RPO < 1 h outside the instance's region. It waits for the instance, so nothing
+            # that serves waits for it.
+            aws.rds.InstanceAutomatedBackupsReplication(
+                f"{name}-backup-copy",
+                source_db_instance_arn=self.instance.arn,
+                kms_key_id=args.backup_copy.kms_key_arn,
+                retention_period=args.backup_copy.retention_days,
+                opts=pulumi.ResourceOptions(
+                    parent=self, provider=args.backup_copy.provider, protect=args.production
+                ),
+            )
         self.endpoint = self.instance.address
+        self.key_arn = key.arn
+        """The key of the storage, Performance Insights and the master secret."""
         self.security_group_id = security_group.id
         self.master_secret_arn = self.instance.master_user_secrets.apply(
             lambda s: s[0].secret_arn if s else None

@@ -20,6 +20,7 @@ program with the DR switch (see docs/dr/region-loss.md).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +74,11 @@ class PilotLightArgs:
     database_arn: pulumi.Input[str]
     backup_retention_days: int
     buckets: dict[str, ReplicatedBucket]
+    log_policy_statements: Sequence[
+        Callable[[pulumi.Output[str]], pulumi.Input[dict[str, Any]]]
+    ] = ()
+    """Extra statements of the DR access-log bucket's policy: the grants that let the DR
+    region's load balancers (when ``ttbt2:drActive`` runs the services there) write their logs."""
     protect: bool = False
 
     def __post_init__(self) -> None:
@@ -141,6 +147,8 @@ class PilotLight(pulumi.ComponentResource):
         )
 
         self.replica_buckets = {}
+        self.logs: SecureBucket | None = None
+        """The DR region's access-log bucket (S3 and load balancer logs), when there is one."""
         if args.buckets:
             # S3 access logs must land in a bucket of the same region.
             dr_logs = SecureBucket(
@@ -151,9 +159,11 @@ class PilotLight(pulumi.ComponentResource):
                     noncurrent_expire_days=30,
                     expire_days=90,
                     protect=args.protect,
+                    policy_statements=list(args.log_policy_statements),
                 ),
                 opts=pulumi.ResourceOptions(parent=self, providers={"aws": args.dr_provider}),
             )
+            self.logs = dr_logs
             role = self._replication_role(name, args, primary)
             for logical, source in sorted(args.buckets.items()):
                 self.replica_buckets[logical] = self._replicate(

@@ -29,3 +29,22 @@ class RecoverySettings(Domain):
         "empty = nobody.",
         key="backupBreakGlassRoleArn",
     )
+    dr_active: bool = setting(
+        False,
+        "Bring the platform up in the DR region (region loss, docs/dr/region-loss.md): an EKS "
+        "cluster, the add-ons, the services and GitOps, the database restored from its "
+        "replicated backups, CloudFront failing over to the DR origin. Only with drRegion set.",
+        key="drActive",
+    )
+    dr_api_origin_host: str = setting(
+        "",
+        "Host name of the DR region's public load balancer (CloudFront's failover origin); "
+        "needed when drActive is set.",
+        key="drApiOriginHost",
+    )
+    dr_alb_certificate_arn: str = setting(
+        "",
+        "ACM certificate in the DR region for the DR load balancer's HTTPS listener (covers "
+        "drApiOriginHost); needed when drActive is set.",
+        key="drAlbCertificateArn",
+    )

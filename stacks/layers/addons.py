@@ -10,7 +10,7 @@ Argo Rollouts runs the canaries. Kubernetes state (seed 4.7.1): Velero.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -68,7 +68,7 @@ def addons(cfg: Settings, base: Foundation, stores: Data, obs: ObservabilityLaye
     return Addons(
         pod_autoscaling=pod_autoscaling,
         karpenter=karpenter,
-        load_balancer_controller=_load_balancer_controller(cfg, base, obs),
+        load_balancer_controller=_load_balancer_controller(cfg, base, after=[obs.stack]),
         rollouts=RolloutsController(
             f"{base.prefix}-rollouts",
             RolloutsControllerArgs(environment=cfg.identity.environment),
@@ -136,10 +136,14 @@ def _autoscaling(cfg: Settings, base: Foundation) -> tuple[PodAutoscaling, Karpe
 
 
 def _load_balancer_controller(
-    cfg: Settings, base: Foundation, obs: ObservabilityLayer
+    cfg: Settings, base: Foundation, *, after: Sequence[pulumi.Resource]
 ) -> lbc.LoadBalancerController:
-    """The controller and its IAM identity (the policy its upstream project documents)."""
-    region = cfg.network.aws_region
+    """The controller and its IAM identity (the policy its upstream project documents).
+
+    In ``base``'s region (the primary one, or the DR region's when it is active); the
+    controller waits for ``after`` (the Prometheus Operator's CRDs, for its ServiceMonitor).
+    """
+    region = base.aws_ctx.region
     identity = WorkloadIdentity(
         f"{base.prefix}-lbc",
         WorkloadIdentityArgs(
@@ -160,7 +164,7 @@ def _load_balancer_controller(
         opts=base.on_aws,
     )
     # The controller needs its permissions before it reconciles anything.
-    waits_for: list[pulumi.Resource] = [obs.stack]
+    waits_for: list[pulumi.Resource] = list(after)
     if identity.policy is not None:
         waits_for.append(identity.policy)
     return lbc.LoadBalancerController(

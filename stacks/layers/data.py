@@ -16,7 +16,7 @@ from components.aws.backup import BackupPlan, BackupPlanArgs, selection_tag
 from components.aws.bucket import SecureBucket, SecureBucketArgs
 from components.aws.cache import RedisCache, RedisCacheArgs
 from components.aws.cdn import Cdn, CdnArgs
-from components.aws.database import Database, DatabaseArgs
+from components.aws.database import BackupCopy, Database, DatabaseArgs
 from components.aws.pilot_light import PilotLight, PilotLightArgs, ReplicatedBucket
 from components.aws.snapshots import SnapshotStore, SnapshotStoreArgs
 from components.k8s import velero
@@ -144,8 +144,20 @@ def _buckets(
     return logs, user_data
 
 
-def _database(cfg: Settings, base: Foundation, backup_tags: dict[str, str]) -> Database:
-    """PostgreSQL in the isolated subnets, reachable from the cluster only."""
+def _database(
+    cfg: Settings,
+    base: Foundation,
+    backup_tags: dict[str, str],
+    *,
+    restore_automated_backups_arn: pulumi.Input[str] | None = None,
+    backup_copy: BackupCopy | None = None,
+) -> Database:
+    """PostgreSQL in the isolated subnets, reachable from the cluster only.
+
+    In the DR region when it is active (:mod:`stacks.layers.dr_active`), restored from the
+    automated backups replicated there (``restore_automated_backups_arn``), its own backups
+    copied back (``backup_copy``).
+    """
     return Database(
         f"{base.prefix}-db",
         DatabaseArgs(
@@ -165,7 +177,13 @@ def _database(cfg: Settings, base: Foundation, backup_tags: dict[str, str]) -> D
             db_name=cfg.database.name,
             master_username=cfg.database.master_username,
             log_retention_days=cfg.cluster.control_plane_log_retention_days,
-            restore_snapshot=cfg.identity.data_source_snapshot,
+            restore_snapshot=(
+                ""
+                if restore_automated_backups_arn is not None
+                else cfg.identity.data_source_snapshot
+            ),
+            restore_automated_backups_arn=restore_automated_backups_arn,
+            backup_copy=backup_copy,
             production=base.protect,
             backup_tags=backup_tags,
         ),
@@ -228,6 +246,10 @@ def _cdn(cfg: Settings, base: Foundation, logs: SecureBucket, secrets: SecretSou
             origin_secret=secrets.for_consumer(ORIGIN_VERIFY_CONSUMER),
             audience_cidrs=tuple(cfg.edge.edge_allowed_cidrs),
             audience_egress_ips=base.network.nat_public_ips,
+            # The DR region's load balancer as the failover origin, once it serves.
+            dr_api_origin_host=cfg.recovery.dr_api_origin_host if cfg.recovery.dr_active else "",
+            dr_provider=base.dr.provider if base.dr is not None else None,
+            dr_region=cfg.network.dr_region if base.dr is not None else "",
             protect=base.protect,
         ),
         opts=base.on_aws,
@@ -286,6 +308,14 @@ def _pilot_light(
             flow_log_retention_days=cfg.network.flow_log_retention_days,
             database_arn=database.instance.arn,
             backup_retention_days=cfg.database.backup_retention_days,
+            # The DR region's load balancers log there once ttbt2:drActive serves from it.
+            log_policy_statements=alb_log_grants(
+                aws.elb.get_service_account_output(
+                    region=cfg.network.dr_region,
+                    opts=pulumi.InvokeOutputOptions(provider=base.dr.provider),
+                ).arn,
+                base.dr.context.account_id,
+            ),
             buckets={
                 "user-data": ReplicatedBucket(
                     bucket_id=user_data.id,

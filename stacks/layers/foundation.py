@@ -105,13 +105,15 @@ def foundation(cfg: Settings) -> Foundation:
         ),
         opts=on_aws,
     )
-    cluster = _cluster(cfg, prefix, network, aws_ctx, on_aws)
-    k8s_provider = k8s.Provider(
-        "k8s",
-        kubeconfig=cluster.kubeconfig,
-        enable_server_side_apply=True,
-        opts=pulumi.ResourceOptions(depends_on=cluster.node_groups),
+    cluster = _cluster(
+        cfg,
+        prefix,
+        network,
+        node_subnet_ids=network.private_subnet_ids_in(cfg.compute_zones),
+        aws_ctx=aws_ctx,
+        opts=on_aws,
     )
+    k8s_provider = _kubernetes_provider("k8s", cluster)
     # Vault: per-service policies, Kubernetes auth roles and short-lived database credentials
     # (seed 4.9.1). No token input: the provider reads VAULT_TOKEN from the environment of
     # each run, so no short-lived credential is stored in state (scripts/vault_login.py).
@@ -137,21 +139,38 @@ def foundation(cfg: Settings) -> Foundation:
     )
 
 
+def _kubernetes_provider(name: str, cluster: KubernetesCluster) -> k8s.Provider:
+    """The Kubernetes provider of ``cluster``: objects wait for its nodes."""
+    return k8s.Provider(
+        name,
+        kubeconfig=cluster.kubeconfig,
+        enable_server_side_apply=True,
+        opts=pulumi.ResourceOptions(depends_on=cluster.node_groups),
+    )
+
+
 def _cluster(
     cfg: Settings,
     prefix: str,
     network: Network,
+    *,
+    node_subnet_ids: pulumi.Input[list[str]],
     aws_ctx: AwsContext,
-    on_aws: pulumi.ResourceOptions,
+    opts: pulumi.ResourceOptions,
 ) -> KubernetesCluster:
-    """The EKS cluster: a fixed "system" group for the add-ons, a "workloads" group."""
+    """The EKS cluster: a fixed "system" group for the add-ons, a "workloads" group.
+
+    The same cluster in the primary region and, when the DR region is active, in the DR region
+    (:mod:`stacks.layers.dr_active`): ``network``, ``aws_ctx`` and the AWS provider in ``opts``
+    say which.
+    """
     plan = access_plan(cfg.identity.environment, cfg.application_namespaces)
     return KubernetesCluster(
         prefix,
         KubernetesClusterArgs(
             version=cfg.cluster.kubernetes_version,
             subnet_ids=network.private_subnet_ids,
-            node_subnet_ids=network.private_subnet_ids_in(cfg.compute_zones),
+            node_subnet_ids=node_subnet_ids,
             node_groups=[
                 NodeGroupSpec(
                     name="system",
@@ -184,7 +203,7 @@ def _cluster(
             node_disk_size_gb=cfg.cluster.node_disk_size_gb,
             protect=cfg.is_prod,
         ),
-        opts=on_aws,
+        opts=opts,
     )
 
 

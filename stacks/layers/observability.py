@@ -54,10 +54,12 @@ class ObservabilityLayer:
         return self.probes_and_scans.blackbox.namespace_name
 
 
-def observability_layer(
-    cfg: Settings, base: Foundation, stores: Data, secrets: SecretSource
-) -> ObservabilityLayer:
-    """Register the metrics, alerting, dashboards and logging of the environment."""
+def _metrics_stack_args(cfg: Settings, secrets: SecretSource) -> MetricsStackArgs:
+    """Prometheus, Alertmanager and Grafana as the environment runs them, with its alerts.
+
+    The same in the DR region when it is active (:mod:`stacks.layers.dr_active`): the canary
+    analyses of the services query that region's Prometheus.
+    """
     env = cfg.identity.environment
     alert_settings = routing.RoutingSettings(
         environment=env,
@@ -73,35 +75,40 @@ def observability_layer(
     alert_secret_files = routing.secret_files(alert_settings)
     # Single sign-on (ttbt2:sso*): Grafana's sign-in lives in the chart's values; the load
     # balancer side is the dashboard access layer's.
-    sso = dashboard_sso(cfg)
-    grafana, kibana = sso.grafana, sso.kibana
+    grafana = dashboard_sso(cfg).grafana
     receiver_credentials = {
         file: secrets.for_consumer(f"alertmanager-{file}") for file in alert_secret_files
     }
+    return MetricsStackArgs(
+        environment=env,
+        namespace=MONITORING_NAMESPACE,
+        prometheus_replicas=cfg.observability.prometheus_replicas,
+        retention_days=cfg.observability.prometheus_retention_days,
+        prometheus_storage_gb=cfg.observability.prometheus_storage_gb,
+        alertmanager_replicas=cfg.observability.alertmanager_replicas,
+        grafana_admin_password=secrets.for_consumer("grafana-admin"),
+        rule_groups=alerts.rule_groups(),
+        alertmanager_config=alert_routing,
+        alertmanager_secret_name="alertmanager-receivers",
+        alertmanager_secret_files=alert_secret_files,
+        alertmanager_secret_values={k: v for k, v in receiver_credentials.items() if v is not None},
+        dashboards=dashboards.dashboards(),
+        grafana_sso=grafana,
+        grafana_oidc_client_secret=(
+            secrets.for_consumer(SSO_CONSUMERS[0]) if grafana is not None else None
+        ),
+    )
+
+
+def observability_layer(
+    cfg: Settings, base: Foundation, stores: Data, secrets: SecretSource
+) -> ObservabilityLayer:
+    """Register the metrics, alerting, dashboards and logging of the environment."""
+    kibana = dashboard_sso(cfg).kibana
     stack = observability.Observability(
         f"{base.prefix}-observability",
         observability.ObservabilityArgs(
-            metrics=MetricsStackArgs(
-                environment=env,
-                namespace=MONITORING_NAMESPACE,
-                prometheus_replicas=cfg.observability.prometheus_replicas,
-                retention_days=cfg.observability.prometheus_retention_days,
-                prometheus_storage_gb=cfg.observability.prometheus_storage_gb,
-                alertmanager_replicas=cfg.observability.alertmanager_replicas,
-                grafana_admin_password=secrets.for_consumer("grafana-admin"),
-                rule_groups=alerts.rule_groups(),
-                alertmanager_config=alert_routing,
-                alertmanager_secret_name="alertmanager-receivers",
-                alertmanager_secret_files=alert_secret_files,
-                alertmanager_secret_values={
-                    k: v for k, v in receiver_credentials.items() if v is not None
-                },
-                dashboards=dashboards.dashboards(),
-                grafana_sso=grafana,
-                grafana_oidc_client_secret=(
-                    secrets.for_consumer(SSO_CONSUMERS[0]) if grafana is not None else None
-                ),
-            ),
+            metrics=_metrics_stack_args(cfg, secrets),
             logging=LoggingSettings(
                 snapshot_bucket=stores.snapshots.bucket_name,
                 snapshot_role_arn=stores.elasticsearch_snapshot_role.arn,

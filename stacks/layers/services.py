@@ -10,7 +10,7 @@ credentials, which the Vault Secrets Operator syncs next to the pods.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -53,6 +53,23 @@ class VaultServing:
 
 
 @dataclass(frozen=True)
+class DeliveryPlatform:
+    """What the services are delivered onto in one region's cluster."""
+
+    crd_dependencies: Sequence[pulumi.Resource]
+    """What installs the CRDs the services' objects use (Rollouts, VPA, Prometheus Operator)
+    and the load balancer controller their Ingresses need."""
+    monitoring_namespace: str
+    prober_namespace: str
+    """The blackbox exporter's namespace; empty where none probes the services."""
+    certificate_arn: str
+    """The ACM certificate (of the cluster's region) of the HTTPS listeners."""
+    vpc_cidr: str
+    alb: AlbGroup | None
+    """The services' load balancer (public, behind CloudFront); None: an internal one."""
+
+
+@dataclass(frozen=True)
 class Services:
     """The application's namespace, its services and the components around them."""
 
@@ -88,22 +105,28 @@ def services(
     secrets: SecretSource,
 ) -> Services:
     """Register the services and Vault, the Pushgateway and GitOps around them."""
-    app_namespaces = AppNamespaces(
-        f"{base.prefix}-namespaces",
-        AppNamespacesArgs(
-            names=[cfg.cluster.app_namespace],
-            # The application label: access to the application covers this namespace too.
-            labels={
-                "environment": cfg.identity.environment,
-                APPLICATION_LABEL[0]: APPLICATION_LABEL[1],
-            },
-        ),
-        opts=base.on_k8s,
-    )
+    app_namespaces = _application_namespaces(cfg, base)
     serving = _vault(cfg, base, stores, secrets)
-    alb = _public_alb(cfg, base, stores)
+    platform = DeliveryPlatform(
+        crd_dependencies=[
+            controllers.rollouts.release,
+            controllers.pod_autoscaling,
+            obs.stack,
+            controllers.load_balancer_controller,
+        ],
+        monitoring_namespace=obs.monitoring_namespace,
+        prober_namespace=obs.prober_namespace,
+        certificate_arn=cfg.delivery.alb_certificate_arn,
+        vpc_cidr=cfg.network.vpc_cidr,
+        alb=_public_alb(
+            cfg,
+            provider=base.aws_primary,
+            web_acl_arn=stores.cdn.origin_web_acl_arn,
+            log_bucket=stores.logs.id,
+        ),
+    )
     deliveries = {
-        svc.name: _delivery(cfg, base, obs, controllers, serving=serving, svc=svc, alb=alb)
+        svc.name: _delivery(cfg, base, platform, serving=serving, svc=svc)
         for svc in cfg.delivery.services
     }
     # In the cluster, the operator syncs each Vault-backed service's configuration and database
@@ -136,7 +159,23 @@ def services(
         app_namespaces=app_namespaces,
         deliveries=deliveries,
         vault_secrets_operator=operator,
-        gitops=_gitops(cfg, base, obs, controllers, app_namespaces),
+        gitops=_gitops(cfg, base, after=[obs.stack, controllers.rollouts, app_namespaces]),
+    )
+
+
+def _application_namespaces(cfg: Settings, base: Foundation) -> AppNamespaces:
+    """The application's namespace in ``base``'s cluster."""
+    return AppNamespaces(
+        f"{base.prefix}-namespaces",
+        AppNamespacesArgs(
+            names=[cfg.cluster.app_namespace],
+            # The application label: access to the application covers this namespace too.
+            labels={
+                "environment": cfg.identity.environment,
+                APPLICATION_LABEL[0]: APPLICATION_LABEL[1],
+            },
+        ),
+        opts=base.on_k8s,
     )
 
 
@@ -174,25 +213,32 @@ def _vault(cfg: Settings, base: Foundation, stores: Data, secrets: SecretSource)
     )
 
 
-def _public_alb(cfg: Settings, base: Foundation, stores: Data) -> AlbGroup | None:
-    """The services' load balancer: internet-facing, reached only through CloudFront.
+def _public_alb(
+    cfg: Settings,
+    *,
+    provider: pulumi.ProviderResource,
+    web_acl_arn: pulumi.Input[str] | None,
+    log_bucket: pulumi.Input[str] | None,
+    suffix: str = "",
+) -> AlbGroup | None:
+    """The services' load balancer in ``provider``'s region: reached only through CloudFront.
 
-    Its security group admits CloudFront's origin-facing servers only, and the edge's regional
-    web ACL blocks every request without the origin header CloudFront sends (the settings
-    require its Vault consumer with services). Access logs go to the stack's log bucket;
-    prod's load balancer cannot be deleted by a stray change. None without that web ACL: the
-    services then get an internal load balancer, never an open one.
+    Its security group admits CloudFront's origin-facing servers only, and ``web_acl_arn`` (the
+    edge's regional web ACL of that region) blocks every request without the origin header
+    CloudFront sends (the settings require its Vault consumer with services). Access logs go
+    to ``log_bucket`` (of the same region); prod's load balancer cannot be deleted by a stray
+    change. None without that web ACL: the services then get an internal load balancer, never
+    an open one.
     """
-    web_acl_arn = stores.cdn.origin_web_acl_arn
     if not cfg.delivery.services or web_acl_arn is None:
         return None
     prefix_list = aws.ec2.get_managed_prefix_list_output(
         name=CLOUDFRONT_ORIGIN_FACING,
-        opts=pulumi.InvokeOutputOptions(provider=base.aws_primary),
+        opts=pulumi.InvokeOutputOptions(provider=provider),
     )
     return AlbGroup(
-        name=f"ttbt2-{cfg.identity.environment}",
-        log_bucket=stores.logs.id,
+        name=f"ttbt2-{cfg.identity.environment}{suffix}",
+        log_bucket=log_bucket,
         deletion_protection=cfg.identity.is_prod,
         prefix_list_id=prefix_list.id,
         web_acl_arn=web_acl_arn,
@@ -202,12 +248,10 @@ def _public_alb(cfg: Settings, base: Foundation, stores: Data) -> AlbGroup | Non
 def _delivery(
     cfg: Settings,
     base: Foundation,
-    obs: ObservabilityLayer,
-    controllers: Addons,
+    platform: DeliveryPlatform,
     *,
     serving: VaultServing,
     svc: ServiceSpec,
-    alb: AlbGroup | None,
 ) -> ServiceDelivery:
     """One service: its IAM identity and everything it runs with in its namespace."""
     identity = WorkloadIdentity(
@@ -227,17 +271,12 @@ def _delivery(
             service=svc,
             environment=cfg.identity.environment,
             role_arn=identity.role.arn,
-            certificate_arn=cfg.delivery.alb_certificate_arn,
-            vpc_cidr=cfg.network.vpc_cidr,
-            prometheus_url=prometheus_url(obs.monitoring_namespace),
-            prober_namespace=obs.prober_namespace,
-            crd_dependencies=[
-                controllers.rollouts.release,
-                controllers.pod_autoscaling,
-                obs.stack,
-                controllers.load_balancer_controller,
-            ],
-            alb=alb,
+            certificate_arn=platform.certificate_arn,
+            vpc_cidr=platform.vpc_cidr,
+            prometheus_url=prometheus_url(platform.monitoring_namespace),
+            prober_namespace=platform.prober_namespace,
+            crd_dependencies=platform.crd_dependencies,
+            alb=platform.alb,
             rollout_by_gitops=bool(cfg.gitops.app_config_repo),
             secrets=(
                 (config_secret_name(svc.name), database_secret_name(svc.name))
@@ -286,14 +325,12 @@ def _pushgateway(
     )
 
 
-def _gitops(
-    cfg: Settings,
-    base: Foundation,
-    obs: ObservabilityLayer,
-    controllers: Addons,
-    app_namespaces: AppNamespaces,
-) -> GitOps | None:
-    """Argo CD applies the configuration repository's reviewed changes, when there is one."""
+def _gitops(cfg: Settings, base: Foundation, *, after: Sequence[pulumi.Resource]) -> GitOps | None:
+    """Argo CD applies the configuration repository's reviewed changes, when there is one.
+
+    In the DR region too, at the same revision: the services come back at their last release.
+    Argo CD waits for ``after`` (the CRDs its Applications' objects use, their namespaces).
+    """
     if not cfg.gitops.app_config_repo:
         return None
     return GitOps(
@@ -312,6 +349,6 @@ def _gitops(
         ),
         opts=pulumi.ResourceOptions(
             providers={"kubernetes": base.k8s},
-            depends_on=[obs.stack, controllers.rollouts, app_namespaces],
+            depends_on=list(after),
         ),
     )

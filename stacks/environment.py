@@ -12,6 +12,7 @@ import pulumi
 from components.vault.source import SecretSource
 from config import Settings
 from stacks.layers.addons import addons
+from stacks.layers.backup_writers import backup_writers
 from stacks.layers.clouds import Clouds, clouds
 from stacks.layers.data import Data, data
 from stacks.layers.foundation import Foundation, foundation
@@ -27,6 +28,7 @@ def build(cfg: Settings, secrets: SecretSource) -> None:
     obs = observability_layer(cfg, base, stores, secrets)
     controllers = addons(cfg, base, stores, obs)
     apps = services(cfg, base, stores, obs, controllers, secrets=secrets)
+    backup_writers(cfg, base, stores, apps)
     other_clouds = clouds(cfg, base, stores, apps)
     network_policies(cfg, base, obs, controllers.namespaces, apps.namespaces)
     _export(cfg, base, stores, apps, other_clouds)

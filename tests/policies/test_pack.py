@@ -134,6 +134,7 @@ EXPECTED: dict[str, EnforcementLevel] = {
     "k8s-service-account-token": EnforcementLevel.MANDATORY,
     "k8s-namespace-network-policy": EnforcementLevel.MANDATORY,
     "ttbt2-recovery-point-objective": EnforcementLevel.MANDATORY,
+    "ttbt2-copy-source-has-writer": EnforcementLevel.MANDATORY,
     "ttbt2-metric-provenance": EnforcementLevel.MANDATORY,
 }
 PLATFORM_RULES = {
@@ -156,6 +157,7 @@ PLATFORM_RULES = {
     "aws-iam-security-group-writes-conditioned",
     "aws-eks-access-covers-application",
     "ttbt2-recovery-point-objective",
+    "ttbt2-copy-source-has-writer",
     "ttbt2-metric-provenance",
 }
 STACK_POLICIES = {
@@ -176,6 +178,7 @@ STACK_POLICIES = {
     "aws-backup-data-stores-selected",
     "aws-backup-vault-access-policy",
     "ttbt2-recovery-point-objective",
+    "ttbt2-copy-source-has-writer",
     "ttbt2-metric-provenance",
 }
 

@@ -57,16 +57,12 @@ def _writes(writer: PolicyResource, buckets: set[str], prefix: str) -> bool:
     value = _annotation(writer, WRITES_TO)
     if not isinstance(value, str) or not value.strip("/ "):
         return False
-    return _within(value.strip("/ "), prefix) and any(
-        b.urn in buckets for b in _buckets(writer)
-    )
+    return _within(value.strip("/ "), prefix) and any(b.urn in buckets for b in _buckets(writer))
 
 
 def _annotated(resource: PolicyResource, key: str) -> bool:
-    metadata = resource.props.get("metadata")
-    if not is_mapping(metadata):
-        return False
-    annotations = metadata.get("annotations")
+    metadata: Any = resource.props.get("metadata")
+    annotations: Any = metadata.get("annotations") if is_mapping(metadata) else None
     return is_mapping(annotations) and key in annotations
 
 

@@ -39,12 +39,12 @@ class BackupWriters:
     """None when another stack or the provider snapshots Vault (``ttbt2:vaultSnapshots``)."""
 
 
-def export_prefix(environment: str) -> str:
+def _export_prefix(environment: str) -> str:
     """Where the database exports of ``environment`` go (and the copy to Azure reads)."""
     return f"exports/{environment}"
 
 
-def vault_prefix(environment: str) -> str:
+def _vault_prefix(environment: str) -> str:
     """Where the Vault snapshots taken by ``environment``'s stack go."""
     return f"vault/{environment}"
 
@@ -58,7 +58,7 @@ def backup_writers(cfg: Settings, base: Foundation, stores: Data, apps: Services
         stores,
         apps,
         app="database-export",
-        prefix=export_prefix(env),
+        prefix=_export_prefix(env),
         schedule=database_export.SCHEDULE,
         steps=database_export.export_steps(
             host=stores.database.endpoint,
@@ -88,7 +88,7 @@ def backup_writers(cfg: Settings, base: Foundation, stores: Data, apps: Services
             stores,
             apps,
             app=vault_snapshot.SERVICE_ACCOUNT,
-            prefix=vault_prefix(env),
+            prefix=_vault_prefix(env),
             schedule=vault_snapshot.SCHEDULE,
             steps=vault_snapshot.snapshot_steps(
                 vault_address=cfg.vault.address, auth_mount=kubernetes_auth_path(env)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlparse
 
 import pulumi
 
@@ -23,6 +24,7 @@ from components.aws.database import PORT
 from components.aws.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from components.k8s import database_export, vault_snapshot
 from components.k8s.backup_job import BackupJob, BackupJobArgs, BackupStep
+from components.k8s.network_rules import NODE_METADATA
 from components.vault.config import kubernetes_auth_path
 from config import Settings
 from stacks.layers.data import Data
@@ -97,8 +99,26 @@ def backup_writers(cfg: Settings, base: Foundation, stores: Data, apps: Services
             suffix=".snap",
             volumes=[vault_snapshot.token_volume()],
             token_reviewer=True,
+            egress=_vault_egress(cfg.vault.address),
         )
     return BackupWriters(database_export=export, vault_snapshot=snapshot)
+
+
+def _vault_egress(address: str) -> list[dict[str, Any]]:
+    """Egress to Vault's port when it is not 443 (which every writer may reach already).
+
+    Vault runs outside the cluster at an address no policy can pin; the node's metadata stays
+    out of reach, as in :func:`components.k8s.network_rules.https_egress`.
+    """
+    port = urlparse(address).port or 443
+    if port == 443:
+        return []
+    return [
+        {
+            "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": [NODE_METADATA]}}],
+            "ports": [{"protocol": "TCP", "port": port}],
+        }
+    ]
 
 
 def _writer(

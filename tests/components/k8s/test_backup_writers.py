@@ -318,6 +318,15 @@ def test_network_policy_admits_nothing_and_lets_out_dns_postgres_in_the_vpc_and_
     assert postgres["to"] == [{"ipBlock": {"cidr": raw_settings("prod")["vpcCidr"]}}]
 
 
+def test_snapshot_job_may_reach_vault_on_its_port_only_beyond_https(prod: StackGraph) -> None:
+    spec = one(prod, NETPOL, f"-{SNAPSHOT}-netpol").props["spec"]
+    ports = sorted((p["protocol"], p["port"]) for r in spec["egress"] for p in r["ports"])
+    # ttbt2:vaultAddress is https://vault.ttbt2.example:8200 in prod.
+    assert ports == [("TCP", 53), ("TCP", 443), ("TCP", 8200), ("UDP", 53)]
+    [vault] = [r for r in spec["egress"] if r["ports"][0]["port"] == 8200]
+    assert vault["to"][0]["ipBlock"]["except"] == ["169.254.169.254/32"]
+
+
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_every_stack_exports_and_keeps_exports_for_the_retention_setting(
     stacks: StackRenders, stack: str

@@ -324,6 +324,8 @@ def _rds_instance(c: _Ctx) -> dict[str, Any]:
         "endpoint": f"{host}:5432",
         "port": 5432,
         "arn": f"arn:aws:rds:{region}:{ACCOUNT_ID}:db:{ident}",
+        # The DbiResourceId IAM database authentication names in rds-db:connect ARNs.
+        "resourceId": f"db-{_suffix(name, 26).upper()}",
         "masterUserSecrets": [
             {
                 "secretArn": f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:"

@@ -12,6 +12,7 @@ import pulumi
 from components.vault.source import SecretSource
 from config import Settings
 from stacks.layers.addons import addons
+from stacks.layers.backup_writers import backup_writers
 from stacks.layers.ci import Ci, ci
 from stacks.layers.clouds import Clouds, clouds
 from stacks.layers.dashboard_access import dashboard_access
@@ -32,6 +33,7 @@ def build(cfg: Settings, secrets: SecretSource) -> None:
     controllers = addons(cfg, base, stores, obs)
     dashboard_access(cfg, base, obs, controllers, secrets)
     apps = services(cfg, base, stores, obs, controllers, secrets=secrets)
+    backup_writers(cfg, base, stores, apps)
     other_clouds = clouds(cfg, base, stores, apps)
     network_policies(cfg, base, obs, controllers.namespaces, apps.namespaces)
     dr = dr_active(cfg, base, stores, secrets)

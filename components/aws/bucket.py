@@ -35,6 +35,9 @@ class SecureBucketArgs:
     acl_log_delivery: bool = False
     expire_days: int | None = None
     noncurrent_expire_days: int | None = 90
+    prefix_expire_days: dict[str, int] = field(default_factory=dict)
+    """Key prefix (``exports/prod``) -> days its objects stay current, for stores whose
+    prefixes are kept for different times; the noncurrent rule above still applies."""
     protect: bool = False
     policy_statements: list[Callable[[pulumi.Output[str]], pulumi.Input[dict[str, Any]]]] = field(
         default_factory=list
@@ -161,6 +164,19 @@ class SecureBucket(pulumi.ComponentResource):
                     noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
                         noncurrent_days=args.noncurrent_expire_days
                     ),
+                )
+            )
+        for prefix, days in sorted(args.prefix_expire_days.items()):
+            key_prefix = prefix.strip("/")
+            rules.append(
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id=f"expire-{key_prefix.replace('/', '-')}",
+                    status="Enabled",
+                    # The trailing slash: exports/prod/ must not also expire exports/production/.
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(
+                        prefix=f"{key_prefix}/"
+                    ),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=days),
                 )
             )
         aws.s3.BucketLifecycleConfiguration(

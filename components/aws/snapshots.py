@@ -31,6 +31,8 @@ class SnapshotStoreArgs:
     log_bucket: pulumi.Input[str]
     writers: dict[str, tuple[str, str]]
     readers: dict[str, tuple[str, str]] = field(default_factory=dict)
+    expire_days: dict[str, int] = field(default_factory=dict)
+    """Key prefix -> days its objects stay current (lifecycle rules of the bucket)."""
     protect: bool = False
     backup_tags: dict[str, str] = field(default_factory=dict)
     """Tags that put the bucket in an AWS Backup selection (see components/aws/backup.py)."""
@@ -60,6 +62,7 @@ class SnapshotStore(pulumi.ComponentResource):
                 tags={**args.tags, "purpose": "backups", **args.backup_tags},
                 kms_key_arn=key.arn,
                 log_bucket=args.log_bucket,
+                prefix_expire_days=args.expire_days,
                 protect=args.protect,
             ),
             opts=child,
@@ -83,7 +86,8 @@ class SnapshotStore(pulumi.ComponentResource):
             (self.roles if write else self.reader_roles)[prefix] = role
         self.bucket_name = self.bucket.id
         self.key_arn = key.arn
-        """The store's key, for whoever copies its objects (the DR replication)."""
+        """The store's key, for whoever copies its objects (the DR replication) or writes them."""
+        self.bucket_arn = self.bucket.arn
         self.register_outputs({"bucket": self.bucket.id})
 
 

@@ -17,6 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.dependencies import inherited_depends_on
+from components.k8s.backup_job import COPIES_FROM
 
 IMAGE = "rclone/rclone:1.68.2"
 """A released version, never ``latest``: the job must run the same binary every time, and a
@@ -264,7 +265,13 @@ class BackupCopy(pulumi.ComponentResource):
         }
         job = k8s.batch.v1.CronJob(
             f"{name}-cronjob",
-            metadata={"name": name, "namespace": args.namespace, "labels": labels},
+            metadata={
+                "name": name,
+                "namespace": args.namespace,
+                "labels": labels,
+                # What it copies, for the stack policy that wants a writer of that prefix.
+                "annotations": {COPIES_FROM: args.s3_prefix.strip("/")},
+            },
             spec=cast(k8s.batch.v1.CronJobSpecArgs, cron_spec),
             opts=child,
         )

@@ -30,6 +30,11 @@ from components.delivery.spec import service_namespace
 
 MIGRATIONS_USER = "ttbt2_migrations"
 """Pre-existing database user of schema migrations, whose password Vault rotates (static role)."""
+SNAPSHOT_ROLE = "vault-snapshot"
+"""Kubernetes auth role (and policy suffix) of the job that saves Vault's raft snapshots."""
+SNAPSHOT_PATH = "sys/storage/raft/snapshot"
+"""The API path ``vault operator raft snapshot save`` reads; a GET streams the snapshot."""
+SNAPSHOT_TOKEN_TTL_SECONDS = 900
 CONNECTION_NAME = "postgresql"
 TOKEN_AUDIENCE = "vault"
 """Audience of the projected service-account tokens pods present to Vault."""
@@ -144,8 +149,23 @@ def service_policy_hcl(environment: str, kv_mount: str, service: str) -> str:
     )
 
 
+def snapshot_policy_hcl(environment: str) -> str:
+    """The snapshot job's policy: read the raft snapshot, nothing else (no secret by path).
+
+    The snapshot holds every secret, encrypted with Vault's barrier key: it is useless
+    without the unseal or recovery keys, which stay with Vault's operators.
+    """
+    return policy_hcl(
+        (PolicyRule(SNAPSHOT_PATH, ("read",)),),
+        comment=(
+            f"{policy_name(environment, SNAPSHOT_ROLE)}: save raft snapshots of Vault from "
+            f"the {environment} cluster.\nManaged by Pulumi (components/vault/config.py)."
+        ),
+    )
+
+
 def deployer_policy_rules(
-    environment: str, kv_mount: str, services: Sequence[str]
+    environment: str, kv_mount: str, services: Sequence[str], *, snapshots: bool = False
 ) -> tuple[PolicyRule, ...]:
     """What the deploy identity needs to apply :class:`VaultConfig` for one environment.
 
@@ -173,15 +193,25 @@ def deployer_policy_rules(
             PolicyRule(f"auth/{auth}/role/{service}", crud),
             PolicyRule(f"{db}/roles/{service}", crud),
         ]
+    if snapshots:
+        rules += [
+            PolicyRule(f"sys/policies/acl/{policy_name(environment, SNAPSHOT_ROLE)}", crud),
+            PolicyRule(f"auth/{auth}/role/{SNAPSHOT_ROLE}", crud),
+        ]
     # The provider logs in and then works with a short-lived child token (its default).
     rules.append(PolicyRule("auth/token/create", ("update",)))
     return tuple(rules)
 
 
-def deployer_policy_hcl(environment: str, kv_mount: str, services: Sequence[str]) -> str:
-    """The HCL of the deploy identity's policy (see :func:`deployer_policy_rules`)."""
+def deployer_policy_hcl(
+    environment: str, kv_mount: str, services: Sequence[str], *, snapshots: bool = False
+) -> str:
+    """The HCL of the deploy identity's policy (see :func:`deployer_policy_rules`).
+
+    ``snapshots``: the stack takes Vault's snapshots (``ttbt2:vaultSnapshots: this-stack``).
+    """
     return policy_hcl(
-        deployer_policy_rules(environment, kv_mount, services),
+        deployer_policy_rules(environment, kv_mount, services, snapshots=snapshots),
         comment=(
             f"ttbt2-deployer-{environment}: what `pulumi up` needs to apply the Vault "
             f"configuration of {environment}.\nManaged by Vault administrators, not by Pulumi."
@@ -283,6 +313,8 @@ class VaultConfigArgs:
     database_port: int = 5432
     database_app_role: str = "ttbt2_app"
     database_ca_cert: pulumi.Input[str] | None = None
+    snapshot_account: tuple[str, str] | None = None
+    """(namespace, service account) of the job saving Vault's raft snapshots; None: no job."""
     rollout_services: tuple[str, ...] = ()
     """Services delivered as Argo Rollouts, each in a namespace of its own named after it; the
     others run in ``app_namespace`` (:func:`components.delivery.spec.service_namespace`)."""
@@ -310,6 +342,8 @@ def validate_args(args: VaultConfigArgs) -> None:
         problems.append(
             f"service {static_role_name(args.environment)!r} clashes with the static role"
         )
+    if SNAPSHOT_ROLE in args.services:
+        problems.append(f"service {SNAPSHOT_ROLE!r} clashes with the snapshot job's role")
     if not all(_is_segment(s) for s in args.kv_mount.strip("/").split("/")):
         problems.append(f"kv_mount {args.kv_mount!r} is not a Vault mount path")
     for what, value in (
@@ -364,6 +398,7 @@ class VaultConfig(pulumi.ComponentResource):
             )
         child = pulumi.ResourceOptions(parent=self)
         env = args.environment
+        self._environment = env
 
         self.policies = [
             vault.Policy(
@@ -412,6 +447,9 @@ class VaultConfig(pulumi.ComponentResource):
                 token_max_ttl=token_max_ttl(args.credential_ttl_seconds),
                 opts=child,
             )
+
+        if args.snapshot_account is not None:
+            self._snapshot_role(name, args.snapshot_account, child)
 
         max_ttl = credential_max_ttl(args.credential_ttl_seconds)
         self.database_mount = vault.Mount(
@@ -482,4 +520,30 @@ class VaultConfig(pulumi.ComponentResource):
                 "databaseMountPath": self.database_mount_path,
                 "policyNames": self.policy_names,
             }
+        )
+
+    def _snapshot_role(
+        self, name: str, account: tuple[str, str], child: pulumi.ResourceOptions
+    ) -> None:
+        """The snapshot job's policy and its login, bound to its one service account."""
+        env_policy = vault.Policy(
+            f"{name}-policy-{SNAPSHOT_ROLE}",
+            name=policy_name(self._environment, SNAPSHOT_ROLE),
+            policy=snapshot_policy_hcl(self._environment),
+            allow_overwrite=False,
+            opts=child,
+        )
+        namespace, service_account = account
+        vault.kubernetes.AuthBackendRole(
+            f"{name}-role-{SNAPSHOT_ROLE}",
+            backend=self.kubernetes_auth.path,
+            role_name=SNAPSHOT_ROLE,
+            bound_service_account_names=[service_account],
+            bound_service_account_namespaces=[namespace],
+            audience=TOKEN_AUDIENCE,
+            token_policies=[env_policy.name],
+            # One snapshot per token: it expires soon after the save, and the job revokes it.
+            token_ttl=SNAPSHOT_TOKEN_TTL_SECONDS,
+            token_max_ttl=SNAPSHOT_TOKEN_TTL_SECONDS,
+            opts=child,
         )

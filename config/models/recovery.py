@@ -23,6 +23,15 @@ class RecoverySettings(Domain):
         "(RPO < 1 h).",
         key="backupCopySchedule",
     )
+    export_retention_days: int = setting(
+        30,
+        "Days the hourly database exports (exports/<env>/) and Vault snapshots (vault/<env>/) "
+        "stay current in the snapshot store; the store keeps expired ones 90 more days as "
+        "noncurrent versions.",
+        key="exportRetentionDays",
+        ge=1,
+        le=3650,
+    )
     backup_break_glass_role_arn: str = setting(
         "",
         "IAM role that alone may delete recovery points or change backup vault policies; "

@@ -12,6 +12,7 @@ from config.fields import Domain, setting
 _CONSUMER = r"^[a-z][a-z0-9-]{0,40}$"
 
 VaultAuthMethod = Literal["token", "jwt", "kubernetes", "approle"]
+VaultSnapshots = Literal["this-stack", "elsewhere"]
 
 
 class VaultSecretRef(BaseModel):
@@ -90,4 +91,17 @@ class VaultSettings(Domain):
         key="vaultStaticRotationSeconds",
         ge=3600,
         le=2_592_000,
+    )
+    snapshots: VaultSnapshots = setting(
+        "elsewhere",
+        "Who takes Vault's raft snapshots (seed 4.7.1): this-stack (an hourly CronJob writes "
+        "vault/<env>/ in the snapshot store; needs vaultServices) or elsewhere (then "
+        "vaultSnapshotsBy says who; required in prod).",
+        key="vaultSnapshots",
+    )
+    snapshots_by: str = setting(
+        "",
+        "Who snapshots Vault when vaultSnapshots is elsewhere: the stack, or the provider's "
+        "service and where its snapshot policy is written down.",
+        key="vaultSnapshotsBy",
     )

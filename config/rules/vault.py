@@ -21,6 +21,7 @@ def check_vault(identity: IdentitySettings, vault: VaultSettings) -> Iterable[Pr
     if identity.is_prod and vault.auth_method == "token":
         yield bad(vault, "auth_method", "prod logs in with jwt, kubernetes or approle, not a token")
     yield from _check_secrets(identity, vault)
+    yield from _check_snapshots(identity, vault)
     for i, service in enumerate(vault.services):
         if not K8S_NAME.match(service):
             yield bad(vault, "services", "a Kubernetes name (RFC 1123)", index=i)
@@ -57,6 +58,24 @@ def _check_secrets(identity: IdentitySettings, vault: VaultSettings) -> Iterable
             "secrets",
             "Alertmanager's receiver credentials come from Vault: declare " + ", ".join(missing),
             value=consumers,
+        )
+
+
+def _check_snapshots(identity: IdentitySettings, vault: VaultSettings) -> Iterable[Problem]:
+    """Someone named takes Vault's snapshots; this stack only with its Kubernetes auth."""
+    if vault.snapshots == "this-stack" and not vault.services:
+        yield bad(
+            vault,
+            "snapshots",
+            "this-stack logs in through the Kubernetes auth Vault configures for vaultServices: "
+            "declare services, or say elsewhere",
+        )
+    if vault.snapshots == "elsewhere" and identity.is_prod and not vault.snapshots_by.strip():
+        yield bad(
+            vault,
+            "snapshots_by",
+            "prod backs Vault up (seed 4.7.1): set vaultSnapshots to this-stack, or name who "
+            "snapshots Vault (a stack, or the provider's service and its snapshot policy)",
         )
 
 

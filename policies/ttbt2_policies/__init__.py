@@ -13,6 +13,7 @@ from . import (
     azure,
     backup,
     cloudfront,
+    copy_sources,
     eks,
     elasticache,
     gcp,
@@ -50,6 +51,7 @@ ALL_POLICIES: list[Policy] = [
     *kubernetes.POLICIES,
     *ingress.POLICIES,
     *recovery.POLICIES,
+    *copy_sources.POLICIES,
     *metric_provenance.POLICIES,
 ]
 """Every policy of the pack, in a stable order (module by module)."""

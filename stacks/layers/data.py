@@ -80,6 +80,11 @@ def data(cfg: Settings, base: Foundation, secrets: SecretSource) -> Data:
             },
             # The copy to Azure reads every backup export and writes none.
             readers={exports_prefix: (cfg.cluster.app_namespace, "backup-copy")},
+            # The hourly writers' prefixes (stacks/layers/backup_writers.py) are kept this long.
+            expire_days={
+                exports_prefix: cfg.recovery.export_retention_days,
+                f"vault/{env}": cfg.recovery.export_retention_days,
+            },
             protect=base.protect,
             backup_tags=backup_tags,
         ),

@@ -19,6 +19,7 @@ import pulumi_aws as aws
 from components.aws.access import APPLICATION_LABEL
 from components.aws.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from components.delivery.spec import ServiceSpec
+from components.k8s import vault_snapshot
 from components.k8s.alb import CLOUDFRONT_ORIGIN_FACING, AlbGroup
 from components.k8s.gitops import NAMESPACE as GITOPS_NAMESPACE
 from components.k8s.gitops import GitOps, GitOpsArgs
@@ -205,6 +206,12 @@ def _vault(cfg: Settings, base: Foundation, stores: Data, secrets: SecretSource)
                 credential_ttl_seconds=cfg.vault.credential_ttl_seconds,
                 static_rotation_seconds=cfg.vault.static_rotation_seconds,
                 rollout_services=rollout_services,
+                # The stack that snapshots Vault binds its job's account to the snapshot role.
+                snapshot_account=(
+                    (cfg.cluster.app_namespace, vault_snapshot.SERVICE_ACCOUNT)
+                    if cfg.vault.snapshots == "this-stack"
+                    else None
+                ),
             ),
             opts=pulumi.ResourceOptions(providers={"vault": base.vault}),
         )

@@ -341,6 +341,11 @@ BAD = [
         "between 300 and 86400",
     ),
     ("dev", {"vaultStaticRotationSeconds": 60}, "vaultStaticRotationSeconds", "between 3600 and"),
+    ("prod", {"vaultSnapshots": "elsewhere"}, "vaultSnapshotsBy", "prod backs Vault up"),
+    ("prod", {"vaultSnapshots": "elsewhere", "vaultSnapshotsBy": " "}, "vaultSnapshotsBy", "name"),
+    ("dev", {"vaultSnapshots": "this-stack", "vaultServices": []}, "vaultSnapshots", "Kubernetes"),
+    ("dev", {"vaultSnapshots": "weekly"}, "vaultSnapshots", "this-stack"),
+    ("prod", {"exportRetentionDays": 0}, "exportRetentionDays", "between 1 and 3650"),
 ]
 
 
@@ -451,3 +456,15 @@ def test_spot_is_allowed_outside_prod_unless_set(
     else:
         raw["spotAllowed"] = value
     assert parse_raw(stack, raw).spot_enabled is expected
+
+
+def test_prod_may_leave_vault_snapshots_to_someone_it_names() -> None:
+    raw = {
+        **raw_settings("prod"),
+        "vaultSnapshots": "elsewhere",
+        "vaultSnapshotsBy": "HCP Vault's hourly snapshots (provider runbook)",
+    }
+    assert parse_raw("prod", raw).vault.snapshots == "elsewhere"
+    # Outside prod, nobody need be named.
+    dev = {**raw_settings("dev"), "vaultSnapshotsBy": ""}
+    assert parse_raw("dev", dev).vault.snapshots_by == ""

@@ -138,6 +138,7 @@ EXPECTED: dict[str, EnforcementLevel] = {
     "k8s-alb-ingress-access-logs": EnforcementLevel.MANDATORY,
     "k8s-alb-ingress-deletion-protection": EnforcementLevel.MANDATORY,
     "ttbt2-recovery-point-objective": EnforcementLevel.MANDATORY,
+    "ttbt2-copy-source-has-writer": EnforcementLevel.MANDATORY,
     "ttbt2-metric-provenance": EnforcementLevel.MANDATORY,
 }
 PLATFORM_RULES = {
@@ -164,6 +165,7 @@ PLATFORM_RULES = {
     "k8s-alb-ingress-access-logs",
     "k8s-alb-ingress-deletion-protection",
     "ttbt2-recovery-point-objective",
+    "ttbt2-copy-source-has-writer",
     "ttbt2-metric-provenance",
 }
 STACK_POLICIES = {
@@ -185,6 +187,7 @@ STACK_POLICIES = {
     "aws-backup-data-stores-selected",
     "aws-backup-vault-access-policy",
     "ttbt2-recovery-point-objective",
+    "ttbt2-copy-source-has-writer",
     "ttbt2-metric-provenance",
 }
 

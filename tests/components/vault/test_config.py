@@ -27,6 +27,7 @@ from components.vault.config import (
     quote_ident,
     require_pem,
     service_policy_hcl,
+    snapshot_policy_hcl,
     token_max_ttl,
     validate_args,
 )
@@ -339,6 +340,62 @@ def test_base64_ca_is_refused_before_any_resource() -> None:
     """
     with pytest.raises(ValueError, match="must be a PEM certificate"):
         render(make_args(kubernetes_ca_cert="LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg=="))
+
+
+def _uncovered(graph: StackGraph, hcl: str, count: int) -> list[tuple[str, set[str]]]:
+    """What the render writes (``count`` objects) that the deployer policy ``hcl`` lacks."""
+    granted = grants(hcl)
+    needed = list(_api_paths(graph))
+    assert len(needed) == count
+    missing = []
+    for path, caps in needed:
+        held: set[str] = set()
+        for glob, glob_caps in granted.items():
+            if glob_matches(glob, path):
+                held |= glob_caps
+        if not caps <= held:
+            missing.append((path, caps - held))
+    return missing
+
+
+def _api_paths(graph: StackGraph) -> Iterator[tuple[str, set[str]]]:
+    """Each Vault object of the render and the API path the provider writes it at."""
+    crud = {"create", "read", "update", "delete"}
+    for res in graph.resources:
+        p = res.props
+        if res.type == POLICY:
+            yield f"sys/policies/acl/{p['name']}", crud
+        elif res.type == ROLE:
+            yield f"auth/{p['backend']}/role/{p['roleName']}", crud
+
+
+def test_snapshot_job_gets_a_read_only_snapshot_policy_and_a_role_bound_to_its_account() -> None:
+    graph = render(make_args(snapshot_account=("ttbt2", "vault-snapshot")))
+    policy = by_prop(graph, POLICY, "name")["ttbt2-staging-vault-snapshot"].props
+    assert grants(policy["policy"]) == {"sys/storage/raft/snapshot": {"read"}}
+    assert policy["policy"] == snapshot_policy_hcl("staging")
+    role = by_prop(graph, ROLE, "roleName")["vault-snapshot"].props
+    assert role["boundServiceAccountNames"] == ["vault-snapshot"]
+    assert role["boundServiceAccountNamespaces"] == ["ttbt2"]
+    assert role["tokenPolicies"] == ["ttbt2-staging-vault-snapshot"]
+    assert role["audience"] == "vault" and role["tokenMaxTtl"] <= 900
+    # The deploy identity may write them only when the stack takes snapshots.
+    with_snapshots = deployer_policy_hcl("staging", "kv", SERVICES, snapshots=True)
+    assert _uncovered(graph, with_snapshots, 6) == []
+    assert {p for p, _ in _uncovered(graph, deployer_policy_hcl("staging", "kv", SERVICES), 6)} == {
+        "sys/policies/acl/ttbt2-staging-vault-snapshot",
+        "auth/kubernetes-staging/role/vault-snapshot",
+    }
+
+
+def test_without_a_snapshot_account_there_is_no_snapshot_policy(updated: StackGraph) -> None:
+    assert "vault-snapshot" not in by_prop(updated, ROLE, "roleName")
+    assert not [n for n in by_prop(updated, POLICY, "name") if n.endswith("vault-snapshot")]
+
+
+def test_a_service_named_like_the_snapshot_role_is_refused() -> None:
+    with pytest.raises(ValueError, match="clashes with the snapshot job"):
+        validate_args(make_args(services=["vault-snapshot"], rollout_services=()))
 
 
 def test_deployer_policy_covers_every_resource_the_component_writes(updated: StackGraph) -> None:

@@ -77,7 +77,8 @@ def repository_filter(repository: str, others: tuple[str, ...]) -> str:
     """
     names = [urlsplit(repository).path.rstrip("/").rsplit("/", 1)[-1], *others]
     unique = sorted(dict.fromkeys(names))
-    return "^(" + "|".join(re.escape(name) for name in unique) + ")$"
+    # Names hold letters, digits, "_", "-" and "."; only the dot is special in a pattern.
+    return "^(" + "|".join(name.replace(".", r"\.") for name in unique) + ")$"
 
 
 def connection_service(connection_arn: str) -> str:

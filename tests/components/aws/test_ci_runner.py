@@ -156,7 +156,7 @@ def test_an_organization_webhook_admits_the_named_repositories_only() -> None:
                 {"type": "EVENT", "pattern": "WORKFLOW_JOB_QUEUED"},
                 {
                     "type": "REPOSITORY_NAME",
-                    "pattern": r"^(ttbt2\-api|ttbt2\-platform|ttbt2\-web)$",
+                    "pattern": "^(ttbt2-api|ttbt2-platform|ttbt2-web)$",
                 },
             ]
         }

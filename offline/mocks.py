@@ -422,6 +422,17 @@ def _route53_record(c: _Ctx) -> dict[str, Any]:
     return {"fqdn": str(c.state.get("name", c.name)).rstrip(".")}
 
 
+def _route53_zone(c: _Ctx) -> dict[str, Any]:
+    """A hosted zone's id (``Z`` and upper-case characters, as Route 53's)."""
+    return {"zoneId": f"Z{_suffix(c.name, 20).upper()}"}
+
+
+def _ingress(c: _Ctx) -> dict[str, Any]:
+    """An Ingress's status once the load balancer controller has given it its ALB."""
+    hostname = f"k8s-{_suffix(c.name, 16)}.{c.region or 'eu-west-1'}.elb.amazonaws.com"
+    return {"status": {"loadBalancer": {"ingress": [{"hostname": hostname}]}}}
+
+
 def _kms_alias(c: _Ctx) -> dict[str, Any]:
     """A KMS alias's ARN, which embeds the alias name."""
     return {"arn": f"arn:aws:kms:{c.region}:{ACCOUNT_ID}:{c.state.get('name', c.name)}"}
@@ -529,6 +540,8 @@ _COMPUTED: dict[str, Callable[[_Ctx], dict[str, Any]]] = {
     # Its only outputs are its inputs; it has no ARN of its own.
     "aws:acm/certificateValidation:CertificateValidation": lambda _ctx: {},
     "aws:route53/record:Record": _route53_record,
+    "aws:route53/zone:Zone": _route53_zone,
+    "kubernetes:networking.k8s.io/v1:Ingress": _ingress,
     "aws:kms/alias:Alias": _kms_alias,
     "gcp:projects/serviceIdentity:ServiceIdentity": _gcp_service_identity,
     "gcp:serviceaccount/account:Account": _gcp_service_account,

@@ -45,6 +45,10 @@ builds, uv, the Pulumi CLI) are published for Ubuntu, as on GitHub's hosted runn
 WORKFLOW_JOB_QUEUED = "WORKFLOW_JOB_QUEUED"
 """The webhook event that puts a CodeBuild project in GitHub Actions runner mode."""
 
+ORGANIZATION_SOURCE = "CODEBUILD_DEFAULT_WEBHOOK_SOURCE_LOCATION"
+"""The source location CodeBuild requires of a project with an organization (or global)
+webhook: the repository of each build is the one whose event started it."""
+
 HTTPS = 443
 _CONNECTION_ARN = re.compile(
     r"^arn:aws[a-z-]*:(?P<service>codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:"
@@ -63,6 +67,18 @@ def project_name(prefix: str) -> str:
 def runner_label(project: str) -> str:
     """The ``runs-on`` label CodeBuild answers for ``project`` (its documented format)."""
     return f"codebuild-{project}-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}"
+
+
+def repository_filter(repository: str, others: tuple[str, ...]) -> str:
+    """The ``REPOSITORY_NAME`` pattern admitting ``repository``'s name and ``others``, exactly.
+
+    ``repository`` is the platform repository's URL; ``others`` are plain names of repositories
+    of the same organization. Anchored on both ends: ``ttbt2-api`` never admits ``ttbt2-api2``.
+    """
+    names = [urlsplit(repository).path.rstrip("/").rsplit("/", 1)[-1], *others]
+    unique = sorted(dict.fromkeys(names))
+    # Names hold letters, digits, "_", "-" and "."; only the dot is special in a pattern.
+    return "^(" + "|".join(name.replace(".", r"\.") for name in unique) + ")$"
 
 
 def connection_service(connection_arn: str) -> str:
@@ -102,6 +118,11 @@ class CiRunnerArgs:
     subnets builds run in, ``subnet_count`` how many there are (the role's network-interface
     conditions name each one). ``cluster_security_group_id``, when given, gets an ingress rule
     from the runner on 443 so the private API endpoint answers it.
+
+    ``organization``, when set, makes the webhook an organization webhook that admits the jobs
+    of ``repository`` and of the organization's ``repositories`` (plain names) only, so the
+    application pipelines' deploy and staging-test jobs can run here. ``docker`` turns on
+    privileged mode for a runner whose jobs run containers.
     """
 
     project_name: str
@@ -116,7 +137,14 @@ class CiRunnerArgs:
     build_timeout_minutes: int = 120
     cluster_security_group_id: pulumi.Input[str] | None = None
     extra_egress: list[EgressRule] = field(default_factory=list)
+    organization: str = ""
+    repositories: tuple[str, ...] = ()
+    docker: bool = False
     protect: bool = False
+
+    def __post_init__(self) -> None:
+        if self.repositories and not self.organization:
+            raise ValueError("repositories of an organization need the organization")
 
 
 class CiRunner(pulumi.ComponentResource):
@@ -207,7 +235,7 @@ class CiRunner(pulumi.ComponentResource):
             queued_timeout=60,
             source=aws.codebuild.ProjectSourceArgs(
                 type="GITHUB",
-                location=args.repository,
+                location=ORGANIZATION_SOURCE if args.organization else args.repository,
                 auth=aws.codebuild.ProjectSourceAuthArgs(
                     type="CODECONNECTIONS", resource=args.connection_arn
                 ),
@@ -221,8 +249,14 @@ class CiRunner(pulumi.ComponentResource):
                 compute_type=args.compute_type,
                 image=RUNNER_IMAGE,
                 image_pull_credentials_type="CODEBUILD",
-                # No Docker daemon: no job builds images here (app-pipeline.yml does, elsewhere).
-                privileged_mode=False,
+                # A Docker daemon only where container jobs run (staging's ZAP baseline and
+                # Selenium browser): on the managed image, Docker needs privileged mode, which
+                # lets a build's containers act as root on its own ephemeral build host. That
+                # host is one build's only (one job, then discarded), and the runner's role has
+                # no deploy rights, so what a container could reach is the job's network
+                # position, which it has anyway. No runner builds images (app-pipeline.yml's
+                # build job runs on GitHub's hosted runners).
+                privileged_mode=args.docker,
             ),
             vpc_config=aws.codebuild.ProjectVpcConfigArgs(
                 vpc_id=args.vpc_id,
@@ -239,19 +273,28 @@ class CiRunner(pulumi.ComponentResource):
             # CodeBuild checks the role's rights when the project is created.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
+        filters = [
+            aws.codebuild.WebhookFilterGroupFilterArgs(type="EVENT", pattern=WORKFLOW_JOB_QUEUED)
+        ]
+        scope = None
+        if args.organization:
+            # One group: the event AND the repository name. Any other repository of the
+            # organization asking for this label gets no build, and its job stays queued.
+            filters.append(
+                aws.codebuild.WebhookFilterGroupFilterArgs(
+                    type="REPOSITORY_NAME",
+                    pattern=repository_filter(args.repository, args.repositories),
+                )
+            )
+            scope = aws.codebuild.WebhookScopeConfigurationArgs(
+                name=args.organization, scope="GITHUB_ORGANIZATION"
+            )
         self.webhook = aws.codebuild.Webhook(
             f"{name}-webhook",
             project_name=self.project.name,
             build_type="BUILD",
-            filter_groups=[
-                aws.codebuild.WebhookFilterGroupArgs(
-                    filters=[
-                        aws.codebuild.WebhookFilterGroupFilterArgs(
-                            type="EVENT", pattern=WORKFLOW_JOB_QUEUED
-                        )
-                    ]
-                )
-            ],
+            filter_groups=[aws.codebuild.WebhookFilterGroupArgs(filters=filters)],
+            scope_configuration=scope,
             opts=child,
         )
         self.label = runner_label(args.project_name)

@@ -247,7 +247,7 @@ class Pushgateway(pulumi.ComponentResource):
             },
             opts=child,
         )
-        k8s.networking.v1.Ingress(
+        ingress = k8s.networking.v1.Ingress(
             f"{name}-ingress",
             metadata=meta(
                 NAME,
@@ -266,4 +266,18 @@ class Pushgateway(pulumi.ComponentResource):
             spec=cast(k8s.networking.v1.NetworkPolicySpecArgs, network_policy_spec(args)),
             opts=child,
         )
-        self.register_outputs({"deployment": self.deployment.metadata["name"]})
+        self.load_balancer_dns_name: pulumi.Output[str] = ingress.status.apply(_ingress_hostname)
+        """The internal ALB's own DNS name, once the controller has created it."""
+        self.register_outputs(
+            {
+                "deployment": self.deployment.metadata["name"],
+                "loadBalancerDnsName": self.load_balancer_dns_name,
+            }
+        )
+
+
+def _ingress_hostname(status: Any) -> str:
+    """``status.loadBalancer.ingress[0].hostname`` of an Ingress, "" before it has one."""
+    balancer = getattr(status, "load_balancer", None)
+    entries = getattr(balancer, "ingress", None) or []
+    return str(getattr(entries[0], "hostname", None) or "") if entries else ""

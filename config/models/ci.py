@@ -46,3 +46,22 @@ class CiRunnerSettings(Domain):
         ge=1,
         le=3653,
     )
+    organization: str = setting(
+        "",
+        "GitHub organization whose allowed repositories (ciRunnerRepositories, plus the "
+        "ciRunnerRepository itself) may run jobs here: the webhook becomes an organization "
+        "webhook. Empty = the jobs of ciRunnerRepository only.",
+        key="ciRunnerOrganization",
+    )
+    repositories: list[str] = setting(
+        [],
+        "Names (without the owner) of the organization's application repositories whose "
+        "app-pipeline jobs run here (deploy, ZAP, Selenium); needs ciRunnerOrganization.",
+        key="ciRunnerRepositories",
+    )
+    docker: bool = setting(
+        False,
+        "Privileged mode (a Docker daemon in each build), for a runner that takes container "
+        "jobs: the staging runner's ZAP baseline and Selenium service container.",
+        key="ciRunnerDocker",
+    )

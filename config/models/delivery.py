@@ -22,6 +22,14 @@ class DeliverySettings(Domain):
         "balancer; required with services.",
         key="albCertificateArn",
     )
+    pushgateway_host: str = setting(
+        "",
+        "DNS name of the Pushgateway on its internal load balancer (the pipeline's "
+        "PUSHGATEWAY_URL is https://<this>/pushgateway); albCertificateArn must cover it. A "
+        "Route 53 private zone of exactly this name, in the VPC only, points it at the load "
+        "balancer. Empty: no name, and no HTTPS push can verify the gateway.",
+        key="pushgatewayHost",
+    )
 
 
 class GitOpsSettings(Domain):

@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from config.models.ci import CiRunnerSettings
 from config.problems import Problem, bad
 
-_REPOSITORY = re.compile(r"^https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_REPOSITORY = re.compile(r"^https://github\.com/(?P<owner>[A-Za-z0-9_.-]+)/[A-Za-z0-9_.-]+$")
+_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 _CONNECTION = re.compile(
     r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:"
     r"connection/[A-Za-z0-9-]+$"
@@ -26,7 +27,8 @@ def check_ci_runner(ci: CiRunnerSettings) -> Iterable[Problem]:
     """Repository URL, connection ARN and compute type of an enabled runner."""
     if not ci.enabled:
         return
-    if not _REPOSITORY.match(ci.repository):
+    repository = _REPOSITORY.match(ci.repository)
+    if repository is None:
         yield bad(ci, "repository", "https://github.com/<owner>/<repo>")
     if not _CONNECTION.match(ci.connection_arn):
         yield bad(
@@ -36,6 +38,25 @@ def check_ci_runner(ci: CiRunnerSettings) -> Iterable[Problem]:
         )
     if ci.compute_type not in COMPUTE_TYPES:
         yield bad(ci, "compute_type", "one of " + ", ".join(COMPUTE_TYPES))
+    yield from _organization(ci, repository["owner"] if repository else None)
+
+
+def _organization(ci: CiRunnerSettings, owner: str | None) -> Iterable[Problem]:
+    """An organization webhook: the platform repository's own owner, and plain repository names.
+
+    The organization must own ciRunnerRepository, since an organization webhook replaces the
+    repository webhook and the platform's own jobs must still reach the runner.
+    """
+    if ci.organization:
+        if not _NAME.match(ci.organization):
+            yield bad(ci, "organization", "a GitHub organization name")
+        elif owner is not None and owner.lower() != ci.organization.lower():
+            yield bad(ci, "organization", f"the owner of ciRunnerRepository ({owner})")
+    elif ci.repositories:
+        yield bad(ci, "organization", "set whenever ciRunnerRepositories names repositories")
+    for index, name in enumerate(ci.repositories):
+        if not _NAME.match(name):
+            yield bad(ci, "repositories", "a repository name without the owner", index=index)
 
 
 RULES = (check_ci_runner,)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from components.aws.private_dns import ALB_HOSTED_ZONE_IDS, is_host
 from components.delivery.spec import check_services
 from config.models.delivery import DeliverySettings, GitOpsSettings
 from config.models.identity import IdentitySettings
@@ -30,6 +31,19 @@ def check_delivery(
             "alb_certificate_arn",
             f"the ARN of an ACM certificate in {region} (services are served over HTTPS)",
         )
+    if delivery.pushgateway_host:
+        if not is_host(delivery.pushgateway_host):
+            yield bad(
+                delivery, "pushgateway_host", "a lower-case DNS name, e.g. pushgateway.x.example"
+            )
+        elif region not in ALB_HOSTED_ZONE_IDS:
+            yield bad(
+                delivery,
+                "pushgateway_host",
+                "empty in this region (no ALB hosted zone known for its private alias; known: "
+                + ", ".join(sorted(ALB_HOSTED_ZONE_IDS))
+                + ")",
+            )
 
 
 def check_gitops(identity: IdentitySettings, gitops: GitOpsSettings) -> Iterable[Problem]:

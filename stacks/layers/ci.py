@@ -42,6 +42,9 @@ def ci(cfg: Settings, base: Foundation) -> Ci:
             extra_egress=url_egress(
                 cfg.vault.address, "Vault: the deploy's login and secret reads"
             ),
+            organization=cfg.ci_runner.organization,
+            repositories=tuple(cfg.ci_runner.repositories),
+            docker=cfg.ci_runner.docker,
             protect=base.protect,
         ),
         opts=base.on_aws,

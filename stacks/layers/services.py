@@ -17,6 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.access import APPLICATION_LABEL
+from components.aws.private_dns import PrivateAlias, PrivateAliasArgs
 from components.aws.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from components.delivery.spec import ServiceSpec
 from components.k8s import vault_snapshot
@@ -313,7 +314,7 @@ def _pushgateway(
     web_config, scrape_password = (secrets.for_consumer(c) for c in PUSHGATEWAY_CONSUMERS)
     if web_config is None or scrape_password is None or not cfg.delivery.services:
         return None
-    return Pushgateway(
+    gateway = Pushgateway(
         f"{base.prefix}-pushgateway",
         PushgatewayArgs(
             environment=cfg.identity.environment,
@@ -322,6 +323,7 @@ def _pushgateway(
             certificate_arn=cfg.delivery.alb_certificate_arn,
             vpc_cidr=cfg.network.vpc_cidr,
             alb_group=f"ttbt2-{cfg.identity.environment}-internal",
+            host=cfg.delivery.pushgateway_host,
             log_bucket=stores.logs.id,
             deletion_protection=cfg.identity.is_prod,
         ),
@@ -330,6 +332,20 @@ def _pushgateway(
             depends_on=[obs.stack, controllers.load_balancer_controller],
         ),
     )
+    # The name the pipeline pushes to, resolvable inside the VPC only (the in-VPC runners).
+    if cfg.delivery.pushgateway_host:
+        PrivateAlias(
+            f"{base.prefix}-pushgateway-dns",
+            PrivateAliasArgs(
+                host=cfg.delivery.pushgateway_host,
+                vpc_id=base.network.vpc_id,
+                region=cfg.network.aws_region,
+                load_balancer_dns_name=gateway.load_balancer_dns_name,
+                tags=cfg.tags,
+            ),
+            opts=base.on_aws,
+        )
+    return gateway
 
 
 def _gitops(cfg: Settings, base: Foundation, *, after: Sequence[pulumi.Resource]) -> GitOps | None:

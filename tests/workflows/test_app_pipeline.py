@@ -29,6 +29,10 @@ from tests.workflows.test_workflows import ROOT, action_name, load_workflow, ste
 WORKFLOW = "app-pipeline.yml"
 GATES = ("unit-tests", "bandit", "sonarqube", "dependency-scan")
 DEPLOYS = {"deploy-staging": "staging", "deploy-production": "production"}
+VERIFIES = {"verify-staging": "deploy-staging", "verify-production": "deploy-production"}
+"""The in-VPC job that waits for each deploy to serve, and the deploy job it follows."""
+RECORDS = {"record-staging": "staging", "verify-production": "production"}
+"""The job that pushes each environment's deployment event."""
 
 
 @pytest.fixture(scope="module")
@@ -98,12 +102,21 @@ def test_job_order(workflow: dict[str, Any]) -> None:
     assert _needs(jobs["sonarqube"]) == {"unit-tests"}  # it reads the coverage report
     assert _needs(jobs["build"]) == set(GATES)
     assert _needs(jobs["deploy-staging"]) == {"build"}
-    assert _needs(jobs["zap-baseline"]) == {"deploy-staging"}
-    assert _needs(jobs["selenium"]) == {"deploy-staging"}
-    assert {"zap-baseline", "selenium", "build", "deploy-staging"} <= _needs(
+    assert _needs(jobs["verify-staging"]) == {"build", "deploy-staging"}
+    assert _needs(jobs["record-staging"]) == {"deploy-staging", "verify-staging"}
+    # ZAP and Selenium test what serves: after the wait, not merely after the merge.
+    assert _needs(jobs["zap-baseline"]) == {"verify-staging"}
+    assert _needs(jobs["selenium"]) == {"verify-staging"}
+    assert {"zap-baseline", "selenium", "build", "verify-staging"} <= _needs(
         jobs["deploy-production"]
     )
-    assert _ancestors(jobs, "deploy-production") == set(jobs) - {"deploy-production"}
+    assert _needs(jobs["verify-production"]) == {"build", "deploy-production"}
+    # Only staging's event push may fail without holding production back.
+    assert _ancestors(jobs, "deploy-production") == set(jobs) - {
+        "deploy-production",
+        "verify-production",
+        "record-staging",
+    }
 
 
 def test_coverage_gate_is_95_and_fixed(workflow: dict[str, Any]) -> None:
@@ -184,9 +197,14 @@ def test_deploys_are_gitops_only(workflow: dict[str, Any]) -> None:
         assert action_name(token["uses"]) == "actions/create-github-app-token"
         assert token["with"]["private-key"] == "${{ secrets.CONFIG_REPO_APP_PRIVATE_KEY }}"
         assert token["with"]["repositories"] == "${{ steps.names.outputs.config-name }}"
+    for job_id, deploy in VERIFIES.items():
+        job = workflow["jobs"][job_id]
         platform = _step(job, "Read-only token for the platform repository")
         assert platform["with"]["permission-contents"] == "read"
         assert "permission-pull-requests" not in platform["with"]
+        assert (
+            platform["with"]["repositories"] == f"${{{{ needs.{deploy}.outputs.platform-name }}}}"
+        )
 
 
 def test_staging_auto_merges_production_waits_for_review(workflow: dict[str, Any]) -> None:
@@ -227,34 +245,63 @@ def test_production_needs_the_protected_environment(workflow: dict[str, Any]) ->
 
 
 def test_every_deploy_records_its_event(workflow: dict[str, Any]) -> None:
-    """Both deploy jobs push an event, also on failure; prod adds lead time and validation."""
-    for job_id, env_name in DEPLOYS.items():
-        job = workflow["jobs"][job_id]
-        assert job["env"]["DEPLOY_ENVIRONMENT"] == env_name
-        record = _step(job, "Record the deployment event")
-        assert record["if"].startswith("always() && steps.pr.outcome == 'success'")
-        assert record["env"]["OUTCOME"] == (
-            "${{ steps.wait.outputs.result == 'healthy' && 'success' || 'failure' }}"
+    """Both deploys push an event, also on failure; prod adds lead time and validation."""
+    jobs = workflow["jobs"]
+    for deploy in DEPLOYS:
+        # Recorded when the deploy got as far as an unrefused pull request, failed or not.
+        assert jobs[deploy]["outputs"]["record"] == (
+            "${{ steps.pr.outcome == 'success' && steps.merge.outputs.state != 'CLOSED' }}"
         )
-        assert "deploy_event.py push" in record["run"]
-        # An aborted canary's rollback time, measured by the wait, reaches the dashboard.
-        assert record["env"]["ROLLBACK_SECONDS"] == "${{ steps.wait.outputs.rollback-seconds }}"
-        assert '--rollback-seconds "$ROLLBACK_SECONDS"' in record["run"]
+    for job_id, deploy in VERIFIES.items():
+        job = jobs[job_id]
+        assert job["if"].startswith(f"!cancelled() && needs.{deploy}.outputs.record == 'true'")
+        assert job["env"]["STARTED"] == f"${{{{ needs.{deploy}.outputs.started }}}}"
         wait = _step(job, "Wait until the new revision serves")
+        assert wait["if"] == f"needs.{deploy}.result == 'success'"
         assert "deploy_event.py wait" in wait["run"] and '--revision "$GITHUB_SHA"' in wait["run"]
         assert '--rollback-output "$GITHUB_OUTPUT"' in wait["run"]
-        # The step order the outputs rely on.
-        names = [s.get("name") for s in steps_of(job)]
-        assert names.index("Wait until the new revision serves") < names.index(
-            "Record the deployment event"
-        )
-    prod = _step(workflow["jobs"]["deploy-production"], "Record the deployment event")
+    for job_id, env_name in RECORDS.items():
+        job = jobs[job_id]
+        assert job["env"]["DEPLOY_ENVIRONMENT"] == env_name
+        assert job["concurrency"] == {
+            "group": f"deployment-event-${{{{ inputs.service }}}}-{env_name}",
+            "cancel-in-progress": False,
+        }
+        record = _step(job, "Record the deployment event")
+        assert "deploy_event.py push" in record["run"]
+        assert '--rollback-seconds "$ROLLBACK_SECONDS"' in record["run"]
+    # Staging's event: the verify job's result and rollback time, from production's runner.
+    staging = _step(jobs["record-staging"], "Record the deployment event")
+    assert staging["env"]["OUTCOME"] == (
+        "${{ needs.verify-staging.outputs.result == 'healthy' && 'success' || 'failure' }}"
+    )
+    assert staging["env"]["ROLLBACK_SECONDS"] == (
+        "${{ needs.verify-staging.outputs.rollback-seconds }}"
+    )
+    assert "--lead-time-seconds" not in staging["run"]
+    assert jobs["record-staging"]["continue-on-error"] is True
+    assert jobs["record-staging"]["if"] == jobs["verify-staging"]["if"]
+    # Production's: after the wait, whatever it found, never failing the job by itself.
+    prod_job = jobs["verify-production"]
+    prod = _step(prod_job, "Record the deployment event")
+    assert prod["if"] == "always()" and prod["continue-on-error"] is True
+    assert prod["env"]["OUTCOME"] == (
+        "${{ steps.wait.outputs.result == 'healthy' && 'success' || 'failure' }}"
+    )
+    assert prod["env"]["ROLLBACK_SECONDS"] == "${{ steps.wait.outputs.rollback-seconds }}"
     assert "--lead-time-seconds" in prod["run"] and "--validation-seconds" in prod["run"]
     assert prod["env"]["COMMIT_TIME"] == "${{ needs.build.outputs.commit-time }}"
-    staging = _step(workflow["jobs"]["deploy-staging"], "Record the deployment event")
-    assert "--lead-time-seconds" not in staging["run"]
-    served = workflow["jobs"]["deploy-staging"]["outputs"]["served-at"]
+    assert prod["env"]["VALIDATION_SECONDS"] == (
+        "${{ needs.deploy-production.outputs.validation-seconds }}"
+    )
+    names = [s.get("name") for s in steps_of(prod_job)]
+    assert names.index("Wait until the new revision serves") < names.index(
+        "Record the deployment event"
+    )
+    served = jobs["verify-staging"]["outputs"]["served-at"]
     assert served == "${{ steps.wait.outputs.finished }}"
+    validation = _step(jobs["deploy-production"], "Release validation time")
+    assert validation["env"]["STAGING_SERVED"] == "${{ needs.verify-staging.outputs.served-at }}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -869,7 +916,7 @@ def test_production_record_step(
     for a canary rolled back.
     """
     outcome, lead, count, rollback = case
-    step = _step(workflow["jobs"]["deploy-production"], "Record the deployment event")
+    step = _step(workflow["jobs"]["verify-production"], "Record the deployment event")
     helper = tmp_path / ".platform" / "scripts"
     helper.mkdir(parents=True)
     (helper / "deploy_event.py").write_text((ROOT / "scripts" / "deploy_event.py").read_text())
@@ -900,7 +947,7 @@ def test_production_record_step(
 
 
 def test_record_step_without_a_gateway_only_warns(workflow: dict[str, Any], tmp_path: Path) -> None:
-    step = _step(workflow["jobs"]["deploy-staging"], "Record the deployment event")
+    step = _step(workflow["jobs"]["record-staging"], "Record the deployment event")
     proc = _bash(step["run"], {"PUSHGATEWAY_URL": "", "OUTCOME": "success"}, tmp_path)
     assert proc.returncode == 0
     assert "::warning::" in proc.stdout

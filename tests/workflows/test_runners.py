@@ -54,6 +54,112 @@ VPC_JOBS_WITHOUT_PULUMI = {("recovery-drill.yml", "restore")}
 """Jobs on a runner inside a VPC that run no pulumi: the drill's smoke checks reach the restored
 database, which only its own network can."""
 
+APP_PIPELINE = "app-pipeline.yml"
+APP_ENVIRONMENT_JOBS = {
+    "verify-staging": "staging",
+    "zap-baseline": "staging",
+    "selenium": "staging",
+    "record-staging": "production",
+    "verify-production": "production",
+}
+"""What the detector must find in the application pipeline, and whose runner each job needs:
+staging's URL answers staging's NAT addresses only; the Pushgateway is on production's internal
+load balancer; production's URL is public but its verify job also pushes the event."""
+STACK_INPUTS = {"staging": "staging-stack", "production": "production-stack"}
+BRANCH_GUARD = (
+    "github.event_name != 'pull_request' && github.event_name != 'pull_request_target' "
+    "&& (github.ref == format('refs/heads/{0}', github.event.repository.default_branch) "
+    "|| startsWith(github.ref, 'refs/tags/'))"
+)
+"""The condition of every app-pipeline job on an in-VPC runner: deploys happen from the default
+branch or a tag, never for a pull request (a fork's included)."""
+
+
+def _step_text(step: Mapping[str, Any]) -> str:
+    """What a step runs and passes: its script, env and ``with`` (not the job's display URL)."""
+    return " ".join(str(step.get(key, "")) for key in ("run", "env", "with"))
+
+
+def environment_needs(job: Mapping[str, Any]) -> set[str]:
+    """The environments whose network a job's steps reach.
+
+    ``staging``/``production`` for a step that passes or calls that environment's URL input;
+    ``production`` also for a deployment-event push (the Pushgateway is production's).
+    """
+    found: set[str] = set()
+    for step in steps_of(dict(job)):
+        text = _step_text(step)
+        for environment in STACK_INPUTS:
+            if f"inputs.{environment}-url" in text:
+                found.add(environment)
+        if "deploy_event.py push" in text:
+            found.add("production")
+    return found
+
+
+def runs_containers(job: Mapping[str, Any]) -> bool:
+    """Whether a job needs a Docker daemon: service containers or ``docker`` in a script."""
+    if job.get("services") or job.get("container"):
+        return True
+    return any(
+        re.search(r"(^|[\s;&|(])docker\s", str(s.get("run", ""))) for s in steps_of(dict(job))
+    )
+
+
+def app_runner_problems(
+    workflow: Mapping[str, Any], runners: Mapping[str, tuple[bool, bool]]
+) -> list[str]:
+    """Every app-pipeline job that reaches an environment but not from that environment's runner.
+
+    ``runners`` maps a stack to (registers a runner, runner has Docker), from the stack files.
+    """
+    inputs = workflow["on"]["workflow_call"]["inputs"]
+    problems: list[str] = []
+    for job_id, job in workflow["jobs"].items():
+        needs = environment_needs(job)
+        if not needs:
+            continue
+        where = f"{APP_PIPELINE}:{job_id}"
+        if len(needs) > 1:
+            problems.append(f"{where} reaches {sorted(needs)}: no one runner reaches both")
+            continue
+        (environment,) = needs
+        stack_input = STACK_INPUTS[environment]
+        expected = f"codebuild-ttbt2-${{{{ inputs.{stack_input} }}}}-ci-runner-" + (
+            "${{ github.run_id }}-${{ github.run_attempt }}"
+        )
+        labels = _labels(job)
+        if labels != [expected]:
+            problems.append(f"{where} reaches {environment} from {labels}, not {expected!r}")
+            continue
+        stack = str(inputs[stack_input].get("default", ""))
+        registered, docker = runners.get(stack, (False, False))
+        if not registered:
+            problems.append(f"{where}: input {stack_input} defaults to {stack!r}, no runner")
+        elif runs_containers(job) and not docker:
+            problems.append(f"{where} runs containers on {stack!r}, whose runner has no Docker")
+        if BRANCH_GUARD not in " ".join(str(job.get("if", "")).split()):
+            problems.append(f"{where} reaches a runner in the VPC without the branch guard")
+    return problems
+
+
+def guard_allows(condition: str, event: str, ref: str, default_branch: str = "main") -> bool:
+    """Evaluates a job's ``if`` for an event and ref (``needs``/status parts taken as true).
+
+    Only the operators the guard uses: ``&&``, ``||``, ``!=``, ``==``, ``format`` and
+    ``startsWith``.
+    """
+    python = " ".join(condition.split()).replace("!cancelled()", "True")
+    python = re.sub(r"needs\.[a-z-]+\.outputs\.[a-z-]+ == 'true'", "True", python)
+    python = python.replace("github.event.repository.default_branch", repr(default_branch))
+    python = python.replace("github.event_name", repr(event))
+    python = re.sub(r"github\.ref\b", repr(ref), python)
+    python = re.sub(r"format\(('[^']*'), ", r"str.format(\1, ", python)
+    python = re.sub(r"startsWith\(('[^']*'), ('[^']*')\)", r"\1.startswith(\2)", python)
+    python = python.replace("&&", " and ").replace("||", " or ")
+    allowed: bool = eval(python, {"__builtins__": {}, "str": str})
+    return allowed
+
 
 def runs_pulumi(job: Mapping[str, Any]) -> bool:
     """Whether a job's own steps call the pulumi CLI or pulumi/actions."""
@@ -241,7 +347,142 @@ def test_only_jobs_that_need_the_vpc_use_its_runners(workflows: dict[str, dict[s
         for job_id, job in workflow["jobs"].items()
         if any(label.startswith("codebuild-") for label in _labels(job))
     }
-    assert on_codebuild == PULUMI_JOBS | VPC_JOBS_WITHOUT_PULUMI
+    app_jobs = {(APP_PIPELINE, job_id) for job_id in APP_ENVIRONMENT_JOBS}
+    assert on_codebuild == PULUMI_JOBS | VPC_JOBS_WITHOUT_PULUMI | app_jobs
+
+
+# ---------------------------------------------------------------------------------------------
+# the application pipeline: jobs that reach an environment run on its runner
+
+
+@pytest.fixture(scope="module")
+def stack_runners() -> dict[str, tuple[bool, bool]]:
+    settings = {s: parse_raw(s, raw_settings(s)).ci_runner for s in STACKS}
+    return {s: (ci.enabled, ci.docker) for s, ci in settings.items()}
+
+
+def test_the_detector_finds_every_app_job_that_reaches_an_environment(
+    workflows: dict[str, dict[str, Any]],
+) -> None:
+    found = {
+        job_id: environment_needs(job)
+        for job_id, job in workflows[APP_PIPELINE]["jobs"].items()
+        if environment_needs(job)
+    }
+    assert found == {job_id: {env} for job_id, env in APP_ENVIRONMENT_JOBS.items()}
+    assert {j for j, job in workflows[APP_PIPELINE]["jobs"].items() if runs_containers(job)} == {
+        "zap-baseline",
+        "selenium",
+        "build",  # Trivy, on the hosted runner: it reaches no environment
+    }
+
+
+def test_app_jobs_reach_environments_from_their_runners(
+    workflows: dict[str, dict[str, Any]], stack_runners: dict[str, tuple[bool, bool]]
+) -> None:
+    assert app_runner_problems(workflows[APP_PIPELINE], stack_runners) == []
+
+
+def test_the_runner_inputs_default_to_the_stacks_of_the_environments(
+    workflows: dict[str, dict[str, Any]],
+) -> None:
+    inputs = workflows[APP_PIPELINE]["on"]["workflow_call"]["inputs"]
+    assert inputs["staging-stack"]["default"] == "staging"
+    assert inputs["production-stack"]["default"] == "prod"
+    for name in STACK_INPUTS.values():
+        assert inputs[name]["type"] == "string" and not inputs[name].get("required")
+        assert "codebuild-ttbt2-<stack>-ci-runner-" in inputs[name]["description"] or (
+            "same label format" in inputs[name]["description"]
+        )
+
+
+@pytest.mark.parametrize(("job_id", "environment"), sorted(APP_ENVIRONMENT_JOBS.items()))
+def test_an_app_job_moved_back_to_ubuntu_is_caught(
+    stack_runners: dict[str, tuple[bool, bool]], job_id: str, environment: str
+) -> None:
+    broken = load_workflow(APP_PIPELINE)
+    broken["jobs"][job_id]["runs-on"] = "ubuntu-latest"
+    (problem,) = app_runner_problems(broken, stack_runners)
+    assert problem.startswith(
+        f"{APP_PIPELINE}:{job_id} reaches {environment} from ['ubuntu-latest']"
+    )
+
+
+def test_an_app_job_on_the_other_environments_runner_is_caught(
+    stack_runners: dict[str, tuple[bool, bool]],
+) -> None:
+    broken = load_workflow(APP_PIPELINE)
+    jobs = broken["jobs"]
+    jobs["record-staging"]["runs-on"] = jobs["verify-staging"]["runs-on"]
+    (problem,) = app_runner_problems(broken, stack_runners)
+    assert "record-staging reaches production" in problem
+
+
+def test_container_jobs_need_a_runner_with_docker(
+    workflows: dict[str, dict[str, Any]], stack_runners: dict[str, tuple[bool, bool]]
+) -> None:
+    without = {**stack_runners, "staging": (True, False)}
+    assert sorted(app_runner_problems(workflows[APP_PIPELINE], without)) == [
+        f"{APP_PIPELINE}:{job} runs containers on 'staging', whose runner has no Docker"
+        for job in ("selenium", "zap-baseline")
+    ]
+
+
+def test_a_default_stack_without_a_runner_is_caught(
+    stack_runners: dict[str, tuple[bool, bool]],
+) -> None:
+    broken = load_workflow(APP_PIPELINE)
+    broken["on"]["workflow_call"]["inputs"]["production-stack"]["default"] = "qa"
+    problems = app_runner_problems(broken, stack_runners)
+    assert {p.split(":")[1].split(" ")[0] for p in problems} == {
+        job for job, env in APP_ENVIRONMENT_JOBS.items() if env == "production"
+    }
+
+
+@pytest.mark.parametrize("job_id", sorted(APP_ENVIRONMENT_JOBS))
+def test_an_app_job_without_the_branch_guard_is_caught(
+    stack_runners: dict[str, tuple[bool, bool]], job_id: str
+) -> None:
+    broken = load_workflow(APP_PIPELINE)
+    broken["jobs"][job_id]["if"] = "!cancelled()"
+    assert app_runner_problems(broken, stack_runners) == [
+        f"{APP_PIPELINE}:{job_id} reaches a runner in the VPC without the branch guard"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("event", "ref", "allowed"),
+    [
+        ("push", "refs/heads/main", True),
+        ("push", "refs/tags/v1.2.0", True),
+        ("workflow_dispatch", "refs/heads/main", True),
+        ("push", "refs/heads/feature", False),
+        ("workflow_dispatch", "refs/heads/feature", False),
+        ("pull_request", "refs/pull/7/merge", False),
+        # A pull request's ref is never main's, but the event alone already refuses it.
+        ("pull_request", "refs/heads/main", False),
+        ("pull_request_target", "refs/heads/main", False),
+    ],
+)
+def test_the_branch_guard_admits_the_default_branch_and_tags_only(
+    workflows: dict[str, dict[str, Any]], event: str, ref: str, allowed: bool
+) -> None:
+    jobs = workflows[APP_PIPELINE]["jobs"]
+    # The deploy jobs themselves too: nothing after them runs for anything else.
+    for job_id in [*APP_ENVIRONMENT_JOBS, "deploy-staging", "deploy-production"]:
+        assert guard_allows(jobs[job_id]["if"], event, ref) is allowed, job_id
+
+
+def test_the_guard_evaluator_can_say_no() -> None:
+    """The evaluator sees the parts it substitutes: a guard on another branch refuses main."""
+    other = BRANCH_GUARD.replace("github.event.repository.default_branch", "'release'")
+    assert guard_allows(other, "push", "refs/heads/main") is False
+    assert guard_allows(other, "push", "refs/heads/release") is True
+
+
+def test_the_app_pipeline_is_only_called(workflows: dict[str, dict[str, Any]]) -> None:
+    """No trigger of its own: its callers' events reach the guard through ``github``."""
+    assert set(workflows[APP_PIPELINE]["on"]) == {"workflow_call"}
 
 
 @pytest.mark.parametrize(

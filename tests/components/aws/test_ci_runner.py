@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pulumi
@@ -15,6 +16,7 @@ from components.aws.ci_runner import (
     EgressRule,
     connection_service,
     project_name,
+    repository_filter,
     runner_label,
     url_egress,
 )
@@ -53,7 +55,14 @@ ALLOWED_ACTIONS = {
 connection. No action that changes the platform (a deploy comes through OIDC, not this role)."""
 
 
-def _render(*, cluster: bool = True, extra: list[EgressRule] | None = None) -> StackGraph:
+def _render(
+    *,
+    cluster: bool = True,
+    extra: list[EgressRule] | None = None,
+    organization: str = "",
+    repositories: tuple[str, ...] = (),
+    docker: bool = False,
+) -> StackGraph:
     def program() -> None:
         provider = aws.Provider("aws", region="eu-west-1")
         CiRunner(
@@ -69,6 +78,9 @@ def _render(*, cluster: bool = True, extra: list[EgressRule] | None = None) -> S
                 log_retention_days=30,
                 cluster_security_group_id="sg-cluster" if cluster else None,
                 extra_egress=extra or [],
+                organization=organization,
+                repositories=repositories,
+                docker=docker,
             ),
             opts=pulumi.ResourceOptions(providers={"aws": provider}),
         )
@@ -124,6 +136,73 @@ def test_webhook_puts_the_project_in_runner_mode(graph: StackGraph) -> None:
     ]
     project = one(graph, "aws:codebuild/project:Project")
     assert project.urn in webhook.property_dependencies["projectName"]
+
+
+def test_without_an_organization_the_webhook_is_the_repositorys(graph: StackGraph) -> None:
+    assert "scopeConfiguration" not in one(graph, "aws:codebuild/webhook:Webhook").props
+
+
+def test_an_organization_webhook_admits_the_named_repositories_only() -> None:
+    graph = _render(organization="ttbt2", repositories=("ttbt2-api", "ttbt2-web"))
+    webhook = one(graph, "aws:codebuild/webhook:Webhook")
+    assert webhook.props["scopeConfiguration"] == {
+        "name": "ttbt2",
+        "scope": "GITHUB_ORGANIZATION",
+    }
+    # Event and repository in one group: both must match (groups are OR-ed, filters AND-ed).
+    assert webhook.props["filterGroups"] == [
+        {
+            "filters": [
+                {"type": "EVENT", "pattern": "WORKFLOW_JOB_QUEUED"},
+                {
+                    "type": "REPOSITORY_NAME",
+                    "pattern": "^(ttbt2-api|ttbt2-platform|ttbt2-web)$",
+                },
+            ]
+        }
+    ]
+    source = one(graph, "aws:codebuild/project:Project").props["source"]
+    assert source["location"] == "CODEBUILD_DEFAULT_WEBHOOK_SOURCE_LOCATION"
+    assert evaluate(graph, [*iam_policies.POLICIES, *network_policies.POLICIES]) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "admitted"),
+    [
+        ("ttbt2-platform", True),
+        ("ttbt2-api", True),
+        ("ttbt2-api2", False),
+        ("xttbt2-api", False),
+        ("ttbt2.api", False),
+        ("other", False),
+    ],
+)
+def test_the_repository_filter_matches_whole_names(name: str, admitted: bool) -> None:
+    pattern = repository_filter(REPOSITORY, ("ttbt2-api",))
+    assert (re.fullmatch(pattern, name) is not None) is admitted
+    assert (re.search(pattern, name) is not None) is admitted
+
+
+def test_docker_is_privileged_mode_and_off_by_default(graph: StackGraph) -> None:
+    env = one(_render(docker=True), "aws:codebuild/project:Project").props["environment"]
+    assert env["privilegedMode"] is True
+    default = one(graph, "aws:codebuild/project:Project").props["environment"]
+    assert default["privilegedMode"] is False
+
+
+def test_repositories_without_an_organization_are_refused() -> None:
+    with pytest.raises(ValueError, match="organization"):
+        CiRunnerArgs(
+            project_name="p",
+            repository=REPOSITORY,
+            connection_arn=CONNECTION,
+            vpc_id="vpc-1",
+            subnet_ids=SUBNETS,
+            context=None,  # type: ignore[arg-type]
+            tags={},
+            log_retention_days=30,
+            repositories=("ttbt2-api",),
+        )
 
 
 def test_logs_are_encrypted_with_retention(graph: StackGraph) -> None:
@@ -245,3 +324,40 @@ def test_an_enabled_runner_names_repository_connection_and_compute_type() -> Non
 def test_a_disabled_runner_needs_nothing() -> None:
     raw = {**raw_settings("dev"), "ciRunnerEnabled": False, "ciRunnerConnectionArn": ""}
     assert parse_raw("dev", raw).ci_runner.enabled is False
+
+
+@pytest.mark.parametrize(("stack", "docker"), [("staging", True), ("prod", False)])
+def test_staging_and_prod_take_the_application_pipelines_jobs(stack: str, docker: bool) -> None:
+    """The app pipeline's jobs that reach these environments run here (app-pipeline.yml)."""
+    ci = parse_raw(stack, raw_settings(stack)).ci_runner
+    assert ci.organization == "ttbt2" and ci.repositories
+    assert ci.docker is docker
+
+
+def test_dev_keeps_a_repository_webhook_without_docker() -> None:
+    ci = parse_raw("dev", raw_settings("dev")).ci_runner
+    assert (ci.organization, ci.repositories, ci.docker) == ("", [], False)
+
+
+@pytest.mark.parametrize(
+    ("changes", "key"),
+    [
+        ({"ciRunnerOrganization": "someone-else"}, "ciRunnerOrganization"),
+        ({"ciRunnerOrganization": "tt bt2"}, "ciRunnerOrganization"),
+        ({"ciRunnerOrganization": "", "ciRunnerRepositories": ["a"]}, "ciRunnerOrganization"),
+        (
+            {"ciRunnerOrganization": "ttbt2", "ciRunnerRepositories": ["ttbt2/api"]},
+            "ciRunnerRepositories[0]",
+        ),
+    ],
+)
+def test_organization_settings_are_checked(changes: dict[str, Any], key: str) -> None:
+    raw = {**raw_settings("dev"), **changes}
+    with pytest.raises(SettingsError) as info:
+        parse_raw("dev", raw)
+    assert key in {p.key for p in info.value.problems}
+
+
+def test_the_organization_may_differ_in_case_from_the_repository_owner() -> None:
+    raw = {**raw_settings("dev"), "ciRunnerOrganization": "TTBT2", "ciRunnerRepositories": ["x"]}
+    assert parse_raw("dev", raw).ci_runner.organization == "TTBT2"

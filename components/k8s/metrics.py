@@ -64,6 +64,8 @@ GRAFANA_CHART_DIR = PROMETHEUS_CHART_DIR / "charts" / "grafana"
 
 GRAFANA_ADMIN_SECRET = "grafana-admin"
 GRAFANA_ADMIN_USER = "admin"
+GRAFANA_ADMIN_DIR = "/etc/secrets/grafana-admin"
+"""Where Grafana reads its admin password from (Secret :data:`GRAFANA_ADMIN_SECRET`)."""
 ALERTMANAGER_SECRETS_DIR = "/etc/alertmanager/secrets"
 
 SIDECAR_DASHBOARDS_DIR = "/tmp/dashboards"
@@ -344,9 +346,20 @@ def prometheus_stack_values(args: MetricsStackArgs) -> dict[str, Any]:
                 "userKey": "admin-user",
                 "passwordKey": "admin-password",
             },
+            # The admin password is a file Grafana reads (the chart then passes it to no
+            # container as an environment variable, CKV_K8S_35); the user name is no secret.
+            "env": {
+                "GF_SECURITY_ADMIN_USER": GRAFANA_ADMIN_USER,
+                "GF_SECURITY_ADMIN_PASSWORD__FILE": f"{GRAFANA_ADMIN_DIR}/admin-password",
+            },
             "sidecar": {
+                # Without the admin password the sidecars do not call Grafana's reload API:
+                # Grafana rereads the provisioned dashboard files on its own (every 30 s by
+                # default) and the datasources, which never change, at start.
+                "datasources": {"skipReload": True},
                 "dashboards": {
                     "enabled": True,
+                    "skipReload": True,
                     "label": dashboard_catalog.SIDECAR_LABEL,
                     "labelValue": dashboard_catalog.SIDECAR_LABEL_VALUE,
                     "searchNamespace": args.namespace,
@@ -377,7 +390,7 @@ def home_dashboard_path(name: str) -> str:
 
 
 def grafana_ini(args: MetricsStackArgs) -> dict[str, Any]:
-    """The grafana subchart's ``grafana.ini`` (and secret mounts) this stack sets.
+    """The grafana subchart's ``grafana.ini`` and secret mounts this stack sets.
 
     Helm merges these sections over the chart's own. The home dashboard is the Executive
     dashboard when the stack deploys it; single sign-on adds ``auth.generic_oauth`` and mounts
@@ -387,10 +400,19 @@ def grafana_ini(args: MetricsStackArgs) -> dict[str, Any]:
     ini: dict[str, Any] = {}
     if HOME_DASHBOARD in args.dashboards:
         ini["dashboards"] = {"default_home_dashboard_path": home_dashboard_path(HOME_DASHBOARD)}
-    values: dict[str, Any] = {}
+    mounts = [
+        {
+            "name": "admin-password",
+            "secretName": GRAFANA_ADMIN_SECRET,
+            "mountPath": GRAFANA_ADMIN_DIR,
+            "readOnly": True,
+            "optional": False,
+        }
+    ]
     if args.grafana_sso is not None:
         ini.update(grafana_sso_ini(args.grafana_sso))
-        values["extraSecretMounts"] = grafana_secret_mounts()
+        mounts += grafana_secret_mounts()
+    values: dict[str, Any] = {"extraSecretMounts": mounts}
     if ini:
         values["grafana.ini"] = ini
     return values

@@ -29,6 +29,7 @@ from components.k8s.dashboard_sso import (
 )
 from components.k8s.load_balancer_controller import SERVICE_ACCOUNT
 from components.k8s.metrics import (
+    GRAFANA_ADMIN_SECRET,
     GRAFANA_CHART_DIR,
     GRAFANA_VALUES_FREE_FORM,
     PROMETHEUS_CHART_DIR,
@@ -113,8 +114,10 @@ def test_grafana_reads_its_client_secret_from_a_mounted_vault_secret(
     values = grafana_values(graph)
     oauth = values["grafana.ini"]["auth.generic_oauth"]
     # Never an environment variable: nothing in the values puts a Secret into env.
-    for key in ("env", "envValueFrom", "envFromSecret", "envFromSecrets", "envRenderSecret"):
+    for key in ("envValueFrom", "envFromSecret", "envFromSecrets", "envRenderSecret"):
         assert key not in values
+    # ``env`` holds plain values only (the admin user name and its password file's path).
+    assert all(isinstance(v, str) and not v.startswith("$") for v in values["env"].values())
     mounts = [m for m in values["extraSecretMounts"] if m.get("secretName") == GRAFANA_OIDC_SECRET]
     assert len(mounts) == 1 and mounts[0]["readOnly"] is True
     assert (
@@ -404,3 +407,24 @@ def test_the_metrics_stack_refuses_sso_without_its_client_secret() -> None:
     MetricsStackArgs(environment="dev", grafana_sso=sso, grafana_oidc_client_secret="from-vault")
     with pytest.raises(ValueError, match="grafana_oidc_client_secret"):
         MetricsStackArgs(environment="dev", grafana_sso=sso)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_grafanas_admin_password_is_a_mounted_file_and_the_sidecars_need_none(
+    stack: str, stacks: StackRenders
+) -> None:
+    """CKV_K8S_35 for the chart's own pods, which the pack cannot see in a Helm release.
+
+    The grafana chart (12.11.1, templates/_pod.tpl) gives the Grafana container
+    GF_SECURITY_ADMIN_PASSWORD, and each sidecar REQ_PASSWORD, from the admin Secret as
+    environment variables unless ``env.GF_SECURITY_ADMIN_PASSWORD__FILE`` is set; the sidecars
+    then have no password, so they must not call Grafana's reload API (``skipReload``).
+    """
+    values = grafana_values(stacks.graph(stack))
+    password_file = values["env"]["GF_SECURITY_ADMIN_PASSWORD__FILE"]
+    [mount] = [m for m in values["extraSecretMounts"] if m["secretName"] == GRAFANA_ADMIN_SECRET]
+    assert mount["readOnly"] is True
+    assert password_file == f"{mount['mountPath']}/{values['admin']['passwordKey']}"
+    assert "GF_SECURITY_ADMIN_PASSWORD" not in values["env"]
+    for sidecar in ("dashboards", "datasources"):
+        assert values["sidecar"][sidecar]["skipReload"] is True, sidecar

@@ -116,13 +116,12 @@ def role_attribute_path(groups_claim: str, roles: RoleGroups) -> str:
     return " || ".join(terms)
 
 
-@dataclass(frozen=True)
-class GrafanaSso:
-    """Grafana's single sign-on: the IdP, its client id, the role mapping and its host."""
+@dataclass(frozen=True, kw_only=True)
+class OidcClient:
+    """One client registered at the IdP: its client id and the host its users open."""
 
     provider: OidcProvider
     client_id: str
-    roles: RoleGroups
     host: str
 
     def __post_init__(self) -> None:
@@ -131,6 +130,13 @@ class GrafanaSso:
             raise ValueError("client_id must not be empty")
         if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", self.host):
             raise ValueError(f"host must be a DNS host name, got {self.host!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class GrafanaSso(OidcClient):
+    """Grafana's single sign-on: the IdP, its client id, the role mapping and its host."""
+
+    roles: RoleGroups
 
     @property
     def root_url(self) -> str:
@@ -191,20 +197,9 @@ def grafana_secret_mounts() -> list[dict[str, Any]]:
     ]
 
 
-@dataclass(frozen=True)
-class KibanaSso:
+@dataclass(frozen=True, kw_only=True)
+class KibanaSso(OidcClient):
     """The load balancer's sign-in in front of Kibana: the IdP, its client id and the host."""
-
-    provider: OidcProvider
-    client_id: str
-    host: str
-
-    def __post_init__(self) -> None:
-        """Refuse an empty client id or a host that is not a bare host name."""
-        if not self.client_id.strip():
-            raise ValueError("client_id must not be empty")
-        if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", self.host):
-            raise ValueError(f"host must be a DNS host name, got {self.host!r}")
 
     @property
     def public_url(self) -> str:

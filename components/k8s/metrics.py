@@ -368,7 +368,7 @@ def prometheus_stack_values(args: MetricsStackArgs) -> dict[str, Any]:
                     "folderAnnotation": dashboard_catalog.FOLDER_ANNOTATION,
                     "provider": {"foldersFromFilesStructure": True},
                     "folder": SIDECAR_DASHBOARDS_DIR,
-                }
+                },
             },
             "persistence": {
                 "enabled": True,

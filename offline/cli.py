@@ -1,4 +1,4 @@
-"""Command line of the offline engine: ``preview``, ``render``, ``check``, ``check-gitops``, ``diff``.
+"""The offline engine's commands: ``preview``, ``render``, ``check``, ``check-gitops``, ``diff``.
 
 Exit status: 0 clean, 1 at least one mandatory policy violation (or a policy that crashed),
 2 bad configuration, bad usage or unreadable input, 3 the program itself failed (a bug).

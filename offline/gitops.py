@@ -17,7 +17,7 @@ AppProject's allowed kinds and namespaces, each Rollout's canary plan against th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -280,7 +280,7 @@ def _steps_back(raw: Any) -> list[CanaryStep]:
     return steps
 
 
-def _canary_findings(svc: ServiceSpec, rollout: Manifest, fail: Any) -> None:
+def _canary_findings(svc: ServiceSpec, rollout: Manifest, fail: Callable[..., None]) -> None:
     canary = ((rollout.doc.get("spec") or {}).get("strategy") or {}).get("canary") or {}
     written = canary.get("steps")
     planned = [step.to_argo() for step in svc.canary.steps]
@@ -344,6 +344,40 @@ def check_gitops(root: Path, settings: Settings, stack: str) -> GitOpsCheck:
         urn = by_path[manifests.index(item)].urn if item is not None else ""
         findings.append(Finding(policy, description, _MANDATORY, message, urn))
 
+    _placement_findings(manifests, settings, stack, fail)
+    findings += evaluate(graph, kubernetes.POLICIES)
+    for name, svc in services.items():
+        rollouts = [
+            m for m in manifests if m.kind == "Rollout" and m.namespace == name and m.name == name
+        ]
+        if not rollouts:
+            fail(
+                "gitops-rollout-present",
+                "Every service of ttbt2:services has its Rollout in its namespace's folder.",
+                f"service {name}: no Rollout {name} under envs/{env}/{name}",
+                None,
+            )
+            continue
+        _canary_findings(svc, rollouts[0], fail)
+    if env == "prod":
+        for item, res in zip(manifests, resources, strict=True):
+            for image in _images(res.props):
+                if "@sha256:" not in image:
+                    fail(
+                        "gitops-image-digest",
+                        "In prod every image is pinned by digest (repository@sha256:...).",
+                        f"{item.path}: image {image} is not pinned by digest",
+                        item,
+                    )
+    return GitOpsCheck(graph, findings)
+
+
+def _placement_findings(
+    manifests: list[Manifest], settings: Settings, stack: str, fail: Callable[..., None]
+) -> None:
+    """The AppProject's rules on each manifest: its folder, namespace and kind."""
+    env = settings.identity.environment
+    services = [svc.name for svc in settings.delivery.services]
     allowed = set(NAMESPACED_KINDS)
     project = expected_project(settings)
     for item in manifests:
@@ -386,34 +420,10 @@ def check_gitops(root: Path, settings: Settings, stack: str) -> GitOpsCheck:
                 "gitops-appproject-kinds",
                 "The AppProject allows no cluster-scoped kind and only the services' namespaced "
                 "kinds.",
-                f"{item.path}: {item.group or 'core'}/{item.kind} is not allowed (allowed: {kinds})",
+                f"{item.path}: {item.group or 'core'}/{item.kind} is not allowed "
+                f"(allowed: {kinds})",
                 item,
             )
-    findings += evaluate(graph, kubernetes.POLICIES)
-    for name, svc in services.items():
-        rollouts = [
-            m for m in manifests if m.kind == "Rollout" and m.namespace == name and m.name == name
-        ]
-        if not rollouts:
-            fail(
-                "gitops-rollout-present",
-                "Every service of ttbt2:services has its Rollout in its namespace's folder.",
-                f"service {name}: no Rollout {name} under envs/{env}/{name}",
-                None,
-            )
-            continue
-        _canary_findings(svc, rollouts[0], fail)
-    if env == "prod":
-        for item, res in zip(manifests, resources, strict=True):
-            for image in _images(res.props):
-                if "@sha256:" not in image:
-                    fail(
-                        "gitops-image-digest",
-                        "In prod every image is pinned by digest (repository@sha256:...).",
-                        f"{item.path}: image {image} is not pinned by digest",
-                        item,
-                    )
-    return GitOpsCheck(graph, findings)
 
 
 def _images(doc: Mapping[str, Any]) -> Iterator[str]:

@@ -13,6 +13,7 @@ from config import from_config_values
 from offline.cli import EXIT_OK, EXIT_USAGE, EXIT_VIOLATION, main
 from offline.gitops import apply_images
 from offline.stackfile import load_stack
+from scripts.validate_gitops_schemas import main as validate_schemas
 from tests.conftest import ROOT
 from tests.support.validate.crds import validate_custom_resource
 
@@ -210,3 +211,22 @@ def test_kustomize_images_replace_the_matching_container_only() -> None:
     apply_images(doc, {"images": [{"name": "r.example/a", "digest": digest}]})
     images = [c["image"] for c in doc["spec"]["template"]["spec"]["containers"]]
     assert images == [f"r.example/a@{digest}", "r.example/b:1"]
+
+
+def test_the_render_validates_against_the_vendored_crds(rendered: Path) -> None:
+    assert validate_schemas([str(rendered), "--stack", "prod"]) == 0
+
+
+def test_an_unknown_rollout_field_fails_schema_validation(
+    checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = _services()[0]
+
+    def typo(doc: dict) -> None:
+        doc["spec"]["revisionHistoryLimt"] = doc["spec"].pop("revisionHistoryLimit")
+
+    _edit(checkout / "envs" / "prod" / name / "rollout.yaml", typo)
+    assert validate_schemas([str(checkout), "--stack", "prod"]) == 1
+    assert f"envs/prod/{name}/rollout.yaml: Rollout {name}: $.spec.revisionHistoryLimt" in (
+        capsys.readouterr().out
+    )

@@ -27,7 +27,14 @@ import yaml
 from components.delivery.rollback import rollback_breakdown
 from components.delivery.spec import CanaryStep, ServiceSpec
 from components.k8s.gitops import NAMESPACED_KINDS, GitOpsArgs, app_project_spec
-from components.k8s.service_delivery import ROLLOUTS_API, rollout_spec, service_labels
+from components.k8s.service_delivery import (
+    ROLLOUTS_API,
+    ServiceDeliveryArgs,
+    build_manifests,
+    prometheus_url,
+    rollout_spec,
+    service_labels,
+)
 from components.k8s.vault_secrets import config_secret_name, database_secret_name
 from config import Settings
 from offline.evaluate import Finding, duration_seconds, evaluate
@@ -93,6 +100,28 @@ def _mounted_secrets(graph: StackGraph, service: str) -> tuple[str, ...]:
     }
     wanted = (config_secret_name(service), database_secret_name(service))
     return tuple(name for name in wanted if name in synced)
+
+
+def pulumi_owned(settings: Settings) -> dict[str, set[tuple[str, str]]]:
+    """(kind, name) of the objects Pulumi applies in each service namespace, Rollout aside."""
+    owned: dict[str, set[tuple[str, str]]] = {}
+    for svc in settings.delivery.services:
+        args = ServiceDeliveryArgs(
+            service=svc,
+            environment=settings.identity.environment,
+            role_arn="",
+            certificate_arn="",
+            vpc_cidr=settings.network.vpc_cidr,
+            prometheus_url=prometheus_url(),
+            # Any prober: its allow-probes NetworkPolicy is Pulumi's wherever it exists.
+            prober_namespace="monitoring",
+        )
+        owned[svc.name] = {
+            (m["kind"], m["metadata"]["name"])
+            for m in build_manifests(args)
+            if m["kind"] not in ("Rollout", "Namespace")
+        }
+    return owned
 
 
 def rollout_manifest(
@@ -288,13 +317,29 @@ def _canary_findings(svc: ServiceSpec, rollout: Manifest, fail: Callable[..., No
     if written != planned or starting != svc.canary.analysis.starting_step:
         fail(
             "gitops-canary-plan",
-            "Each Rollout's canary steps and analysis startingStep are those of the service in "
-            "ttbt2:services, whose plan the rollback-time rule checks.",
+            _PLAN,
             f"service {svc.name}: {rollout.path} has steps {written} with startingStep "
             f"{starting}; ttbt2:services plans {planned} with startingStep "
             f"{svc.canary.analysis.starting_step}",
             rollout,
         )
+    # The rest of the strategy comes from ttbt2:services and the objects Pulumi applies around
+    # the Rollout (its Services, Ingress and AnalysisTemplate): another template, no analysis
+    # or a longer abort delay would change what the rollback figure assumes.
+    expected = rollout_spec(svc, {}, ())["strategy"]["canary"]
+    for key in sorted((set(expected) | set(canary)) - {"steps"}):
+        have, want = canary.get(key), expected.get(key)
+        if key == "analysis" and isinstance(have, dict):
+            have = {k: v for k, v in have.items() if k != "startingStep"}
+            want = {k: v for k, v in want.items() if k != "startingStep"}
+        if have != want:
+            fail(
+                "gitops-canary-plan",
+                _PLAN,
+                f"service {svc.name}: {rollout.path}: strategy.canary.{key} is {have!r}; "
+                f"ttbt2:services gives {want!r}",
+                rollout,
+            )
     try:
         steps = _steps_back(written)
         starting_step = int(starting) if starting is not None else 0
@@ -310,6 +355,10 @@ def _canary_findings(svc: ServiceSpec, rollout: Manifest, fail: Callable[..., No
         fail("gitops-rollback-time", _ROLLBACK, f"{rollout.path}: {breakdown.problem()}", rollout)
 
 
+_PLAN = (
+    "Each Rollout's canary strategy (steps, analysis, traffic routing) is the one ttbt2:services "
+    "gives, whose plan the rollback-time rule checks."
+)
 _ROLLBACK = "The worst-case rollback of each Rollout's canary plan stays under 10 minutes."
 
 
@@ -378,6 +427,7 @@ def _placement_findings(
     """The AppProject's rules on each manifest: its folder, namespace and kind."""
     env = settings.identity.environment
     services = [svc.name for svc in settings.delivery.services]
+    owned = pulumi_owned(settings)
     allowed = set(NAMESPACED_KINDS)
     project = expected_project(settings)
     for item in manifests:
@@ -412,6 +462,14 @@ def _placement_findings(
                 "gitops-appproject-namespaces",
                 "An object lands in its folder's namespace, its Application's destination.",
                 f"{item.path}: metadata.namespace {declared} is not the folder's {item.namespace}",
+                item,
+            )
+        if (item.kind, item.name) in owned.get(item.namespace, set()):
+            fail(
+                "gitops-pulumi-owned",
+                "No object of the repository is one Pulumi applies around the Rollout.",
+                f"{item.path}: {item.kind} {item.name} is applied by Pulumi from ttbt2:services; "
+                "remove it from the repository",
                 item,
             )
         if (item.group, item.kind) not in allowed:

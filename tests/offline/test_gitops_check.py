@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -49,9 +51,9 @@ def _services() -> list[str]:
     return [svc.name for svc in from_config_values("prod", values).delivery.services]
 
 
-def _edit(path: Path, change: object) -> None:
+def _edit(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
     doc = yaml.safe_load(path.read_text())
-    change(doc)  # type: ignore[operator]
+    change(doc)
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
 
 
@@ -86,7 +88,7 @@ def test_check_gitops_passes_the_render(rendered: Path) -> None:
 
 
 def test_a_rollout_running_as_root_fails(checkout: Path) -> None:
-    def as_root(doc: dict) -> None:
+    def as_root(doc: dict[str, Any]) -> None:
         pod = doc["spec"]["template"]["spec"]
         pod["securityContext"]["runAsNonRoot"] = False
         pod["securityContext"]["runAsUser"] = 0
@@ -107,7 +109,7 @@ def test_a_rollout_running_as_root_fails(checkout: Path) -> None:
 def test_a_one_hour_pause_fails_the_plan_and_the_rollback_time(checkout: Path) -> None:
     name = _services()[-1]
 
-    def pause(doc: dict) -> None:
+    def pause(doc: dict[str, Any]) -> None:
         doc["spec"]["strategy"]["canary"]["steps"].insert(0, {"pause": {"duration": "1h"}})
 
     _edit(checkout / "envs" / "prod" / name / "rollout.yaml", pause)
@@ -121,7 +123,7 @@ def test_a_one_hour_pause_fails_the_plan_and_the_rollback_time(checkout: Path) -
 def test_a_pause_after_the_analysis_starts_still_breaks_the_plan(checkout: Path) -> None:
     name = _services()[0]
 
-    def pause(doc: dict) -> None:
+    def pause(doc: dict[str, Any]) -> None:
         doc["spec"]["strategy"]["canary"]["steps"].append({"pause": {"duration": 3600}})
 
     _edit(checkout / "envs" / "prod" / name / "rollout.yaml", pause)
@@ -129,6 +131,34 @@ def test_a_pause_after_the_analysis_starts_still_breaks_the_plan(checkout: Path)
     assert code == EXIT_VIOLATION, text
     assert "gitops-canary-plan" in text
     assert "gitops-rollback-time" not in text
+
+
+def test_a_rollout_without_its_analysis_fails_the_plan(checkout: Path) -> None:
+    name = _services()[0]
+
+    def no_analysis(doc: dict[str, Any]) -> None:
+        del doc["spec"]["strategy"]["canary"]["analysis"]
+
+    _edit(checkout / "envs" / "prod" / name / "rollout.yaml", no_analysis)
+    code, text = run("check-gitops", str(checkout), "--stack", "prod")
+    assert code == EXIT_VIOLATION, text
+    assert f"service {name}: envs/prod/{name}/rollout.yaml: strategy.canary.analysis is None" in (
+        text
+    )
+
+
+def test_an_object_pulumi_applies_fails(checkout: Path) -> None:
+    name = _services()[0]
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": f"{name}-canary"},
+        "spec": {"ports": [{"port": 80}]},
+    }
+    (checkout / "envs" / "prod" / name / "service.yaml").write_text(yaml.safe_dump(service))
+    code, text = run("check-gitops", str(checkout), "--stack", "prod")
+    assert code == EXIT_VIOLATION, text
+    assert f"envs/prod/{name}/service.yaml: Service {name}-canary is applied by Pulumi" in text
 
 
 def test_an_image_by_tag_in_prod_fails(checkout: Path) -> None:
@@ -139,7 +169,7 @@ def test_an_image_by_tag_in_prod_fails(checkout: Path) -> None:
     ][0]["image"]
     repository = image.split("@")[0].rsplit(":", 1)[0]
 
-    def by_tag(doc: dict) -> None:
+    def by_tag(doc: dict[str, Any]) -> None:
         doc["images"] = [{"name": repository, "newTag": "2026.12.1"}]
 
     # The pipeline's `kustomize edit set image` writes here; Argo CD applies the override.
@@ -222,7 +252,7 @@ def test_an_unknown_rollout_field_fails_schema_validation(
 ) -> None:
     name = _services()[0]
 
-    def typo(doc: dict) -> None:
+    def typo(doc: dict[str, Any]) -> None:
         doc["spec"]["revisionHistoryLimt"] = doc["spec"].pop("revisionHistoryLimit")
 
     _edit(checkout / "envs" / "prod" / name / "rollout.yaml", typo)

@@ -5,17 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.workflows.test_workflows import WORKFLOWS_DIR
+from tests.workflows.test_workflows import load_workflow
 
 WORKFLOW = "gitops-check.yml"
 
 
 @pytest.fixture(scope="module")
 def workflow() -> dict[str, Any]:
-    doc: dict[str, Any] = yaml.safe_load((WORKFLOWS_DIR / WORKFLOW).read_text())
-    return doc
+    return load_workflow(WORKFLOW)
 
 
 def _steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
@@ -28,8 +26,7 @@ def _step(workflow: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def test_it_is_reusable_with_the_stack_and_platform_ref(workflow: dict[str, Any]) -> None:
-    # PyYAML reads the key `on` as True.
-    trigger = workflow[True]
+    trigger = workflow["on"]
     assert set(trigger) == {"workflow_call"}
     inputs = trigger["workflow_call"]["inputs"]
     assert inputs["stack"]["required"] is True

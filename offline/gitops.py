@@ -374,9 +374,9 @@ def check_gitops(root: Path, settings: Settings, stack: str) -> GitOpsCheck:
     manifests, kustomizations = read_checkout(env_dir)
     services = {svc.name: svc for svc in settings.delivery.services}
     findings: list[Finding] = []
-    by_path: dict[int, Resource] = {}
+    urns: dict[int, str] = {}
     resources: list[Resource] = []
-    for i, item in enumerate(manifests):
+    for item in manifests:
         res = item.resource(stack)
         # Argo CD puts an object without a namespace into its Application's destination.
         doc = dict(item.doc)
@@ -385,12 +385,12 @@ def check_gitops(root: Path, settings: Settings, stack: str) -> GitOpsCheck:
             meta["namespace"] = item.namespace
         doc["metadata"] = meta
         res.props = apply_images(doc, kustomizations.get(item.namespace, {}))
-        by_path[i] = res
+        urns[id(item)] = res.urn
         resources.append(res)
     graph = StackGraph("gitops", stack, resources)
 
     def fail(policy: str, description: str, message: str, item: Manifest | None) -> None:
-        urn = by_path[manifests.index(item)].urn if item is not None else ""
+        urn = urns[id(item)] if item is not None else ""
         findings.append(Finding(policy, description, _MANDATORY, message, urn))
 
     _placement_findings(manifests, settings, stack, fail)

@@ -260,3 +260,21 @@ def test_an_unknown_rollout_field_fails_schema_validation(
     assert f"envs/prod/{name}/rollout.yaml: Rollout {name}: $.spec.revisionHistoryLimt" in (
         capsys.readouterr().out
     )
+
+
+def test_each_rollout_mounts_the_vault_secrets_of_its_namespace(rendered: Path) -> None:
+    """As where Pulumi applies the Rollout: the Secrets the stack syncs there, as files."""
+    synced: dict[str, set[str]] = {}
+    for path in (rendered / "manifests").glob("vault*secret-*.yaml"):
+        obj = yaml.safe_load(path.read_text())
+        if obj["kind"] in ("VaultStaticSecret", "VaultDynamicSecret"):
+            namespace = obj["metadata"]["namespace"]
+            synced.setdefault(namespace, set()).add(obj["spec"]["destination"]["name"])
+    mounted_somewhere = False
+    for name in _services():
+        rollout = yaml.safe_load((rendered / f"gitops/envs/prod/{name}/rollout.yaml").read_text())
+        volumes = rollout["spec"]["template"]["spec"]["volumes"]
+        secrets = {v["secret"]["secretName"] for v in volumes if "secret" in v}
+        assert secrets == synced.get(name, set()), name
+        mounted_somewhere |= bool(secrets)
+    assert mounted_somewhere

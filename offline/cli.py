@@ -1,4 +1,4 @@
-"""Command line of the offline engine: ``preview``, ``render``, ``check`` and ``diff``.
+"""The offline engine's commands: ``preview``, ``render``, ``check``, ``check-gitops``, ``diff``.
 
 Exit status: 0 clean, 1 at least one mandatory policy violation (or a policy that crashed),
 2 bad configuration, bad usage or unreadable input, 3 the program itself failed (a bug).
@@ -22,6 +22,7 @@ from offline.diff import diff_graphs
 from offline.diff_report import render_diff
 from offline.engine import run_stack
 from offline.evaluate import Finding, evaluate
+from offline.gitops import GitOpsInputError, check_gitops, render_gitops
 from offline.graph import GraphFileError, StackGraph, load_graph, mask_secrets
 from offline.parallel import can_fork, default_workers, fork_map
 from offline.region_loss import DR_ACTIVE_KEY, estimate_region_loss, format_region_loss
@@ -106,6 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument(
         "--stack", metavar="NAME", help="stack name, if the file has none or to override it"
     )
+    git = sub.add_parser(
+        "check-gitops",
+        help="judge a checkout of the application configuration repository (or a render)",
+    )
+    git.add_argument("dir", type=Path, metavar="DIR", help="checkout root, or a render's --out")
+    git.add_argument("--stack", required=True, metavar="NAME", help="the environment's stack")
+    git.add_argument("--config-file", type=Path, metavar="PATH", help="a Pulumi.<name>.yaml")
+    git.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
     dif = sub.add_parser(
         "diff", help="what `pulumi preview --diff` would change between two resource-graph files"
     )
@@ -485,10 +494,47 @@ def cmd_render(args: argparse.Namespace, out: TextIO) -> int:
         print(f"error: {exc}", file=out)
         return EXIT_USAGE
     written = render(graph, args.out)
+    written += render_gitops(_settings(stack, config.values), graph, args.out)
     print(f"Rendered stack '{stack}' to {args.out}: {len(written)} files", file=out)
     for path in sorted(written):
         print(f"    {path.relative_to(args.out)}", file=out)
     return EXIT_OK
+
+
+def cmd_check_gitops(args: argparse.Namespace, out: TextIO) -> int:
+    """``check-gitops``: the configuration repository's manifests of one environment, judged.
+
+    No program run: the stack's settings give the services, their canary plans and the
+    AppProject; the findings print as ``check`` prints them.
+    """
+    try:
+        config = load_stack(args.project_dir, args.stack, args.config_file)
+        settings = _settings(args.stack, config.values)
+    except (StackFileError, SettingsError) as exc:
+        print(f"error: {exc}", file=out)
+        return EXIT_USAGE
+    if not settings.gitops.app_config_repo:
+        print(
+            f"error: stack '{args.stack}' has no ttbt2:appConfigRepo: Pulumi applies its "
+            "Rollouts, there is no configuration repository to check",
+            file=out,
+        )
+        return EXIT_USAGE
+    try:
+        result = check_gitops(args.dir, settings, args.stack)
+    except GitOpsInputError as exc:
+        print(f"error: {exc}", file=out)
+        return EXIT_USAGE
+    pack, _ = _pack()
+    env = settings.identity.environment
+    print(
+        f"Checking {args.dir} envs/{env} (stack '{args.stack}', "
+        f"{len(result.graph.resources)} manifests)",
+        file=out,
+    )
+    print("\n".join(policy_report(pack, result.findings, result.graph)), file=out)
+    print(summary(result.findings), file=out)
+    return EXIT_VIOLATION if any(f.blocking for f in result.findings) else EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
@@ -501,4 +547,6 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return cmd_render(args, out)
     if args.command == "diff":
         return cmd_diff(args, out)
+    if args.command == "check-gitops":
+        return cmd_check_gitops(args, out)
     return cmd_check(args, out)

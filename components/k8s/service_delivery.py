@@ -423,6 +423,16 @@ def network_policies(args: ServiceDeliveryArgs, labels: dict[str, str]) -> list[
     ]
 
 
+def service_labels(name: str, environment: str) -> dict[str, str]:
+    """The labels of every object of service ``name``, its pods' included."""
+    return {
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/part-of": "ttbt2",
+        "app.kubernetes.io/managed-by": "pulumi",
+        "environment": environment,
+    }
+
+
 def build_manifests(args: ServiceDeliveryArgs) -> list[dict[str, Any]]:
     """Every object of the service as a plain manifest, in the order they are registered.
 
@@ -430,12 +440,7 @@ def build_manifests(args: ServiceDeliveryArgs) -> list[dict[str, Any]]:
     """
     svc = args.service
     name = svc.name
-    labels = {
-        "app.kubernetes.io/name": name,
-        "app.kubernetes.io/part-of": "ttbt2",
-        "app.kubernetes.io/managed-by": "pulumi",
-        "environment": args.environment,
-    }
+    labels = service_labels(name, args.environment)
     return [
         _namespace_manifest(name, labels),
         {

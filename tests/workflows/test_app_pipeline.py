@@ -886,16 +886,18 @@ def test_resolve_names_step(workflow: dict[str, Any], tmp_path: Path) -> None:
             "PLATFORM_REPOSITORY": "ttbt2/platform",
             "CONFIG_PATH": inputs["config-path"]["default"],
             "NAMESPACE": inputs["namespace"]["default"],
+            "SERVICE": "api",
         },
         tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
+    # Each service runs in its own namespace, one Argo CD Application and folder each.
     assert _outputs(out) == {
         "config-owner": "ttbt2",
         "config-name": "app-config",
         "platform-owner": "ttbt2",
         "platform-name": "platform",
-        "config-path": "envs/prod/ttbt2",
+        "config-path": "envs/prod/api",
     }
 
 
@@ -957,3 +959,28 @@ def test_unreachable_helper_is_reported() -> None:
     """``urlopen`` errors surface as URLError, which main() turns into exit 1."""
     with pytest.raises(urllib.error.URLError):
         deploy_event._fetch(urllib.request.Request("http://127.0.0.1:1/"))
+
+
+@pytest.mark.parametrize("job_id", sorted(DEPLOYS))
+def test_the_deploy_refuses_a_folder_without_the_gitops_layout(
+    workflow: dict[str, Any], job_id: str, tmp_path: Path
+) -> None:
+    """No kustomization.yaml and rollout.yaml: the step stops before editing anything."""
+    step = _step(workflow["jobs"][job_id], "Open the deployment pull request")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "envs" / "prod" / "api").mkdir(parents=True)
+    (tmp_path / "envs" / "prod" / "api" / "kustomization.yaml").write_text("resources: []\n")
+    proc = _bash(
+        step["run"],
+        {
+            "CONFIG_PATH": "envs/prod/api",
+            "SERVICE": "api",
+            "CONFIG_ENVIRONMENT": "prod",
+            "GITHUB_RUN_ID": "1",
+            "GITHUB_RUN_ATTEMPT": "1",
+            "IMAGE": "r.example/api@sha256:" + "0" * 64,
+        },
+        tmp_path,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "envs/prod/api needs kustomization.yaml and rollout.yaml" in proc.stdout

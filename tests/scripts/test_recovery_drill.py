@@ -195,6 +195,7 @@ esac
 echo "vault $* addr=$VAULT_ADDR token=${VAULT_TOKEN:-}" >> "$CALLS"
 case "$1 $2" in
   "status -format=json")
+    if [ -n "${STATUS_GONE:-}" ] && [ -f "$STATE/restored.snap" ]; then echo refused >&2; exit 1; fi
     if [ -f "$STATE/unsealed" ]; then echo '{"sealed": false}'; exit 0; fi
     echo '{"sealed": true}'; exit 2 ;;
   "operator init") echo '{"unseal_keys_b64": ["scratch-key"], "root_token": "scratch-root"}' ;;
@@ -268,6 +269,15 @@ def test_vault_restores_the_newest_snapshot_into_a_scratch_server(sandbox: Path)
     assert out["vault-snapshot"] == "vault/prod/20261001T052000Z.snap"
     assert out["vault-snapshot-time"] == str(int(drill.epoch("2026-10-01T05:20:07Z")))
     assert json.loads(proc.stdout)["sealed_after_restore"] is False
+
+
+def test_vault_that_stops_answering_after_the_restore_is_recorded_not_failed(
+    sandbox: Path,
+) -> None:
+    """The restored keyring is prod's: the scratch server may seal itself or stop answering."""
+    proc = _vault(sandbox, STATUS_GONE="1")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["sealed_after_restore"] is None
 
 
 def test_vault_restore_refused_fails_the_drill(sandbox: Path) -> None:

@@ -5,7 +5,9 @@ with ``ttbt2:drill`` set, restores prod's latest recovery points into it, runs t
 records the achieved RTO and RPO, and destroys the stack. This program gives that restore a
 place to land and nothing more: a network like prod's, a key, the database subnet group and
 security group the restored instance joins, a bucket for the restored user-data objects and,
-with ``ttbt2:ciRunnerEnabled``, a CI runner in the drill's private subnets for the restore job.
+with ``ttbt2:ciRunnerEnabled``, a CI runner in the drill's private subnets for the restore job
+(privileged, so the job can start the scratch Kubernetes cluster Velero restores into and the
+scratch Vault the Vault snapshot is restored into; docs/dr/README.md, "Drills").
 The database instance itself is the restore (``aws rds restore-db-instance-to-point-in-time``),
 created and deleted by the workflow, so the drill measures the real restore.
 
@@ -147,6 +149,9 @@ def _runner(
             log_retention_days=cfg.ci_runner.log_retention_days,
             compute_type=cfg.ci_runner.compute_type,
             build_timeout_minutes=cfg.ci_runner.timeout_minutes,
+            # The Velero restore lands in a throw-away kind cluster on the runner itself, which
+            # runs its node as a container: privileged mode, on a runner that lives for one drill.
+            docker=True,
             extra_egress=[
                 EgressRule(
                     POSTGRES_PORT, cfg.network.vpc_cidr, "smoke checks of the restored database"

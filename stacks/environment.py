@@ -70,6 +70,8 @@ def _export(
     pulumi.export("webAclArn", stores.cdn.web_acl_arn)
     pulumi.export("backupVaultArn", stores.backup.vault_arn)
     pulumi.export("backupPlanId", stores.backup.plan_id)
+    # The recovery drill restores Velero backups and Vault snapshots from this bucket.
+    pulumi.export("snapshotStoreBucket", stores.snapshots.bucket_name)
     if stores.backup.dr_vault_arn is not None:
         pulumi.export("drBackupVaultArn", stores.backup.dr_vault_arn)
     if stores.pilot_light is not None:

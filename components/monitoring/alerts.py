@@ -91,12 +91,18 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-Category = Literal["performance", "health", "security", "delivery"]
+Category = Literal["performance", "health", "security", "delivery", "recovery"]
 Severity = Literal["critical", "warning", "info"]
 Priority = Literal["critical", "high", "medium", "low"]
 Team = Literal["sre", "backend", "security", "product"]
 
-CATEGORIES: Final[tuple[Category, ...]] = ("performance", "health", "security", "delivery")
+CATEGORIES: Final[tuple[Category, ...]] = (
+    "performance",
+    "health",
+    "security",
+    "delivery",
+    "recovery",
+)
 SEVERITIES: Final[tuple[Severity, ...]] = ("critical", "warning", "info")
 TEAMS: Final[tuple[Team, ...]] = ("sre", "backend", "security", "product")
 
@@ -147,6 +153,12 @@ DELIVERY_METRICS: Final[tuple[str, ...]] = (
     "release validation time",
 )
 """Every item of seed 4.10; the ``delivery`` alerts cover each of them."""
+
+RECOVERY_METRICS: Final[tuple[str, ...]] = ("recovery drills",)
+"""Seed 4.7: the quarterly recovery drill, pushed by scripts/recovery_drill.py."""
+
+DRILL_OVERDUE_DAYS: Final = 100
+"""A quarter (92 days at most) plus a week to re-run a failed drill."""
 
 RUNBOOK_BASE_URL: Final = "https://github.com/ttbt2/platform/blob/main/docs/runbooks"
 RUNBOOK_DIR: Final = "docs/runbooks"
@@ -200,6 +212,9 @@ class Alert:
         if self.category == "delivery":
             if self.metric not in DELIVERY_METRICS:
                 raise ValueError(f"{self.name}: {self.metric!r} is not a seed 4.10 metric")
+        elif self.category == "recovery":
+            if self.metric not in RECOVERY_METRICS:
+                raise ValueError(f"{self.name}: {self.metric!r} is not a seed 4.7 metric")
         elif self.metric not in MONITORED_METRICS:
             raise ValueError(f"{self.name}: {self.metric!r} is not a seed 4.4.2 metric")
 
@@ -937,6 +952,26 @@ ALERTS: Final[tuple[Alert, ...]] = (
             "(seed 4.10.2 target < 30 min)."
         ),
         team="product",
+    ),
+    # The drill pushes its last success only when it restored everything within the
+    # objectives (scripts/recovery_drill.py); the Pushgateway keeps it across restarts.
+    Alert(
+        name="RecoveryDrillOverdue",
+        category="recovery",
+        metric="recovery drills",
+        expr=(
+            "time() - max(ttbt2_drill_last_success_timestamp_seconds) "
+            f"> {DRILL_OVERDUE_DAYS} * 86400"
+        ),
+        for_="1h",
+        severity="warning",
+        priority="medium",
+        summary=f"No successful recovery drill for more than {DRILL_OVERDUE_DAYS} days",
+        description=(
+            "The last recovery drill that restored everything within the objectives ended "
+            "{{ $value | humanizeDuration }} ago (seed 4.7: a drill every quarter)."
+        ),
+        team="sre",
     ),
 )
 

@@ -1,4 +1,4 @@
-"""Grafana dashboards of the TTBT2 platform (seed 4.4.3, 4.10.1, 4.10.2), as code.
+"""Grafana dashboards of the TTBT2 platform (seed 4.4.3, 4.7, 4.10.1, 4.10.2), as code.
 
 Pure: it imports no Pulumi resource and registers nothing. Each dashboard is built with the
 ``grafana-foundation-sdk`` builders and encoded with its JSON encoder; the Pulumi program ships
@@ -51,6 +51,13 @@ Delivery pipeline (pushed to the Pushgateway by CI/CD at the end of each run):
 * ``ttbt2_release_validation_seconds``: gauge, duration of the last release validation
   (automated checks plus sign-off), pushed once per release.
 
+Recovery drill (pushed to the Pushgateway as job ``ttbt2-drill`` by the quarterly drill,
+``scripts/recovery_drill.py``): gauges ``ttbt2_drill_rto_seconds``,
+``ttbt2_drill_rpo_seconds{source}`` (``database``, ``velero``, ``vault``),
+``ttbt2_drill_region_loss_rto_seconds``, ``ttbt2_drill_rto_objective_seconds``,
+``ttbt2_drill_rpo_objective_seconds``, ``ttbt2_drill_success`` and
+``ttbt2_drill_last_success_timestamp_seconds``.
+
 Infrastructure: ``probe_success{job="blackbox-uptime"}`` (blackbox exporter, public probes;
 ``components/k8s/blackbox.py``), ``aws_wafv2_blocked_requests_sum``
 (CloudWatch exporter), ``trivy_image_vulnerabilities{severity}`` (trivy-operator,
@@ -85,6 +92,9 @@ DEPLOYS_PER_DAY_MAX = 10
 HOTFIX_RATIO_TARGET = 0.01  # 4.10.2: hotfixes < 1 % of deployments.
 POST_DEPLOY_ERROR_TARGET = 0.001  # 4.10.2: post-deployment errors < 0.1 % of releases.
 VALIDATION_TARGET_SECONDS = 30 * 60  # 4.10.2: validation time < 30 min.
+RTO_TARGET_SECONDS = 2 * 3600  # 4.7: recovery time objective < 2 h (ttbt2:rtoObjectiveMinutes).
+RPO_TARGET_SECONDS = 3600  # 4.7: recovery point objective < 1 h.
+DRILL_OVERDUE_SECONDS = 100 * 86400  # 4.7: a drill a quarter, plus a week (RecoveryDrillOverdue).
 # Not a seed number: the platform's latency objective, used to colour the latency panels.
 LATENCY_P95_TARGET_SECONDS = 0.5
 
@@ -887,6 +897,102 @@ def _deployments() -> model.Dashboard:
     )
 
 
+def _recovery() -> model.Dashboard:
+    """The quarterly recovery drill's achieved RTO and RPO against the seed 4.7 objectives.
+
+    Every figure is what scripts/recovery_drill.py pushed at the end of the last drill (job
+    ``ttbt2-drill``); a failed drill pushes NaN for what it did not reach, so a panel is empty
+    rather than showing the previous drill's value.
+    """
+    ids = itertools.count(1)
+    rto, rpo = "max(ttbt2_drill_rto_seconds)", "max(ttbt2_drill_rpo_seconds)"
+    since = "time() - max(ttbt2_drill_last_success_timestamp_seconds)"
+    return (
+        _base("ttbt2-recovery", "TTBT2 / Recovery drills", ["recovery", "dr"], "5m", "now-1y")
+        .with_row(dashboard_builder.Row("Last drill (seed 4.7)").id(next(ids)).collapsed(False))
+        .with_panel(
+            _stat(
+                ids,
+                "Achieved RTO",
+                "Drill start to every restore done and checked: database, user data, cluster "
+                "objects (Velero), Vault (objective 2 h).",
+                "s",
+                [(rto, "RTO")],
+                steps=_below(RTO_TARGET_SECONDS),
+            )
+        )
+        .with_panel(
+            _stat(
+                ids,
+                "Achieved RPO (worst source)",
+                "Drill start minus the oldest newest-restored point of database, Velero backup "
+                "and Vault snapshot (objective 1 h).",
+                "s",
+                [(rpo, "RPO")],
+                steps=_below(RPO_TARGET_SECONDS),
+            )
+        )
+        .with_panel(
+            _stat(
+                ids,
+                "Region-loss RTO (failover preview)",
+                "The offline preview's planning figure for prod with ttbt2:drActive: true "
+                "(objective 2 h); not a measurement.",
+                "s",
+                [("max(ttbt2_drill_region_loss_rto_seconds)", "region-loss RTO")],
+                steps=_below(RTO_TARGET_SECONDS),
+            )
+        )
+        .with_panel(
+            _stat(
+                ids,
+                "Since the last successful drill",
+                "Time since a drill last restored everything within the objectives; "
+                "RecoveryDrillOverdue fires above 100 days.",
+                "s",
+                [(since, "since last success")],
+                steps=_below(DRILL_OVERDUE_SECONDS),
+            )
+        )
+        .with_row(dashboard_builder.Row("Drill history").id(next(ids)).collapsed(False))
+        .with_panel(
+            _series(
+                ids,
+                "RTO against its objective",
+                "Achieved RTO of each drill and the objective it was checked against.",
+                "s",
+                [(rto, "achieved RTO"), ("max(ttbt2_drill_rto_objective_seconds)", "objective")],
+                steps=_below(RTO_TARGET_SECONDS),
+            )
+        )
+        .with_panel(
+            _series(
+                ids,
+                "RPO by source against its objective",
+                "Age of the newest restored point per source at the drill's start.",
+                "s",
+                [
+                    ("max by (source) (ttbt2_drill_rpo_seconds)", "{{source}}"),
+                    ("max(ttbt2_drill_rpo_objective_seconds)", "objective"),
+                ],
+                steps=_below(RPO_TARGET_SECONDS),
+            )
+        )
+        .with_panel(
+            _stat(
+                ids,
+                "Last drill result",
+                "1: the last drill restored everything within the objectives; 0: it did not.",
+                "none",
+                [("max(ttbt2_drill_success)", "success")],
+                steps=_above(1),
+                width=12,
+            )
+        )
+        .build()
+    )
+
+
 def _encode(dashboard: model.Dashboard) -> dict[str, Any]:
     """The dashboard as plain JSON data, through the SDK's own encoder."""
     data: dict[str, Any] = json.loads(json.dumps(dashboard, cls=JSONEncoder))
@@ -901,6 +1007,7 @@ def dashboards() -> dict[str, dict[str, Any]]:
         "security": _encode(_security()),
         "business": _encode(_business()),
         "deployments": _encode(_deployments()),
+        "recovery": _encode(_recovery()),
     }
 
 

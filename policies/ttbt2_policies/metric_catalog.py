@@ -538,6 +538,20 @@ PIPELINE_FAMILIES: Final[tuple[Family, ...]] = (
 )
 """What the application pipeline pushes (``scripts/deploy_event.py``, its ``render``)."""
 
+DRILL_SOURCE: Final = "scripts/recovery_drill.py"
+
+DRILL_FAMILIES: Final[tuple[Family, ...]] = families(
+    "gauge",
+    "ttbt2_drill_rto_seconds",
+    "ttbt2_drill_rpo_seconds",
+    "ttbt2_drill_region_loss_rto_seconds",
+    "ttbt2_drill_rto_objective_seconds",
+    "ttbt2_drill_rpo_objective_seconds",
+    "ttbt2_drill_success",
+    "ttbt2_drill_last_success_timestamp_seconds",
+)
+"""What the quarterly recovery drill pushes (``scripts/recovery_drill.py``, its ``render``)."""
+
 PUSHGATEWAY_1_11_1 = Producer(
     name="prom/pushgateway",
     version="v1.11.1",
@@ -558,6 +572,11 @@ PUSHGATEWAY_1_11_1 = Producer(
             name="delivery pipeline pushes",
             version="1.11.1",
             sources=(Source(PIPELINE_SOURCE, PIPELINE_FAMILIES),),
+        ),
+        Part(
+            name="recovery drill pushes",
+            version="1.11.1",
+            sources=(Source(DRILL_SOURCE, DRILL_FAMILIES),),
         ),
     ),
 )

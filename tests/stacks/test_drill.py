@@ -65,6 +65,8 @@ def test_drill_stack_brings_its_own_runner_for_the_smoke_checks(
         (443, "0.0.0.0/0"),
         (5432, cidr),
     }
+    # The Velero restore's scratch cluster (kind) runs its node as a container.
+    assert project.props["environment"]["privilegedMode"] is True
 
 
 def test_drill_stack_passes_the_pack_and_previews_clean(

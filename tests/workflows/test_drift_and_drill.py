@@ -284,12 +284,77 @@ def test_drill_stack_comes_from_prod_with_the_switch(drill: dict[str, Any]) -> N
 
 def test_drill_restores_the_latest_recovery_points(drill: dict[str, Any]) -> None:
     job = drill["jobs"]["restore"]
-    db = _step(job, "Restore the database (latest restorable time)")["run"]
+    db = _step(job, "Start the database restore (latest restorable time)")["run"]
     assert "restore-db-instance-to-point-in-time" in db and "--use-latest-restorable-time" in db
     assert '--target-db-instance-identifier "$STACK"' in db
     assert "--no-publicly-accessible" in db and "--no-deletion-protection" in db
     s3 = _step(job, "Restore the user-data objects (latest versions)")["run"]
     assert "copy-object" in s3 and "versionId=$version" in s3
+    wait = _step(job, "Wait for the database")["run"]
+    assert 'aws rds wait db-instance-available --db-instance-identifier "$STACK"' in wait
+
+
+def test_drill_restores_velero_and_vault_on_the_drill_runner(drill: dict[str, Any]) -> None:
+    """Issue 16: a Velero restore and a Vault snapshot restore, in the restore job."""
+    job = drill["jobs"]["restore"]
+    assert job["runs-on"].startswith("codebuild-ttbt2-drill-${{ github.run_id }}-ci-runner-")
+    velero = _step(job, "Restore cluster objects (Velero, newest prod backup)")
+    assert velero["id"] == "restore-velero"
+    run = velero["run"]
+    assert 'kind create cluster --name "$STACK"' in run
+    assert '--bucket "$SNAPSHOT_BUCKET" --prefix velero/prod' in run
+    assert "--use-volume-snapshots=false" in run
+    assert '"accessMode":"ReadOnly"' in run
+    # Read-only before the restore starts: the drill never writes to prod's backups.
+    assert run.index('"accessMode":"ReadOnly"') < run.index("recovery_drill.py velero-restore")
+    assert 'rm -f "$creds"' in run and "umask 077" in run
+    vault = _step(job, "Restore Vault (newest prod raft snapshot, scratch server)")
+    assert vault["id"] == "restore-vault"
+    assert "recovery_drill.py vault-restore" in vault["run"]
+    assert '--bucket "$SNAPSHOT_BUCKET"' in vault["run"] and "--prefix vault/prod " in vault["run"]
+    assert job["env"]["SNAPSHOT_BUCKET"] == "${{ needs.prepare.outputs.snapshot-bucket }}"
+    names = _names(job)
+    # Both run while RDS restores: after the database restore starts, before the wait.
+    start = names.index("Start the database restore (latest restorable time)")
+    for step in (velero["name"], vault["name"]):
+        assert start < names.index(step) < names.index("Wait for the database")
+    checkout = steps_of(job)[0]
+    assert action_name(checkout["uses"]) == "actions/checkout"
+    assert checkout["with"]["sparse-checkout"] == "scripts/recovery_drill.py"
+    tools = _step(job, "Install kind, kubectl, the Velero CLI and Vault")["run"]
+    assert tools.count("sha256sum -c -") == 4
+    assert names.index("Install kind, kubectl, the Velero CLI and Vault") < names.index(
+        velero["name"]
+    )
+
+
+def test_drill_previews_the_failover_path(drill: dict[str, Any]) -> None:
+    """Prod's stack with ttbt2:drActive: true, rendered; its region-loss RTO in the result."""
+    job = drill["jobs"]["prepare"]
+    step = _step(job, "Failover path (ttbt2:drActive) preview")
+    run = step["run"]
+    assert 'stack["config"]["ttbt2:drActive"] = True' in run
+    assert "python -m offline preview" in run and "drill-failover.yaml" in run
+    assert "recovery_drill.py region-loss-rto" in run
+    assert step["continue-on-error"] is True
+    assert job["outputs"]["region-loss-rto-minutes"] == (
+        "${{ steps.failover.outputs.region-loss-rto-minutes }}"
+    )
+    result = _drill_step(drill, "Achieved RTO and RPO")
+    assert (
+        result["env"]["REGION_LOSS_RTO"] == "${{ needs.prepare.outputs.region-loss-rto-minutes }}"
+    )
+
+
+def test_drill_pushes_its_result_from_prods_network(drill: dict[str, Any]) -> None:
+    job = drill["jobs"]["teardown"]
+    step = _step(job, "Push the result (Pushgateway, job ttbt2-drill)")
+    assert step["if"] == "always()"
+    assert 'recovery_drill.py push --gateway "$PUSHGATEWAY_URL"' in step["run"]
+    assert step["env"]["PUSHGATEWAY_AUTH"] == "${{ secrets.PUSHGATEWAY_AUTH }}"
+    names = _names(job)
+    assert names.index("Download the drill result") < names.index(step["name"])
+    assert names.index(step["name"]) < names.index("Check the objectives")
 
 
 def test_drill_order_and_teardown(drill: dict[str, Any]) -> None:
@@ -301,8 +366,11 @@ def test_drill_order_and_teardown(drill: dict[str, Any]) -> None:
     order = {
         "prepare": ["Start the clock", "Latest recovery points", "Create the drill stack"],
         "restore": [
-            "Restore the database (latest restorable time)",
+            "Start the database restore (latest restorable time)",
             "Restore the user-data objects (latest versions)",
+            "Restore cluster objects (Velero, newest prod backup)",
+            "Restore Vault (newest prod raft snapshot, scratch server)",
+            "Wait for the database",
             "Smoke checks",
             "Achieved RTO and RPO",
             "Upload the drill result",
@@ -364,6 +432,12 @@ def _run_result(drill: dict[str, Any], sandbox: Path, **env: str) -> dict[str, A
         "OBJECTS": "100",
         "DB_POINT": "1970-01-12T13:44:00+00:00",
         "S3_NEWEST": "1970-01-12T13:40:00Z",
+        "VELERO_BACKUP": "ttbt2-prod-hourly-19700112134000",
+        "VELERO_TIME": "999700",
+        "VELERO_ITEMS": "812",
+        "VAULT_SNAPSHOT": "vault/prod/19700112T134000Z.snap",
+        "VAULT_TIME": "999500",
+        "REGION_LOSS_RTO": "45.7",
         "RTO_TARGET_SECONDS": drill["env"]["RTO_TARGET_SECONDS"],
         "RPO_TARGET_SECONDS": drill["env"]["RPO_TARGET_SECONDS"],
         "GITHUB_STEP_SUMMARY": str(sandbox / "summary.md"),
@@ -375,11 +449,15 @@ def _run_result(drill: dict[str, Any], sandbox: Path, **env: str) -> dict[str, A
 
 
 def test_drill_result_records_rto_and_rpo(drill: dict[str, Any], sandbox: Path) -> None:
-    """RTO = start to healthy, RPO = start minus the newest canary record; seed 4.7 targets."""
+    """RTO = start to healthy, RPO = the oldest restored point (canary, Velero, Vault)."""
     assert drill["env"]["RTO_TARGET_SECONDS"] == "7200"
     assert drill["env"]["RPO_TARGET_SECONDS"] == "3600"
     result = _run_result(drill, sandbox)
-    assert result["rto_seconds"] == 3600 and result["rpo_seconds"] == 120
+    assert result["rto_seconds"] == 3600 and result["rpo_seconds"] == 500
+    assert result["rpo_seconds_by_source"] == {"database": 120, "velero": 300, "vault": 500}
+    assert result["velero_items_restored"] == 812
+    assert result["vault_snapshot_restored"] == "vault/prod/19700112T134000Z.snap"
+    assert result["region_loss_rto_minutes"] == 45.7
     assert result["healthy"] is True and result["objectives_met"] is True
     assert result["row_counts"] == {"ops.recovery_canary": 5000}
     assert result["started_at"] == "1970-01-12T13:46:40Z"
@@ -393,8 +471,24 @@ def test_drill_result_records_rto_and_rpo(drill: dict[str, Any], sandbox: Path) 
         {"HEALTHY": "1007201"},  # RTO 2 h + 1 s
         {"CANARY": "996399"},  # RPO 1 h + 1 s
         {"HEALTHY": "", "CANARY": ""},  # never healthy
+        {"VELERO_TIME": "996399"},  # the Velero backup 1 h + 1 s old
+        {"VAULT_TIME": "996399"},  # the Vault snapshot 1 h + 1 s old
+        {"VELERO_BACKUP": "", "VELERO_TIME": ""},  # no Velero restore
+        {"VAULT_SNAPSHOT": "", "VAULT_TIME": ""},  # no Vault restore
+        {"REGION_LOSS_RTO": ""},  # the failover path failed its preview
+        {"REGION_LOSS_RTO": "120.1"},  # the failover path slower than the objective
     ],
-    ids=["rto-missed", "rpo-missed", "never-healthy"],
+    ids=[
+        "rto-missed",
+        "rpo-missed",
+        "never-healthy",
+        "velero-rpo-missed",
+        "vault-rpo-missed",
+        "no-velero-restore",
+        "no-vault-restore",
+        "no-failover-preview",
+        "failover-too-slow",
+    ],
 )
 def test_drill_result_flags_missed_objectives(
     drill: dict[str, Any], sandbox: Path, env: dict[str, str]

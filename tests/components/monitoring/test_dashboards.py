@@ -20,6 +20,7 @@ EXPECTED = {
     "security": ("ttbt2-security", "TTBT2 / Security"),
     "business": ("ttbt2-business", "TTBT2 / Business"),
     "deployments": ("ttbt2-deployments", "TTBT2 / Deployments"),
+    "recovery": ("ttbt2-recovery", "TTBT2 / Recovery drills"),
 }
 
 # Grafana replaces these before the query reaches Prometheus; promtool does not know them and
@@ -84,7 +85,7 @@ def steps(panel: dict[str, Any]) -> list[tuple[float | None, str]]:
     return [(s["value"], s["color"]) for s in config["steps"]]
 
 
-def test_five_dashboards_with_stable_uids_and_titles(boards: dict[str, dict[str, Any]]) -> None:
+def test_six_dashboards_with_stable_uids_and_titles(boards: dict[str, dict[str, Any]]) -> None:
     assert {name: (b["uid"], b["title"]) for name, b in boards.items()} == EXPECTED
     for board in boards.values():
         assert "ttbt2" in board["tags"]

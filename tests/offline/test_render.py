@@ -10,6 +10,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from components.monitoring import dashboards
 from offline.cli import EXIT_OK, EXIT_USAGE, main
 from offline.graph import SECRET_SIG, SECRET_SIG_KEY, Resource, StackGraph
 from offline.render import manifest, render
@@ -118,4 +119,4 @@ def test_rendered_rules_and_alertmanager_config_pass_the_real_tools(tmp_path: Pa
         check=False,
     )
     assert set(routed.stdout.strip().split(",")) == {"sms", "email", "slack"}
-    assert len(sorted((tmp_path / "dashboards").glob("*.json"))) == 5
+    assert len(sorted((tmp_path / "dashboards").glob("*.json"))) == len(dashboards.dashboards())

@@ -6,6 +6,7 @@ and ``aws`` first on PATH; the push runs against a recording fetch.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -13,8 +14,10 @@ import stat
 import subprocess
 import sys
 import urllib.request
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -30,20 +33,23 @@ def _stub(bin_dir: Path, name: str, body: str) -> None:
 
 
 def _run(sandbox: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), *args],
-        env={
-            **os.environ,
-            "PATH": f"{sandbox / 'bin'}:{os.environ['PATH']}",
-            "CALLS": str(sandbox / "calls"),
-            "STATE": str(sandbox),
-            **env,
-        },
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    """The script's ``main``, run in this process so that coverage sees it.
+
+    The stub CLIs come first on PATH; the script's own calls to them are real subprocesses.
+    """
+    environ = {
+        "PATH": f"{sandbox / 'bin'}:{os.environ['PATH']}",
+        "CALLS": str(sandbox / "calls"),
+        "STATE": str(sandbox),
+        **env,
+    }
+    out, err = io.StringIO(), io.StringIO()
+    with mock.patch.dict(os.environ, environ), redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = drill.main(list(args))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    return subprocess.CompletedProcess([str(SCRIPT), *args], code, out.getvalue(), err.getvalue())
 
 
 def _calls(sandbox: Path) -> list[str]:
@@ -385,4 +391,18 @@ def test_push_refuses_a_result_that_is_not_json(sandbox: Path) -> None:
     bad = sandbox / "result.json"
     bad.write_text("{")
     proc = _run(sandbox, "push", "--gateway", "http://pushgateway:9091", "--result", str(bad))
+    assert proc.returncode == 2 and "is not a readable JSON file" in proc.stderr
+
+
+def test_the_workflow_runs_the_script_as_a_program(sandbox: Path) -> None:
+    """The drill calls ``python3 scripts/recovery_drill.py``: the entry point exits with main's."""
+    bad = sandbox / "result.json"
+    bad.write_text("{")
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "push", "--gateway", "http://gw:9091", "--result", str(bad)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     assert proc.returncode == 2 and "is not a readable JSON file" in proc.stderr

@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -46,6 +46,7 @@ from components.k8s.network_rules import (
     https_egress,
     ingress_from_namespace,
     namespace_selector,
+    network_policy,
 )
 from components.k8s.observability_common import MONITORING_NAMESPACE
 from components.k8s.pod_security import container_security_context, pod_security_context
@@ -294,13 +295,12 @@ class BlackboxExporter(pulumi.ComponentResource):
                 opts=after_namespace,
             )
         for policy, spec in network_policy_specs(args.services, args.monitoring_namespace).items():
-            k8s.networking.v1.NetworkPolicy(
+            network_policy(
                 f"{name}-netpol-{policy.removeprefix(SERVICE + '-')}",
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=policy, namespace=NAMESPACE, labels=labels
-                ),
-                # A plain dict cast at the call: see components/k8s/backup_copy.py.
-                spec=cast(k8s.networking.v1.NetworkPolicySpecArgs, spec),
+                name=policy,
+                namespace=NAMESPACE,
+                labels=labels,
+                spec=spec,
                 opts=after_namespace,
             )
         self.register_outputs({"namespace": NAMESPACE, "probes": sorted(self.probes)})

@@ -37,16 +37,20 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 import yaml
 
 from components.dependencies import inherited_depends_on
 from components.k8s.charts import chart_dir, vendored_release
 from components.k8s.metrics import PROMETHEUS_CHART
-from components.k8s.network_rules import dns_egress, https_egress, ingress_from_namespace
+from components.k8s.network_rules import (
+    dns_egress,
+    https_egress,
+    ingress_from_namespace,
+    network_policy,
+)
 from components.k8s.observability_common import MONITORING_NAMESPACE
 from components.k8s.pod_security import container_security_context, pod_security_context
 from components.k8s.release import NamespacedRelease, NamespacedReleaseArgs
@@ -384,13 +388,12 @@ class CloudWatchExporter(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *waits]),
         )
         self.network_policies = {
-            policy: k8s.networking.v1.NetworkPolicy(
+            policy: network_policy(
                 f"{name}-{policy}",
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=policy, namespace=namespace.metadata.name, labels=labels
-                ),
-                # A plain dict cast at the call: see components/k8s/backup_copy.py.
-                spec=cast(k8s.networking.v1.NetworkPolicySpecArgs, spec),
+                name=policy,
+                namespace=namespace.metadata.name,
+                labels=labels,
+                spec=spec,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
             )
             for policy, spec in network_policy_specs(args.monitoring_namespace).items()

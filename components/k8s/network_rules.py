@@ -7,7 +7,11 @@ the same way and none can reach the node's instance metadata by accident.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
+
+import pulumi
+import pulumi_kubernetes as k8s
 
 NODE_METADATA = "169.254.169.254/32"
 """The node's instance metadata address: a pod that reached it could borrow the node's role."""
@@ -48,3 +52,25 @@ def ingress_from_namespace(namespace: str, port: int) -> dict[str, Any]:
         "from": [{"namespaceSelector": namespace_selector(namespace)}],
         "ports": [{"protocol": "TCP", "port": port}],
     }
+
+
+def network_policy(
+    logical: str,
+    *,
+    name: str,
+    namespace: pulumi.Input[str],
+    labels: Mapping[str, str],
+    spec: Mapping[str, Any],
+    opts: pulumi.ResourceOptions,
+) -> k8s.networking.v1.NetworkPolicy:
+    """NetworkPolicy ``name`` in ``namespace`` from a plain ``spec`` built with the rules above.
+
+    The spec stays a plain dict, cast at the call: checking a literal this deep against the
+    SDK's typed dicts costs more than it catches (``components/k8s/backup_copy.py``).
+    """
+    return k8s.networking.v1.NetworkPolicy(
+        logical,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels=dict(labels)),
+        spec=cast(k8s.networking.v1.NetworkPolicySpecArgs, spec),
+        opts=opts,
+    )

@@ -35,14 +35,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components.dependencies import inherited_depends_on
 from components.k8s.charts import chart_dir
-from components.k8s.network_rules import dns_egress, https_egress, ingress_from_namespace
+from components.k8s.network_rules import (
+    dns_egress,
+    https_egress,
+    ingress_from_namespace,
+    network_policy,
+)
 from components.k8s.observability_common import MONITORING_NAMESPACE
 from components.k8s.pod_security import container_security_context, pod_security_context
 from components.k8s.release import NamespacedRelease, NamespacedReleaseArgs
@@ -207,13 +211,12 @@ class TrivyOperator(pulumi.ComponentResource):
             parent=self, depends_on=[*waits, self.operator.namespace]
         )
         for policy, spec in network_policy_specs(args.monitoring_namespace).items():
-            k8s.networking.v1.NetworkPolicy(
+            network_policy(
                 f"{name}-netpol-{policy.removeprefix(CHART + '-')}",
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=policy, namespace=NAMESPACE, labels=labels
-                ),
-                # A plain dict cast at the call: see components/k8s/backup_copy.py.
-                spec=cast(k8s.networking.v1.NetworkPolicySpecArgs, spec),
+                name=policy,
+                namespace=NAMESPACE,
+                labels=labels,
+                spec=spec,
                 opts=after_namespace,
             )
         self.register_outputs({"namespace": NAMESPACE, "chart": CHART})

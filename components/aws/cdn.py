@@ -19,7 +19,7 @@ from pulumi_aws import cloudfront, wafv2
 from components.aws.bucket import SecureBucket, SecureBucketArgs
 from components.aws.context import AwsContext
 from components.aws.kms import EncryptionKey, EncryptionKeyArgs, ServiceGrant
-from components.aws.logs import encrypted_log_group
+from components.aws.logs import keyed_log_group
 from config.constants import CLOUDWATCH_RETENTION_DAYS, ORIGIN_VERIFY_CONSUMER
 
 CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
@@ -736,29 +736,22 @@ class Cdn(pulumi.ComponentResource):
         keys of its own region only. ``redacted`` headers (credentials) are left out.
         """
         group_name = f"{WAF_LOG_GROUP_PREFIX}{name}"
-        key = EncryptionKey(
+        group = keyed_log_group(
             f"{name}-waf-logs",
-            EncryptionKeyArgs(
-                description=f"WAF request log of {name} (CloudWatch Logs, {region})",
-                context=AwsContext(
-                    account_id=args.context.account_id,
-                    partition=args.context.partition,
-                    region=region,
-                ),
-                tags=args.tags,
-                protect=args.protect,
-                log_group_patterns=[group_name],
-            ),
-            opts=key_opts,
-        )
-        group = encrypted_log_group(
             f"{name}-waf-logs",
             group_name,
+            description=f"WAF request log of {name} (CloudWatch Logs, {region})",
+            context=AwsContext(
+                account_id=args.context.account_id,
+                partition=args.context.partition,
+                region=region,
+            ),
             retention_days=args.waf_log_retention_days,
-            kms_key_arn=key.arn,
             tags=args.tags,
+            protect=args.protect,
             opts=opts,
-        )
+            key_opts=key_opts,
+        ).group
         wafv2.WebAclLoggingConfiguration(
             f"{name}-waf-logging",
             resource_arn=acl.arn,

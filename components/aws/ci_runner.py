@@ -35,8 +35,7 @@ import pulumi_aws as aws
 
 from components.aws.context import AwsContext
 from components.aws.iam import document, service_trust
-from components.aws.kms import EncryptionKey, EncryptionKeyArgs
-from components.aws.logs import encrypted_log_group
+from components.aws.logs import keyed_log_group
 
 RUNNER_IMAGE = "aws/codebuild/standard:7.0"
 """A CodeBuild-managed Ubuntu 22.04 image: the tools the workflows install (setup-python's
@@ -170,25 +169,18 @@ class CiRunner(pulumi.ComponentResource):
         connection_service(args.connection_arn)  # refuse a malformed ARN before registering
         log_group_name = f"/aws/codebuild/{args.project_name}"
 
-        key = EncryptionKey(
+        logs = keyed_log_group(
             f"{name}-key",
-            EncryptionKeyArgs(
-                description=f"Build logs and caches of the CI runner {args.project_name}",
-                context=args.context,
-                tags=args.tags,
-                protect=args.protect,
-                log_group_patterns=[log_group_name],
-            ),
-            opts=child,
-        )
-        log_group = encrypted_log_group(
             f"{name}-logs",
             log_group_name,
+            description=f"Build logs and caches of the CI runner {args.project_name}",
+            context=args.context,
             retention_days=args.log_retention_days,
-            kms_key_arn=key.arn,
             tags=args.tags,
+            protect=args.protect,
             opts=child,
         )
+        key, log_group = logs.key, logs.group
         self.security_group = self._security_group(name, args)
         self.role = aws.iam.Role(
             f"{name}-role",

@@ -10,8 +10,7 @@ import pulumi_aws as aws
 
 from components.aws.context import AwsContext
 from components.aws.iam import document, service_trust
-from components.aws.kms import EncryptionKey, EncryptionKeyArgs
-from components.aws.logs import encrypted_log_group
+from components.aws.logs import keyed_log_group
 from components.aws.subnets import plan_subnets
 
 
@@ -210,25 +209,17 @@ class Network(pulumi.ComponentResource):
         """All traffic of the VPC to an encrypted CloudWatch log group (CKV2_AWS_11)."""
         child = pulumi.ResourceOptions(parent=self)
         log_group_name = f"/aws/vpc/{name}/flow-logs"
-        key = EncryptionKey(
+        log_group = keyed_log_group(
             f"{name}-flow-logs",
-            EncryptionKeyArgs(
-                description=f"VPC flow logs of {name}",
-                context=args.context,
-                tags=args.tags,
-                protect=args.protect,
-                log_group_patterns=[log_group_name],
-            ),
-            opts=child,
-        )
-        log_group = encrypted_log_group(
             f"{name}-flow-logs",
             log_group_name,
+            description=f"VPC flow logs of {name}",
+            context=args.context,
             retention_days=args.flow_log_retention_days,
-            kms_key_arn=key.arn,
             tags=args.tags,
+            protect=args.protect,
             opts=child,
-        )
+        ).group
         role = aws.iam.Role(
             f"{name}-flow-logs-role",
             assume_role_policy=service_trust("vpc-flow-logs.amazonaws.com"),

@@ -17,7 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.dependencies import inherited_depends_on
-from components.k8s.backup_job import COPIES_FROM
+from components.k8s.backup_job import COPIES_FROM, backup_cron_spec
 
 IMAGE = "rclone/rclone:1.68.2"
 """A released version, never ``latest``: the job must run the same binary every time, and a
@@ -241,28 +241,12 @@ class BackupCopy(pulumi.ComponentResource):
                 },
             ],
         }
-        cron_spec: dict[str, Any] = {
-            # Every 30 minutes: an export is in Azure within ~30 min (+ copy time) of
-            # landing in S3, which keeps the recovery point objective under one hour.
-            "schedule": args.schedule,
-            "timeZone": "Etc/UTC",
-            # A slow copy is never doubled by the next run (both would write the same blobs).
-            "concurrencyPolicy": "Forbid",
-            # A run missed by more than 10 minutes is skipped: the next one is due soon.
-            "startingDeadlineSeconds": 600,
-            "successfulJobsHistoryLimit": 3,
-            "failedJobsHistoryLimit": 5,
-            "jobTemplate": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "backoffLimit": 2,
-                    # Shorter than the interval, so a hung copy cannot block the next run.
-                    "activeDeadlineSeconds": 1500,
-                    "ttlSecondsAfterFinished": 86400,
-                    "template": {"metadata": {"labels": labels}, "spec": pod_spec},
-                },
-            },
-        }
+        # Every 30 minutes (``args.schedule``): an export is in Azure within ~30 min (+ copy
+        # time) of landing in S3, which keeps the recovery point objective under one hour. The
+        # 25-minute deadline is shorter than that interval.
+        cron_spec = backup_cron_spec(
+            args.schedule, labels, pod_spec, backoff_limit=2, active_deadline_seconds=1500
+        )
         job = k8s.batch.v1.CronJob(
             f"{name}-cronjob",
             metadata={

@@ -13,7 +13,7 @@ jobs that read that prefix (annotation :data:`COPIES_FROM`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -199,6 +199,40 @@ def network_policy_spec(args: BackupJobArgs, labels: dict[str, str]) -> dict[str
     }
 
 
+def backup_cron_spec(
+    schedule: str,
+    labels: Mapping[str, str],
+    pod: Any,
+    *,
+    backoff_limit: int,
+    active_deadline_seconds: int,
+) -> dict[str, Any]:
+    """The CronJob spec every backup writer and copier shares, around ``pod``.
+
+    UTC schedules; a slow run is never doubled by the next one (both would write the same
+    objects); a run missed by more than 10 minutes is skipped, as the next one is due soon;
+    finished Jobs stay a day for their logs. ``active_deadline_seconds`` stays shorter than
+    the interval, so a hung run cannot block the next.
+    """
+    return {
+        "schedule": schedule,
+        "timeZone": "Etc/UTC",
+        "concurrencyPolicy": "Forbid",
+        "startingDeadlineSeconds": 600,
+        "successfulJobsHistoryLimit": 3,
+        "failedJobsHistoryLimit": 5,
+        "jobTemplate": {
+            "metadata": {"labels": dict(labels)},
+            "spec": {
+                "backoffLimit": backoff_limit,
+                "activeDeadlineSeconds": active_deadline_seconds,
+                "ttlSecondsAfterFinished": 86400,
+                "template": {"metadata": {"labels": dict(labels)}, "spec": pod},
+            },
+        },
+    }
+
+
 class BackupJob(pulumi.ComponentResource):
     """The writer's ServiceAccount, CronJob and NetworkPolicy in ``namespace``.
 
@@ -228,26 +262,13 @@ class BackupJob(pulumi.ComponentResource):
             automount_service_account_token=False,
             opts=child,
         )
-        cron_spec: dict[str, Any] = {
-            "schedule": args.schedule,
-            "timeZone": "Etc/UTC",
-            "concurrencyPolicy": "Forbid",
-            "startingDeadlineSeconds": 600,
-            "successfulJobsHistoryLimit": 3,
-            "failedJobsHistoryLimit": 5,
-            "jobTemplate": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "backoffLimit": 1,
-                    "activeDeadlineSeconds": args.active_deadline_seconds,
-                    "ttlSecondsAfterFinished": 86400,
-                    "template": {
-                        "metadata": {"labels": labels},
-                        "spec": pod_spec(args, account.metadata["name"]),
-                    },
-                },
-            },
-        }
+        cron_spec = backup_cron_spec(
+            args.schedule,
+            labels,
+            pod_spec(args, account.metadata["name"]),
+            backoff_limit=1,
+            active_deadline_seconds=args.active_deadline_seconds,
+        )
         self.cron_job = k8s.batch.v1.CronJob(
             f"{name}-cronjob",
             metadata={

@@ -241,13 +241,13 @@ class CiRunner(pulumi.ComponentResource):
                 compute_type=args.compute_type,
                 image=RUNNER_IMAGE,
                 image_pull_credentials_type="CODEBUILD",
-                # A Docker daemon only where container jobs run (staging's ZAP baseline and
-                # Selenium browser): on the managed image, Docker needs privileged mode, which
-                # lets a build's containers act as root on its own ephemeral build host. That
-                # host is one build's only (one job, then discarded), and the runner's role has
-                # no deploy rights, so what a container could reach is the job's network
-                # position, which it has anyway. No runner builds images (app-pipeline.yml's
-                # build job runs on GitHub's hosted runners).
+                # A Docker daemon only where container jobs run (staging's Selenium browser;
+                # the ZAP scan runs on a hosted runner): on the managed image, Docker needs
+                # privileged mode, which lets a build's containers act as root on its own
+                # ephemeral build host. That host is one build's only (one job, then
+                # discarded), and the runner's role has no deploy rights, so what a container
+                # could reach is the job's network position, which it has anyway. No runner
+                # builds images (app-pipeline.yml's build job runs on GitHub's hosted runners).
                 privileged_mode=args.docker,
             ),
             vpc_config=aws.codebuild.ProjectVpcConfigArgs(

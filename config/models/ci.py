@@ -56,12 +56,12 @@ class CiRunnerSettings(Domain):
     repositories: list[str] = setting(
         [],
         "Names (without the owner) of the organization's application repositories whose "
-        "app-pipeline jobs run here (deploy, ZAP, Selenium); needs ciRunnerOrganization.",
+        "app-pipeline jobs run here (deploy, k6, Selenium); needs ciRunnerOrganization.",
         key="ciRunnerRepositories",
     )
     docker: bool = setting(
         False,
         "Privileged mode (a Docker daemon in each build), for a runner that takes container "
-        "jobs: the staging runner's ZAP baseline and Selenium service container.",
+        "jobs: the staging runner's Selenium service container.",
         key="ciRunnerDocker",
     )

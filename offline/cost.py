@@ -48,8 +48,12 @@ class LineItem:
 
     @property
     def key(self) -> tuple[str, str]:
-        """What identifies the line between two estimates: the resource and the priced item."""
-        return (self.urn, self.item)
+        """What identifies the line between two estimates: the resource and what is priced.
+
+        The item's qualifier (``:m7g.xlarge``, a database class) is left out, so a resized
+        instance is one line that changed, not one removed and one added.
+        """
+        return (self.urn, self.item.split(":", 1)[0])
 
 
 @dataclass(frozen=True)
@@ -883,6 +887,7 @@ class CostDiff:
                     "urn": c.line.urn,
                     "name": c.line.name,
                     "item": c.line.item,
+                    "oldItem": c.old.item if c.old else None,
                     "oldMonthlyUsd": c.old.monthly_usd if c.old else None,
                     "newMonthlyUsd": c.new.monthly_usd if c.new else None,
                     "deltaMonthlyUsd": c.delta_usd,
@@ -894,20 +899,32 @@ class CostDiff:
         }
 
 
+def _keyed(items: Iterable[LineItem]) -> dict[tuple[str, str, int], LineItem]:
+    """Line items by key; a resource with two lines of one kind numbers them in order."""
+    seen: dict[tuple[str, str], int] = {}
+    keyed = {}
+    for line in items:
+        count = seen.get(line.key, 0)
+        seen[line.key] = count + 1
+        keyed[(*line.key, count)] = line
+    return keyed
+
+
 def diff_costs(base: CostEstimate, head: CostEstimate) -> CostDiff:
     """Line items added, removed or changed in cost from ``base`` to ``head``, largest first.
 
-    Lines are matched by resource URN and priced item; a resource renamed through an alias shows
-    as one line removed and one added, with the same total.
+    Lines are matched by resource URN and what is priced (an instance's class may change); a
+    resource renamed through an alias shows as one line removed and one added.
     """
-    old = {i.key: i for i in base.items}
-    new = {i.key: i for i in head.items}
+    old = _keyed(base.items)
+    new = _keyed(head.items)
     changes = [
         ItemChange(old.get(key), new.get(key))
         for key in [*old, *(k for k in new if k not in old)]
         if old.get(key) is None
         or new.get(key) is None
         or old[key].monthly_usd != new[key].monthly_usd
+        or old[key].item != new[key].item
     ]
     changes.sort(key=lambda c: (-abs(c.delta_usd), c.line.name, c.line.item))
     old_unpriced = {u.key for u in base.unpriced}

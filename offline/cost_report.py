@@ -105,6 +105,8 @@ def format_cost_diff(diff: CostDiff) -> list[str]:
             f"({line.region})  {display_type(line.type)} {line.name}"
         )
         if change.old is not None and change.new is not None:
+            if change.old.item != change.new.item:
+                head_text += f" (was {change.old.item})"
             head_text += (
                 f": {usd(change.old.monthly_usd)} -> {usd(change.new.monthly_usd)} "
                 f"({_quantity(change.old)} -> {_quantity(change.new)})"

@@ -153,11 +153,12 @@ def _entry(entry: Any, at: str) -> list[Price]:
         raise PriceTableError(
             f"{at}: unknown field '{sorted(unknown)[0]}' (allowed: {', '.join(ENTRY_FIELDS)})"
         )
+    if isinstance(entry.get("item"), str):
+        at = f"{at} ({entry['item']})"
     for key in REQUIRED_ENTRY_FIELDS:
         if entry.get(key) in (None, "", {}):
             raise PriceTableError(f"{at}: missing '{key}' (every price needs {key})")
     item = entry["item"]
-    at = f"{at} ({item})"
     for key in ("item", "unit", "source", "evidence"):
         if not isinstance(entry[key], str):
             raise PriceTableError(f"{at}: '{key}' must be text")

@@ -484,9 +484,9 @@ def cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_USAGE
     diff = diff_graphs(base, head)
     cost = diff_costs(estimate_cost(base, table), estimate_cost(head, table))
-    print("\n".join(render_diff(diff, str(args.base), str(args.head))), file=out)
-    print("", file=out)
-    print("\n".join(format_cost_diff(cost)), file=out)
+    lines = render_diff(diff, str(args.base), str(args.head))
+    # The resource summary stays the last line: CI shows it as the comment's headline.
+    print("\n".join([*lines[:-1], *format_cost_diff(cost), "", lines[-1]]), file=out)
     if args.json is not None:
         try:
             document = {**diff.to_json(), "cost": cost.to_json()}

@@ -71,8 +71,8 @@ class Unpriced:
 
     @property
     def key(self) -> tuple[str, str]:
-        """The resource and the item it lacks a price for."""
-        return (self.urn, self.item)
+        """The resource and what lacks a price, its qualifier left out (as for line items)."""
+        return (self.urn, self.item.split(":", 1)[0])
 
 
 @dataclass(frozen=True)
@@ -867,6 +867,8 @@ class CostDiff:
     changes: list[ItemChange] = field(default_factory=list)
     unpriced_added: list[Unpriced] = field(default_factory=list)
     unpriced_removed: list[Unpriced] = field(default_factory=list)
+    unpriced_changed: list[tuple[Unpriced, Unpriced]] = field(default_factory=list)
+    """Still unpriced, but for another item (a database resized to another unpriced class)."""
 
     @property
     def delta_usd(self) -> float:
@@ -896,6 +898,10 @@ class CostDiff:
             ],
             "unpricedAdded": [{"urn": u.urn, "item": u.item} for u in self.unpriced_added],
             "unpricedRemoved": [{"urn": u.urn, "item": u.item} for u in self.unpriced_removed],
+            "unpricedChanged": [
+                {"urn": new.urn, "oldItem": old.item, "item": new.item}
+                for old, new in self.unpriced_changed
+            ],
         }
 
 
@@ -927,12 +933,17 @@ def diff_costs(base: CostEstimate, head: CostEstimate) -> CostDiff:
         or old[key].item != new[key].item
     ]
     changes.sort(key=lambda c: (-abs(c.delta_usd), c.line.name, c.line.item))
-    old_unpriced = {u.key for u in base.unpriced}
-    new_unpriced = {u.key for u in head.unpriced}
+    old_unpriced = {u.key: u for u in base.unpriced}
+    new_unpriced = {u.key: u for u in head.unpriced}
     return CostDiff(
         base,
         head,
         changes,
         [u for u in head.unpriced if u.key not in old_unpriced],
         [u for u in base.unpriced if u.key not in new_unpriced],
+        [
+            (old_unpriced[u.key], u)
+            for u in head.unpriced
+            if u.key in old_unpriced and old_unpriced[u.key].item != u.item
+        ],
     )

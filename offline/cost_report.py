@@ -118,6 +118,13 @@ def format_cost_diff(diff: CostDiff) -> list[str]:
     if diff.unpriced_removed:
         lines.append("    no longer unpriced:")
         lines += _unpriced_groups(diff.unpriced_removed)
-    if not diff.changes and not diff.unpriced_added and not diff.unpriced_removed:
+    if diff.unpriced_changed:
+        lines.append("    still unpriced, for another item:")
+        lines += [
+            f"      [{new.kind}] {old.item} -> {new.item} ({new.region or 'region unknown'}): "
+            f"{new.name}"
+            for old, new in diff.unpriced_changed
+        ]
+    if not (diff.changes or diff.unpriced_added or diff.unpriced_removed or diff.unpriced_changed):
         lines.append("    no change")
     return lines

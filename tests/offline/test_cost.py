@@ -261,6 +261,22 @@ def test_changing_the_db_instance_class_changes_the_estimate_by_the_tables_delta
     assert diff.delta_usd == expected
 
 
+def test_a_resize_between_unpriced_classes_still_shows_in_the_diff(
+    stacks: StackRenders, table: PriceTable
+) -> None:
+    graph = _graph_copy(stacks, "prod")
+    before = estimate_cost(graph, table)
+    one(graph, RDS).props["instanceClass"] = "db.r7g.2xlarge"
+    diff = diff_costs(before, estimate_cost(graph, table))
+    assert not diff.changes and diff.delta_usd == 0
+    [(old, new)] = diff.unpriced_changed
+    assert old.item.endswith("db.r7g.xlarge:multi-az")
+    assert new.item.endswith("db.r7g.2xlarge:multi-az")
+    text = "\n".join(format_cost_diff(diff))
+    assert f"{old.item} -> {new.item} (eu-west-1): ttbt2-prod-db-instance" in text
+    assert "no change" not in text
+
+
 def test_an_unknown_instance_class_is_flagged_not_priced_at_zero(
     stacks: StackRenders, table: PriceTable
 ) -> None:

@@ -18,6 +18,8 @@ from typing import TextIO
 from pulumi_policy import Policy
 
 from config import Settings, SettingsError, from_config_values
+from offline.cost import diff_costs, estimate_cost
+from offline.cost_report import format_cost, format_cost_diff
 from offline.diff import diff_graphs
 from offline.diff_report import render_diff
 from offline.engine import run_stack
@@ -25,6 +27,7 @@ from offline.evaluate import Finding, evaluate
 from offline.gitops import GitOpsInputError, check_gitops, render_gitops
 from offline.graph import GraphFileError, StackGraph, load_graph, mask_secrets
 from offline.parallel import can_fork, default_workers, fork_map
+from offline.prices import PriceTableError, load_price_table
 from offline.region_loss import DR_ACTIVE_KEY, estimate_region_loss, format_region_loss
 from offline.render import render
 from offline.report import (
@@ -293,6 +296,13 @@ def report_stack(preview_run: ModeRun, update_run: ModeRun, out: TextIO) -> Stac
         print(f"error: {exc}", file=out)
         result.exit_code = EXIT_PROGRAM
         return result
+    try:
+        print("\n".join(format_cost(estimate_cost(graph, load_price_table()))), file=out)
+    except PriceTableError as exc:
+        print(f"error: {exc}", file=out)
+        result.exit_code = EXIT_USAGE
+        return result
+    print("", file=out)
     held = placeholders(graph, config.placeholders)
     if held:
         print("\n".join(held), file=out)
@@ -467,11 +477,20 @@ def cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
     except GraphFileError as exc:
         print(f"error: {exc}", file=out)
         return EXIT_USAGE
+    try:
+        table = load_price_table()
+    except PriceTableError as exc:
+        print(f"error: {exc}", file=out)
+        return EXIT_USAGE
     diff = diff_graphs(base, head)
-    print("\n".join(render_diff(diff, str(args.base), str(args.head))), file=out)
+    cost = diff_costs(estimate_cost(base, table), estimate_cost(head, table))
+    lines = render_diff(diff, str(args.base), str(args.head))
+    # The resource summary stays the last line: CI shows it as the comment's headline.
+    print("\n".join([*lines[:-1], *format_cost_diff(cost), "", lines[-1]]), file=out)
     if args.json is not None:
         try:
-            args.json.write_text(json.dumps(diff.to_json(), indent=2) + "\n")
+            document = {**diff.to_json(), "cost": cost.to_json()}
+            args.json.write_text(json.dumps(document, indent=2) + "\n")
         except OSError as exc:
             print(f"error: {args.json}: cannot write the JSON diff ({exc.strerror})", file=out)
             return EXIT_USAGE

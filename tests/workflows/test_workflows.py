@@ -383,6 +383,8 @@ def test_pr_offline_diff_against_the_base_branch() -> None:
     runs = "\n".join(str(s.get("run", "")) for s in steps)
     assert "python -m offline preview --json-dir" in runs
     assert "python -m offline diff" in runs and "--json" in runs
+    # The comment's headline carries the change in the monthly cost estimate.
+    assert "^Monthly cost estimate:" in runs
     comment = next(s for s in steps if str(s.get("uses", "")).startswith("actions/github-script@"))
     assert comment["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
     assert not any(str(s.get("uses", "")).startswith(_CLOUD_ACTIONS) for s in steps)

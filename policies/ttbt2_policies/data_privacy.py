@@ -84,8 +84,8 @@ CANARIES: tuple[tuple[str, str, str], ...] = (
     ("an e-mail address", "password reset sent to jane.doe@example.org", "jane.doe@example.org"),
     (
         "an Authorization header",
-        "GET /v1/orders Authorization: Bearer 8f14e45fceea167a5a36dedd4bea2543",
-        "8f14e45fceea167a5a36dedd4bea2543",
+        "GET /v1/orders Authorization: Basic YWxpY2U6czNjcjN0LXBhc3M=",
+        "YWxpY2U6czNjcjN0LXBhc3M=",
     ),
     (
         "a bearer token",

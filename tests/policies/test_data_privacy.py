@@ -283,3 +283,30 @@ def test_delete_after_days_reads_every_unit() -> None:
     assert delete_after_days({"policy": {"phases": {"delete": {"min_age": "36h"}}}}) == 1.5
     assert delete_after_days({"policy": {"phases": {"delete": {}}}}) == 0
     assert delete_after_days({"policy": {"phases": {}}}) is None
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ("index.final_pipeline=x", "setup.template.settings must be an object"),
+        ({"index.final_pipeline": 5}, "index.final_pipeline must be a pipeline id"),
+    ],
+    ids=["settings-string", "pipeline-number"],
+)
+def test_filebeat_template_settings_of_the_wrong_type_are_violations(
+    settings: Any, expected: str
+) -> None:
+    beat = resource(
+        BEAT,
+        {"spec": {"type": "filebeat", "config": {"setup.template.settings": settings}}},
+        stack="prod",
+    )
+    found = findings_for(log_redaction, [beat, setup_config_map()], stack="prod")
+    assert_wrong_type(found, expected)
+
+
+def test_the_nested_index_form_of_the_final_pipeline_counts() -> None:
+    config = {"setup.template.settings": {"index": {"final_pipeline": REDACTION_PIPELINE}}}
+    beat = resource(BEAT, {"spec": {"type": "filebeat", "config": config}}, stack="prod")
+    pipeline = setup_config_map(redaction_pipeline(redact_ips=False))
+    assert_compliant(findings_for(log_redaction, [beat, pipeline], stack="prod"))

@@ -27,6 +27,8 @@ from config.models.observability import AlertingSettings, ObservabilitySettings
 from config.models.recovery import RecoverySettings
 from config.models.sso import SsoSettings
 from config.models.vault import VaultSettings
+from policies.ttbt2_policies.classification import REDACTING_CLASSIFICATIONS
+from policies.ttbt2_policies.classification import TAG as DATA_CLASSIFICATION_TAG
 
 
 class Settings(BaseModel):
@@ -74,6 +76,35 @@ class Settings(BaseModel):
             "managed-by": "pulumi",
             "project": "ttbt2",
         }
+
+    @property
+    def data_tags(self) -> dict[str, str]:
+        """Tags of a data store: :attr:`tags` plus the class of data it holds (seed 4.2)."""
+        return {**self.tags, DATA_CLASSIFICATION_TAG: self.identity.data_classification}
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """GCP labels of every resource: :attr:`tags` with ``_`` for ``-`` in the keys."""
+        return {key.replace("-", "_"): value for key, value in self.tags.items()}
+
+    @property
+    def data_labels(self) -> dict[str, str]:
+        """GCP labels of a data store: :attr:`labels` plus the classification.
+
+        The classification keeps its hyphen (GCP label keys allow it): one key to search for
+        on every cloud.
+        """
+        return {**self.labels, DATA_CLASSIFICATION_TAG: self.identity.data_classification}
+
+    @property
+    def redact_log_ips(self) -> bool:
+        """Whether the log pipeline masks client IPs: ``logRedactIps``, or on for real data."""
+        explicit = self.observability.log_redact_ips
+        if explicit is not None:
+            return explicit
+        return self.observability.log_redaction and (
+            self.identity.data_classification in REDACTING_CLASSIFICATIONS
+        )
 
     @property
     def spot_enabled(self) -> bool:

@@ -90,7 +90,7 @@ def build(cfg: Settings) -> None:
     logs = SecureBucket(
         f"{prefix}-logs",
         SecureBucketArgs(
-            tags={**tags, "purpose": "access-logs"},
+            tags={**tags, **cfg.data_tags, "purpose": "access-logs"},
             kms_key_arn=None,
             expire_days=30,
             noncurrent_expire_days=7,
@@ -100,7 +100,8 @@ def build(cfg: Settings) -> None:
     restored = SecureBucket(
         f"{prefix}-restored",
         SecureBucketArgs(
-            tags={**tags, "purpose": "recovery-drill"},
+            # The drill restores prod's data: prod's classification (cfg.data_tags).
+            tags={**tags, **cfg.data_tags, "purpose": "recovery-drill"},
             kms_key_arn=key.arn,
             log_bucket=logs.id,
             # Copies of prod's objects live only as long as the drill.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -177,6 +177,9 @@ class CdnArgs:
     dr_provider: pulumi.ProviderResource | None = None
     dr_region: str = ""
     protect: bool = False
+    data_tags: dict[str, str] = field(default_factory=dict)
+    """Tags of the static-assets bucket only, on top of ``tags``: the data classification a
+    data store carries (seed 4.2), which the distribution and the web ACL do not."""
 
     def __post_init__(self) -> None:
         """Refuse settings CloudFront, WAF or Route 53 would reject (or that would 502)."""
@@ -367,7 +370,7 @@ class Cdn(pulumi.ComponentResource):
             static = SecureBucket(
                 f"{name}-static",
                 SecureBucketArgs(
-                    tags={**args.tags, "purpose": "static-assets"},
+                    tags={**args.tags, **args.data_tags, "purpose": "static-assets"},
                     kms_key_arn=key.arn,
                     log_bucket=args.log_bucket_id,
                     log_prefix="s3/static/",

@@ -80,6 +80,9 @@ class PilotLightArgs:
     """Extra statements of the DR access-log bucket's policy: the grants that let the DR
     region's load balancers (when ``ttbt2:drActive`` runs the services there) write their logs."""
     protect: bool = False
+    data_tags: dict[str, str] = field(default_factory=dict)
+    """Tags of the DR region's buckets only, on top of ``tags``: the data classification a data
+    store carries (seed 4.2), which the network and the keys do not."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.backup_retention_days <= MAX_BACKUP_REPLICATION_DAYS:
@@ -154,7 +157,7 @@ class PilotLight(pulumi.ComponentResource):
             dr_logs = SecureBucket(
                 f"{name}-logs",
                 SecureBucketArgs(
-                    tags={**tags, "purpose": "access-logs"},
+                    tags={**tags, **args.data_tags, "purpose": "access-logs"},
                     kms_key_arn=None,
                     noncurrent_expire_days=30,
                     expire_days=90,
@@ -240,7 +243,7 @@ class PilotLight(pulumi.ComponentResource):
         replica = SecureBucket(
             f"{name}-{logical}",
             SecureBucketArgs(
-                tags={**tags, "purpose": f"replica-{logical}"},
+                tags={**tags, **args.data_tags, "purpose": f"replica-{logical}"},
                 kms_key_arn=self.key.arn,
                 log_bucket=dr_logs.id,
                 protect=args.protect,

@@ -25,7 +25,13 @@ any change replaces the Job and the bodies are PUT again. It registers:
   existing policy, and the Job's PUT replaces one Filebeat created first.
 - S3 repository :data:`SNAPSHOT_REPOSITORY` (``bucket``, ``base_path elasticsearch/<env>``,
   server-side encryption); registering it makes Elasticsearch verify write access.
-- SLM policy :data:`SLM_POLICY`: nightly snapshots, kept ``snapshot_retention_days``.
+- SLM policy :data:`SLM_POLICY`: nightly snapshots, kept ``snapshot_retention_days``;
+- with ``redact_logs``, ingest pipeline :data:`REDACTION_PIPELINE`
+  (:mod:`components.k8s.log_redaction`), first, before Filebeat ships a line: Filebeat's index
+  template makes it the **final** pipeline of the log indices (``index.final_pipeline``), which
+  no client can skip, and Filebeat is created only after the Job has installed it. Filebeat
+  rewrites its template at each start (``setup.template.overwrite``), so a template created
+  before the pipeline existed gets it too.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ import pulumi_kubernetes as k8s
 
 from components.aliases import MovedFrom, moved_aliases
 from components.k8s.charts import CHARTS_DIR
+from components.k8s.log_redaction import redaction_pipeline
 from components.k8s.observability_common import (
     ECK_NAMESPACE,
     SNAPSHOT_SERVICE_ACCOUNT,
@@ -47,6 +54,7 @@ from components.k8s.observability_common import (
     check_positive,
 )
 from components.k8s.release import NamespacedRelease, NamespacedReleaseArgs
+from policies.ttbt2_policies.classification import PIPELINE_CONFIG_KEY, REDACTION_PIPELINE
 
 ECK_CHART = "eck-operator"
 ECK_CHART_DIR = CHARTS_DIR / ECK_CHART
@@ -76,7 +84,9 @@ class LoggingSettings:
     prefix ``elasticsearch/<environment>/``. ``elasticsearch_nodes`` is 1, or 3 or more for a
     master quorum (the stack settings refuse 2). ``kibana_public_url`` is the URL users open
     Kibana at (behind the load balancer's sign-in, :mod:`components.k8s.dashboard_access`);
-    empty when Kibana is not published.
+    empty when Kibana is not published. ``redact_logs`` masks tokens and e-mail addresses in
+    every log line before it is stored, ``redact_ips`` client IP addresses too (needs
+    ``redact_logs``).
     """
 
     snapshot_bucket: pulumi.Input[str]
@@ -87,11 +97,15 @@ class LoggingSettings:
     log_retention_days: int = 7
     snapshot_retention_days: int = 30
     kibana_public_url: str = ""
+    redact_logs: bool = True
+    redact_ips: bool = False
 
     def __post_init__(self) -> None:
         """Refuse sizes and retentions ECK or Elasticsearch would reject."""
         if self.kibana_public_url and not self.kibana_public_url.startswith("https://"):
             raise ValueError(f"kibana_public_url must be https://, got {self.kibana_public_url!r}")
+        if self.redact_ips and not self.redact_logs:
+            raise ValueError("redact_ips needs redact_logs: IPs are masked by the same pipeline")
         check_positive(
             elasticsearch_nodes=self.elasticsearch_nodes,
             elasticsearch_storage_gb=self.elasticsearch_storage_gb,
@@ -188,6 +202,9 @@ put() {{
     -X PUT -H 'Content-Type: application/json' --data @"/etc/es-setup/$1" "$ES_URL/$2"
   echo
 }}
+if [ -f "/etc/es-setup/{PIPELINE_CONFIG_KEY}" ]; then
+  put {PIPELINE_CONFIG_KEY} _ingest/pipeline/{REDACTION_PIPELINE}
+fi
 put ilm-policy.json _ilm/policy/{ILM_POLICY}
 put snapshot-repository.json _snapshot/{SNAPSHOT_REPOSITORY}
 put slm-policy.json _slm/policy/{SLM_POLICY}
@@ -281,11 +298,20 @@ def kibana_spec(settings: LoggingSettings) -> dict[str, Any]:
     return spec
 
 
-def filebeat_spec(elasticsearch_namespace: str) -> dict[str, Any]:
+def filebeat_spec(elasticsearch_namespace: str, *, redact: bool = False) -> dict[str, Any]:
     """Filebeat DaemonSet: container logs of every node, Kubernetes metadata, our ILM policy.
 
-    It ships to Elasticsearch :data:`ELASTICSEARCH_NAME` of ``elasticsearch_namespace``.
+    It ships to Elasticsearch :data:`ELASTICSEARCH_NAME` of ``elasticsearch_namespace``. With
+    ``redact``, its index template runs :data:`REDACTION_PIPELINE` as the final pipeline.
     """
+    template: dict[str, Any] = (
+        {
+            "setup.template.settings": {"index.final_pipeline": REDACTION_PIPELINE},
+            "setup.template.overwrite": True,
+        }
+        if redact
+        else {}
+    )
     return {
         "type": "filebeat",
         "version": ELASTIC_VERSION,
@@ -310,6 +336,7 @@ def filebeat_spec(elasticsearch_namespace: str) -> dict[str, Any]:
             ],
             "setup.ilm.policy_name": ILM_POLICY,
             "setup.ilm.overwrite": False,
+            **template,
         },
         "daemonSet": {
             "podTemplate": {
@@ -368,8 +395,9 @@ class LoggingStack(pulumi.ComponentResource):
         super().__init__("ttbt2:k8s:LoggingStack", name, None, opts)
         self._operator(name, args)
         self._elasticsearch(name, args)
-        self._filebeat(name, args)
+        # The setup Job first: Filebeat waits for the redaction pipeline it installs.
         self._setup(name, args)
+        self._filebeat(name, args)
 
         self.register_outputs(
             {
@@ -516,30 +544,41 @@ class LoggingStack(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=FILEBEAT_NAME, namespace=agents_ns, labels=agent_labels
             ),
-            spec=filebeat_spec(ns),
+            spec=filebeat_spec(ns, redact=args.settings.redact_logs),
             opts=self._child(
                 moved,
                 "filebeat",
-                depends_on=[self.eck_release, self.elasticsearch, self.filebeat_binding],
+                depends_on=[
+                    self.eck_release,
+                    self.elasticsearch,
+                    self.filebeat_binding,
+                    # A line shipped before the pipeline exists would be refused, not stored
+                    # unredacted; waiting for the Job loses none.
+                    *([self.setup_job] if args.settings.redact_logs else []),
+                ],
             ),
         )
 
     def _setup(self, name: str, args: LoggingStackArgs) -> None:
-        """ILM, snapshot repository and SLM bodies, registered by a Job that reruns on change."""
+        """The bodies (ILM, repository, SLM, redaction pipeline) and the Job that PUTs them."""
         placement, settings, moved = args.placement, args.settings, args.moved_from
         ns = placement.namespace_name
         labels = placement.labels
-        bodies = pulumi.Output.from_input(settings.snapshot_bucket).apply(
-            lambda bucket: {
-                "ilm-policy.json": json.dumps(ilm_policy(settings.log_retention_days), indent=2),
-                "snapshot-repository.json": json.dumps(
+        # Per key, so a bucket name unknown during a first preview leaves the other bodies
+        # (the redaction pipeline the policy pack checks) known.
+        bodies: dict[str, pulumi.Input[str]] = {
+            "ilm-policy.json": json.dumps(ilm_policy(settings.log_retention_days), indent=2),
+            "snapshot-repository.json": pulumi.Output.from_input(settings.snapshot_bucket).apply(
+                lambda bucket: json.dumps(
                     snapshot_repository(bucket, placement.environment), indent=2
-                ),
-                "slm-policy.json": json.dumps(
-                    slm_policy(settings.snapshot_retention_days), indent=2
-                ),
-            }
-        )
+                )
+            ),
+            "slm-policy.json": json.dumps(slm_policy(settings.snapshot_retention_days), indent=2),
+        }
+        if settings.redact_logs:
+            bodies[PIPELINE_CONFIG_KEY] = json.dumps(
+                redaction_pipeline(redact_ips=settings.redact_ips), indent=2
+            )
         setup_name = "elasticsearch-setup"
         self.setup_config = k8s.core.v1.ConfigMap(
             f"{name}-es-setup",
@@ -547,7 +586,7 @@ class LoggingStack(pulumi.ComponentResource):
             data=bodies,
             opts=self._child(moved, "es-setup", depends_on=[placement.namespace]),
         )
-        checksum = bodies.apply(
+        checksum = pulumi.Output.all(**bodies).apply(
             lambda data: hashlib.sha256(
                 (SETUP_SCRIPT + json.dumps(data, sort_keys=True)).encode()
             ).hexdigest()

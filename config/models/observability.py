@@ -5,6 +5,7 @@ from __future__ import annotations
 from components.monitoring.alerts import TEAMS
 from config.fields import Domain, setting
 from config.floors import per_environment
+from policies.ttbt2_policies.classification import LOG_RETENTION_CEILING_DAYS
 
 DEFAULT_TEAM_EMAILS: dict[str, str] = {team: f"{team}-team@ttbt2.example" for team in TEAMS}
 """One address per team label of the alert catalog; stacks name their own."""
@@ -55,10 +56,24 @@ class ObservabilitySettings(Domain):
     )
     log_retention_days: int = setting(
         7,
-        "Days container logs stay in Elasticsearch (ILM delete).",
+        "Days container logs stay in Elasticsearch (ILM delete); at most "
+        + ", ".join(f"{c} {d}" for c, d in LOG_RETENTION_CEILING_DAYS.items())
+        + " by the environment's data classification.",
         key="logRetentionDays",
         ge=1,
         le=3650,
+    )
+    log_redaction: bool = setting(
+        True,
+        "Mask tokens, secrets and e-mail addresses in container logs before Elasticsearch "
+        "stores them (ingest pipeline); always on for real data.",
+        key="logRedaction",
+    )
+    log_redact_ips: bool | None = setting(
+        None,
+        "Mask client IP addresses in container logs too (needs logRedaction); unset = on for "
+        "real data, off otherwise.",
+        key="logRedactIps",
     )
 
 

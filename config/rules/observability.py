@@ -12,6 +12,10 @@ from config.models.identity import IdentitySettings
 from config.models.observability import AlertingSettings, ObservabilitySettings
 from config.models.vault import VaultSettings
 from config.problems import UNSET, Problem, bad, key_of
+from policies.ttbt2_policies.classification import (
+    LOG_RETENTION_CEILING_DAYS,
+    REDACTING_CLASSIFICATIONS,
+)
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}")
 
@@ -41,6 +45,18 @@ def check_observability(
     elif obs.elasticsearch_nodes == 2:
         # Two master-eligible nodes cannot outvote each other: losing one stops the cluster.
         yield bad(obs, "elasticsearch_nodes", "1, or 3 or more (a master quorum needs 3)")
+
+
+def check_log_privacy(identity: IdentitySettings, obs: ObservabilitySettings) -> Iterable[Problem]:
+    """Logs follow the data classification (seed 4.2): redacted when real, kept no longer."""
+    data = identity.data_classification
+    if data in REDACTING_CLASSIFICATIONS and not obs.log_redaction:
+        yield bad(obs, "log_redaction", f"true: {identity.environment} holds {data} data")
+    if obs.log_redact_ips and not obs.log_redaction:
+        yield bad(obs, "log_redact_ips", "false or unset: IPs are masked only with logRedaction")
+    ceiling = LOG_RETENTION_CEILING_DAYS[data]
+    if obs.log_retention_days > ceiling:
+        yield bad(obs, "log_retention_days", f"at most {ceiling} days for logs of {data} data")
 
 
 def check_alerting(alerting: AlertingSettings) -> Iterable[Problem]:
@@ -96,4 +112,4 @@ def check_ops_room_credential(
         )
 
 
-RULES = (check_observability, check_alerting, check_ops_room_credential)
+RULES = (check_observability, check_log_privacy, check_alerting, check_ops_room_credential)

@@ -98,7 +98,7 @@ def _tag_map(value: Any, where: str) -> Mapping[str, Any]:
     return value
 
 
-def _provider_default_tags(args: ResourceValidationArgs) -> Mapping[str, Any]:
+def provider_default_tags(args: ResourceValidationArgs) -> Mapping[str, Any]:
     """``defaultTags.tags`` of the resource's AWS provider (a JSON string in provider inputs)."""
     if args.provider is None or not args.provider.resource_type.startswith("pulumi:providers:aws"):
         return {}
@@ -116,7 +116,7 @@ def _provider_default_tags(args: ResourceValidationArgs) -> Mapping[str, Any]:
 
 
 def _required_tags(args: ResourceValidationArgs) -> Iterator[str]:
-    tags = {**_provider_default_tags(args), **_tag_map(mapping_prop(args.props, "tags"), "tags")}
+    tags = {**provider_default_tags(args), **_tag_map(mapping_prop(args.props, "tags"), "tags")}
     missing = [key for key in REQUIRED_TAGS if not (isinstance(tags.get(key), str) and tags[key])]
     if missing:
         yield (

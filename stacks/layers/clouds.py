@@ -55,7 +55,7 @@ def _analytics(cfg: Settings, base: Foundation) -> Analytics:
             project=cfg.gcp.project,
             region=cfg.gcp.region,
             environment=cfg.identity.environment,
-            labels={key.replace("-", "_"): value for key, value in cfg.tags.items()},
+            labels=cfg.data_labels,
             aws_account_id=base.aws_ctx.account_id,
             aws_writer_role_arn=analytics_writer.arn,
             landing_location=cfg.gcp.landing_location,
@@ -82,7 +82,8 @@ def _redundancy(cfg: Settings, base: Foundation, stores: Data, apps: Services) -
         RedundancyArgs(
             location=cfg.azure.location,
             environment=cfg.identity.environment,
-            tags=cfg.tags,
+            # Every resource of it serves the backup copy: the copy's data classification.
+            tags=cfg.data_tags,
             tenant_id=cfg.azure.tenant_id,
             oidc_issuer_url=base.cluster.oidc_issuer,
             copier_namespace=cfg.cluster.app_namespace,

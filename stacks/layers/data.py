@@ -1,7 +1,8 @@
 """Data layer: buckets, database, cache, edge, backups, the backup store and the DR pilot light.
 
-Every store carries the AWS Backup selection tag of its environment; the snapshot store gives
-each writer in the cluster (Elasticsearch snapshots, Velero) a role limited to its own prefix.
+Every store carries the AWS Backup selection tag of its environment and its data classification
+(``cfg.data_tags``, seed 4.2); the snapshot store gives each writer in the cluster
+(Elasticsearch snapshots, Velero) a role limited to its own prefix.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def data(cfg: Settings, base: Foundation, secrets: SecretSource) -> Data:
         f"{base.prefix}-snapshots",
         SnapshotStoreArgs(
             context=base.aws_ctx,
-            tags=cfg.tags,
+            tags=cfg.data_tags,
             cluster=base.cluster,
             log_bucket=logs.id,
             writers={
@@ -126,7 +127,8 @@ def _buckets(
     logs = SecureBucket(
         f"{base.prefix}-logs",
         SecureBucketArgs(
-            tags={**cfg.tags, "purpose": "access-logs"},
+            # Request logs name users (paths, IPs): the logs bucket is a data store too.
+            tags={**cfg.data_tags, "purpose": "access-logs"},
             kms_key_arn=None,
             acl_log_delivery=True,
             expire_days=cfg.edge.access_log_retention_days,
@@ -139,7 +141,7 @@ def _buckets(
     user_data = SecureBucket(
         f"{base.prefix}-user-data",
         SecureBucketArgs(
-            tags={**cfg.tags, "purpose": "user-data", **backup_tags},
+            tags={**cfg.data_tags, "purpose": "user-data", **backup_tags},
             kms_key_arn=base.keys.user_data.arn,
             log_bucket=logs.id,
             protect=base.protect,
@@ -167,7 +169,7 @@ def _database(
         f"{base.prefix}-db",
         DatabaseArgs(
             context=base.aws_ctx,
-            tags=cfg.tags,
+            tags=cfg.data_tags,
             vpc_id=base.network.vpc_id,
             subnet_ids=base.network.isolated_subnet_ids,
             client_security_group_id=base.cluster.security_group_id,
@@ -202,7 +204,7 @@ def _cache(cfg: Settings, base: Foundation, secrets: SecretSource) -> RedisCache
         f"{base.prefix}-cache",
         RedisCacheArgs(
             context=base.aws_ctx,
-            tags=cfg.tags,
+            tags=cfg.data_tags,
             vpc_id=base.network.vpc_id,
             subnet_ids=base.network.private_subnet_ids,
             client_security_group_id=base.cluster.security_group_id,
@@ -256,6 +258,7 @@ def _cdn(cfg: Settings, base: Foundation, logs: SecureBucket, secrets: SecretSou
             dr_provider=base.dr.provider if base.dr is not None else None,
             dr_region=cfg.network.dr_region if base.dr is not None else "",
             protect=base.protect,
+            data_tags=cfg.data_tags,
         ),
         opts=base.on_aws,
     )
@@ -271,7 +274,8 @@ def _backup_plan(cfg: Settings, base: Foundation) -> BackupPlan:
         f"{base.prefix}-backup",
         BackupPlanArgs(
             environment=cfg.identity.environment,
-            tags=cfg.tags,
+            # The vaults and their recovery points hold copies of the stores' data.
+            tags=cfg.data_tags,
             context=base.aws_ctx,
             kms_key_arn=base.keys.backup.arn,
             dr_provider=base.dr.provider if base.dr else None,
@@ -338,6 +342,7 @@ def _pilot_light(
                 ),
             },
             protect=base.protect,
+            data_tags=cfg.data_tags,
         ),
         opts=pulumi.ResourceOptions(providers={"random": base.random}),
     )

@@ -115,6 +115,8 @@ def observability_layer(
                 elasticsearch_nodes=cfg.observability.elasticsearch_nodes,
                 elasticsearch_storage_gb=cfg.observability.elasticsearch_storage_gb,
                 log_retention_days=cfg.observability.log_retention_days,
+                redact_logs=cfg.observability.log_redaction,
+                redact_ips=cfg.redact_log_ips,
                 kibana_public_url=kibana.public_url if kibana is not None else "",
             ),
         ),

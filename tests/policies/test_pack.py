@@ -21,6 +21,7 @@ from policies.ttbt2_policies import (
     PACK_NAME,
     azure,
     cloudfront,
+    data_privacy,
     eks,
     elasticache,
     gcp,
@@ -140,6 +141,9 @@ EXPECTED: dict[str, EnforcementLevel] = {
     "ttbt2-recovery-point-objective": EnforcementLevel.MANDATORY,
     "ttbt2-copy-source-has-writer": EnforcementLevel.MANDATORY,
     "ttbt2-metric-provenance": EnforcementLevel.MANDATORY,
+    "ttbt2-data-classification-tag": EnforcementLevel.MANDATORY,
+    "ttbt2-log-redaction": EnforcementLevel.MANDATORY,
+    "ttbt2-log-retention-classification": EnforcementLevel.MANDATORY,
 }
 PLATFORM_RULES = {
     "aws-eks-private-endpoint-ci-runner",
@@ -167,6 +171,9 @@ PLATFORM_RULES = {
     "ttbt2-recovery-point-objective",
     "ttbt2-copy-source-has-writer",
     "ttbt2-metric-provenance",
+    "ttbt2-data-classification-tag",
+    "ttbt2-log-redaction",
+    "ttbt2-log-retention-classification",
 }
 STACK_POLICIES = {
     "aws-eks-private-endpoint-ci-runner",
@@ -189,6 +196,8 @@ STACK_POLICIES = {
     "ttbt2-recovery-point-objective",
     "ttbt2-copy-source-has-writer",
     "ttbt2-metric-provenance",
+    "ttbt2-log-redaction",
+    "ttbt2-log-retention-classification",
 }
 
 
@@ -317,6 +326,7 @@ USED_TYPES = sorted(
         cloudfront.DISTRIBUTION,
         cloudfront.WEB_ACL,
         cloudfront.WEB_ACL_LOGGING,
+        *(t for t in data_privacy.DATA_STORES if t.startswith("aws:")),
     }
 )
 
@@ -327,7 +337,13 @@ def test_every_type_token_exists_in_the_installed_sdk(type_: str) -> None:
     sdk_resource_class(type_)
 
 
-GCP_AZURE_TYPES = sorted({*gcp.USED_TYPES, *azure.USED_TYPES})
+GCP_AZURE_TYPES = sorted(
+    {
+        *gcp.USED_TYPES,
+        *azure.USED_TYPES,
+        *(t for t in data_privacy.DATA_STORES if not t.startswith("aws:")),
+    }
+)
 SDK_PACKAGES = {"gcp": "pulumi_gcp", "azure-native": "pulumi_azure_native"}
 
 

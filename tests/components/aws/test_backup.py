@@ -40,7 +40,14 @@ PRIMARY, DR = "eu-west-1", "eu-central-1"
 BREAK_GLASS = "arn:aws:iam::123456789012:role/ttbt2-break-glass"
 MODES = pytest.mark.parametrize("preview", [True, False], ids=["preview", "update"])
 ENVS = pytest.mark.parametrize("env", ["dev", "staging", "prod"])
-TAGS = {"environment": "prod", "owner": "sre", "cost-center": "ttbt2", "managed-by": "pulumi"}
+TAGS = {
+    "environment": "prod",
+    "owner": "sre",
+    "cost-center": "ttbt2",
+    "managed-by": "pulumi",
+    # The vaults hold copies of prod's data (cfg.data_tags): the pack requires them to say so.
+    "data-classification": "real",
+}
 
 
 def render(preview: bool, env: str = "prod", *, dr: bool = True, **changes: Any) -> StackGraph:

@@ -50,6 +50,8 @@ def _args(dr_provider: aws.Provider, primary: aws.Provider, **changes: Any) -> P
             )
         },
         protect=True,
+        # The replicas hold prod's data: the pack requires them to say so.
+        data_tags={"data-classification": "real"},
     )
     return replace(base, **changes)
 
@@ -169,6 +171,15 @@ def test_pilot_light_passes_the_policy_pack() -> None:
     findings = [f for f in evaluate(graph(False), ALL_POLICIES) if f.kind == "violation"]
     mandatory = [f"{f.policy}: {f.message}" for f in findings if f.enforcement == "mandatory"]
     assert mandatory == []
+
+
+def test_only_the_buckets_carry_the_data_tags() -> None:
+    tagged = {
+        r.type
+        for r in graph(False).resources
+        if (r.props.get("tags") or {}).get("data-classification") == "real"
+    }
+    assert tagged == {"aws:s3/bucket:Bucket"}
 
 
 def test_no_buckets_means_no_replication_resources() -> None:

@@ -24,18 +24,21 @@ from components.k8s.logs import (
     SLM_POLICY,
     SNAPSHOT_REPOSITORY,
 )
+from policies.ttbt2_policies.classification import PIPELINE_CONFIG_KEY, REDACTION_PIPELINE
 
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
 
 BODIES = ("ilm-policy.json", "snapshot-repository.json", "slm-policy.json")
 
 
-def _run(tmp_path: Path, password: str, url: str) -> subprocess.CompletedProcess[str]:
+def _run(
+    tmp_path: Path, password: str, url: str, extra: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
     credentials, bodies, ca = tmp_path / "credentials", tmp_path / "bodies", tmp_path / "ca"
     for folder in (credentials, bodies, ca):
         folder.mkdir()
     (credentials / "elastic").write_text(password)
-    for body in BODIES:
+    for body in (*extra, *BODIES):
         (bodies / body).write_text(json.dumps({"body": body}))
     (ca / "ca.crt").write_text("")
     script = (
@@ -86,3 +89,22 @@ def test_the_password_is_never_an_argument_or_an_environment_variable() -> None:
     assert "ELASTIC_PASSWORD" not in SETUP_SCRIPT
     assert "-u " not in SETUP_SCRIPT and "--user" not in SETUP_SCRIPT
     assert "curl -K -" in SETUP_SCRIPT
+
+
+def test_the_redaction_pipeline_is_installed_first_when_its_body_is_mounted(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    paths = [
+        f"/_ingest/pipeline/{REDACTION_PIPELINE}",
+        f"/_ilm/policy/{ILM_POLICY}",
+        f"/_snapshot/{SNAPSHOT_REPOSITORY}",
+        f"/_slm/policy/{SLM_POLICY}",
+    ]
+    for path in paths:
+        httpserver.expect_ordered_request(path, method="PUT").respond_with_json({"ok": True})
+    url = httpserver.url_for("").rstrip("/")
+    result = _run(tmp_path, "pw", url, extra=(PIPELINE_CONFIG_KEY,))
+    assert result.returncode == 0, result.stderr
+    httpserver.check_assertions()
+    first, _ = httpserver.log[0]
+    assert first.get_data(as_text=True) == json.dumps({"body": PIPELINE_CONFIG_KEY})

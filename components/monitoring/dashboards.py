@@ -65,6 +65,12 @@ Infrastructure: ``probe_success{job="blackbox-uptime"}`` (blackbox exporter, pub
 ``container_cpu_usage_seconds_total`` / ``container_memory_working_set_bytes`` (cAdvisor) and
 ``kube_pod_container_resource_limits`` / ``kube_pod_container_status_restarts_total``
 (kube-state-metrics).
+
+Cost (seed 4.11.2): ``aws_billing_estimated_charges_maximum{service_name,currency}`` (the
+us-east-1 CloudWatch exporter), ``kube_pod_container_resource_requests{resource}`` and
+``kube_node_status_allocatable{resource}`` (kube-state-metrics) and
+``kube_customresource_vpa_containerrecommendations_target{namespace,container,resource}``
+(kube-state-metrics' custom resource state, ``components/k8s/vpa_metrics.py``).
 """
 
 from __future__ import annotations
@@ -1037,7 +1043,7 @@ def _cost() -> model.Dashboard:
     """
     ids = itertools.count(1)
     usd = 'currency="USD"'
-    return (
+    board = (
         _base("ttbt2-cost", "TTBT2 / Cost and right-sizing", ["cost"], "5m", "now-30d")
         .with_variable(
             _query_variable(
@@ -1141,7 +1147,16 @@ def _cost() -> model.Dashboard:
                 ],
             )
         )
-        .with_row(
+    )
+    return _with_rightsizing(board, ids).build()
+
+
+def _with_rightsizing(
+    board: dashboard_builder.Dashboard, ids: Iterator[int]
+) -> dashboard_builder.Dashboard:
+    """The right-sizing row: each container's requests next to the VPA recommender's target."""
+    return (
+        board.with_row(
             dashboard_builder.Row("Right-sizing: VPA target against requests")
             .id(next(ids))
             .collapsed(False)
@@ -1179,7 +1194,6 @@ def _cost() -> model.Dashboard:
                 width=24,
             )
         )
-        .build()
     )
 
 

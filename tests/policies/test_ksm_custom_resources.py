@@ -27,7 +27,7 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 TARGET = "kube_customresource_vpa_containerrecommendations_target"
 
 
-def _resource(metrics: list[Any], **extra: Any) -> dict[str, Any]:
+def _resource(metrics: Any, **extra: Any) -> dict[str, Any]:
     gvk = {"group": "example.io", "version": "v1", "kind": "Thing"}
     return {"groupVersionKind": gvk, "metrics": metrics, **extra}
 

@@ -18,6 +18,7 @@ from config.models.autoscaling import AutoscalingSettings
 from config.models.ci import CiRunnerSettings
 from config.models.clouds import AzureSettings, GcpSettings
 from config.models.cluster import ClusterSettings, NodeGroupSettings
+from config.models.cost import CostSettings
 from config.models.data import CacheSettings, DatabaseSettings
 from config.models.delivery import DeliverySettings, GitOpsSettings
 from config.models.edge import EdgeSettings
@@ -59,6 +60,7 @@ class Settings(BaseModel):
     access: AccessSettings = Field(default_factory=AccessSettings)
     ci_runner: CiRunnerSettings = Field(default_factory=CiRunnerSettings)
     sso: SsoSettings = Field(default_factory=SsoSettings)
+    cost: CostSettings = Field(default_factory=CostSettings)
 
     # --- derived views ------------------------------------------------------------------------
     @property

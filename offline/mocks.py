@@ -107,25 +107,36 @@ class PlatformMocks(pulumi.runtime.Mocks):
         answer = _aws_lookup(args)
         if answer is not None:
             return answer, []
-        if args.token == "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
-            email = "service-123456789012@gs-project-accounts.iam.gserviceaccount.com"
-            project = args.args.get("project", "offline-project")
-            return {
-                "emailAddress": email,
-                "member": f"serviceAccount:{email}",
-                "project": project,
-                "id": email,
-            }, []
-        if args.token == "gcp:bigquery/getDefaultServiceAccount:getDefaultServiceAccount":
-            email = "bq-123456789012@bigquery-encryption.iam.gserviceaccount.com"
-            project = args.args.get("project", "offline-project")
-            return {
-                "email": email,
-                "member": f"serviceAccount:{email}",
-                "project": project,
-                "id": email,
-            }, []
+        answer = _gcp_lookup(args)
+        if answer is not None:
+            return answer, []
         return {}, [("token", f"the offline engine has no answer for invoke {args.token}")]
+
+
+def _gcp_lookup(args: pulumi.runtime.MockCallArgs) -> dict[str, Any] | None:
+    """The GCP invokes the program makes: service agents and the project's number."""
+    if args.token == "gcp:organizations/getProject:getProject":
+        project = args.args.get("projectId", "offline-project")
+        return {"projectId": project, "number": "123456789012", "id": f"projects/{project}"}
+    if args.token == "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
+        email = "service-123456789012@gs-project-accounts.iam.gserviceaccount.com"
+        project = args.args.get("project", "offline-project")
+        return {
+            "emailAddress": email,
+            "member": f"serviceAccount:{email}",
+            "project": project,
+            "id": email,
+        }
+    if args.token == "gcp:bigquery/getDefaultServiceAccount:getDefaultServiceAccount":
+        email = "bq-123456789012@bigquery-encryption.iam.gserviceaccount.com"
+        project = args.args.get("project", "offline-project")
+        return {
+            "email": email,
+            "member": f"serviceAccount:{email}",
+            "project": project,
+            "id": email,
+        }
+    return None
 
 
 def _nested_unknowns(state: dict[str, Any], computed: dict[str, Any]) -> dict[str, Any]:

@@ -47,6 +47,9 @@ def declaration(field: Any) -> dict[str, Any]:
         kind = _TYPES.get(annotation, "string")
     declared: dict[str, Any] = {"description": f"({kind}) {field.description}"}
     default = field.get_default(call_default_factory=True)
+    if isinstance(default, list):
+        # A list of objects defaults to models; the file shows them as the stack file writes them.
+        default = [i.model_dump() if isinstance(i, BaseModel) else i for i in default]
     if not (optional and default is None):
         declared["default"] = default
     return declared

@@ -15,6 +15,7 @@ from stacks.layers.addons import addons
 from stacks.layers.backup_writers import backup_writers
 from stacks.layers.ci import Ci, ci
 from stacks.layers.clouds import Clouds, clouds
+from stacks.layers.cost import cost
 from stacks.layers.dashboard_access import dashboard_access
 from stacks.layers.data import Data, data
 from stacks.layers.dr_active import DrActive, dr_active
@@ -37,6 +38,7 @@ def build(cfg: Settings, secrets: SecretSource) -> None:
     other_clouds = clouds(cfg, base, stores, apps)
     network_policies(cfg, base, obs, controllers.namespaces, apps.namespaces)
     dr = dr_active(cfg, base, stores, secrets)
+    cost(cfg, base, other_clouds)
     _export(cfg, base, stores, apps, other_clouds, runners=runners, dr=dr)
 
 

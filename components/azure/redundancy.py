@@ -137,6 +137,8 @@ class Redundancy(pulumi.ComponentResource):
         self.container_name = container.name
         self.copier_client_id = copier.client_id
         self.tenant_id = pulumi.Output.from_input(args.tenant_id)
+        # Cost controls scope the environment's Azure budget to this group (docs/cost.md).
+        self.resource_group_id = group.id
         self.register_outputs(
             {
                 "storage_account_name": self.storage_account_name,

@@ -11,7 +11,8 @@ An exporter reads one region, and CloudFront and its CLOUDFRONT-scope web ACL re
 us-east-1, so two releases of the chart share the namespace ``cloudwatch-exporter``:
 
 - ``prometheus-cloudwatch-exporter`` reads the stack's region: RDS, ElastiCache and the ALBs;
-- ``prometheus-cloudwatch-exporter-edge`` reads us-east-1: CloudFront and the web ACL.
+- ``prometheus-cloudwatch-exporter-edge`` reads us-east-1: CloudFront and the web ACL, and the
+  account's estimated charges (``AWS/Billing``, published there only).
 
 Each runs as its own service account with its own IRSA role
 (:mod:`components.aws.cloudwatch_exporter_iam`), and selects only this stack's resources: by
@@ -172,6 +173,18 @@ WAF_RULES: tuple[MetricRule, ...] = (
     MetricRule("AWS/WAFV2", "AllowedRequests", ("WebACL", "Rule"), ("Sum",)),
 )
 
+# The account's estimated month-to-date charges per service (seed 4.11.2: the cost dashboard).
+# Billing publishes them in us-east-1 only, a few times a day, once "Receive Billing Alerts" is
+# on in the account's billing preferences; they carry no tag, so they are the account's, not
+# only this stack's. The total is their sum: a second rule with only Currency would expose a
+# second family of the same name, which the exposition format forbids.
+BILLING_RULES: tuple[MetricRule, ...] = (
+    MetricRule("AWS/Billing", "EstimatedCharges", ("ServiceName", "Currency"), ("Maximum",)),
+)
+BILLING_PERIOD_SECONDS = 21600
+"""Billing updates the estimate every few hours: the newest 6-hour maximum within a day."""
+BILLING_RANGE_SECONDS = 86400
+
 TAG_SELECTS: Mapping[str, TagSelect] = {
     "AWS/RDS": TagSelect("rds:db", "DBInstanceIdentifier"),
     "AWS/ElastiCache": TagSelect("elasticache:cluster", "CacheClusterId"),
@@ -233,7 +246,7 @@ def regional_config(environment: str, region: str) -> dict[str, Any]:
 
 
 def edge_config(environment: str, web_acl_metric_name: str) -> dict[str, Any]:
-    """Exporter configuration of us-east-1: CloudFront and the CLOUDFRONT-scope web ACL."""
+    """Exporter configuration of us-east-1: CloudFront, the CLOUDFRONT-scope web ACL, Billing."""
     metrics = [_rule(rule, environment) for rule in CLOUDFRONT_RULES]
     for body in metrics:
         # Region=Global is the distribution's total; per-region series exist only when the
@@ -243,6 +256,11 @@ def edge_config(environment: str, web_acl_metric_name: str) -> dict[str, Any]:
         body = _rule(rule, environment)
         body["aws_dimension_select"] = {"WebACL": [web_acl_metric_name]}
         body["period_seconds"] = WAF_PERIOD_SECONDS
+        metrics.append(body)
+    for rule in BILLING_RULES:
+        body = _rule(rule, environment)
+        body["period_seconds"] = BILLING_PERIOD_SECONDS
+        body["range_seconds"] = BILLING_RANGE_SECONDS
         metrics.append(body)
     return {**_base_config(EDGE_REGION), "metrics": metrics}
 

@@ -55,6 +55,7 @@ from components.k8s.observability_common import (
     check_positive,
 )
 from components.k8s.release import NamespacedRelease, NamespacedReleaseArgs, labelled_namespace
+from components.k8s.vpa_metrics import kube_state_metrics_values
 from components.monitoring import dashboards as dashboard_catalog
 
 PROMETHEUS_CHART = "kube-prometheus-stack"
@@ -275,6 +276,7 @@ def prometheus_stack_values(args: MetricsStackArgs) -> dict[str, Any]:
       ``grafana_folder`` annotation names), persistent storage on the StorageClass, the
       Executive dashboard as home (:func:`grafana_ini`), and single sign-on when configured.
     - node-exporter: moved to the privileged node-agents namespace.
+    - kube-state-metrics: the VPA's recommendations as custom resource state metrics.
     - PodDisruptionBudgets whenever there is more than one replica.
 
     The operator mounts each Secret of ``alertmanagerSpec.secrets`` at
@@ -381,6 +383,8 @@ def prometheus_stack_values(args: MetricsStackArgs) -> dict[str, Any]:
             **grafana_ini(args),
         },
         "prometheus-node-exporter": {"namespaceOverride": agents_namespace(args.namespace)},
+        # The VPA's recommendations for the right-sizing view (components/k8s/vpa_metrics.py).
+        "kube-state-metrics": kube_state_metrics_values(),
     }
 
 

@@ -65,6 +65,12 @@ Infrastructure: ``probe_success{job="blackbox-uptime"}`` (blackbox exporter, pub
 ``container_cpu_usage_seconds_total`` / ``container_memory_working_set_bytes`` (cAdvisor) and
 ``kube_pod_container_resource_limits`` / ``kube_pod_container_status_restarts_total``
 (kube-state-metrics).
+
+Cost (seed 4.11.2): ``aws_billing_estimated_charges_maximum{service_name,currency}`` (the
+us-east-1 CloudWatch exporter), ``kube_pod_container_resource_requests{resource}`` and
+``kube_node_status_allocatable{resource}`` (kube-state-metrics) and
+``kube_customresource_vpa_containerrecommendations_target{namespace,container,resource}``
+(kube-state-metrics' custom resource state, ``components/k8s/vpa_metrics.py``).
 """
 
 from __future__ import annotations
@@ -993,6 +999,204 @@ def _recovery() -> model.Dashboard:
     )
 
 
+# Cost and right-sizing (seed 4.11.2): the families the cost dashboard reads.
+BILLING_CHARGES = "aws_billing_estimated_charges_maximum"
+"""CloudWatch AWS/Billing EstimatedCharges (Maximum) per ServiceName and Currency, from the
+us-east-1 CloudWatch exporter (components/k8s/cloudwatch_exporter.py, BILLING_RULES)."""
+VPA_TARGET = "kube_customresource_vpa_containerrecommendations_target"
+"""The VPA recommender's target per container, from kube-state-metrics' custom resource state
+(components/k8s/vpa_metrics.py)."""
+_REQUESTS = "kube_pod_container_resource_requests"
+_NS = 'namespace=~"$namespace"'
+
+
+def _requested_vs_target(resource: str) -> list[tuple[str, str]]:
+    """Per container: the mean request of its pods, and the VPA's target for it."""
+    return [
+        (
+            f'avg by (namespace, container) ({_REQUESTS}{{resource="{resource}",{_NS}}})',
+            "{{namespace}}/{{container}} requested",
+        ),
+        (
+            f'max by (namespace, container) ({VPA_TARGET}{{resource="{resource}",{_NS}}})',
+            "{{namespace}}/{{container}} VPA target",
+        ),
+    ]
+
+
+def _over_target(resource: str) -> str:
+    """Requested over recommended, per container: above 1 is paid-for capacity left idle."""
+    return (
+        f'avg by (namespace, container) ({_REQUESTS}{{resource="{resource}",{_NS}}}) '
+        f"/ on (namespace, container) max by (namespace, container) "
+        f'({VPA_TARGET}{{resource="{resource}",{_NS}}})'
+    )
+
+
+def _cost() -> model.Dashboard:
+    """What the account spends, what the cluster reserves, and what the VPA says it needs.
+
+    Spend is the account's (CloudWatch Billing has no tag dimension); the budgets per
+    environment and the anomaly alerts are in AWS Budgets and Cost Anomaly Detection
+    (docs/cost.md). The right-sizing rows put each container's requests next to the VPA
+    recommender's target.
+    """
+    ids = itertools.count(1)
+    usd = 'currency="USD"'
+    board = (
+        _base("ttbt2-cost", "TTBT2 / Cost and right-sizing", ["cost"], "5m", "now-30d")
+        .with_variable(
+            _query_variable(
+                "namespace",
+                "Namespace",
+                f"label_values({VPA_TARGET}, namespace)",
+                all_values=True,
+            )
+        )
+        .with_row(dashboard_builder.Row("AWS spend (account)").id(next(ids)).collapsed(False))
+        .with_panel(
+            _stat(
+                ids,
+                "Estimated charges, month to date",
+                "The account's estimated charges this month (CloudWatch Billing, updated a few "
+                "times a day): every environment in the account.",
+                "currencyUSD",
+                [(f"sum({BILLING_CHARGES}{{{usd}}})", "month to date")],
+            )
+        )
+        .with_panel(
+            _series(
+                ids,
+                "Estimated charges by service",
+                "Month-to-date estimate per AWS service, the ten largest; resets each month.",
+                "currencyUSD",
+                [
+                    (
+                        f"topk(10, sum by (service_name) ({BILLING_CHARGES}{{{usd}}}))",
+                        "{{service_name}}",
+                    )
+                ],
+                width=18,
+            )
+        )
+        .with_row(dashboard_builder.Row("Cluster reservations").id(next(ids)).collapsed(False))
+        .with_panel(
+            _stat(
+                ids,
+                "CPU requested of allocatable",
+                "Share of the nodes' allocatable CPU that pods request; low means idle nodes.",
+                "percentunit",
+                [
+                    (
+                        f'sum({_REQUESTS}{{resource="cpu"}}) '
+                        '/ sum(kube_node_status_allocatable{resource="cpu"})',
+                        "requested",
+                    )
+                ],
+            )
+        )
+        .with_panel(
+            _stat(
+                ids,
+                "Memory requested of allocatable",
+                "Share of the nodes' allocatable memory that pods request.",
+                "percentunit",
+                [
+                    (
+                        f'sum({_REQUESTS}{{resource="memory"}}) '
+                        '/ sum(kube_node_status_allocatable{resource="memory"})',
+                        "requested",
+                    )
+                ],
+            )
+        )
+        .with_panel(
+            _series(
+                ids,
+                "CPU requested and used by namespace",
+                "Cores requested by the pods of each namespace, and cores they use.",
+                "short",
+                [
+                    (
+                        f'sum by (namespace) ({_REQUESTS}{{resource="cpu"}})',
+                        "{{namespace}} requested",
+                    ),
+                    (
+                        'sum by (namespace) (rate(container_cpu_usage_seconds_total{container!=""}'
+                        "[$__rate_interval]))",
+                        "{{namespace}} used",
+                    ),
+                ],
+            )
+        )
+        .with_panel(
+            _series(
+                ids,
+                "Memory requested and used by namespace",
+                "Bytes requested by the pods of each namespace, and their working set.",
+                "bytes",
+                [
+                    (
+                        f'sum by (namespace) ({_REQUESTS}{{resource="memory"}})',
+                        "{{namespace}} requested",
+                    ),
+                    (
+                        'sum by (namespace) (container_memory_working_set_bytes{container!=""})',
+                        "{{namespace}} used",
+                    ),
+                ],
+            )
+        )
+    )
+    return _with_rightsizing(board, ids).build()
+
+
+def _with_rightsizing(
+    board: dashboard_builder.Dashboard, ids: Iterator[int]
+) -> dashboard_builder.Dashboard:
+    """The right-sizing row: each container's requests next to the VPA recommender's target."""
+    return (
+        board.with_row(
+            dashboard_builder.Row("Right-sizing: VPA target against requests")
+            .id(next(ids))
+            .collapsed(False)
+        )
+        .with_panel(
+            _series(
+                ids,
+                "CPU: requested and VPA target",
+                "Per container, the mean CPU request of its pods and the VPA recommender's target.",
+                "short",
+                _requested_vs_target("cpu"),
+            )
+        )
+        .with_panel(
+            _series(
+                ids,
+                "Memory: requested and VPA target",
+                "Per container, the mean memory request of its pods and the VPA's target.",
+                "bytes",
+                _requested_vs_target("memory"),
+            )
+        )
+        .with_panel(
+            _series(
+                ids,
+                "Requested over VPA target",
+                "Above 1: the container reserves more than the VPA recommends (lower its "
+                "requests); below 1: it risks throttling or eviction.",
+                "none",
+                [
+                    (_over_target("cpu"), "{{namespace}}/{{container}} cpu"),
+                    (_over_target("memory"), "{{namespace}}/{{container}} memory"),
+                ],
+                steps=[(None, "green"), (1.5, "orange")],
+                width=24,
+            )
+        )
+    )
+
+
 def _encode(dashboard: model.Dashboard) -> dict[str, Any]:
     """The dashboard as plain JSON data, through the SDK's own encoder."""
     data: dict[str, Any] = json.loads(json.dumps(dashboard, cls=JSONEncoder))
@@ -1008,6 +1212,7 @@ def dashboards() -> dict[str, dict[str, Any]]:
         "business": _encode(_business()),
         "deployments": _encode(_deployments()),
         "recovery": _encode(_recovery()),
+        "cost": _encode(_cost()),
     }
 
 

@@ -19,6 +19,7 @@ from config.rules import (
     ci,
     clouds,
     cluster,
+    cost,
     data,
     delivery,
     edge,
@@ -47,6 +48,7 @@ RULES: tuple[Rule, ...] = (
     *delivery.RULES,
     *ci.RULES,
     *sso.RULES,
+    *cost.RULES,
 )
 """Every rule, in the order their problems are reported."""
 

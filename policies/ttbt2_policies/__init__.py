@@ -14,6 +14,7 @@ from . import (
     backup,
     cloudfront,
     copy_sources,
+    cost,
     data_privacy,
     eks,
     elasticache,
@@ -55,6 +56,7 @@ ALL_POLICIES: list[Policy] = [
     *copy_sources.POLICIES,
     *metric_provenance.POLICIES,
     *data_privacy.POLICIES,
+    *cost.POLICIES,
 ]
 """Every policy of the pack, in a stable order (module by module)."""
 

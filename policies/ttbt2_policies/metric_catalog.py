@@ -30,7 +30,7 @@ by copying the entry, checking each family against the new tag's sources and upd
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Final, Literal
@@ -141,6 +141,10 @@ _GH = "https://github.com"
 
 _KPS = f"{_GH}/prometheus-community/helm-charts/blob/kube-prometheus-stack-88.5.3"
 _KSM = f"{_GH}/kubernetes/kube-state-metrics/blob/v2.20.0/internal/store"
+_KSM_CUSTOM = (
+    f"{_GH}/kubernetes/kube-state-metrics/blob/v2.20.0/docs/metrics/extend/"
+    "customresourcestate-metrics.md"
+)
 _CADVISOR = f"{_GH}/google/cadvisor/blob/v0.52.1/metrics/prometheus.go"
 _NODE = f"{_GH}/prometheus/node_exporter/blob/v1.12.1/collector"
 _PROM = f"{_GH}/prometheus/prometheus/blob/v3.14.0"
@@ -239,6 +243,19 @@ KUBE_PROMETHEUS_STACK_88_5_3 = Producer(
                     ),
                 ),
             ),
+        ),
+        Part(
+            # Families the release's customResourceState config defines (the VPA's
+            # recommendations, components/k8s/vpa_metrics.py): ksm_custom_resource_families.
+            name="kube-state-metrics custom resources",
+            version="2.20.0",
+            toggles=(
+                Toggle("kubeStateMetrics.enabled", True),
+                Toggle("kube-state-metrics.customResourceState.enabled", False),
+            ),
+            derive="ksm_custom_resources",
+            # The naming rule; the families themselves come from the config.
+            sources=(Source(_KSM_CUSTOM, ()),),
         ),
         Part(
             name="node-exporter",
@@ -659,7 +676,11 @@ CLOUDWATCH_STATISTICS: Final[Mapping[str, str]] = {
 _EXTENDED = re.compile(r"^(p\d+(\.\d+)?|tm\d+|tc\d+|ts\d+|wm\d+|pr\(.*\)|tm\(.*\)|IQM)$")
 
 
-class CloudWatchConfigError(ValueError):
+class DerivedConfigError(ValueError):
+    """A release's exporter configuration (:data:`DERIVERS`) its exporter would refuse."""
+
+
+class CloudWatchConfigError(DerivedConfigError):
     """A CloudWatch exporter config the exporter would refuse."""
 
 
@@ -749,6 +770,7 @@ CLOUDWATCH_NAMESPACES: Final[Mapping[str, str]] = {
     ns.lower().replace("/", "_"): ns
     for ns in (
         "AWS/ApplicationELB",
+        "AWS/Billing",
         "AWS/CloudFront",
         "AWS/DynamoDB",
         "AWS/EBS",
@@ -785,9 +807,96 @@ def cloudwatch_origin(sample: str) -> str | None:
     return None
 
 
+# --- kube-state-metrics custom resource state ----------------------------------------------------
+
+KSM_CUSTOM_RESOURCE_DOCS: Final = _KSM_CUSTOM
+"""Where the naming below is specified: each metric is ``<metricNamePrefix>_<name>``, the prefix
+``kube_customresource`` unless the resource sets its own (``""``: the name alone); Gauge,
+StateSet and Info metrics are all exposed as gauges (pkg/customresourcestate/config.go)."""
+KSM_CUSTOM_RESOURCE_PREFIX: Final = "kube_customresource"
+_KSM_METRIC_TYPES = frozenset({"Gauge", "StateSet", "Info"})
+
+
+def _plain(value: Any) -> Any:
+    """Mappings and sequences as dicts and lists (policy props are read-only views)."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        return [_plain(v) for v in value]
+    return value
+
+
+def ksm_custom_resource_families(config: Any) -> list[Family]:
+    """The families a kube-state-metrics ``CustomResourceStateMetrics`` config defines.
+
+    Raises :class:`DerivedConfigError` where kube-state-metrics would refuse the config.
+    """
+    config = _plain(config)
+    if not isinstance(config, dict) or config.get("kind") != "CustomResourceStateMetrics":
+        raise DerivedConfigError("must be a mapping of kind CustomResourceStateMetrics")
+    spec = config.get("spec")
+    resources = spec.get("resources") if isinstance(spec, dict) else None
+    if not isinstance(resources, list):
+        raise DerivedConfigError("must have a spec.resources list")
+    names: dict[str, None] = {}
+    for i, resource in enumerate(resources):
+        where = f"spec.resources[{i}]"
+        gvk = resource.get("groupVersionKind") if isinstance(resource, dict) else None
+        if not isinstance(gvk, dict) or not all(
+            isinstance(gvk.get(k), str) for k in ("group", "version", "kind")
+        ):
+            raise DerivedConfigError(f"{where} needs groupVersionKind group, version and kind")
+        prefix = resource.get("metricNamePrefix", KSM_CUSTOM_RESOURCE_PREFIX)
+        if not isinstance(prefix, str):
+            raise DerivedConfigError(f"{where}.metricNamePrefix must be a string")
+        metrics = resource.get("metrics")
+        if not isinstance(metrics, list):
+            raise DerivedConfigError(f"{where} needs a metrics list")
+        for j, metric in enumerate(metrics):
+            name = metric.get("name") if isinstance(metric, dict) else None
+            each = metric.get("each") if isinstance(metric, dict) else None
+            kind = each.get("type") if isinstance(each, dict) else None
+            if not isinstance(name, str) or kind not in _KSM_METRIC_TYPES:
+                raise DerivedConfigError(
+                    f"{where}.metrics[{j}] needs a name and each.type "
+                    f"({', '.join(sorted(_KSM_METRIC_TYPES))})"
+                )
+            full = f"{prefix}_{name}" if prefix else name
+            problem = family_problem(full, "gauge")
+            if problem is not None:
+                raise DerivedConfigError(f"{where}.metrics[{j}]: {problem}")
+            names[full] = None
+    return [Family(n, "gauge") for n in names]
+
+
 Deriver = Callable[[Any], list[Family]]
 
-DERIVERS: Final[Mapping[str, Deriver]] = {"cloudwatch": cloudwatch_families}
+DERIVERS: Final[Mapping[str, Deriver]] = {
+    "cloudwatch": cloudwatch_families,
+    "ksm_custom_resources": ksm_custom_resource_families,
+}
+
+
+@dataclass(frozen=True)
+class DeriverInput:
+    """Where a deriver's config sits in the release values, and in what form.
+
+    ``text``: a YAML string (the chart writes it as is); otherwise a mapping (the chart renders
+    it with ``toYaml``). ``default`` is what the exporter runs with when the values set none
+    (``None``: no families).
+    """
+
+    path: str
+    text: bool
+    default: str | None = None
+
+
+DERIVER_INPUTS: Final[Mapping[str, DeriverInput]] = {
+    "cloudwatch": DeriverInput("config", text=True, default=CLOUDWATCH_DEFAULT_CONFIG),
+    "ksm_custom_resources": DeriverInput(
+        "kube-state-metrics.customResourceState.config", text=False
+    ),
+}
 
 
 # --- who could produce a name: hints for messages ---------------------------------------------
@@ -831,6 +940,7 @@ __all__ = [
     "CHARTS",
     "CLOUDWATCH_DEFAULT_CONFIG",
     "DERIVERS",
+    "DERIVER_INPUTS",
     "HTTP_FAMILY",
     "IMAGES",
     "KINDS",
@@ -838,6 +948,7 @@ __all__ = [
     "PIPELINE_FAMILIES",
     "SERVICE_DEFAULT_FAMILIES",
     "CloudWatchConfigError",
+    "DerivedConfigError",
     "Family",
     "Origin",
     "Part",
@@ -851,6 +962,7 @@ __all__ = [
     "cloudwatch_origin",
     "family_problem",
     "image_key",
+    "ksm_custom_resource_families",
     "newest",
     "origins",
 ]

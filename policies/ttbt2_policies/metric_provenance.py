@@ -51,6 +51,7 @@ from .common import (
     is_list,
     is_mapping,
     list_prop,
+    lookup,
     mapping_prop,
     stack_policy,
     str_prop,
@@ -58,11 +59,11 @@ from .common import (
 )
 from .metric_catalog import (
     CHARTS,
-    CLOUDWATCH_DEFAULT_CONFIG,
+    DERIVER_INPUTS,
     DERIVERS,
     IMAGES,
     METRIC_FAMILIES_ANNOTATION,
-    CloudWatchConfigError,
+    DerivedConfigError,
     Family,
     Part,
     Producer,
@@ -397,21 +398,30 @@ def _toggle_off(values: Mapping[str, Any], part: Part) -> str | None:
 
 
 def _derived(res: PolicyResource, part: Part, values: Mapping[str, Any]) -> list[Family]:
-    """The families of a part computed from the release's values (the CloudWatch config)."""
+    """The families of a part computed from the release's values (CloudWatch, KSM configs)."""
     assert part.derive is not None
-    raw = values.get("config")
-    text = CLOUDWATCH_DEFAULT_CONFIG if raw is None else raw
-    where = f"release {res.name} ({part.name})"
-    if not isinstance(text, str):
-        raise wrong_type(f"{where}: values.config", "a YAML string", text)
-    try:
-        config = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InvalidPropError(f"{where}: values.config is not YAML ({exc})") from None
+    source = DERIVER_INPUTS[part.derive]
+    where = f"release {res.name} ({part.name}): values.{source.path}"
+    raw = lookup(values, source.path)
+    if raw is None:
+        if source.default is None:
+            return []
+        raw = source.default
+    if not source.text:
+        if not is_mapping(raw):
+            raise wrong_type(where, "an object", raw)
+        config: Any = raw
+    elif not isinstance(raw, str):
+        raise wrong_type(where, "a YAML string", raw)
+    else:
+        try:
+            config = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise InvalidPropError(f"{where} is not YAML ({exc})") from None
     try:
         return DERIVERS[part.derive](config)
-    except CloudWatchConfigError as exc:
-        raise InvalidPropError(f"{where}: values.config: {exc}") from None
+    except DerivedConfigError as exc:
+        raise InvalidPropError(f"{where}: {exc}") from None
 
 
 def _add_producer(

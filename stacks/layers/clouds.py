@@ -32,19 +32,37 @@ class Clouds:
     """None when GCP is switched off."""
     redundancy: Redundancy | None
     """None when Azure is switched off."""
+    gcp_provider: gcp.Provider | None = None
+    """The GCP provider of the analytics project (the cost layer's budget uses it)."""
+    azure_provider: azure_native.Provider | None = None
+    """The Azure provider of the redundancy copy (the cost layer's budget uses it)."""
 
 
 def clouds(cfg: Settings, base: Foundation, stores: Data, apps: Services) -> Clouds:
     """Register the GCP and Azure parts the stack switches on."""
+    gcp_provider = azure_provider = None
+    analytics = redundancy = None
+    if cfg.gcp.enabled:
+        gcp_provider = gcp.Provider("gcp", project=cfg.gcp.project, region=cfg.gcp.region)
+        analytics = _analytics(cfg, base, gcp_provider)
+    if cfg.azure.enabled:
+        azure_provider = azure_native.Provider(
+            "azure",
+            location=cfg.azure.location,
+            subscription_id=cfg.azure.subscription_id,
+            tenant_id=cfg.azure.tenant_id,
+        )
+        redundancy = _redundancy(cfg, base, stores, apps, azure_provider)
     return Clouds(
-        analytics=_analytics(cfg, base) if cfg.gcp.enabled else None,
-        redundancy=_redundancy(cfg, base, stores, apps) if cfg.azure.enabled else None,
+        analytics=analytics,
+        redundancy=redundancy,
+        gcp_provider=gcp_provider,
+        azure_provider=azure_provider,
     )
 
 
-def _analytics(cfg: Settings, base: Foundation) -> Analytics:
+def _analytics(cfg: Settings, base: Foundation, gcp_provider: gcp.Provider) -> Analytics:
     """BigQuery, the landing bucket and Pub/Sub; AWS workloads write through federation."""
-    gcp_provider = gcp.Provider("gcp", project=cfg.gcp.project, region=cfg.gcp.region)
     # AWS workloads write to GCP through workload identity federation: no key anywhere.
     analytics_writer = base.cluster.irsa_role(
         f"{base.prefix}-analytics-writer", cfg.cluster.app_namespace, "analytics-writer", cfg.tags
@@ -66,17 +84,17 @@ def _analytics(cfg: Settings, base: Foundation) -> Analytics:
     )
 
 
-def _redundancy(cfg: Settings, base: Foundation, stores: Data, apps: Services) -> Redundancy:
+def _redundancy(
+    cfg: Settings,
+    base: Foundation,
+    stores: Data,
+    apps: Services,
+    azure_provider: azure_native.Provider,
+) -> Redundancy:
     """A geo-redundant, immutable copy of the backup exports on Azure.
 
     Written by a CronJob that authenticates to both clouds by federation: no stored secret.
     """
-    azure_provider = azure_native.Provider(
-        "azure",
-        location=cfg.azure.location,
-        subscription_id=cfg.azure.subscription_id,
-        tenant_id=cfg.azure.tenant_id,
-    )
     redundancy = Redundancy(
         f"{base.prefix}-redundancy",
         RedundancyArgs(

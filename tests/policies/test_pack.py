@@ -144,6 +144,7 @@ EXPECTED: dict[str, EnforcementLevel] = {
     "ttbt2-data-classification-tag": EnforcementLevel.MANDATORY,
     "ttbt2-log-redaction": EnforcementLevel.MANDATORY,
     "ttbt2-log-retention-classification": EnforcementLevel.MANDATORY,
+    "ttbt2-cost-under-watch": EnforcementLevel.MANDATORY,
 }
 PLATFORM_RULES = {
     "aws-eks-private-endpoint-ci-runner",
@@ -174,6 +175,7 @@ PLATFORM_RULES = {
     "ttbt2-data-classification-tag",
     "ttbt2-log-redaction",
     "ttbt2-log-retention-classification",
+    "ttbt2-cost-under-watch",
 }
 STACK_POLICIES = {
     "aws-eks-private-endpoint-ci-runner",
@@ -198,6 +200,7 @@ STACK_POLICIES = {
     "ttbt2-metric-provenance",
     "ttbt2-log-redaction",
     "ttbt2-log-retention-classification",
+    "ttbt2-cost-under-watch",
 }
 
 

@@ -214,6 +214,8 @@ def test_the_contract_names_the_rds_and_waf_series() -> None:
         "aws_rds_read_latency_average": {"dbinstance_identifier"},
         "aws_rds_write_latency_average": {"dbinstance_identifier"},
         "aws_wafv2_blocked_requests_sum": {"web_acl", "rule"},
+        # The cost dashboard's account-wide estimate (labels read by the dashboard only).
+        "aws_billing_estimated_charges_maximum": set(),
     }
 
 
@@ -285,6 +287,9 @@ def test_every_rule_selects_only_the_stacks_own_resources(config: dict[str, Any]
                 "environment": ["staging"],
             }, rule["aws_metric_name"]
             assert tag_select["resource_id_dimension"] in rule["aws_dimensions"]
+        elif rule["aws_namespace"] == "AWS/Billing":
+            # Billing metrics are the account's: no tag, no resource to select.
+            assert rule["aws_dimensions"] == ["ServiceName", "Currency"]
         else:
             assert rule["aws_dimension_select"] == {"WebACL": ["ttbt2-staging-edge-waf"]}
 

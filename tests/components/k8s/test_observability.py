@@ -210,16 +210,20 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+KSM_CHART_DIR = PROMETHEUS_CHART_DIR / "charts" / "kube-state-metrics"
+
+
 def prometheus_unknown_paths(values: dict[str, Any]) -> list[str]:
     """Unknown paths of kube-prometheus-stack values; ``grafana.*`` against parent + subchart."""
     parent = load_chart_values(PROMETHEUS_CHART_DIR)
-    own = {k: v for k, v in values.items() if k != "grafana"}
+    subcharts = {"grafana": GRAFANA_CHART_DIR, "kube-state-metrics": KSM_CHART_DIR}
+    own = {k: v for k, v in values.items() if k not in subcharts}
     problems = unknown_value_paths(own, parent, set())
-    if "grafana" in values:
-        grafana_chart = deep_merge(load_chart_values(GRAFANA_CHART_DIR), parent["grafana"])
-        problems += [
-            f"grafana.{p}" for p in unknown_value_paths(values["grafana"], grafana_chart, set())
-        ]
+    # A subchart's values are checked against its own values.yaml, as the parent sets it.
+    for key, chart_dir in subcharts.items():
+        if key in values:
+            chart = deep_merge(load_chart_values(chart_dir), parent[key])
+            problems += [f"{key}.{p}" for p in unknown_value_paths(values[key], chart, set())]
     return sorted(p for p in problems if p not in PROMETHEUS_VALUES_COMMENTED)
 
 
@@ -461,8 +465,11 @@ def test_every_helm_value_path_exists_in_the_vendored_values(env: str, preview: 
     spec = typo["prometheus"]["prometheusSpec"]
     spec["replica"] = spec.pop("replicas")
     typo["grafana"]["persistance"] = typo["grafana"].pop("persistence")
+    ksm = typo["kube-state-metrics"]
+    ksm["customResourceStates"] = ksm.pop("customResourceState")
     assert prometheus_unknown_paths(typo) == [
         "grafana.persistance",
+        "kube-state-metrics.customResourceStates",
         "prometheus.prometheusSpec.replica",
     ]
 

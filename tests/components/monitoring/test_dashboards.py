@@ -21,6 +21,7 @@ EXPECTED = {
     "business": ("ttbt2-business", "TTBT2 / Business"),
     "deployments": ("ttbt2-deployments", "TTBT2 / Deployments"),
     "recovery": ("ttbt2-recovery", "TTBT2 / Recovery drills"),
+    "cost": ("ttbt2-cost", "TTBT2 / Cost and right-sizing"),
 }
 
 # Grafana replaces these before the query reaches Prometheus; promtool does not know them and
@@ -85,7 +86,7 @@ def steps(panel: dict[str, Any]) -> list[tuple[float | None, str]]:
     return [(s["value"], s["color"]) for s in config["steps"]]
 
 
-def test_six_dashboards_with_stable_uids_and_titles(boards: dict[str, dict[str, Any]]) -> None:
+def test_dashboards_with_stable_uids_and_titles(boards: dict[str, dict[str, Any]]) -> None:
     assert {name: (b["uid"], b["title"]) for name, b in boards.items()} == EXPECTED
     for board in boards.values():
         assert "ttbt2" in board["tags"]

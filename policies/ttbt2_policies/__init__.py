@@ -14,6 +14,7 @@ from . import (
     backup,
     cloudfront,
     copy_sources,
+    data_seed,
     eks,
     elasticache,
     gcp,
@@ -53,6 +54,7 @@ ALL_POLICIES: list[Policy] = [
     *recovery.POLICIES,
     *copy_sources.POLICIES,
     *metric_provenance.POLICIES,
+    *data_seed.POLICIES,
 ]
 """Every policy of the pack, in a stable order (module by module)."""
 

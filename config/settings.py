@@ -19,6 +19,7 @@ from config.models.ci import CiRunnerSettings
 from config.models.clouds import AzureSettings, GcpSettings
 from config.models.cluster import ClusterSettings, NodeGroupSettings
 from config.models.data import CacheSettings, DatabaseSettings
+from config.models.data_pipelines import DataPipelineSettings
 from config.models.delivery import DeliverySettings, GitOpsSettings
 from config.models.edge import EdgeSettings
 from config.models.identity import IdentitySettings
@@ -57,6 +58,7 @@ class Settings(BaseModel):
     access: AccessSettings = Field(default_factory=AccessSettings)
     ci_runner: CiRunnerSettings = Field(default_factory=CiRunnerSettings)
     sso: SsoSettings = Field(default_factory=SsoSettings)
+    data_pipelines: DataPipelineSettings = Field(default_factory=DataPipelineSettings)
 
     # --- derived views ------------------------------------------------------------------------
     @property

@@ -20,6 +20,7 @@ from config.rules import (
     clouds,
     cluster,
     data,
+    data_pipelines,
     delivery,
     edge,
     identity,
@@ -47,6 +48,7 @@ RULES: tuple[Rule, ...] = (
     *delivery.RULES,
     *ci.RULES,
     *sso.RULES,
+    *data_pipelines.RULES,
 )
 """Every rule, in the order their problems are reported."""
 

@@ -22,6 +22,7 @@ from stacks.layers.foundation import Foundation, foundation
 from stacks.layers.network_policies import network_policies
 from stacks.layers.observability import observability_layer
 from stacks.layers.services import Services, services
+from stacks.layers.synthetic_data import synthetic_data
 
 
 def build(cfg: Settings, secrets: SecretSource) -> None:
@@ -34,6 +35,7 @@ def build(cfg: Settings, secrets: SecretSource) -> None:
     dashboard_access(cfg, base, obs, controllers, secrets)
     apps = services(cfg, base, stores, obs, controllers, secrets=secrets)
     backup_writers(cfg, base, stores, apps)
+    synthetic_data(cfg, base, stores, apps)
     other_clouds = clouds(cfg, base, stores, apps)
     network_policies(cfg, base, obs, controllers.namespaces, apps.namespaces)
     dr = dr_active(cfg, base, stores, secrets)

@@ -12,6 +12,7 @@ import pulumi
 from components.vault.source import SecretSource
 from config import Settings
 from stacks.layers.addons import addons
+from stacks.layers.anonymisation import anonymisation
 from stacks.layers.backup_writers import backup_writers
 from stacks.layers.ci import Ci, ci
 from stacks.layers.clouds import Clouds, clouds
@@ -36,10 +37,17 @@ def build(cfg: Settings, secrets: SecretSource) -> None:
     apps = services(cfg, base, stores, obs, controllers, secrets=secrets)
     backup_writers(cfg, base, stores, apps)
     synthetic_data(cfg, base, stores, apps)
+    pipeline = anonymisation(cfg, base, stores, runners)
     other_clouds = clouds(cfg, base, stores, apps)
     network_policies(cfg, base, obs, controllers.namespaces, apps.namespaces)
     dr = dr_active(cfg, base, stores, secrets)
     _export(cfg, base, stores, apps, other_clouds, runners=runners, dr=dr)
+    if pipeline is not None:
+        # The anonymisation workflow's role and the throw-away instance's security group.
+        pulumi.export("anonymisationRoleArn", pipeline.role.arn)
+        pulumi.export("anonymisationSecurityGroupId", pipeline.security_group.id)
+        pulumi.export("anonymisationShareKeyArn", pipeline.share_key_arn)
+        pulumi.export("databaseSubnetGroup", stores.database.subnet_group_name)
 
 
 def _export(

@@ -227,6 +227,8 @@ class Database(pulumi.ComponentResource):
         self.key_arn = key.arn
         """The key of the storage, Performance Insights and the master secret."""
         self.security_group_id = security_group.id
+        self.subnet_group_name = scaffold.subnet_group.name
+        """The DB subnet group (isolated subnets), where restores of its snapshots can go."""
         self.master_secret_arn = self.instance.master_user_secrets.apply(
             lambda s: s[0].secret_arn if s else None
         )

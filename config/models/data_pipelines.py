@@ -46,6 +46,12 @@ class DataPipelineSettings(Domain):
         "(.github/workflows/anonymise.yml); needs piiColumns and the CI runner.",
         key="anonymisationEnabled",
     )
+    anonymisation_share_account_ids: list[str] = setting(
+        [],
+        "Prod: AWS accounts (12 digits) the anonymised snapshots are shared with (staging's), "
+        "each copying them into its own account.",
+        key="anonymisationShareAccountIds",
+    )
     pii_columns: list[PiiColumn] = setting(
         [],
         "Prod: the columns holding personal data and how the anonymisation pipeline masks "

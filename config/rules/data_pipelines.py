@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from config.models.ci import CiRunnerSettings
@@ -40,6 +41,18 @@ def check_anonymisation(
             "pii_columns",
             "empty outside prod: it describes production's data, masked in the prod stack",
         )
+    for index, account in enumerate(pipelines.anonymisation_share_account_ids):
+        if not re.fullmatch(r"\d{12}", account):
+            yield bad(pipelines, "anonymisation_share_account_ids", "12 digits", index=index)
+        elif account == identity.production_account_id:
+            yield bad(
+                pipelines,
+                "anonymisation_share_account_ids",
+                "another account than production's (productionAccountId)",
+                index=index,
+            )
+    if pipelines.anonymisation_share_account_ids and not identity.is_prod:
+        yield bad(pipelines, "anonymisation_share_account_ids", "empty outside prod")
     seen: set[tuple[str, str]] = set()
     for index, pii in enumerate(pipelines.pii_columns):
         if (pii.table, pii.column) in seen:

@@ -51,6 +51,24 @@ def test_valid_pii_columns_parse() -> None:
 BAD: list[tuple[str, dict[str, Any], str, str]] = [
     ("prod", {"syntheticDataEnabled": True}, "syntheticDataEnabled", "real data"),
     (
+        "prod",
+        {"anonymisationShareAccountIds": ["2222"]},
+        "anonymisationShareAccountIds[0]",
+        "12 digits",
+    ),
+    (
+        "prod",
+        {"anonymisationShareAccountIds": ["210987654321"]},
+        "anonymisationShareAccountIds[0]",
+        "another account than production's",
+    ),
+    (
+        "staging",
+        {"anonymisationShareAccountIds": ["222222222222"]},
+        "anonymisationShareAccountIds",
+        "empty outside prod",
+    ),
+    (
         "staging",
         {"syntheticDataEnabled": True},
         "syntheticDataEnabled",

@@ -27,7 +27,7 @@ def _step(job: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def test_runs_monthly_and_by_hand_never_two_at_once(workflow: dict[str, Any]) -> None:
-    on = workflow.get("on") or workflow[True]  # YAML 1.1 reads a bare `on` as true
+    on = workflow["on"]
     assert on["schedule"] == [{"cron": "0 3 2 * *"}]
     assert "source-snapshot" in on["workflow_dispatch"]["inputs"]
     assert workflow["concurrency"] == {"group": "anonymise", "cancel-in-progress": False}

@@ -37,7 +37,7 @@ def build(cfg: Settings, secrets: SecretSource) -> None:
     apps = services(cfg, base, stores, obs, controllers, secrets=secrets)
     backup_writers(cfg, base, stores, apps)
     synthetic_data(cfg, base, stores, apps)
-    pipeline = anonymisation(cfg, base, stores, runners)
+    pipeline = anonymisation(cfg, base, stores, runners).pipeline
     other_clouds = clouds(cfg, base, stores, apps)
     network_policies(cfg, base, obs, controllers.namespaces, apps.namespaces)
     dr = dr_active(cfg, base, stores, secrets)

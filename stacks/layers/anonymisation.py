@@ -7,6 +7,7 @@ CI runner (the workflow runs on it, next to the throw-away instance) and ``ttbt2
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from components.aws.anonymisation import AnonymisationPipeline, AnonymisationPipelineArgs
@@ -16,13 +17,19 @@ from stacks.layers.data import Data
 from stacks.layers.foundation import Foundation
 
 
-def anonymisation(
-    cfg: Settings, base: Foundation, stores: Data, runners: Ci
-) -> AnonymisationPipeline | None:
-    """The pipeline's security group, share key and role, or None where it does not run."""
+@dataclass(frozen=True)
+class Anonymisation:
+    """What the anonymisation layer registered."""
+
+    pipeline: AnonymisationPipeline | None
+    """Prod's side of the pipeline; None where ``ttbt2:anonymisationEnabled`` is off."""
+
+
+def anonymisation(cfg: Settings, base: Foundation, stores: Data, runners: Ci) -> Anonymisation:
+    """The pipeline's security group, share key and role where the stack runs it."""
     if not cfg.data_pipelines.anonymisation_enabled or runners.runner is None:
-        return None
-    return AnonymisationPipeline(
+        return Anonymisation(pipeline=None)
+    pipeline = AnonymisationPipeline(
         f"{base.prefix}-anonymise",
         AnonymisationPipelineArgs(
             context=base.aws_ctx,
@@ -38,3 +45,4 @@ def anonymisation(
         ),
         opts=base.on_aws,
     )
+    return Anonymisation(pipeline=pipeline)

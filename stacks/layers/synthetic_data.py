@@ -8,6 +8,7 @@ and the application namespace; :mod:`components.k8s.synthetic_data` says what it
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import cast
 
 import pulumi
@@ -24,12 +25,18 @@ from stacks.layers.services import Services
 SERVICE_ACCOUNT = "synthetic-data"
 
 
-def synthetic_data(
-    cfg: Settings, base: Foundation, stores: Data, apps: Services
-) -> SyntheticDataJob | None:
-    """The seeding Job and its IRSA role, or None where the stack loads no synthetic data."""
+@dataclass(frozen=True)
+class SyntheticData:
+    """What the synthetic data layer registered."""
+
+    job: SyntheticDataJob | None
+    """The seeding Job; None where the stack loads no synthetic data."""
+
+
+def synthetic_data(cfg: Settings, base: Foundation, stores: Data, apps: Services) -> SyntheticData:
+    """The seeding Job and its IRSA role where ``ttbt2:syntheticDataEnabled`` is on."""
     if not cfg.data_pipelines.synthetic_data_enabled:
-        return None
+        return SyntheticData(job=None)
     database = stores.database
     # The instance always has a managed master password, so its secret always exists.
     secret_arn = cast(pulumi.Output[str], database.master_secret_arn)
@@ -47,7 +54,7 @@ def synthetic_data(
         ),
         opts=base.on_aws,
     )
-    return SyntheticDataJob(
+    job = SyntheticDataJob(
         f"{base.prefix}-{SERVICE_ACCOUNT}",
         SyntheticDataJobArgs(
             namespace=cfg.cluster.app_namespace,
@@ -66,3 +73,4 @@ def synthetic_data(
             depends_on=[database.instance, apps.app_namespaces],
         ),
     )
+    return SyntheticData(job=job)

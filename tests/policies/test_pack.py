@@ -140,6 +140,7 @@ EXPECTED: dict[str, EnforcementLevel] = {
     "ttbt2-recovery-point-objective": EnforcementLevel.MANDATORY,
     "ttbt2-copy-source-has-writer": EnforcementLevel.MANDATORY,
     "ttbt2-metric-provenance": EnforcementLevel.MANDATORY,
+    "ttbt2-nonprod-seed-anonymised": EnforcementLevel.MANDATORY,
 }
 PLATFORM_RULES = {
     "aws-eks-private-endpoint-ci-runner",
@@ -167,6 +168,7 @@ PLATFORM_RULES = {
     "ttbt2-recovery-point-objective",
     "ttbt2-copy-source-has-writer",
     "ttbt2-metric-provenance",
+    "ttbt2-nonprod-seed-anonymised",
 }
 STACK_POLICIES = {
     "aws-eks-private-endpoint-ci-runner",

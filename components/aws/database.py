@@ -54,7 +54,9 @@ class DatabaseArgs:
     db_name: str
     master_username: str
     log_retention_days: int
-    restore_snapshot: str = ""
+    restore_snapshot: pulumi.Input[str] = ""
+    """Identifier or ARN of the snapshot to start from; empty = none. An output when the
+    composition checks the snapshot at deploy time (stacks/layers/data.py)."""
     restore_automated_backups_arn: pulumi.Input[str] | None = None
     """Replicated automated backups (of the DR region) to restore the instance from, at their
     latest restorable time; the DR region's database at a region loss."""

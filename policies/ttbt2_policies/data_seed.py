@@ -14,7 +14,7 @@ and the pack (loaded on its own from ``policies/``) can all import.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from pulumi_policy import Policy, ResourceValidationArgs
 
@@ -61,6 +61,24 @@ def anonymised_snapshot_name(day: str) -> str:
     if not ANONYMISED_PATTERN.match(name):
         raise ValueError(f"{day!r} is not a date YYYY-MM-DD")
     return name
+
+
+class NotAnonymisedError(ValueError):
+    """A seed snapshot that does not carry the anonymisation pipeline's tag."""
+
+
+def require_anonymised_tags(reference: str, tags: Mapping[str, str] | None) -> str:
+    """``reference`` when the snapshot's ``tags`` say the pipeline made it; raises otherwise.
+
+    The deploy-time half of the rule: the name is checked before any resource exists, the tag
+    once the snapshot is looked up in the account (``aws.rds.get_snapshot``).
+    """
+    if (tags or {}).get(ANONYMISED_TAG) != "true":
+        raise NotAnonymisedError(
+            f"snapshot {reference!r} has no tag {ANONYMISED_TAG}=true: only the anonymisation "
+            "pipeline's outputs may seed a non-production database (docs/data/README.md)"
+        )
+    return reference
 
 
 def _seeded_from_anonymised(args: ResourceValidationArgs) -> Iterator[str]:

@@ -20,6 +20,7 @@ from config.models.clouds import AzureSettings, GcpSettings
 from config.models.cluster import ClusterSettings, NodeGroupSettings
 from config.models.cost import CostSettings
 from config.models.data import CacheSettings, DatabaseSettings
+from config.models.data_pipelines import DataPipelineSettings
 from config.models.delivery import DeliverySettings, GitOpsSettings
 from config.models.edge import EdgeSettings
 from config.models.identity import IdentitySettings
@@ -61,6 +62,7 @@ class Settings(BaseModel):
     ci_runner: CiRunnerSettings = Field(default_factory=CiRunnerSettings)
     sso: SsoSettings = Field(default_factory=SsoSettings)
     cost: CostSettings = Field(default_factory=CostSettings)
+    data_pipelines: DataPipelineSettings = Field(default_factory=DataPipelineSettings)
 
     # --- derived views ------------------------------------------------------------------------
     @property

@@ -15,6 +15,8 @@ from typing import Any, NamedTuple
 import pulumi
 from pulumi.runtime.rpc import UNKNOWN
 
+from policies.ttbt2_policies.data_seed import ANONYMISED_TAG, is_anonymised_snapshot
+
 ACCOUNT_ID = "123456789012"
 """Account id the mocks report; never a real account."""
 
@@ -168,11 +170,31 @@ def _aws_lookup(args: pulumi.runtime.MockCallArgs) -> dict[str, Any] | None:
         # The AWS-managed lists have fixed names; the id is per region.
         name = str(args.args.get("name", ""))
         return {"id": f"pl-{_suffix(name, 8)}", "name": name, "addressFamily": "IPv4"}
+    if args.token == "aws:rds/getSnapshot:getSnapshot":
+        return _rds_snapshot(str(args.args.get("dbSnapshotIdentifier", "")))
     if args.token == "aws:elb/getServiceAccount:getServiceAccount":
         account = ELB_ACCOUNTS.get(str(args.args.get("region", "")))
         if account is not None:
             return {"id": account, "arn": f"arn:aws:iam::{account}:root"}
     return None
+
+
+def _rds_snapshot(name: str) -> dict[str, Any]:
+    """A snapshot as RDS describes it.
+
+    Offline, a snapshot named as the anonymisation pipeline names its outputs carries the tags
+    the pipeline sets; any other carries none.
+    """
+    tags = {ANONYMISED_TAG: "true"} if is_anonymised_snapshot(name) else {}
+    return {
+        "id": name,
+        "dbSnapshotIdentifier": name,
+        "dbSnapshotArn": f"arn:aws:rds:eu-west-1:{ACCOUNT_ID}:snapshot:{name}",
+        "status": "available",
+        "encrypted": True,
+        "engine": "postgres",
+        "tags": tags,
+    }
 
 
 AZURE_SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001"

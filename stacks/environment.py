@@ -12,6 +12,7 @@ import pulumi
 from components.vault.source import SecretSource
 from config import Settings
 from stacks.layers.addons import addons
+from stacks.layers.anonymisation import anonymisation
 from stacks.layers.backup_writers import backup_writers
 from stacks.layers.ci import Ci, ci
 from stacks.layers.clouds import Clouds, clouds
@@ -23,6 +24,7 @@ from stacks.layers.foundation import Foundation, foundation
 from stacks.layers.network_policies import network_policies
 from stacks.layers.observability import observability_layer
 from stacks.layers.services import Services, services
+from stacks.layers.synthetic_data import synthetic_data
 
 
 def build(cfg: Settings, secrets: SecretSource) -> None:
@@ -35,11 +37,19 @@ def build(cfg: Settings, secrets: SecretSource) -> None:
     dashboard_access(cfg, base, obs, controllers, secrets)
     apps = services(cfg, base, stores, obs, controllers, secrets=secrets)
     backup_writers(cfg, base, stores, apps)
+    synthetic_data(cfg, base, stores, apps)
+    pipeline = anonymisation(cfg, base, stores, runners).pipeline
     other_clouds = clouds(cfg, base, stores, apps)
     network_policies(cfg, base, obs, controllers.namespaces, apps.namespaces)
     dr = dr_active(cfg, base, stores, secrets)
     cost(cfg, base, other_clouds)
     _export(cfg, base, stores, apps, other_clouds, runners=runners, dr=dr)
+    if pipeline is not None:
+        # The anonymisation workflow's role and the throw-away instance's security group.
+        pulumi.export("anonymisationRoleArn", pipeline.role.arn)
+        pulumi.export("anonymisationSecurityGroupId", pipeline.security_group.id)
+        pulumi.export("anonymisationShareKeyArn", pipeline.share_key_arn)
+        pulumi.export("databaseSubnetGroup", stores.database.subnet_group_name)
 
 
 def _export(

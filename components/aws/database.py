@@ -54,7 +54,9 @@ class DatabaseArgs:
     db_name: str
     master_username: str
     log_retention_days: int
-    restore_snapshot: str = ""
+    restore_snapshot: pulumi.Input[str] = ""
+    """Identifier or ARN of the snapshot to start from; empty = none. An output when the
+    composition checks the snapshot at deploy time (stacks/layers/data.py)."""
     restore_automated_backups_arn: pulumi.Input[str] | None = None
     """Replicated automated backups (of the DR region) to restore the instance from, at their
     latest restorable time; the DR region's database at a region loss."""
@@ -227,6 +229,8 @@ class Database(pulumi.ComponentResource):
         self.key_arn = key.arn
         """The key of the storage, Performance Insights and the master secret."""
         self.security_group_id = security_group.id
+        self.subnet_group_name = scaffold.subnet_group.name
+        """The DB subnet group (isolated subnets), where restores of its snapshots can go."""
         self.master_secret_arn = self.instance.master_user_secrets.apply(
             lambda s: s[0].secret_arn if s else None
         )

@@ -49,6 +49,9 @@ class EncryptionKeyArgs:
     log_group_patterns: list[str] = field(default_factory=list)
     usage_role_names: list[str] = field(default_factory=list)
     service_grants: list[ServiceGrant] = field(default_factory=list)
+    copy_accounts: list[str] = field(default_factory=list)
+    """Other accounts (ids) that may decrypt with the key and let an AWS service hold a grant
+    on it: what copying a snapshot shared with them takes (the anonymised snapshots)."""
 
 
 class EncryptionKey(pulumi.ComponentResource):
@@ -120,6 +123,19 @@ def _key_policy(
                         ]
                     }
                 },
+            }
+        )
+    if args.copy_accounts:
+        statements.append(
+            {
+                "Sid": "OtherAccountsCopySharedSnapshots",
+                "Effect": "Allow",
+                "Principal": {
+                    "AWS": [f"arn:{partition}:iam::{a}:root" for a in args.copy_accounts]
+                },
+                "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant"],
+                "Resource": "*",
+                "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
             }
         )
     if args.usage_role_names:

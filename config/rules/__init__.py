@@ -21,6 +21,7 @@ from config.rules import (
     cluster,
     cost,
     data,
+    data_pipelines,
     delivery,
     edge,
     identity,
@@ -49,6 +50,7 @@ RULES: tuple[Rule, ...] = (
     *ci.RULES,
     *sso.RULES,
     *cost.RULES,
+    *data_pipelines.RULES,
 )
 """Every rule, in the order their problems are reported."""
 

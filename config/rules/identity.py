@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 
 from config.models.identity import IdentitySettings
 from config.problems import Problem, bad
+from policies.ttbt2_policies.data_seed import ANONYMISED_PREFIX, is_anonymised_snapshot
 
 EXPECTED_DATA: Mapping[str, str] = {"dev": "synthetic", "staging": "anonymised", "prod": "real"}
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
@@ -33,6 +34,13 @@ def check_identity(identity: IdentitySettings) -> Iterable[Problem]:
             identity,
             "data_source_snapshot",
             f"a {env} stack may not read production data; use an anonymised snapshot",
+        )
+    elif not identity.is_prod and not is_anonymised_snapshot(identity.data_source_snapshot):
+        yield bad(
+            identity,
+            "data_source_snapshot",
+            f"an anonymisation pipeline output, {ANONYMISED_PREFIX}<YYYY-MM-DD> "
+            "(docs/data/README.md)",
         )
     elif identity.is_prod and not is_production_reference(identity):
         yield bad(

@@ -16,6 +16,7 @@ from . import (
     copy_sources,
     cost,
     data_privacy,
+    data_seed,
     eks,
     elasticache,
     gcp,
@@ -57,6 +58,7 @@ ALL_POLICIES: list[Policy] = [
     *metric_provenance.POLICIES,
     *data_privacy.POLICIES,
     *cost.POLICIES,
+    *data_seed.POLICIES,
 ]
 """Every policy of the pack, in a stable order (module by module)."""
 

@@ -25,6 +25,7 @@ from components.k8s.observability_common import MONITORING_NAMESPACE, SNAPSHOT_S
 from components.vault.source import SecretSource
 from config import Settings
 from config.constants import ORIGIN_VERIFY_CONSUMER
+from policies.ttbt2_policies.data_seed import require_anonymised_tags
 from stacks.layers.foundation import Foundation
 
 
@@ -185,9 +186,7 @@ def _database(
             master_username=cfg.database.master_username,
             log_retention_days=cfg.cluster.control_plane_log_retention_days,
             restore_snapshot=(
-                ""
-                if restore_automated_backups_arn is not None
-                else cfg.identity.data_source_snapshot
+                "" if restore_automated_backups_arn is not None else _seed_snapshot(cfg, base)
             ),
             restore_automated_backups_arn=restore_automated_backups_arn,
             backup_copy=backup_copy,
@@ -196,6 +195,23 @@ def _database(
         ),
         opts=base.on_aws,
     )
+
+
+def _seed_snapshot(cfg: Settings, base: Foundation) -> pulumi.Input[str]:
+    """The snapshot the database starts from; outside prod, only once its tags prove it anonymised.
+
+    Settings have checked the name already (an anonymisation output's); here the snapshot is
+    looked up in the stack's account and must carry ``ttbt2:anonymised=true``, which only the
+    pipeline sets, or the deploy stops before the database is created.
+    """
+    name = cfg.identity.data_source_snapshot
+    if not name or cfg.is_prod:
+        return name
+    snapshot = aws.rds.get_snapshot_output(
+        db_snapshot_identifier=name,
+        opts=pulumi.InvokeOutputOptions(provider=base.aws_primary),
+    )
+    return snapshot.tags.apply(lambda tags: require_anonymised_tags(name, tags))
 
 
 def _cache(cfg: Settings, base: Foundation, secrets: SecretSource) -> RedisCache:

@@ -171,6 +171,12 @@ BAD = [
         "dataSourceSnapshot",
         "production data",
     ),
+    (
+        "staging",
+        {"dataSourceSnapshot": "arn:aws:rds:eu-west-1:222222222222:snapshot:anon"},
+        "dataSourceSnapshot",
+        "an anonymisation pipeline output, ttbt2-anonymised-<YYYY-MM-DD>",
+    ),
     ("dev", {"productionAccountId": "12345"}, "productionAccountId", "12 digits"),
     (
         "prod",
@@ -397,9 +403,9 @@ def test_problem_renders_key_value_and_rule() -> None:
 def test_non_prod_may_seed_from_an_anonymised_snapshot() -> None:
     raw = {
         **raw_settings("staging"),
-        "dataSourceSnapshot": "arn:aws:rds:eu-west-1:222222222222:snapshot:anon",
+        "dataSourceSnapshot": "arn:aws:rds:eu-west-1:222222222222:snapshot:ttbt2-anonymised-2026-12-01",
     }
-    assert parse_raw("staging", raw).identity.data_source_snapshot.endswith("anon")
+    assert parse_raw("staging", raw).identity.data_source_snapshot.endswith("2026-12-01")
 
 
 def test_derived_views() -> None:

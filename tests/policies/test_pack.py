@@ -145,6 +145,7 @@ EXPECTED: dict[str, EnforcementLevel] = {
     "ttbt2-log-redaction": EnforcementLevel.MANDATORY,
     "ttbt2-log-retention-classification": EnforcementLevel.MANDATORY,
     "ttbt2-cost-under-watch": EnforcementLevel.MANDATORY,
+    "ttbt2-nonprod-seed-anonymised": EnforcementLevel.MANDATORY,
 }
 PLATFORM_RULES = {
     "aws-eks-private-endpoint-ci-runner",
@@ -176,6 +177,7 @@ PLATFORM_RULES = {
     "ttbt2-log-redaction",
     "ttbt2-log-retention-classification",
     "ttbt2-cost-under-watch",
+    "ttbt2-nonprod-seed-anonymised",
 }
 STACK_POLICIES = {
     "aws-eks-private-endpoint-ci-runner",

@@ -244,6 +244,13 @@ FREE_TYPE_PREFIXES: tuple[str, ...] = (
     "azure-native:keyvault:Vault",
     "azure-native:storage:BlobContainer",
     "azure-native:storage:BlobServiceProperties",
+    # Cost controls: Cost Anomaly Detection, cost allocation tags and Compute Optimizer's
+    # standard recommendations (enhanced infrastructure metrics are not enabled) are free, as are
+    # Cloud Billing budgets and Azure Cost Management budgets. AWS Budgets is priced below.
+    "aws:costexplorer/",
+    "aws:computeoptimizer/",
+    "gcp:billing/budget:",
+    "azure-native:consumption:Budget",
 )
 """Types that are billed nothing themselves (prefixes of type tokens)."""
 
@@ -436,7 +443,9 @@ class _Context:
                 continue
             group = annotations.get("alb.ingress.kubernetes.io/group.name") or res.urn
             groups.setdefault(str(group), []).append(res)
-        return groups
+        # The group's first member carries the load balancer's price: first by URN, because the
+        # order resources register in differs between a sequential and a parallel preview.
+        return {group: sorted(members, key=lambda r: r.urn) for group, members in groups.items()}
 
 
 @dataclass
@@ -523,6 +532,12 @@ def _eip(on: _On) -> list[_Need]:
 
 def _kms_key(_on: _On) -> list[_Need]:
     return [_Need("aws.kms.key-month", 1)]
+
+
+def _budget(_on: _On) -> list[_Need]:
+    return [
+        _Need("aws.budgets.budget-month", 1, note="upper bound: two budgets per payer are free")
+    ]
 
 
 _BOT_CONTROL = "AWSManagedRulesBotControlRuleSet"
@@ -724,6 +739,7 @@ RULES: Mapping[str, Callable[[_On], list[_Need]]] = {
     "aws:ec2/natGateway:NatGateway": _nat_gateway,
     "aws:ec2/eip:Eip": _eip,
     "aws:kms/key:Key": _kms_key,
+    "aws:budgets/budget:Budget": _budget,
     "aws:wafv2/webAcl:WebAcl": _web_acl,
     "aws:rds/instance:Instance": _rds_instance,
     "aws:elasticache/replicationGroup:ReplicationGroup": _replication_group,

@@ -58,7 +58,7 @@ def data(cfg: Settings, base: Foundation, secrets: SecretSource) -> Data:
     backup_tags = dict([selection_tag(env)])
     logs, user_data = _buckets(cfg, base, backup_tags)
     database = _database(cfg, base, backup_tags)
-    cache = _cache(cfg, base, secrets)
+    cache = _cache(cfg, base)
     cdn = _cdn(cfg, base, logs, secrets)
     backup = _backup_plan(cfg, base)
 
@@ -196,8 +196,8 @@ def _database(
     )
 
 
-def _cache(cfg: Settings, base: Foundation, secrets: SecretSource) -> RedisCache:
-    """Redis in the private subnets, reachable from the cluster only."""
+def _cache(cfg: Settings, base: Foundation) -> RedisCache:
+    """Valkey/Redis in the private subnets, reachable from the cluster only, IAM-authenticated."""
     return RedisCache(
         f"{base.prefix}-cache",
         RedisCacheArgs(
@@ -213,8 +213,8 @@ def _cache(cfg: Settings, base: Foundation, secrets: SecretSource) -> RedisCache
             snapshot_retention_days=cfg.cache.snapshot_retention_days,
             eviction_policy=cfg.cache.eviction_policy,
             log_retention_days=cfg.cluster.control_plane_log_retention_days,
-            # From Vault when the stack declares it; generated (and kept only as a secret) if not.
-            auth_token=secrets.for_consumer("redis"),
+            # Each client service connects as its own IAM-authenticated user: no static token.
+            clients=tuple(cfg.cache.clients),
             production=base.protect,
         ),
         opts=base.on_aws,

@@ -19,6 +19,7 @@ from components.k8s.logs import LoggingSettings
 from components.k8s.metrics import MetricsStackArgs
 from components.k8s.observability_common import MONITORING_NAMESPACE
 from components.monitoring import alerts, dashboards, routing
+from components.rotation import rotation_window
 from components.vault.source import SecretSource
 from config import Settings
 from stacks.layers.cloudwatch_metrics import cloudwatch_exporter
@@ -86,7 +87,8 @@ def _metrics_stack_args(cfg: Settings, secrets: SecretSource) -> MetricsStackArg
         retention_days=cfg.observability.prometheus_retention_days,
         prometheus_storage_gb=cfg.observability.prometheus_storage_gb,
         alertmanager_replicas=cfg.observability.alertmanager_replicas,
-        grafana_admin_password=secrets.for_consumer("grafana-admin"),
+        # Generated, replaced in each rotation window; SSO is the everyday way in.
+        grafana_break_glass_window=rotation_window(cfg.sso.grafana_break_glass_rotation_days),
         rule_groups=alerts.rule_groups(),
         alertmanager_config=alert_routing,
         alertmanager_secret_name="alertmanager-receivers",

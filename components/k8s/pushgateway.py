@@ -13,10 +13,13 @@ the CI runners' security group alone: the pipeline's deployment and drill jobs p
 CodeBuild runners inside the VPC, reaching the ALB by a private DNS name its certificate covers
 (docs/pipelines.md). Runners run only the jobs of the organisation's repositories they are
 registered for, so who may push is who may run a job there; a leaked password could be used
-from anywhere in the VPC, the runners' identity cannot. In the cluster, the NetworkPolicy admits
-the load balancer (from the VPC's addresses) and, by pod label, Prometheus (which scrapes
-without credentials) and the in-cluster pushers named in ``in_cluster_pushers``. Metrics are
-kept on a small volume so a restart does not reset the counters the pipeline increments.
+from anywhere in the VPC, the runners' identity cannot. In the cluster, the gateway's
+NetworkPolicy admits the load balancer (from the VPC's addresses) and, by pod label, Prometheus,
+which scrapes without credentials. Policies add up: the ``monitoring`` namespace's baseline
+(:mod:`components.k8s.network_baseline`) still admits that namespace's own pods and the VPC, so
+what keeps other workloads from pushing to the pod directly is their own egress policy (the
+services' allow DNS, HTTPS and their data stores only). Metrics are kept on a small volume so a
+restart does not reset the counters the pipeline increments.
 """
 
 from __future__ import annotations
@@ -47,8 +50,7 @@ class PushgatewayArgs:
     ``pusher_security_group_id`` is the ALB's security group, admitting the CI runners only
     (the controller adds the rules from the ALB to the pods). ``alb_group``,
     ``certificate_arn`` and ``host`` name the gateway's own internal load balancer; ``vpc_cidr``
-    is where that load balancer reaches its ``ip`` targets from. ``in_cluster_pushers`` are pod
-    labels (in ``namespace``) of in-cluster jobs that push to the gateway's Service.
+    is where that load balancer reaches its ``ip`` targets from.
     """
 
     environment: str
@@ -61,7 +63,6 @@ class PushgatewayArgs:
     deletion_protection: bool = False
     namespace: str = "monitoring"
     storage_gb: int = 1
-    in_cluster_pushers: tuple[dict[str, str], ...] = ()
 
     @property
     def load_balancer(self) -> AlbGroup:
@@ -145,12 +146,7 @@ def ingress_spec(args: PushgatewayArgs) -> dict[str, Any]:
 
 
 def network_policy_spec(args: PushgatewayArgs) -> dict[str, Any]:
-    """Only the load balancer (the VPC), Prometheus and the in-cluster pushers reach the port.
-
-    Pods of the gateway's namespace are named by label, not admitted wholesale; pods of other
-    namespaces start no connection to this port (their own default-deny egress).
-    """
-    pods = [PROMETHEUS_POD_LABELS, *args.in_cluster_pushers]
+    """The load balancer (the VPC) and Prometheus, named by its pods' label, reach the port."""
     return {
         "podSelector": {"matchLabels": {"app.kubernetes.io/name": NAME}},
         "policyTypes": ["Ingress"],
@@ -158,7 +154,7 @@ def network_policy_spec(args: PushgatewayArgs) -> dict[str, Any]:
             {
                 "from": [
                     {"ipBlock": {"cidr": args.vpc_cidr}},
-                    *({"podSelector": {"matchLabels": dict(labels)}} for labels in pods),
+                    {"podSelector": {"matchLabels": dict(PROMETHEUS_POD_LABELS)}},
                 ],
                 "ports": [{"protocol": "TCP", "port": PORT}],
             }

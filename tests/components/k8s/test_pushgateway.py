@@ -34,7 +34,6 @@ ARGS = PushgatewayArgs(
     alb_group="ttbt2-staging-pushgateway",
     log_bucket="ttbt2-staging-logs-1",
     deletion_protection=True,
-    in_cluster_pushers=({"app.kubernetes.io/name": "credential-expiry"},),
 )
 
 
@@ -89,13 +88,12 @@ def test_gateway_holds_no_static_credential() -> None:
     assert not [r for r in GRAPH.resources if r.type == "kubernetes:core/v1:Secret"]
 
 
-def test_only_prometheus_and_the_named_pushers_reach_it_in_the_cluster() -> None:
+def test_its_own_policy_admits_the_load_balancer_and_prometheus() -> None:
     policy = one(GRAPH, "kubernetes:networking.k8s.io/v1:NetworkPolicy").props["spec"]
     (rule,) = policy["ingress"]
     assert rule["from"] == [
         {"ipBlock": {"cidr": "10.20.0.0/16"}},
         {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}},
-        {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "credential-expiry"}}},
     ]
     assert rule["ports"] == [{"protocol": "TCP", "port": PORT}]
 

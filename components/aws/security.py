@@ -1,4 +1,4 @@
-"""Security groups open to one client security group only: data stores, internal endpoints."""
+"""Security groups of data stores: one port, open to one client security group only."""
 
 from __future__ import annotations
 
@@ -38,55 +38,6 @@ def client_only_security_group(
         to_port=port,
         description=f"{what} from the cluster's nodes",
         tags={**tags, "Name": f"{name}-from-nodes"},
-        opts=opts,
-    )
-    return group
-
-
-def load_balancer_security_group(
-    name: str,
-    *,
-    vpc_id: pulumi.Input[str],
-    client_security_group_id: pulumi.Input[str],
-    target_cidr: str,
-    target_port: int,
-    what: str,
-    tags: dict[str, str],
-    opts: pulumi.ResourceOptions,
-) -> aws.ec2.SecurityGroup:
-    """An internal load balancer's group: HTTPS in from one client group, out to its targets.
-
-    Admission by network identity: only instances in ``client_security_group_id`` reach the
-    listener, whatever their address in the VPC; the load balancer itself reaches its targets on
-    ``target_port`` inside ``target_cidr`` and nothing else.
-    """
-    group = aws.ec2.SecurityGroup(
-        f"{name}-sg",
-        vpc_id=vpc_id,
-        description=f"{what}: HTTPS from one client security group only",
-        tags={**tags, "Name": f"{name}-sg"},
-        opts=opts,
-    )
-    aws.vpc.SecurityGroupIngressRule(
-        f"{name}-from-clients",
-        security_group_id=group.id,
-        referenced_security_group_id=client_security_group_id,
-        ip_protocol="tcp",
-        from_port=443,
-        to_port=443,
-        description=f"{what}: HTTPS from its clients",
-        tags={**tags, "Name": f"{name}-from-clients"},
-        opts=opts,
-    )
-    aws.vpc.SecurityGroupEgressRule(
-        f"{name}-to-targets",
-        security_group_id=group.id,
-        cidr_ipv4=target_cidr,
-        ip_protocol="tcp",
-        from_port=target_port,
-        to_port=target_port,
-        description=f"{what}: to its targets",
-        tags={**tags, "Name": f"{name}-to-targets"},
         opts=opts,
     )
     return group

@@ -18,8 +18,8 @@ import pulumi_aws as aws
 
 from components.aws.access import APPLICATION_LABEL
 from components.aws.cache import RedisCache, with_statements
+from components.aws.load_balancer_firewall import LoadBalancerFirewall, LoadBalancerFirewallArgs
 from components.aws.private_dns import PrivateAlias, PrivateAliasArgs
-from components.aws.security import load_balancer_security_group
 from components.aws.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from components.delivery.spec import ServiceSpec
 from components.k8s import vault_snapshot
@@ -329,21 +329,23 @@ def _pushgateway(
     """
     if pushers.runner is None or not cfg.delivery.services:
         return None
-    pusher_group = load_balancer_security_group(
+    firewall = LoadBalancerFirewall(
         f"{base.prefix}-pushgateway-alb",
-        vpc_id=base.network.vpc_id,
-        client_security_group_id=pushers.runner.security_group.id,
-        target_cidr=cfg.network.vpc_cidr,
-        target_port=PUSHGATEWAY_PORT,
-        what="Pushgateway load balancer",
-        tags=cfg.tags,
+        LoadBalancerFirewallArgs(
+            vpc_id=base.network.vpc_id,
+            client_security_group_id=pushers.runner.security_group.id,
+            target_cidr=cfg.network.vpc_cidr,
+            target_port=PUSHGATEWAY_PORT,
+            what="Pushgateway load balancer",
+            tags=cfg.tags,
+        ),
         opts=base.on_aws,
     )
     gateway = Pushgateway(
         f"{base.prefix}-pushgateway",
         PushgatewayArgs(
             environment=cfg.identity.environment,
-            pusher_security_group_id=pusher_group.id,
+            pusher_security_group_id=firewall.security_group_id,
             certificate_arn=cfg.delivery.alb_certificate_arn,
             vpc_cidr=cfg.network.vpc_cidr,
             alb_group=f"ttbt2-{cfg.identity.environment}-pushgateway",

@@ -314,5 +314,13 @@ def test_only_the_ci_runner_reaches_the_pushgateway_load_balancer(stacks: StackR
     [rule] = rules
     assert runner_sg.urn in rule.property_dependencies["referencedSecurityGroupId"]
     assert "cidrIpv4" not in rule.props and rule.props["fromPort"] == 443
+    # Out: the gateway's port inside the VPC only.
+    [egress] = [
+        r
+        for r in of_type(graph, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+        if alb_sg.urn in r.dependencies
+    ]
+    assert (egress.props["fromPort"], egress.props["toPort"]) == (9091, 9091)
+    assert egress.props["cidrIpv4"] == "10.30.0.0/16"
     ingress = one(graph, "kubernetes:networking.k8s.io/v1:Ingress", "pushgateway-ingress")
     assert alb_sg.urn in ingress.property_dependencies["metadata"]

@@ -9,7 +9,9 @@ nothing to rotate by hand. The engine's built-in ``default`` user is replaced in
 a disabled one (access string ``off``), so no connection is accepted without an IAM user.
 
 A group created with an AUTH token moves to the user group in place: ElastiCache adds the user
-group and drops the token in one modification (``user_group_ids`` set, ``auth_token`` unset).
+group and drops the token in one modification, which it accepts only with the token update
+strategy ``DELETE`` (``user_group_ids`` set, ``auth_token`` unset,
+``auth_token_update_strategy="DELETE"``; the strategy is ignored when a group is created).
 """
 
 from __future__ import annotations
@@ -176,6 +178,8 @@ class RedisCache(pulumi.ComponentResource):
             transit_encryption_enabled=True,
             transit_encryption_mode="required",
             user_group_ids=[self.user_group.user_group_id],
+            # Removes the AUTH token of a group created with one (see the module docstring).
+            auth_token_update_strategy="DELETE",
             snapshot_retention_limit=args.snapshot_retention_days,
             snapshot_window="01:00-02:00",
             maintenance_window="sun:04:30-sun:05:30",

@@ -152,7 +152,9 @@ def test_cache_authenticates_iam_users_only(stack: str, stacks: StackRenders) ->
     """No AUTH token: a user group of the api's IAM user and a switched-off default user."""
     graph = stacks.graph(stack)
     cache = one(graph, CACHE)
-    assert "authToken" not in cache.props and "authTokenUpdateStrategy" not in cache.props
+    assert "authToken" not in cache.props and "authTokenWo" not in cache.props
+    # What moves a group created with a token to the user group in place.
+    assert cache.props["authTokenUpdateStrategy"] == "DELETE"
     group = one(graph, "aws:elasticache/userGroup:UserGroup")
     assert cache.props["userGroupIds"] == [group.props["userGroupId"]]
     users = {u.props["userName"]: u.props for u in of_type(graph, "aws:elasticache/user:User")}

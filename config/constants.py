@@ -24,6 +24,10 @@ ALERTMANAGER_CONSUMERS = (
 OPS_ROOM_CONSUMER = "alertmanager-ops-room-webhook-token"
 """Bearer token of the operations-room dashboard, needed only with alertOpsRoomWebhookUrl."""
 
+THIRD_PARTY_CONSUMERS = ALERTMANAGER_CONSUMERS
+"""Credentials issued by other companies (Slack, SMTP, SMS): kept in Vault KV with an expiry
+date in the secret's custom metadata, alerted on before it (components/vault/expiry.py)."""
+
 ORIGIN_VERIFY_CONSUMER = "cdn-origin-verify"
 """Secret header CloudFront sends to the load balancer, which forwards nothing without it."""
 

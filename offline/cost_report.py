@@ -49,8 +49,8 @@ def _unpriced_groups(unpriced: Iterable[Unpriced]) -> list[str]:
         groups.items(), key=lambda g: (order.get(g[0][0], 3), g[0][1], g[0][2] or "")
     ):
         # By name: graph order differs between a sequential and a parallel preview.
-        entries = sorted(entries, key=lambda e: e.name)
-        names = ", ".join(e.name for e in entries[:3]) + (", ..." if len(entries) > 3 else "")
+        first = sorted(e.name for e in entries)[:3]
+        names = ", ".join(first) + (", ..." if len(entries) > 3 else "")
         lines.append(
             f"      [{kind}] {item} ({region or 'region unknown'}) x{len(entries)}: {names}"
             f" - {entries[0].reason}"

@@ -35,7 +35,7 @@ def build(cfg: Settings, secrets: SecretSource) -> None:
     obs = observability_layer(cfg, base, stores, secrets)
     controllers = addons(cfg, base, stores, obs)
     dashboard_access(cfg, base, obs, controllers, secrets)
-    apps = services(cfg, base, stores, obs, controllers, secrets=secrets)
+    apps = services(cfg, base, stores, obs, controllers, secrets=secrets, runners=runners)
     backup_writers(cfg, base, stores, apps)
     synthetic_data(cfg, base, stores, apps)
     pipeline = anonymisation(cfg, base, stores, runners).pipeline
@@ -75,6 +75,8 @@ def _export(
     pulumi.export("databaseEndpoint", stores.database.endpoint)
     pulumi.export("databaseMasterSecretArn", stores.database.master_secret_arn)
     pulumi.export("cacheEndpoint", stores.cache.endpoint)
+    # The IAM-authenticated user each client service connects to the cache as.
+    pulumi.export("cacheUsers", {c: u.user_name for c, u in stores.cache.users.items()})
     pulumi.export("userDataBucket", stores.user_data.id)
     pulumi.export("logsBucket", stores.logs.id)
     pulumi.export("cdnDomainName", stores.cdn.domain_name)

@@ -1,8 +1,25 @@
-"""ElastiCache (Valkey or Redis) for frequently read data: private, encrypted, authenticated."""
+"""ElastiCache (Valkey or Redis) for frequently read data: private, encrypted, authenticated.
+
+Clients authenticate with IAM (seed 4.9.1, rotation everywhere): each client service has an
+ElastiCache user of its own whose authentication mode is ``iam``, and its IRSA role holds
+``elasticache:Connect`` on this replication group and that user only
+(:meth:`RedisCache.connect_policy_statement`). The password a client presents is a SigV4 token
+signed with the role's temporary credentials, valid for 15 minutes: nothing static to store,
+nothing to rotate by hand. The engine's built-in ``default`` user is replaced in the group by
+a disabled one (access string ``off``), so no connection is accepted without an IAM user.
+
+A group created with an AUTH token moves to the user group in place: ElastiCache adds the user
+group and drops the token in one modification, which it accepts only with the token update
+strategy ``DELETE`` (``user_group_ids`` set, ``auth_token`` unset,
+``auth_token_update_strategy="DELETE"``; the strategy is ignored when a group is created).
+"""
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -12,14 +29,17 @@ from components.aws.context import AwsContext
 from components.aws.data_store import DataStoreScaffoldArgs, LogGroupSpec, private_data_store
 
 PORT = 6379
+DEFAULT_USER = "default"
+"""The user name every connection without a user name is; disabled in the group."""
+_USER_PART = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 
 
 @dataclass(frozen=True)
 class RedisCacheArgs:
     """Arguments of :class:`RedisCache`.
 
-    ``auth_token`` is the AUTH token clients present; ``None`` generates one, kept only as a
-    Pulumi secret (the Vault integration supplies it instead once configured).
+    ``clients`` are the services that connect: each gets an IAM-authenticated ElastiCache user
+    ``<name>-<client>`` (its user name and id, as IAM authentication requires).
     """
 
     context: AwsContext
@@ -34,17 +54,27 @@ class RedisCacheArgs:
     snapshot_retention_days: int
     eviction_policy: str
     log_retention_days: int
-    auth_token: pulumi.Input[str] | None = None
+    clients: tuple[str, ...] = ()
     production: bool = False
+
+    def __post_init__(self) -> None:
+        bad = [c for c in self.clients if not _USER_PART.fullmatch(c)]
+        if bad:
+            raise ValueError(
+                f"cache clients must be lower-case names (letters, digits, hyphens): {bad}"
+            )
 
 
 class RedisCache(pulumi.ComponentResource):
     """A replication group reachable only from the cluster's nodes.
 
-    Encrypted at rest with its own KMS key and in transit (TLS required); clients authenticate
-    with an AUTH token that exists only as a secret. With two or more nodes, replicas sit in other
-    zones and fail over automatically.
+    Encrypted at rest with its own KMS key and in transit (TLS required, which IAM
+    authentication needs anyway); clients authenticate as IAM users of the group's user group
+    (``users``: client name to its ElastiCache user). With two or more nodes, replicas sit in
+    other zones and fail over automatically.
     """
+
+    users: dict[str, aws.elasticache.User]
 
     def __init__(
         self, name: str, args: RedisCacheArgs, opts: pulumi.ResourceOptions | None = None
@@ -75,19 +105,47 @@ class RedisCache(pulumi.ComponentResource):
         key = scaffold.key
         (log_group,) = scaffold.log_groups
         security_group = scaffold.security_group
-        if args.auth_token is None:
-            generated = random.RandomPassword(
-                f"{name}-auth-token",
-                length=64,
-                # AUTH tokens allow printable ASCII but not @, " or /: letters and digits suffice.
-                special=False,
+        self.users = {
+            client: aws.elasticache.User(
+                f"{name}-{client}-user",
+                user_id=f"{name}-{client}",
+                # IAM authentication requires the user name to equal the user id.
+                user_name=f"{name}-{client}",
+                engine=args.engine,
+                # Every key and command but the dangerous ones (FLUSHALL, CONFIG, DEBUG...).
+                access_string="on ~* +@all -@dangerous",
+                authentication_mode=aws.elasticache.UserAuthenticationModeArgs(type="iam"),
+                tags={**tags, "Name": f"{name}-{client}"},
                 opts=child,
             )
-            token: pulumi.Input[str] = pulumi.Output.secret(generated.result)
-        else:
-            # The provider SDK marks authToken secret on the replication group anyway; wrapping
-            # here also keeps self.auth_token secret for consumers such as Kubernetes secrets.
-            token = pulumi.Output.secret(args.auth_token)
+            for client in args.clients
+        }
+        # The engine requires a user named "default" in the group; this one is switched off, so
+        # a connection that does not name an IAM user is refused. Its password only exists
+        # because the API wants one: no one can log in as an "off" user with any password.
+        default_password = random.RandomPassword(
+            f"{name}-default-password", length=64, special=False, opts=child
+        )
+        default_user = aws.elasticache.User(
+            f"{name}-default-user",
+            user_id=f"{name}-default",
+            user_name=DEFAULT_USER,
+            engine=args.engine,
+            access_string="off -@all",
+            authentication_mode=aws.elasticache.UserAuthenticationModeArgs(
+                type="password", passwords=[pulumi.Output.secret(default_password.result)]
+            ),
+            tags={**tags, "Name": f"{name}-default"},
+            opts=child,
+        )
+        self.user_group = aws.elasticache.UserGroup(
+            f"{name}-users",
+            user_group_id=f"{name}-users",
+            engine=args.engine,
+            user_ids=[default_user.user_id, *(u.user_id for u in self.users.values())],
+            tags={**tags, "Name": f"{name}-users"},
+            opts=child,
+        )
         major = args.engine_version.split(".", 1)[0]
         parameters = aws.elasticache.ParameterGroup(
             f"{name}-params",
@@ -119,8 +177,9 @@ class RedisCache(pulumi.ComponentResource):
             kms_key_id=key.arn,
             transit_encryption_enabled=True,
             transit_encryption_mode="required",
-            auth_token=token,
-            auth_token_update_strategy="ROTATE",
+            user_group_ids=[self.user_group.user_group_id],
+            # Removes the AUTH token of a group created with one (see the module docstring).
+            auth_token_update_strategy="DELETE",
             snapshot_retention_limit=args.snapshot_retention_days,
             snapshot_window="01:00-02:00",
             maintenance_window="sun:04:30-sun:05:30",
@@ -137,6 +196,32 @@ class RedisCache(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=args.production),
         )
         self.endpoint = self.group.primary_endpoint_address
-        self.auth_token = token
         self.security_group_id = security_group.id
-        self.register_outputs({"endpoint": self.endpoint, "securityGroupId": security_group.id})
+        self.register_outputs(
+            {
+                "endpoint": self.endpoint,
+                "securityGroupId": security_group.id,
+                "users": {client: user.user_name for client, user in self.users.items()},
+            }
+        )
+
+    def connect_policy_statement(self, client: str) -> pulumi.Output[dict[str, Any]]:
+        """The IAM statement letting ``client``'s role connect as its user, to this group only."""
+        user = self.users[client]
+        return pulumi.Output.all(self.group.arn, user.arn).apply(
+            lambda arns: {
+                "Sid": "CacheIamAuth",
+                "Effect": "Allow",
+                "Action": "elasticache:Connect",
+                "Resource": [arns[0], arns[1]],
+            }
+        )
+
+
+def with_statements(
+    base: dict[str, Any], statements: list[pulumi.Output[dict[str, Any]]]
+) -> pulumi.Output[str]:
+    """``base`` (an IAM policy document) with ``statements`` appended, as JSON."""
+    return pulumi.Output.all(*statements).apply(
+        lambda extra: json.dumps({**base, "Statement": [*base.get("Statement", []), *extra]})
+    )

@@ -67,6 +67,17 @@ GRAFANA_ADMIN_SECRET = "grafana-admin"
 GRAFANA_ADMIN_USER = "admin"
 GRAFANA_ADMIN_DIR = "/etc/secrets/grafana-admin"
 """Where Grafana reads its admin password from (Secret :data:`GRAFANA_ADMIN_SECRET`)."""
+BREAK_GLASS_ANNOTATION = "ttbt2.io/break-glass-window"
+"""Pod annotation carrying the password's rotation window: a new window restarts Grafana."""
+RESET_ADMIN_PASSWORD = (
+    # Grafana takes GF_SECURITY_ADMIN_PASSWORD only when it creates its database; afterwards the
+    # admin's password lives there. So every start sets it from the mounted file, once the
+    # server answers (its migrations done), and a failure only logs: Grafana serves SSO anyway.
+    "for i in $(seq 60); do wget -q -O /dev/null http://localhost:3000/api/health && break; "
+    "sleep 2; done; grafana cli --homepath /usr/share/grafana admin reset-admin-password "
+    f"--password-from-stdin < {GRAFANA_ADMIN_DIR}/admin-password "
+    "|| echo 'break-glass password not reset' >&2"
+)
 ALERTMANAGER_SECRETS_DIR = "/etc/alertmanager/secrets"
 
 SIDECAR_DASHBOARDS_DIR = "/tmp/dashboards"
@@ -79,11 +90,15 @@ GRAFANA_VALUES_FREE_FORM = frozenset({"grafana.ini"})
 ``grafana.ini`` into Grafana's own configuration file, so Grafana's documentation, not the
 chart's values.yaml, defines the keys there."""
 
-PROMETHEUS_VALUES_COMMENTED = frozenset({"grafana.persistence.storageClassName"})
+PROMETHEUS_VALUES_COMMENTED = frozenset(
+    {"grafana.persistence.storageClassName", "grafana.podAnnotations"}
+)
 """kube-prometheus-stack paths accepted though values.yaml only documents them in a comment.
 
 ``grafana.persistence.storageClassName`` is the commented-out ``# storageClassName: default``
-under ``persistence`` in the grafana subchart's values.yaml (the template reads it).
+under ``persistence`` in the grafana subchart's values.yaml (the template reads it), and
+``grafana.podAnnotations`` the commented-out ``# podAnnotations: {}`` under "Pod Annotations"
+(the deployment template puts them on the pod).
 """
 
 SECRET_KEYS = frozenset(
@@ -202,7 +217,10 @@ class MetricsStackArgs:
     alertmanager_storage_gb: int = 5
     storage_class: str = STORAGE_CLASS
     storage_kms_key_arn: pulumi.Input[str] | None = None
-    grafana_admin_password: pulumi.Input[str] | None = None
+    grafana_break_glass_window: str = ""
+    """Rotation window of Grafana's generated break-glass admin password
+    (:func:`components.rotation.rotation_window`): a new window replaces the password and
+    restarts Grafana, which then resets the admin's password to it. Empty: never rotated."""
     grafana_storage_gb: int = 10
     rule_groups: list[dict[str, Any]] = field(default_factory=list)
     alertmanager_config: dict[str, Any] = field(default_factory=dict)
@@ -354,6 +372,16 @@ def prometheus_stack_values(args: MetricsStackArgs) -> dict[str, Any]:
                 "GF_SECURITY_ADMIN_USER": GRAFANA_ADMIN_USER,
                 "GF_SECURITY_ADMIN_PASSWORD__FILE": f"{GRAFANA_ADMIN_DIR}/admin-password",
             },
+            # The generated break-glass password becomes the admin's at every start, and a new
+            # rotation window (the annotation) is a new start.
+            "lifecycleHooks": {
+                "postStart": {"exec": {"command": ["/bin/sh", "-c", RESET_ADMIN_PASSWORD]}}
+            },
+            **(
+                {"podAnnotations": {BREAK_GLASS_ANNOTATION: args.grafana_break_glass_window}}
+                if args.grafana_break_glass_window
+                else {}
+            ),
             "sidecar": {
                 # Without the admin password the sidecars do not call Grafana's reload API:
                 # Grafana rereads the provisioned dashboard files on its own (every 30 s by
@@ -553,13 +581,17 @@ class MetricsStack(pulumi.ComponentResource):
         )
 
     def _grafana_password(self, name: str, args: MetricsStackArgs) -> pulumi.Input[str]:
-        """Grafana's admin password: the given one, or a generated one, as a secret."""
-        if args.grafana_admin_password is not None:
-            return pulumi.Output.secret(args.grafana_admin_password)
+        """Grafana's break-glass admin password: generated, replaced in each rotation window."""
+        keepers = (
+            {"rotationWindow": args.grafana_break_glass_window}
+            if args.grafana_break_glass_window
+            else None
+        )
         generated = random.RandomPassword(
             f"{name}-grafana-admin-password",
             length=32,
             special=False,
+            keepers=keepers,
             opts=pulumi.ResourceOptions.merge(
                 self._child(args.moved_from, "grafana-admin-password"),
                 pulumi.ResourceOptions(additional_secret_outputs=["result"]),

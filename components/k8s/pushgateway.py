@@ -6,14 +6,20 @@ scrapes them from here with ``honorLabels`` (the job, environment and service la
 pipeline's), and the Deployments dashboard and the delivery alerts
 (``components/monitoring/alerts.py``) count them.
 
-The gateway is internal: it has an ALB of its own (group ``ttbt2-<env>-internal``, scheme
-``internal``) that admits the VPC only, and serves ``/pushgateway`` there over HTTPS, behind
-basic authentication. The pipeline's deployment jobs push to it from self-hosted runners inside
-the VPC; they reach the internal ALB by a private DNS name that its certificate covers (see
-docs/pipelines.md). The ``web.yml`` (with the bcrypt hash of the pipeline's password) comes from
-Vault as the ``pushgateway-web-config`` consumer and is mounted, never written in config.
-Metrics are kept on a small volume so a restart does not reset the counters the pipeline
-increments.
+The gateway is internal and admits pushers by network identity, not by a password (seed
+4.9.1: no static shared credential). It has an ALB of its own (group ``ttbt2-<env>-pushgateway``,
+scheme ``internal``) whose only security group, ``pusher_security_group_id``, admits HTTPS from
+the CI runners' security group alone: the pipeline's deployment and drill jobs push from those
+CodeBuild runners inside the VPC, reaching the ALB by a private DNS name its certificate covers
+(docs/pipelines.md). Runners run only the jobs of the organisation's repositories they are
+registered for, so who may push is who may run a job there; a leaked password could be used
+from anywhere in the VPC, the runners' identity cannot. In the cluster, the gateway's
+NetworkPolicy admits the load balancer (from the VPC's addresses) and, by pod label, Prometheus,
+which scrapes without credentials. Policies add up: the ``monitoring`` namespace's baseline
+(:mod:`components.k8s.network_baseline`) still admits that namespace's own pods and the VPC, so
+what keeps other workloads from pushing to the pod directly is their own egress policy (the
+services' allow DNS, HTTPS and their data stores only). Metrics are kept on a small volume so a
+restart does not reset the counters the pipeline increments.
 """
 
 from __future__ import annotations
@@ -33,27 +39,22 @@ IMAGE = "prom/pushgateway:v1.11.1"
 NAME = "pushgateway"
 PORT = 9091
 ROUTE_PREFIX = "/pushgateway"
-WEB_CONFIG_SECRET = "pushgateway-web-config"
-WEB_CONFIG_KEY = "web.yml"
-SCRAPE_USER = "prometheus"
-VAULT_CONSUMERS = ("pushgateway-web-config", "pushgateway-scrape-password")
-"""Vault consumers a stack declares to get a Pushgateway (see components/vault/refs.py)."""
+PROMETHEUS_POD_LABELS = {"app.kubernetes.io/name": "prometheus"}
+"""The label prometheus-operator puts on the Prometheus pods, the gateway's only scraper."""
 
 
 @dataclass(frozen=True)
 class PushgatewayArgs:
     """Arguments of :class:`Pushgateway`.
 
-    ``web_config`` is the exporter-toolkit web configuration (basic-auth users with bcrypt
-    hashes: the pipeline's and ``prometheus``), and ``scrape_password`` the plain password of
-    ``prometheus``, with which Prometheus scrapes; both are secrets from Vault. ``alb_group``,
-    ``certificate_arn`` and ``host`` put the gateway on the services' shared load balancer;
-    ``vpc_cidr`` is where that load balancer reaches its ``ip`` targets from.
+    ``pusher_security_group_id`` is the ALB's security group, admitting the CI runners only
+    (the controller adds the rules from the ALB to the pods). ``alb_group``,
+    ``certificate_arn`` and ``host`` name the gateway's own internal load balancer; ``vpc_cidr``
+    is where that load balancer reaches its ``ip`` targets from.
     """
 
     environment: str
-    web_config: pulumi.Input[str]
-    scrape_password: pulumi.Input[str]
+    pusher_security_group_id: pulumi.Input[str]
     certificate_arn: pulumi.Input[str]
     vpc_cidr: str
     alb_group: str
@@ -99,7 +100,6 @@ def deployment_spec() -> dict[str, Any]:
                         "image": IMAGE,
                         "args": [
                             f"--web.route-prefix={ROUTE_PREFIX}",
-                            f"--web.config.file=/etc/pushgateway/{WEB_CONFIG_KEY}",
                             "--persistence.file=/data/metrics",
                             "--persistence.interval=1m",
                         ],
@@ -114,20 +114,10 @@ def deployment_spec() -> dict[str, Any]:
                             "limits": {"cpu": "200m", "memory": "128Mi"},
                         },
                         "securityContext": container_security_context(),
-                        "volumeMounts": [
-                            {"name": "data", "mountPath": "/data"},
-                            {
-                                "name": "web-config",
-                                "mountPath": "/etc/pushgateway",
-                                "readOnly": True,
-                            },
-                        ],
+                        "volumeMounts": [{"name": "data", "mountPath": "/data"}],
                     }
                 ],
-                "volumes": [
-                    {"name": "data", "persistentVolumeClaim": {"claimName": NAME}},
-                    {"name": "web-config", "secret": {"secretName": WEB_CONFIG_SECRET}},
-                ],
+                "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": NAME}}],
             },
         },
     }
@@ -156,7 +146,7 @@ def ingress_spec(args: PushgatewayArgs) -> dict[str, Any]:
 
 
 def network_policy_spec(args: PushgatewayArgs) -> dict[str, Any]:
-    """Only the load balancer (the VPC) and Prometheus reach the gateway's port."""
+    """The load balancer (the VPC) and Prometheus, named by its pods' label, reach the port."""
     return {
         "podSelector": {"matchLabels": {"app.kubernetes.io/name": NAME}},
         "policyTypes": ["Ingress"],
@@ -164,7 +154,7 @@ def network_policy_spec(args: PushgatewayArgs) -> dict[str, Any]:
             {
                 "from": [
                     {"ipBlock": {"cidr": args.vpc_cidr}},
-                    {"podSelector": {}},
+                    {"podSelector": {"matchLabels": dict(PROMETHEUS_POD_LABELS)}},
                 ],
                 "ports": [{"protocol": "TCP", "port": PORT}],
             }
@@ -173,7 +163,7 @@ def network_policy_spec(args: PushgatewayArgs) -> dict[str, Any]:
 
 
 class Pushgateway(pulumi.ComponentResource):
-    """Secret, volume, Deployment, Service, ServiceMonitor, Ingress and NetworkPolicy."""
+    """Volume, Deployment, Service, ServiceMonitor, Ingress and NetworkPolicy."""
 
     def __init__(
         self, name: str, args: PushgatewayArgs, opts: pulumi.ResourceOptions | None = None
@@ -188,16 +178,6 @@ class Pushgateway(pulumi.ComponentResource):
             body = {"name": obj, "namespace": args.namespace, "labels": labels, **extra}
             return cast(k8s.meta.v1.ObjectMetaArgs, body)
 
-        secret = k8s.core.v1.Secret(
-            f"{name}-web-config",
-            metadata=meta(WEB_CONFIG_SECRET),
-            string_data={
-                WEB_CONFIG_KEY: pulumi.Output.secret(args.web_config),
-                "scrape-username": SCRAPE_USER,
-                "scrape-password": pulumi.Output.secret(args.scrape_password),
-            },
-            opts=child,
-        )
         claim_spec: dict[str, Any] = {
             "accessModes": ["ReadWriteOnce"],
             "resources": {"requests": {"storage": f"{args.storage_gb}Gi"}},
@@ -212,7 +192,7 @@ class Pushgateway(pulumi.ComponentResource):
             f"{name}-deployment",
             metadata=meta(NAME),
             spec=cast(k8s.apps.v1.DeploymentSpecArgs, deployment_spec()),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*waits, secret, claim]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*waits, claim]),
         )
         service_spec: dict[str, Any] = {
             "selector": {"app.kubernetes.io/name": NAME},
@@ -238,21 +218,24 @@ class Pushgateway(pulumi.ComponentResource):
                         # The pipeline's job, environment and service labels are the truth.
                         "honorLabels": True,
                         "interval": "30s",
-                        "basicAuth": {
-                            "username": {"name": WEB_CONFIG_SECRET, "key": "scrape-username"},
-                            "password": {"name": WEB_CONFIG_SECRET, "key": "scrape-password"},
-                        },
                     }
                 ],
             },
             opts=child,
         )
+        # The group's own security group replaces the controller's CIDR-based one.
+        annotations = group_annotations(args.load_balancer, args.certificate_arn)
+        annotations.pop("alb.ingress.kubernetes.io/inbound-cidrs", None)
         ingress = k8s.networking.v1.Ingress(
             f"{name}-ingress",
             metadata=meta(
                 NAME,
                 annotations={
-                    **group_annotations(args.load_balancer, args.certificate_arn),
+                    **annotations,
+                    # The ALB's only group admits the CI runners; the controller still opens
+                    # the pods' port to the ALB (its shared backend group).
+                    "alb.ingress.kubernetes.io/security-groups": args.pusher_security_group_id,
+                    "alb.ingress.kubernetes.io/manage-backend-security-group-rules": "true",
                     "alb.ingress.kubernetes.io/target-type": "ip",
                     "alb.ingress.kubernetes.io/healthcheck-path": f"{ROUTE_PREFIX}/-/healthy",
                 },

@@ -91,6 +91,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+from components.monitoring import credential_expiry
+
 Category = Literal["performance", "health", "security", "delivery", "recovery"]
 Severity = Literal["critical", "warning", "info"]
 Priority = Literal["critical", "high", "medium", "low"]
@@ -160,6 +162,8 @@ RECOVERY_METRICS: Final[tuple[str, ...]] = ("recovery drills",)
 DRILL_OVERDUE_DAYS: Final = 100
 """A quarter (92 days at most) plus a week to re-run a failed drill."""
 
+CREDENTIAL_EXPIRY: Final = credential_expiry.METRIC
+CREDENTIAL_WARNING_DAYS: Final = credential_expiry.WARNING_DAYS
 RUNBOOK_BASE_URL: Final = "https://github.com/ttbt2/platform/blob/main/docs/runbooks"
 RUNBOOK_DIR: Final = "docs/runbooks"
 
@@ -970,6 +974,25 @@ ALERTS: Final[tuple[Alert, ...]] = (
         description=(
             "The last recovery drill that restored everything within the objectives ended "
             "{{ $value | humanizeDuration }} ago (seed 4.7: a drill every quarter)."
+        ),
+        team="sre",
+    ),
+    # Third-party credentials (Slack, SMTP, SMS) cannot be rotated by the stack: their expiry
+    # dates come from Vault's metadata (components/monitoring/credential_expiry.py).
+    Alert(
+        name="CredentialExpiringSoon",
+        category="health",
+        metric="status of dependent services",
+        expr=(
+            f"min by (consumer) ({CREDENTIAL_EXPIRY}) - time() < {CREDENTIAL_WARNING_DAYS} * 86400"
+        ),
+        for_="10m",
+        severity="warning",
+        priority="medium",
+        summary=f"A third-party credential expires within {CREDENTIAL_WARNING_DAYS} days",
+        description=(
+            "The credential of {{ $labels.consumer }} (Vault KV) expires in "
+            "{{ $value | humanizeDuration }}; once expired, alerts stop reaching that channel."
         ),
         team="sre",
     ),

@@ -579,6 +579,29 @@ class VaultClient:
             )
         return value
 
+    def kv2_custom_metadata(self, mount: str, path: str) -> dict[str, str]:
+        """The ``custom_metadata`` of KV v2 secret ``<mount>/metadata/<path>`` (no value read).
+
+        Raises a :class:`~components.vault.errors.VaultError` subclass naming the path when
+        Vault refuses or fails the request.
+        """
+        ref = SecretRef(mount, path, "metadata")
+        where = f"{ref.mount}/metadata/{ref.path}"
+        try:
+            body = self._hvac.secrets.kv.v2.read_secret_metadata(
+                path=ref.path, mount_point=ref.mount
+            )
+        except hvac.exceptions.VaultError as exc:
+            raise self._request_error(where, exc) from exc
+        found = _data(body).get("custom_metadata") or {}
+        if not isinstance(found, dict):
+            raise VaultResponseError(
+                f"Vault at {self.address}: {where} answered custom_metadata that is not a map",
+                address=self.address,
+                path=where,
+            )
+        return {str(k): str(v) for k, v in found.items()}
+
     def _mount_or_none(self, mount: str) -> MountInfo | None:
         try:
             return self.mount_info(mount)

@@ -178,6 +178,8 @@ def deployer_policy_rules(
     db = database_mount_path(environment)
     rules = [
         PolicyRule(f"{kv_mount.strip('/')}/data/ttbt2/{environment}/*", ("read",)),
+        # Preflight reads the expiry dates of third-party credentials there (no value).
+        PolicyRule(f"{kv_mount.strip('/')}/metadata/ttbt2/{environment}/*", ("read",)),
         PolicyRule("sys/capabilities-self", ("update",)),
         PolicyRule(f"sys/auth/{auth}", (*crud, "sudo")),
         PolicyRule(f"sys/mounts/auth/{auth}/tune", ("read", "update")),

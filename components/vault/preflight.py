@@ -5,7 +5,10 @@ than one that refuses to start; and a user who fixes one missing grant per run n
 runs as there are grants. So preflight checks reachability, seal, token and, for every
 declared :class:`~components.vault.refs.SecretRef`, the mount's KV version and the ``read``
 capability, then raises one :class:`~components.vault.errors.VaultPreflightError` listing every
-problem. It reads no secret value.
+problem. It reads no secret value. For the third-party credentials (``expiring`` consumers) it
+also reads the secret's KV v2 custom metadata, where their expiry date must be
+(:mod:`components.vault.expiry`): a missing or unreadable date is a problem naming the path and
+key, a date already past a warning.
 
 Least privilege (seed 4.9.1): the deploy identity needs ``read`` on the secrets it consumes
 (``list`` is tolerated); anything more is returned as a warning in the report.
@@ -13,8 +16,9 @@ Least privilege (seed 4.9.1): the deploy identity needs ``read`` on the secrets 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import time
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 
 from components.vault.client import VaultClient
 from components.vault.errors import (
@@ -25,6 +29,7 @@ from components.vault.errors import (
     VaultServerError,
     VaultUnreachableError,
 )
+from components.vault.expiry import ExpiryError, metadata_path, parse_expiry
 from components.vault.refs import SecretRef
 
 # Capabilities a read-only deploy identity may hold without a warning.
@@ -47,6 +52,8 @@ class PreflightReport:
     checks: tuple[str, ...]
     warnings: tuple[str, ...]
     refs: tuple[SecretRef, ...]
+    expiries: Mapping[str, int] = field(default_factory=dict)
+    """Expiry (seconds since the epoch) of each ``expiring`` consumer's credential."""
 
     def render(self) -> str:
         """Multi-line text for a log: checks, then warnings."""
@@ -65,14 +72,60 @@ def _consumers(refs: Iterable[SecretRef]) -> str:
     return ", ".join(f"{r.consumer} (key {r.key})" if r.consumer else f"key {r.key}" for r in refs)
 
 
-def preflight(client: VaultClient, refs: Iterable[SecretRef]) -> PreflightReport:
+def _expiries(
+    client: VaultClient,
+    refs: Iterable[SecretRef],
+    problems: list[PreflightProblem],
+    warnings: list[str],
+    now: float,
+) -> dict[str, int]:
+    """Expiry of each ref from its secret's custom metadata; problems and warnings collected."""
+    found: dict[str, int] = {}
+    metadata: dict[str, dict[str, str] | None] = {}
+    for ref in refs:
+        path = metadata_path(ref)
+        if path not in metadata:
+            try:
+                metadata[path] = client.kv2_custom_metadata(ref.mount, ref.path)
+            except _FATAL:
+                raise
+            except VaultError as exc:
+                metadata[path] = None
+                problems.append(
+                    PreflightProblem(
+                        path, f"{exc}; the expiry of {_consumers([ref])} is read there"
+                    )
+                )
+        if metadata[path] is None:
+            continue
+        try:
+            found[ref.consumer] = parse_expiry(metadata[path], ref)
+        except ExpiryError as exc:
+            problems.append(PreflightProblem(path, str(exc)))
+            continue
+        if found[ref.consumer] <= now:
+            warnings.append(
+                f"{path}: the credential of {ref.consumer} (key {ref.key}) has expired; "
+                "replace it and its expiry date"
+            )
+    return found
+
+
+def preflight(
+    client: VaultClient,
+    refs: Iterable[SecretRef],
+    *,
+    expiring: Collection[str] = (),
+    now: float | None = None,
+) -> PreflightReport:
     """Check Vault and the token's grants on ``refs``; raise one error listing all problems.
 
     Checks, in order: Vault reachable (``sys/seal-status``), unsealed, token valid
     (``auth/token/lookup-self``), each mount a KV v2 engine, and ``read`` on each
     ``<mount>/data/<path>`` (``sys/capabilities-self``). An unreachable or sealed Vault, or a
     rejected token, stops at once (nothing after it can be checked); mount and capability
-    problems are collected across every ref.
+    problems are collected across every ref. Then the expiry date of each ref whose consumer is
+    in ``expiring`` (``now``: the time it is compared with, default the clock).
     """
     refs = tuple(refs)
     address = client.address
@@ -165,6 +218,19 @@ def preflight(client: VaultClient, refs: Iterable[SecretRef]) -> PreflightReport
                 "needs only read"
             )
 
+    try:
+        expiries = _expiries(
+            client,
+            [r for r in refs if r.consumer in expiring],
+            problems,
+            warnings,
+            time.time() if now is None else now,
+        )
+    except _FATAL as exc:
+        raise stop("metadata", str(exc)) from exc
+    if expiries:
+        checks.append(f"expiry dates: {', '.join(sorted(expiries))}")
+
     if problems:
         raise VaultPreflightError(
             address=address, problems=problems, checks=checks, warnings=warnings
@@ -175,4 +241,5 @@ def preflight(client: VaultClient, refs: Iterable[SecretRef]) -> PreflightReport
         checks=tuple(checks),
         warnings=tuple(warnings),
         refs=refs,
+        expiries=expiries,
     )

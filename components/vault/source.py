@@ -24,9 +24,12 @@ from components.vault.errors import VaultError
 from components.vault.preflight import PreflightReport, preflight
 from components.vault.refs import SecretRef
 from config import Settings
+from config.constants import THIRD_PARTY_CONSUMERS
 
 PLACEHOLDER_PREFIX = "offline-placeholder"
 """Prefix of every value that stands in for a secret offline (also used for secure: config)."""
+OFFLINE_EXPIRY = 4_102_444_800
+"""2100-01-01T00:00:00Z: the expiry offline sources give every third-party credential."""
 
 
 class VaultRunError(pulumi.RunError):
@@ -68,6 +71,15 @@ class SecretSource:
                 return pulumi.Output.secret(self._read(ref))
         return None
 
+    def expiry(self, consumer: str) -> int | None:
+        """When ``consumer``'s third-party credential expires (epoch seconds); None: unknown.
+
+        Known for the declared consumers of
+        :data:`~config.constants.THIRD_PARTY_CONSUMERS`, whose dates preflight reads.
+        """
+        del consumer  # a source without dates knows none
+        return None
+
     def _read(self, ref: SecretRef) -> str:
         raise NotImplementedError
 
@@ -77,9 +89,12 @@ SecretSourceFactory = Callable[[Settings], SecretSource]
 
 
 def checked(client: VaultClient, refs: list[SecretRef]) -> PreflightReport:
-    """Preflight ``refs`` with ``client``; any problem becomes one :class:`VaultRunError`."""
+    """Preflight ``refs`` with ``client``; any problem becomes one :class:`VaultRunError`.
+
+    The third-party credentials' expiry dates are part of it (a deploy without them fails).
+    """
     try:
-        return preflight(client, refs)
+        return preflight(client, refs, expiring=THIRD_PARTY_CONSUMERS)
     except VaultError as exc:
         raise VaultRunError(str(exc)) from None
 
@@ -90,8 +105,14 @@ class VaultSource(SecretSource):
     def __init__(self, client: VaultClient, refs: list[SecretRef]) -> None:
         super().__init__(refs)
         self._client = client
-        for warning in checked(client, refs).warnings:
+        report = checked(client, refs)
+        self._expiries = dict(report.expiries)
+        for warning in report.warnings:
             pulumi.log.warn(warning)
+
+    def expiry(self, consumer: str) -> int | None:
+        """The date preflight read from the secret's custom metadata."""
+        return self._expiries.get(consumer)
 
     def _read(self, ref: SecretRef) -> str:
         try:
@@ -105,6 +126,11 @@ class OfflineSource(SecretSource):
 
     def _read(self, ref: SecretRef) -> str:
         return f"{PLACEHOLDER_PREFIX}:vault:{ref.mount}/{ref.path}#{ref.key}"
+
+    def expiry(self, consumer: str) -> int | None:
+        """:data:`OFFLINE_EXPIRY` for a declared third-party consumer: no Vault to ask."""
+        declared = any(ref.consumer == consumer for ref in self.refs)
+        return OFFLINE_EXPIRY if declared and consumer in THIRD_PARTY_CONSUMERS else None
 
 
 def login(cfg: Settings, env: Mapping[str, str] | None = None) -> VaultClient:

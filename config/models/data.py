@@ -96,3 +96,9 @@ class CacheSettings(Domain):
         "maxmemory-policy: how the cache evicts keys when full.",
         key="cacheEvictionPolicy",
     )
+    clients: list[str] = setting(
+        [],
+        "Services that connect to the cache, each as an IAM-authenticated user "
+        "<prefix>-cache-<service> its IRSA role may connect as (seed 4.9.1: no static token).",
+        key="cacheClients",
+    )

@@ -47,6 +47,14 @@ class SsoSettings(Domain):
     grafana_client_id: str = setting(
         "", "OIDC client id of Grafana at the IdP.", key="grafanaOidcClientId"
     )
+    grafana_break_glass_rotation_days: int = setting(
+        30,
+        "Days between rotations of Grafana's generated break-glass admin password (seed "
+        "4.9.1); the first deployment of each new window replaces it.",
+        key="grafanaBreakGlassRotationDays",
+        ge=1,
+        le=90,
+    )
     grafana_admin_groups: list[str] = setting(
         ["sre"],
         "IdP groups whose members are Grafana Admins (the SRE on-call group).",

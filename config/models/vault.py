@@ -23,7 +23,7 @@ class VaultSecretRef(BaseModel):
     )
 
     consumer: str = Field(
-        description="What uses the value: redis (the cache AUTH token), grafana, alertmanager, "
+        description="What uses the value: e.g. cdn-origin-verify, alertmanager-smtp-password, "
         "or an application service name.",
         pattern=_CONSUMER,
     )

@@ -9,6 +9,7 @@ from config.constants import CACHE_VERSIONS
 from config.fields import bounds
 from config.floors import floors_for
 from config.models.data import CacheSettings, DatabaseSettings
+from config.models.delivery import DeliverySettings
 from config.models.identity import IdentitySettings
 from config.problems import Problem, bad, key_of
 
@@ -80,4 +81,15 @@ def check_cache(identity: IdentitySettings, cache: CacheSettings) -> Iterable[Pr
         )
 
 
-RULES = (check_database, check_cache)
+def check_cache_clients(cache: CacheSettings, delivery: DeliverySettings) -> Iterable[Problem]:
+    """Every cache client is a declared service: its IRSA role is what connects."""
+    services = [svc.name for svc in delivery.services]
+    for i, client in enumerate(cache.clients):
+        if client not in services:
+            allowed = ", ".join(services) if services else "none declared"
+            yield bad(cache, "clients", f"a service of ttbt2:services ({allowed})", index=i)
+    if len(set(cache.clients)) != len(cache.clients):
+        yield bad(cache, "clients", "each service once", value=cache.clients)
+
+
+RULES = (check_database, check_cache, check_cache_clients)

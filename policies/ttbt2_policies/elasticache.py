@@ -1,7 +1,9 @@
 """ElastiCache replication groups: encryption, authentication, failover, snapshots.
 
 - encryption at rest with a customer-managed KMS key (CKV_AWS_29, CKV_AWS_191);
-- encryption in transit (CKV_AWS_30), and an AUTH token whenever it is on (CKV_AWS_31);
+- encryption in transit (CKV_AWS_30), and clients authenticated by a user group whenever it is
+  on (CKV_AWS_31, tightened: a shared AUTH token is a static secret, seed 4.9.1), whose users are
+  IAM-authenticated or switched off;
 - automatic failover across availability zones with at least two nodes per shard in the
   stacks of config ``failoverStacks`` (default staging, prod, prod-dr) (CKV2_AWS_50);
 - in production stacks (config ``productionStacks``), daily snapshots kept for at least
@@ -21,6 +23,7 @@ from pulumi_policy import Policy, PolicyConfigSchema, ResourceValidationArgs
 from .common import (
     MANDATORY,
     bool_or_string_prop,
+    bool_prop,
     is_aws_managed_key,
     is_number,
     is_set,
@@ -31,11 +34,13 @@ from .common import (
     stack_names_config,
     stack_names_schema,
     stack_of,
+    str_list_prop,
     str_prop,
 )
 from .floors import FLOORS
 
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+USER = "aws:elasticache/user:User"
 MINIMUM_NODES_PER_SHARD = 2
 """ElastiCache fails over only to a replica: a shard needs a primary and one more node."""
 DEFAULT_FAILOVER_STACKS = (
@@ -77,15 +82,50 @@ def _transit_encryption(args: ResourceValidationArgs) -> Iterator[str]:
         )
 
 
-def _auth_token(args: ResourceValidationArgs) -> Iterator[str]:
-    """An AUTH token when TLS is on; its value (a secret) never appears in a message.
+def _user_group(args: ResourceValidationArgs) -> Iterator[str]:
+    """Clients authenticate as users of a user group, not with a shared AUTH token.
 
-    Without transit encryption AWS refuses a token: that case is the transit rule's violation.
+    Without transit encryption AWS refuses both: that case is the transit rule's violation. The
+    token's value (a secret) never appears in a message.
     """
     if not bool_or_string_prop(args.props, "transitEncryptionEnabled"):
-        args.not_applicable("an AUTH token requires transit encryption")
-    if not (is_set(args.props, "authToken") or is_set(args.props, "authTokenWo")):
-        yield "authToken is not set: any client that reaches the cache can use it without a token"
+        args.not_applicable("authentication requires transit encryption")
+    if any(str_list_prop(args.props, "userGroupIds") or []):
+        return
+    if is_set(args.props, "authToken") or is_set(args.props, "authTokenWo"):
+        yield (
+            "the cache authenticates with a shared AUTH token, a static secret: set "
+            "userGroupIds to a user group of IAM-authenticated users and drop authToken"
+        )
+        return
+    yield (
+        "userGroupIds is not set: any client that reaches the cache uses it as the default user; "
+        "set a user group of IAM-authenticated users"
+    )
+
+
+def _user_authentication(args: ResourceValidationArgs) -> Iterator[str]:
+    """A cache user authenticates by IAM, or is switched off (``off`` in its access string)."""
+    access = str_prop(args.props, "accessString") or ""
+    switches = [word for word in access.split() if word in ("on", "off")]
+    if switches and switches[-1] == "off":
+        return
+    kind = str_prop(args.props, "authenticationMode.type")
+    if kind == "iam":
+        return
+    name = str_prop(args.props, "userName") or "?"
+    if kind is None:
+        why = (
+            "noPasswordRequired: anyone may connect as it"
+            if bool_prop(args.props, "noPasswordRequired")
+            else "authenticationMode.type is not set (a password user)"
+        )
+    else:
+        why = f"authenticationMode.type is {kind!r}"
+    yield (
+        f"cache user {name!r} is enabled and {why}: set authenticationMode.type to 'iam' "
+        "(short-lived SigV4 tokens) or switch the user off ('off' in accessString)"
+    )
 
 
 def _failover_stacks(config: Any) -> Any:
@@ -167,14 +207,26 @@ transit_encryption = resource_policy(
     check=_transit_encryption,
 )
 
-auth_token = resource_policy(
-    name="aws-elasticache-auth-token",
+user_group_auth = resource_policy(
+    name="aws-elasticache-user-group-auth",
     description=(
-        "ElastiCache replication groups with transit encryption set an AUTH token (CKV_AWS_31)."
+        "ElastiCache replication groups with transit encryption authenticate clients through a "
+        "user group, not a shared static AUTH token (CKV_AWS_31, seed 4.9.1)."
     ),
     enforcement=MANDATORY,
     applies_to={REPLICATION_GROUP},
-    check=_auth_token,
+    check=_user_group,
+)
+
+user_iam_auth = resource_policy(
+    name="aws-elasticache-user-iam-auth",
+    description=(
+        "ElastiCache users authenticate by IAM (short-lived tokens) or are switched off: no "
+        "static password or password-less user can connect (seed 4.9.1; platform rule)."
+    ),
+    enforcement=MANDATORY,
+    applies_to={USER},
+    check=_user_authentication,
 )
 
 automatic_failover = resource_policy(
@@ -218,7 +270,8 @@ snapshot_retention = resource_policy(
 POLICIES: list[Policy] = [
     at_rest_encryption,
     transit_encryption,
-    auth_token,
+    user_group_auth,
+    user_iam_auth,
     automatic_failover,
     snapshot_retention,
 ]

@@ -60,7 +60,7 @@ def data(cfg: Settings, base: Foundation, secrets: SecretSource) -> Data:
     backup_tags = dict([selection_tag(env)])
     logs, user_data = _buckets(cfg, base, backup_tags)
     database = _database(cfg, base, backup_tags)
-    cache = _cache(cfg, base, secrets)
+    cache = _cache(cfg, base)
     cdn = _cdn(cfg, base, logs, secrets)
     backup = _backup_plan(cfg, base)
 
@@ -214,8 +214,8 @@ def _seed_snapshot(cfg: Settings, base: Foundation) -> pulumi.Input[str]:
     return snapshot.tags.apply(lambda tags: require_anonymised_tags(name, tags))
 
 
-def _cache(cfg: Settings, base: Foundation, secrets: SecretSource) -> RedisCache:
-    """Redis in the private subnets, reachable from the cluster only."""
+def _cache(cfg: Settings, base: Foundation) -> RedisCache:
+    """Valkey/Redis in the private subnets, reachable from the cluster only, IAM-authenticated."""
     return RedisCache(
         f"{base.prefix}-cache",
         RedisCacheArgs(
@@ -231,8 +231,8 @@ def _cache(cfg: Settings, base: Foundation, secrets: SecretSource) -> RedisCache
             snapshot_retention_days=cfg.cache.snapshot_retention_days,
             eviction_policy=cfg.cache.eviction_policy,
             log_retention_days=cfg.cluster.control_plane_log_retention_days,
-            # From Vault when the stack declares it; generated (and kept only as a secret) if not.
-            auth_token=secrets.for_consumer("redis"),
+            # Each client service connects as its own IAM-authenticated user: no static token.
+            clients=tuple(cfg.cache.clients),
             production=base.protect,
         ),
         opts=base.on_aws,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 
@@ -18,9 +19,11 @@ from components.k8s.dashboard_sso import VAULT_CONSUMERS as SSO_CONSUMERS
 from components.k8s.logs import LoggingSettings
 from components.k8s.metrics import MetricsStackArgs
 from components.k8s.observability_common import MONITORING_NAMESPACE
-from components.monitoring import alerts, dashboards, routing
+from components.monitoring import alerts, credential_expiry, dashboards, routing
+from components.rotation import rotation_window
 from components.vault.source import SecretSource
 from config import Settings
+from config.constants import THIRD_PARTY_CONSUMERS
 from stacks.layers.cloudwatch_metrics import cloudwatch_exporter
 from stacks.layers.data import Data
 from stacks.layers.foundation import Foundation
@@ -86,8 +89,9 @@ def _metrics_stack_args(cfg: Settings, secrets: SecretSource) -> MetricsStackArg
         retention_days=cfg.observability.prometheus_retention_days,
         prometheus_storage_gb=cfg.observability.prometheus_storage_gb,
         alertmanager_replicas=cfg.observability.alertmanager_replicas,
-        grafana_admin_password=secrets.for_consumer("grafana-admin"),
-        rule_groups=alerts.rule_groups(),
+        # Generated, replaced in each rotation window; SSO is the everyday way in.
+        grafana_break_glass_window=rotation_window(cfg.sso.grafana_break_glass_rotation_days),
+        rule_groups=[*alerts.rule_groups(), *_credential_expiry_groups(secrets)],
         alertmanager_config=alert_routing,
         alertmanager_secret_name="alertmanager-receivers",
         alertmanager_secret_files=alert_secret_files,
@@ -129,3 +133,10 @@ def observability_layer(
         monitoring_namespace=stack.namespace_name,
         probes_and_scans=probes_and_scans(cfg, base, stores, stack),
     )
+
+
+def _credential_expiry_groups(secrets: SecretSource) -> list[dict[str, Any]]:
+    """The third-party credentials' expiry dates, for alert CredentialExpiringSoon."""
+    known = {c: secrets.expiry(c) for c in THIRD_PARTY_CONSUMERS}
+    group = credential_expiry.expiry_rule_group({c: t for c, t in known.items() if t is not None})
+    return [group] if group is not None else []

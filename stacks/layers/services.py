@@ -17,6 +17,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.access import APPLICATION_LABEL
+from components.aws.cache import RedisCache, with_statements
+from components.aws.load_balancer_firewall import LoadBalancerFirewall, LoadBalancerFirewallArgs
 from components.aws.private_dns import PrivateAlias, PrivateAliasArgs
 from components.aws.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from components.delivery.spec import ServiceSpec
@@ -25,7 +27,7 @@ from components.k8s.alb import CLOUDFRONT_ORIGIN_FACING, AlbGroup
 from components.k8s.gitops import NAMESPACE as GITOPS_NAMESPACE
 from components.k8s.gitops import GitOps, GitOpsArgs
 from components.k8s.namespaces import AppNamespaces, AppNamespacesArgs
-from components.k8s.pushgateway import VAULT_CONSUMERS as PUSHGATEWAY_CONSUMERS
+from components.k8s.pushgateway import PORT as PUSHGATEWAY_PORT
 from components.k8s.pushgateway import Pushgateway, PushgatewayArgs
 from components.k8s.service_delivery import ServiceDelivery, ServiceDeliveryArgs, prometheus_url
 from components.k8s.vault_secrets import (
@@ -39,6 +41,7 @@ from components.vault import config as vault_config
 from components.vault.source import SecretSource
 from config import Settings
 from stacks.layers.addons import Addons
+from stacks.layers.ci import Ci
 from stacks.layers.data import Data
 from stacks.layers.foundation import Foundation
 from stacks.layers.observability import ObservabilityLayer
@@ -105,6 +108,7 @@ def services(
     controllers: Addons,
     *,
     secrets: SecretSource,
+    runners: Ci,
 ) -> Services:
     """Register the services and Vault, the Pushgateway and GitOps around them."""
     app_namespaces = _application_namespaces(cfg, base)
@@ -128,7 +132,7 @@ def services(
         ),
     )
     deliveries = {
-        svc.name: _delivery(cfg, base, platform, serving=serving, svc=svc)
+        svc.name: _delivery(cfg, base, platform, serving=serving, svc=svc, cache=stores.cache)
         for svc in cfg.delivery.services
     }
     # In the cluster, the operator syncs each Vault-backed service's configuration and database
@@ -156,7 +160,7 @@ def services(
                 ],
             ),
         )
-    _pushgateway(cfg, base, stores, obs, controllers, secrets=secrets)
+    _pushgateway(cfg, base, stores, obs, controllers, pushers=runners)
     return Services(
         app_namespaces=app_namespaces,
         deliveries=deliveries,
@@ -260,15 +264,27 @@ def _delivery(
     *,
     serving: VaultServing,
     svc: ServiceSpec,
+    cache: RedisCache | None = None,
 ) -> ServiceDelivery:
-    """One service: its IAM identity and everything it runs with in its namespace."""
+    """One service: its IAM identity and everything it runs with in its namespace.
+
+    A client of ``cache`` (None: no cache in that region) may also connect to it, as the
+    service's own IAM user there.
+    """
+    policy: pulumi.Input[str] | None = (
+        json.dumps(svc.iam_policy_document()) if svc.aws_permissions else None
+    )
+    if cache is not None and svc.name in cache.users:
+        policy = with_statements(
+            svc.iam_policy_document(), [cache.connect_policy_statement(svc.name)]
+        )
     identity = WorkloadIdentity(
         f"{base.prefix}-svc-{svc.name}",
         WorkloadIdentityArgs(
             cluster=base.cluster,
             namespace=svc.name,
             service_account=svc.name,
-            policy=json.dumps(svc.iam_policy_document()) if svc.aws_permissions else None,
+            policy=policy,
             tags=cfg.tags,
         ),
         opts=base.on_aws,
@@ -303,26 +319,36 @@ def _pushgateway(
     obs: ObservabilityLayer,
     controllers: Addons,
     *,
-    secrets: SecretSource,
+    pushers: Ci,
 ) -> Pushgateway | None:
     """Deployment events from the application pipeline (seed 4.10).
 
-    Only when the stack declares the gateway's credentials in Vault and runs services. The
-    gateway has an internal load balancer of its own, reachable from the VPC, where the
-    pipeline's deployment runners are.
+    Only when the stack runs services and has its CI runner, the only pusher from outside the
+    cluster. The gateway has an internal load balancer of its own whose security group admits
+    the runner's security group alone: pushes carry no password (seed 4.9.1).
     """
-    web_config, scrape_password = (secrets.for_consumer(c) for c in PUSHGATEWAY_CONSUMERS)
-    if web_config is None or scrape_password is None or not cfg.delivery.services:
+    if pushers.runner is None or not cfg.delivery.services:
         return None
+    firewall = LoadBalancerFirewall(
+        f"{base.prefix}-pushgateway-alb",
+        LoadBalancerFirewallArgs(
+            vpc_id=base.network.vpc_id,
+            client_security_group_id=pushers.runner.security_group.id,
+            target_cidr=cfg.network.vpc_cidr,
+            target_port=PUSHGATEWAY_PORT,
+            what="Pushgateway load balancer",
+            tags=cfg.tags,
+        ),
+        opts=base.on_aws,
+    )
     gateway = Pushgateway(
         f"{base.prefix}-pushgateway",
         PushgatewayArgs(
             environment=cfg.identity.environment,
-            web_config=web_config,
-            scrape_password=scrape_password,
+            pusher_security_group_id=firewall.security_group_id,
             certificate_arn=cfg.delivery.alb_certificate_arn,
             vpc_cidr=cfg.network.vpc_cidr,
-            alb_group=f"ttbt2-{cfg.identity.environment}-internal",
+            alb_group=f"ttbt2-{cfg.identity.environment}-pushgateway",
             host=cfg.delivery.pushgateway_host,
             log_bucket=stores.logs.id,
             deletion_protection=cfg.identity.is_prod,

@@ -261,27 +261,32 @@ BAD = [
     ("dev", {"vaultAuthMethod": "ldap"}, "vaultAuthMethod", "allowed values"),
     (
         "staging",
-        {"vaultSecrets": [{"consumer": "redis", "path": "ttbt2/prod/cache", "key": "k"}]},
+        {"vaultSecrets": [{"consumer": "app", "path": "ttbt2/prod/cache", "key": "k"}]},
         "vaultSecrets[0].path",
         "under ttbt2/staging/",
     ),
     (
         "dev",
-        {"vaultSecrets": [{"consumer": "redis", "path": "ttbt2/dev/a", "key": "k"}] * 2},
+        {"vaultSecrets": [{"consumer": "app", "path": "ttbt2/dev/a", "key": "k"}] * 2},
         "vaultSecrets[1]",
         "declared twice",
     ),
-    (
-        "dev",
-        {
-            "vaultSecrets": [
-                {"consumer": "redis", "path": "ttbt2/dev/a", "key": "k"},
-                {"consumer": "redis", "path": "ttbt2/dev/b", "key": "k"},
-            ]
-        },
-        "vaultSecrets",
-        "exactly one AUTH token",
+    *(
+        (
+            "prod",
+            {"vaultSecrets": [{"consumer": consumer, "path": "ttbt2/prod/a", "key": "k"}]},
+            "vaultSecrets[0].consumer",
+            "no static credential in Vault KV",
+        )
+        for consumer in (
+            "redis",
+            "grafana-admin",
+            "pushgateway-web-config",
+            "pushgateway-scrape-password",
+        )
     ),
+    ("dev", {"cacheClients": ["worker"]}, "cacheClients[0]", "a service of ttbt2:services"),
+    ("dev", {"cacheClients": ["api", "api"]}, "cacheClients", "each service once"),
     (
         "dev",
         {"vaultSecrets": [{"consumer": "Redis!", "path": "ttbt2/dev/a", "key": "k"}]},
@@ -290,13 +295,13 @@ BAD = [
     ),
     (
         "dev",
-        {"vaultSecrets": [{"consumer": "redis", "path": "ttbt2/dev/a"}]},
+        {"vaultSecrets": [{"consumer": "app", "path": "ttbt2/dev/a"}]},
         "vaultSecrets[0].key",
         "required",
     ),
     (
         "dev",
-        {"vaultSecrets": [{"consumer": "redis", "path": "ttbt2/dev/a", "key": "k", "extra": 1}]},
+        {"vaultSecrets": [{"consumer": "app", "path": "ttbt2/dev/a", "key": "k", "extra": 1}]},
         "vaultSecrets[0].extra",
         "not permitted",
     ),

@@ -1,4 +1,4 @@
-"""ElastiCache: encryption at rest and in transit, AUTH token, failover, snapshot retention."""
+"""ElastiCache: encryption at rest and in transit, user-group and IAM auth, failover, snapshots."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from pulumi_policy import Policy
 from offline.graph import Resource
 from policies.ttbt2_policies.elasticache import (
     at_rest_encryption,
-    auth_token,
     automatic_failover,
     snapshot_retention,
     transit_encryption,
+    user_group_auth,
+    user_iam_auth,
 )
 from tests.support.policies import (
     UNKNOWN,
@@ -39,7 +40,7 @@ BASE: dict[str, Any] = {
     "kmsKeyId": KEY_ARN,
     "transitEncryptionEnabled": True,
     "transitEncryptionMode": "required",
-    "authToken": "s3cr3t-t0ken-0123456789",
+    "userGroupIds": ["ttbt2-prod-cache-users"],
     "automaticFailoverEnabled": True,
     "multiAzEnabled": True,
     "numCacheClusters": 2,
@@ -48,7 +49,7 @@ BASE: dict[str, Any] = {
 POLICIES = [
     at_rest_encryption,
     transit_encryption,
-    auth_token,
+    user_group_auth,
     automatic_failover,
     snapshot_retention,
 ]
@@ -74,7 +75,12 @@ VIOLATIONS: list[tuple[Policy, dict[str, Any], str]] = [
     (at_rest_encryption, {"kmsKeyId": "alias/aws/elasticache"}, "AWS-managed key alias/aws/"),
     (transit_encryption, {"transitEncryptionEnabled": False}, "transitEncryptionEnabled is false"),
     (transit_encryption, {"transitEncryptionMode": "preferred"}, "'preferred'"),
-    (auth_token, {"authToken": ""}, "authToken is not set"),
+    (user_group_auth, {"userGroupIds": []}, "userGroupIds is not set"),
+    (
+        user_group_auth,
+        {"userGroupIds": None, "authToken": "s3cr3t-t0ken-0123456789"},
+        "shared AUTH token, a static secret",
+    ),
     (automatic_failover, {"automaticFailoverEnabled": False}, "automaticFailoverEnabled not true"),
     (automatic_failover, {"multiAzEnabled": False}, "multiAzEnabled not true"),
     (automatic_failover, {"numCacheClusters": 1}, "has 1 node(s) per shard"),
@@ -99,7 +105,7 @@ MISSING: list[tuple[Policy, str, str | None]] = [
     (at_rest_encryption, "kmsKeyId", "set kmsKeyId to a customer-managed KMS key"),
     (transit_encryption, "transitEncryptionEnabled", "not set and AWS defaults it to false"),
     (transit_encryption, "transitEncryptionMode", None),
-    (auth_token, "authToken", "authToken is not set"),
+    (user_group_auth, "userGroupIds", "userGroupIds is not set"),
     (automatic_failover, "automaticFailoverEnabled", "unset means false"),
     (automatic_failover, "numCacheClusters", "not set (AWS default 1)"),
     (snapshot_retention, "snapshotRetentionLimit", "AWS default 0: no snapshots"),
@@ -119,7 +125,7 @@ WRONG_TYPES: list[tuple[Policy, dict[str, Any], str]] = [
     (at_rest_encryption, {"atRestEncryptionEnabled": 1}, "got number 1"),
     (at_rest_encryption, {"kmsKeyId": ["k"]}, "kmsKeyId must be a string"),
     (transit_encryption, {"transitEncryptionEnabled": {}}, "must be true or false"),
-    (auth_token, {"transitEncryptionEnabled": "on"}, "must be true or false"),
+    (user_group_auth, {"transitEncryptionEnabled": "on"}, "must be true or false"),
     (automatic_failover, {"numCacheClusters": "2"}, "numCacheClusters must be a number"),
     (snapshot_retention, {"snapshotRetentionLimit": "7"}, "must be a number"),
 ]
@@ -139,7 +145,7 @@ def test_wrongly_typed_prop_is_a_violation(
 UNKNOWNS: list[tuple[Policy, dict[str, Any]]] = [
     (at_rest_encryption, {"kmsKeyId": UNKNOWN}),
     (transit_encryption, {"transitEncryptionEnabled": UNKNOWN}),
-    (auth_token, {"authToken": UNKNOWN}),
+    (user_group_auth, {"userGroupIds": UNKNOWN}),
     (automatic_failover, {"numCacheClusters": UNKNOWN}),
     (snapshot_retention, {"snapshotRetentionLimit": UNKNOWN}),
 ]
@@ -155,23 +161,78 @@ def test_unknown_value_is_a_note(policy: Policy, changes: dict[str, Any]) -> Non
 
 def test_string_true_counts_as_true() -> None:
     res = cache(atRestEncryptionEnabled="true", transitEncryptionEnabled="TRUE")
-    for policy in (at_rest_encryption, transit_encryption, auth_token):
+    for policy in (at_rest_encryption, transit_encryption, user_group_auth):
         assert run(policy, res) == []
 
 
-def test_auth_token_not_applicable_without_transit_encryption() -> None:
-    assert run(auth_token, cache(transitEncryptionEnabled=False, authToken=None)) == []
+def test_user_group_not_applicable_without_transit_encryption() -> None:
+    assert run(user_group_auth, cache(transitEncryptionEnabled=False, userGroupIds=None)) == []
 
 
 def test_auth_token_value_never_appears_in_a_message() -> None:
-    res = cache(transitEncryptionEnabled=False)
-    for policy in POLICIES:
-        for finding in run(policy, res):
-            assert "s3cr3t" not in finding.message
+    res = cache(userGroupIds=None, authToken="s3cr3t-t0ken-0123456789")
+    found = [f for policy in POLICIES for f in run(policy, res)]
+    assert found and all("s3cr3t" not in f.message for f in found)
 
 
-def test_write_only_auth_token_counts() -> None:
-    assert run(auth_token, cache(authToken=None, authTokenWo="t0ken", authTokenWoVersion=1)) == []
+def test_a_write_only_auth_token_is_still_a_static_token() -> None:
+    res = cache(userGroupIds=None, authTokenWo="t0ken", authTokenWoVersion=1)
+    assert_violation(run(user_group_auth, res), user_group_auth, "shared AUTH token")
+
+
+def test_a_user_group_beside_a_token_is_compliant() -> None:
+    """Mid-migration (token and group both set) clients can already use IAM users."""
+    assert run(user_group_auth, cache(authToken="t0ken")) == []
+
+
+# --- ElastiCache users --------------------------------------------------------------------------
+
+USER = "aws:elasticache/user:User"
+IAM_USER: dict[str, Any] = {
+    "userId": "ttbt2-prod-cache-api",
+    "userName": "ttbt2-prod-cache-api",
+    "engine": "valkey",
+    "accessString": "on ~* +@all -@dangerous",
+    "authenticationMode": {"type": "iam"},
+}
+
+
+def user(**changes: Any) -> Resource:
+    return resource(USER, without_none(IAM_USER, changes), stack="prod")
+
+
+def test_iam_user_is_compliant() -> None:
+    assert_compliant(run(user_iam_auth, user()))
+
+
+def test_a_switched_off_password_user_is_compliant() -> None:
+    off = user(
+        accessString="off -@all", authenticationMode={"type": "password", "passwords": ["x"]}
+    )
+    assert_compliant(run(user_iam_auth, off))
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"authenticationMode": {"type": "password"}}, "authenticationMode.type is 'password'"),
+        (
+            {"accessString": "off on ~* +@all", "authenticationMode": {"type": "password"}},
+            "is enabled",
+        ),
+        (
+            {"authenticationMode": None, "noPasswordRequired": True},
+            "noPasswordRequired: anyone may connect",
+        ),
+    ],
+    ids=["password", "switched-back-on", "no-password"],
+)
+def test_an_enabled_non_iam_user_is_a_violation(changes: dict[str, Any], expected: str) -> None:
+    assert_violation(run(user_iam_auth, user(**changes)), user_iam_auth, expected, mandatory=True)
+
+
+def test_user_without_authentication_mode_is_a_violation() -> None:
+    assert_missing(run(user_iam_auth, user(authenticationMode=None)), user_iam_auth, "is not set")
 
 
 def test_cluster_mode_replicas_count_as_nodes_per_shard() -> None:

@@ -87,7 +87,8 @@ EXPECTED: dict[str, EnforcementLevel] = {
     "aws-backup-vault-access-policy": EnforcementLevel.MANDATORY,
     "aws-elasticache-at-rest-encryption": EnforcementLevel.MANDATORY,
     "aws-elasticache-transit-encryption": EnforcementLevel.MANDATORY,
-    "aws-elasticache-auth-token": EnforcementLevel.MANDATORY,
+    "aws-elasticache-user-group-auth": EnforcementLevel.MANDATORY,
+    "aws-elasticache-user-iam-auth": EnforcementLevel.MANDATORY,
     "aws-elasticache-automatic-failover": EnforcementLevel.MANDATORY,
     "aws-elasticache-snapshot-retention": EnforcementLevel.MANDATORY,
     "aws-cloudfront-viewer-https": EnforcementLevel.MANDATORY,
@@ -148,6 +149,7 @@ EXPECTED: dict[str, EnforcementLevel] = {
     "ttbt2-nonprod-seed-anonymised": EnforcementLevel.MANDATORY,
 }
 PLATFORM_RULES = {
+    "aws-elasticache-user-iam-auth",
     "aws-eks-private-endpoint-ci-runner",
     "aws-required-tags",
     "aws-protect-stateful-resources",

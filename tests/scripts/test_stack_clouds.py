@@ -39,7 +39,9 @@ def test_a_switch_turned_on_in_dev_is_reported(tmp_path: Path) -> None:
     text = (ROOT / "Pulumi.dev.yaml").read_text()
     text = text.replace("ttbt2:gcpEnabled: false", "ttbt2:gcpEnabled: true")
     # Turning GCP on takes what it needs: the project and the billing account its budget uses.
-    text += "  ttbt2:gcpProject: ttbt2-analytics-dev\n  ttbt2:gcpBillingAccount: 01A2B3-C4D5E6-F7A8B9\n"
+    text += (
+        "  ttbt2:gcpProject: ttbt2-analytics-dev\n  ttbt2:gcpBillingAccount: 01A2B3-C4D5E6-F7A8B9\n"
+    )
     project = _project_with(tmp_path, text.replace("Pulumi.dev", "Pulumi.qa"))
     assert stack_clouds.clouds("qa", project)["gcp"] is True
 

@@ -516,11 +516,10 @@ def test_hotfix_and_validation(gateway: FakePushgateway) -> None:
     assert _value(group, deploy_event.VALIDATION) == 300  # a gauge: the last release
 
 
-def test_basic_auth_is_sent(gateway: FakePushgateway) -> None:
-    deploy_event.push(
-        gateway.url, "staging", "api", deploy_event.Event("success"), basic_auth="ci:s3cret"
-    )
-    assert gateway.auth == ["Basic Y2k6czNjcmV0"]
+def test_no_credential_is_sent(gateway: FakePushgateway) -> None:
+    """The gateway admits the runners by security group: a push carries no Authorization."""
+    deploy_event.push(gateway.url, "staging", "api", deploy_event.Event("success"))
+    assert gateway.auth and gateway.auth == [None] * len(gateway.auth)
 
 
 def test_parse_state_reads_a_real_pushgateway_answer() -> None:
@@ -762,8 +761,7 @@ def test_wait_is_no_rollback_when_the_canary_resumes_or_never_served() -> None:
 # deploy_event: command line
 
 
-def test_cli_push(gateway: FakePushgateway, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PUSHGATEWAY_AUTH", "u:p")
+def test_cli_push(gateway: FakePushgateway) -> None:
     args = ["push", "--gateway", gateway.url, "--environment", "production", "--service", "api"]
     rc = deploy_event.main(
         [*args, "--outcome", "success", "--hotfix", "true", "--lead-time-seconds", "120"]
@@ -774,7 +772,7 @@ def test_cli_push(gateway: FakePushgateway, monkeypatch: pytest.MonkeyPatch) -> 
     group = gateway.group("production", "api")
     assert group[deploy_event.LEAD_TIME]["metrics"][0]["count"] == "1"
     assert _value(group, deploy_event.HOTFIXES) == 1
-    assert gateway.auth[0] is not None
+    assert gateway.auth[0] is None
 
 
 def test_cli_wait(capsys: pytest.CaptureFixture[str]) -> None:
@@ -934,7 +932,6 @@ def test_production_record_step(
     (helper / "deploy_event.py").write_text((ROOT / "scripts" / "deploy_event.py").read_text())
     env = {
         "PUSHGATEWAY_URL": gateway.url,
-        "PUSHGATEWAY_AUTH": "",
         "OUTCOME": outcome,
         "HOTFIX": "false",
         "COMMIT_TIME": "1000",

@@ -351,7 +351,8 @@ def test_drill_pushes_its_result_from_prods_network(drill: dict[str, Any]) -> No
     step = _step(job, "Push the result (Pushgateway, job ttbt2-drill)")
     assert step["if"] == "always()"
     assert 'recovery_drill.py push --gateway "$PUSHGATEWAY_URL"' in step["run"]
-    assert step["env"]["PUSHGATEWAY_AUTH"] == "${{ secrets.PUSHGATEWAY_AUTH }}"
+    # No credential: prod's Pushgateway admits the CI runners by their security group.
+    assert set(step["env"]) == {"PUSHGATEWAY_URL"}
     names = _names(job)
     assert names.index("Download the drill result") < names.index(step["name"])
     assert names.index(step["name"]) < names.index("Check the objectives")

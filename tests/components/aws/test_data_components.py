@@ -147,12 +147,50 @@ def test_cache_is_encrypted_authenticated_and_private(stacks: StackRenders) -> N
     )
 
 
-@pytest.mark.parametrize("preview", [False, True], ids=["update", "preview"])
-def test_cache_auth_token_reaches_the_group_only_as_a_secret(
-    preview: bool, stacks: StackRenders
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_cache_authenticates_iam_users_only(stack: str, stacks: StackRenders) -> None:
+    """No AUTH token: a user group of the api's IAM user and a switched-off default user."""
+    graph = stacks.graph(stack)
+    cache = one(graph, CACHE)
+    assert "authToken" not in cache.props and "authTokenWo" not in cache.props
+    # What moves a group created with a token to the user group in place.
+    assert cache.props["authTokenUpdateStrategy"] == "DELETE"
+    group = one(graph, "aws:elasticache/userGroup:UserGroup")
+    assert cache.props["userGroupIds"] == [group.props["userGroupId"]]
+    users = {u.props["userName"]: u.props for u in of_type(graph, "aws:elasticache/user:User")}
+    api = f"ttbt2-{stack}-cache-api"
+    assert sorted(users) == sorted(["default", api])
+    assert sorted(group.props["userIds"]) == sorted(u["userId"] for u in users.values())
+    assert users[api]["authenticationMode"] == {"type": "iam"}
+    assert users[api]["userId"] == api
+    assert users["default"]["accessString"].split()[0] == "off"
+
+
+def test_only_the_cache_clients_role_may_connect_and_only_to_its_user(
+    stacks: StackRenders,
 ) -> None:
-    token = one(stacks.graph("dev", preview=preview), CACHE).props["authToken"]
-    assert isinstance(token, dict) and token[SECRET_SIG_KEY] == SECRET_SIG
+    graph = stacks.graph("prod")
+    cache = one(graph, CACHE)
+    api_user = one(graph, "aws:elasticache/user:User", "cache-api-user")
+    policies = {
+        p.name: _doc(p.props["policy"]) for p in of_type(graph, "aws:iam/rolePolicy:RolePolicy")
+    }
+    connects = {
+        name: [s for s in doc["Statement"] if s.get("Action") == "elasticache:Connect"]
+        for name, doc in policies.items()
+    }
+    holders = sorted(name for name, found in connects.items() if found)
+    assert holders == ["ttbt2-prod-svc-api"]
+    [statement] = connects["ttbt2-prod-svc-api"]
+    # Exactly this group and this user (the mock's ARNs end in the resource names), never *.
+    group_arn, user_arn = statement["Resource"]
+    assert group_arn.startswith("arn:aws:elasticache:") and group_arn.endswith(f"/{cache.name}")
+    assert user_arn.startswith("arn:aws:elasticache:") and user_arn.endswith(f"/{api_user.name}")
+    # The service's own statements are still there.
+    assert any(
+        s.get("Action") == ["s3:GetObject", "s3:PutObject"]
+        for s in policies["ttbt2-prod-svc-api"]["Statement"]
+    )
 
 
 def test_buckets_are_private_encrypted_and_logged(stacks: StackRenders) -> None:
@@ -201,8 +239,7 @@ def test_user_data_is_versioned_and_protected_in_prod(stacks: StackRenders) -> N
     assert expiry["expiration"]["days"] == 365
 
 
-def test_a_supplied_auth_token_is_wrapped_as_a_secret() -> None:
-    """The Vault path hands the component a plain string: it must still reach AWS as a secret."""
+def test_a_redis_cache_without_clients_has_only_the_disabled_default_user() -> None:
     import pulumi
     import pulumi_aws as aws
 
@@ -227,13 +264,65 @@ def test_a_supplied_auth_token_is_wrapped_as_a_secret() -> None:
                 snapshot_retention_days=7,
                 eviction_policy="allkeys-lfu",
                 log_retention_days=30,
-                auth_token="from-vault-not-a-real-token",
             ),
             opts=pulumi.ResourceOptions(providers={"aws": provider}),
         )
 
     graph = run_program(program, project="t", stack="unit", preview=False)
-    token = one(graph, CACHE).props["authToken"]
-    assert token == {SECRET_SIG_KEY: SECRET_SIG, "value": "from-vault-not-a-real-token"}
-    assert not of_type(graph, "random:index/randomPassword:RandomPassword")
+    [default] = of_type(graph, "aws:elasticache/user:User")
+    assert default.props["userName"] == "default" and default.props["engine"] == "redis"
+    assert default.props["accessString"].startswith("off")
+    # Its (useless) password reaches AWS only as a secret: the whole mode is marked secret.
+    mode = default.props["authenticationMode"]
+    assert mode[SECRET_SIG_KEY] == SECRET_SIG and mode["value"]["type"] == "password"
+    assert one(graph, "aws:elasticache/userGroup:UserGroup").props["userIds"] == ["c-default"]
     assert one(graph, "aws:elasticache/parameterGroup:ParameterGroup").props["family"] == "redis7"
+
+
+def test_cache_client_names_are_checked() -> None:
+    import pulumi_aws as aws
+
+    from components.aws.cache import RedisCacheArgs
+    from components.aws.context import lookup
+
+    with pytest.raises(ValueError, match="cache clients must be lower-case"):
+        RedisCacheArgs(
+            context=lookup(aws.Provider("aws", region="eu-west-1"), "eu-west-1"),
+            tags={},
+            vpc_id="vpc-1",
+            subnet_ids=[],
+            client_security_group_id="sg-1",
+            engine="valkey",
+            engine_version="8.0",
+            node_type="cache.m7g.large",
+            nodes=1,
+            snapshot_retention_days=1,
+            eviction_policy="allkeys-lru",
+            log_retention_days=30,
+            clients=("Api",),
+        )
+
+
+def test_only_the_ci_runner_reaches_the_pushgateway_load_balancer(stacks: StackRenders) -> None:
+    """Pushes carry no password: the ALB's only group admits the runner's group, nothing else."""
+    graph = stacks.graph("prod")
+    runner_sg = one(graph, "aws:ec2/securityGroup:SecurityGroup", "ci-runner-sg")
+    alb_sg = one(graph, "aws:ec2/securityGroup:SecurityGroup", "pushgateway-alb-sg")
+    rules = [
+        r
+        for r in of_type(graph, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if alb_sg.urn in r.dependencies
+    ]
+    [rule] = rules
+    assert runner_sg.urn in rule.property_dependencies["referencedSecurityGroupId"]
+    assert "cidrIpv4" not in rule.props and rule.props["fromPort"] == 443
+    # Out: the gateway's port inside the VPC only.
+    [egress] = [
+        r
+        for r in of_type(graph, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+        if alb_sg.urn in r.dependencies
+    ]
+    assert (egress.props["fromPort"], egress.props["toPort"]) == (9091, 9091)
+    assert egress.props["cidrIpv4"] == "10.30.0.0/16"
+    ingress = one(graph, "kubernetes:networking.k8s.io/v1:Ingress", "pushgateway-ingress")
+    assert alb_sg.urn in ingress.property_dependencies["metadata"]

@@ -142,9 +142,12 @@ def test_the_pushgateway_load_balancer_is_internal(stack: str) -> None:
     gateway = one(render(stack), INGRESS, "pushgateway")
     notes = notes_of(gateway)
     assert notes[f"{A}scheme"] == "internal"
-    assert notes[f"{A}group.name"] == f"ttbt2-{stack}-internal"
-    vpc = parse_raw(stack, raw_settings(stack)).network.vpc_cidr
-    assert notes[f"{A}inbound-cidrs"] == vpc
+    # A load balancer of its own, whose only security group admits the CI runner's group.
+    assert notes[f"{A}group.name"] == f"ttbt2-{stack}-pushgateway"
+    assert f"{A}inbound-cidrs" not in notes
+    assert notes[f"{A}security-groups"]
+    firewall = one(render(stack), "aws:ec2/securityGroup:SecurityGroup", "pushgateway-alb-sg")
+    assert firewall.urn in gateway.property_dependencies["metadata"]
 
 
 @pytest.mark.parametrize("stack", STACKS)

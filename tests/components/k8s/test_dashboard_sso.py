@@ -33,6 +33,7 @@ from components.k8s.metrics import (
     GRAFANA_CHART_DIR,
     GRAFANA_VALUES_FREE_FORM,
     PROMETHEUS_CHART_DIR,
+    PROMETHEUS_VALUES_COMMENTED,
     MetricsStackArgs,
     home_dashboard_path,
 )
@@ -86,10 +87,9 @@ def grafana_unknown_paths(values: dict[str, Any]) -> list[str]:
     parent = load_chart_values(PROMETHEUS_CHART_DIR)["grafana"]
     chart = deep_merge(load_chart_values(GRAFANA_CHART_DIR), parent)
     free = set(GRAFANA_VALUES_FREE_FORM)
-    # The chart's own commented-out storageClassName (see test_observability).
-    return [
-        p for p in unknown_value_paths(values, chart, free) if p != "persistence.storageClassName"
-    ]
+    # The chart's own commented-out paths (PROMETHEUS_VALUES_COMMENTED, see test_observability).
+    commented = {p.removeprefix("grafana.") for p in PROMETHEUS_VALUES_COMMENTED}
+    return [p for p in unknown_value_paths(values, chart, free) if p not in commented]
 
 
 # ---- Grafana: values, secret as a file ------------------------------------------------------

@@ -32,6 +32,8 @@ from components.k8s.logs import (
 )
 from components.k8s.metrics import (
     ALERTMANAGER_SECRETS_DIR,
+    BREAK_GLASS_ANNOTATION,
+    GRAFANA_ADMIN_DIR,
     GRAFANA_ADMIN_SECRET,
     GRAFANA_CHART_DIR,
     PROMETHEUS_CHART_DIR,
@@ -107,7 +109,7 @@ PROD: tuple[dict[str, Any], dict[str, Any]] = (
         "prometheus_storage_gb": 200,
         "alertmanager_replicas": 3,
         "storage_kms_key_arn": KMS_KEY,
-        "grafana_admin_password": "from-vault-not-real",
+        "grafana_break_glass_window": "2026-11-28",
     },
     {
         "elasticsearch_nodes": 3,
@@ -350,8 +352,8 @@ def test_every_child_keeps_its_former_urn_as_an_alias(env: str, preview: bool) -
         assert former_parent == f"{COMPONENT}${child.type}", alias
         assert alias != child.urn
         roles.add(former_name.removeprefix("obs-"))
-    generated = {"grafana-admin-password"} if env == "dev" else set()
-    assert roles == FORMER_ROLES | generated
+    # Generated in every stack now; it carries the alias its dev-stack ancestor had.
+    assert roles == FORMER_ROLES | {"grafana-admin-password"}
     assert len(roles) == len(children)
     assert obs.namespace_name == "monitoring"
     assert obs.agents_namespace_name == "monitoring-node-agents"
@@ -406,20 +408,12 @@ def test_grafana_admin_password_is_recorded_as_a_secret(env: str, preview: bool)
     assert secret["metadata"]["name"] == GRAFANA_ADMIN_SECRET
     envelope = secret["stringData"]
     assert envelope[SECRET_SIG_KEY] == SECRET_SIG
-    generated = of_type(graph, "random:index/randomPassword:RandomPassword")
-    if env == "prod":
-        assert generated == []  # the password came from Vault
-        assert envelope["value"]["admin-password"] == "from-vault-not-real"
-    else:
-        (password,) = generated
-        assert password.props["length"] >= 32
-        if not preview:
-            assert envelope["value"]["admin-password"].startswith("offline")
+    # Generated in every stack, never read from Vault (seed 4.9.1).
+    (password,) = of_type(graph, "random:index/randomPassword:RandomPassword")
+    assert password.props["length"] >= 32
     if not preview:
+        assert envelope["value"]["admin-password"].startswith("offline")
         assert envelope["value"]["admin-user"] == "admin"
-    text = json.dumps([r.props for r in graph.resources if r.type != "kubernetes:core/v1:Secret"])
-    if env == "prod":
-        assert "from-vault-not-real" not in text
     values = release(graph, "kube-prometheus-stack").props["values"]["grafana"]
     assert values["admin"] == {
         "existingSecret": GRAFANA_ADMIN_SECRET,
@@ -427,6 +421,24 @@ def test_grafana_admin_password_is_recorded_as_a_secret(env: str, preview: bool)
         "passwordKey": "admin-password",
     }
     assert "adminPassword" not in values
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_break_glass_password_rotates_with_its_window(env: str) -> None:
+    """A new window replaces the password (keeper) and restarts Grafana (pod annotation)."""
+    graph, _ = render(env, preview=False)
+    (password,) = of_type(graph, "random:index/randomPassword:RandomPassword")
+    values = release(graph, "kube-prometheus-stack").props["values"]["grafana"]
+    if env == "prod":
+        assert password.props["keepers"] == {"rotationWindow": "2026-11-28"}
+        assert values["podAnnotations"] == {BREAK_GLASS_ANNOTATION: "2026-11-28"}
+    else:
+        assert "keepers" not in password.props and "podAnnotations" not in values
+    # Every start resets the admin's password (Grafana keeps it in its database) to the file.
+    command = values["lifecycleHooks"]["postStart"]["exec"]["command"]
+    assert command[:2] == ["/bin/sh", "-c"]
+    assert "admin reset-admin-password --password-from-stdin" in command[2]
+    assert f"< {GRAFANA_ADMIN_DIR}/admin-password" in command[2]
 
 
 # ---- kube-prometheus-stack -----------------------------------------------------------------
@@ -474,12 +486,16 @@ def test_every_helm_value_path_exists_in_the_vendored_values(env: str, preview: 
     ]
 
 
-def test_the_one_commented_value_path_is_documented_in_the_grafana_chart() -> None:
+def test_the_commented_value_paths_are_documented_in_the_grafana_chart() -> None:
     text = (GRAFANA_CHART_DIR / "values.yaml").read_text()
     block = text[text.index("\npersistence:") :]
     block = block[: block.index("\n\n")]
     assert "# storageClassName:" in block
-    assert sorted(PROMETHEUS_VALUES_COMMENTED) == ["grafana.persistence.storageClassName"]
+    assert "## Pod Annotations\n# podAnnotations: {}" in text
+    assert sorted(PROMETHEUS_VALUES_COMMENTED) == [
+        "grafana.persistence.storageClassName",
+        "grafana.podAnnotations",
+    ]
 
 
 @pytest.mark.parametrize(("env", "preview"), CASES)

@@ -19,7 +19,7 @@ from components.k8s.pushgateway import (
 )
 from offline.engine import run_program
 from offline.evaluate import evaluate
-from offline.graph import SECRET_SIG_KEY, StackGraph
+from offline.graph import StackGraph
 from policies.ttbt2_policies import ingress as ingress_policies
 from policies.ttbt2_policies import kubernetes as k8s_policies
 from tests.conftest import ROOT, one
@@ -28,11 +28,10 @@ from tests.support.validate.crds import validate_custom_resource
 CRDS = [ROOT / "vendor" / "charts" / "kube-prometheus-stack" / "crds"]
 ARGS = PushgatewayArgs(
     environment="staging",
-    web_config="basic_auth_users:\n  pipeline: $2y$10$hash\n  prometheus: $2y$10$hash\n",
-    scrape_password="scrape-secret",
+    pusher_security_group_id="sg-0runners0000000001",
     certificate_arn="arn:aws:acm:eu-west-1:123456789012:certificate/x",
     vpc_cidr="10.20.0.0/16",
-    alb_group="ttbt2-staging-internal",
+    alb_group="ttbt2-staging-pushgateway",
     log_bucket="ttbt2-staging-logs-1",
     deletion_protection=True,
 )
@@ -74,27 +73,36 @@ def test_service_monitor_matches_the_crd_and_honours_the_pipeline_labels() -> No
     (endpoint,) = monitor["spec"]["endpoints"]
     assert endpoint["honorLabels"] is True
     assert endpoint["path"] == f"{ROUTE_PREFIX}/metrics"
-    assert endpoint["basicAuth"]["password"]["key"] == "scrape-password"
+    # Prometheus scrapes without a credential: the NetworkPolicy names it instead.
+    assert "basicAuth" not in endpoint
 
 
-def test_gateway_is_behind_basic_auth_with_credentials_kept_secret() -> None:
-    container = one(GRAPH, "kubernetes:apps/v1:Deployment").props["spec"]["template"]["spec"][
-        "containers"
-    ][0]
+def test_gateway_holds_no_static_credential() -> None:
+    """No password file, no Secret: admission is by network identity (seed 4.9.1)."""
+    spec = one(GRAPH, "kubernetes:apps/v1:Deployment").props["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
     assert container["image"] == IMAGE
-    assert "--web.config.file=/etc/pushgateway/web.yml" in container["args"]
+    assert not any(a.startswith("--web.config.file") for a in container["args"])
     assert f"--web.route-prefix={ROUTE_PREFIX}" in container["args"]
-    # The whole stringData is a secret (the SDK wraps it as one when any value is secret).
-    data = one(GRAPH, "kubernetes:core/v1:Secret").props["stringData"]
-    assert SECRET_SIG_KEY in data
-    assert set(data["value"]) == {"web.yml", "scrape-username", "scrape-password"}
+    assert [v["name"] for v in spec["volumes"]] == ["data"]
+    assert not [r for r in GRAPH.resources if r.type == "kubernetes:core/v1:Secret"]
+
+
+def test_its_own_policy_admits_the_load_balancer_and_prometheus() -> None:
+    policy = one(GRAPH, "kubernetes:networking.k8s.io/v1:NetworkPolicy").props["spec"]
+    (rule,) = policy["ingress"]
+    assert rule["from"] == [
+        {"ipBlock": {"cidr": "10.20.0.0/16"}},
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}},
+    ]
+    assert rule["ports"] == [{"protocol": "TCP", "port": PORT}]
 
 
 def test_published_over_https_under_its_prefix_only() -> None:
     ingress = one(GRAPH, "kubernetes:networking.k8s.io/v1:Ingress").props
     notes = ingress["metadata"]["annotations"]
     assert notes["alb.ingress.kubernetes.io/listen-ports"] == '[{"HTTPS": 443}]'
-    assert notes["alb.ingress.kubernetes.io/group.name"] == "ttbt2-staging-internal"
+    assert notes["alb.ingress.kubernetes.io/group.name"] == "ttbt2-staging-pushgateway"
     (rule,) = ingress["spec"]["rules"]
     assert "host" not in rule  # its load balancer serves nothing else
     (path,) = rule["http"]["paths"]
@@ -104,13 +112,16 @@ def test_published_over_https_under_its_prefix_only() -> None:
 
 
 def test_its_load_balancer_is_internal_logged_and_protected() -> None:
-    """The pipeline pushes from runners inside the VPC: nothing outside reaches the gateway."""
+    """The pipeline pushes from runners inside the VPC: only their security group gets in."""
     notes = one(GRAPH, "kubernetes:networking.k8s.io/v1:Ingress").props["metadata"]["annotations"]
     assert notes["alb.ingress.kubernetes.io/scheme"] == "internal"
-    assert notes["alb.ingress.kubernetes.io/inbound-cidrs"] == "10.20.0.0/16"
+    assert notes["alb.ingress.kubernetes.io/security-groups"] == "sg-0runners0000000001"
+    assert notes["alb.ingress.kubernetes.io/manage-backend-security-group-rules"] == "true"
+    # With its own group the controller manages no CIDR-based frontend rule.
+    assert "alb.ingress.kubernetes.io/inbound-cidrs" not in notes
     assert notes["alb.ingress.kubernetes.io/load-balancer-attributes"] == (
         "access_logs.s3.enabled=true,access_logs.s3.bucket=ttbt2-staging-logs-1,"
-        "access_logs.s3.prefix=alb/ttbt2-staging-internal,deletion_protection.enabled=true"
+        "access_logs.s3.prefix=alb/ttbt2-staging-pushgateway,deletion_protection.enabled=true"
     )
     assert "alb.ingress.kubernetes.io/security-group-prefix-lists" not in notes
     findings = evaluate(GRAPH, ingress_policies.POLICIES)

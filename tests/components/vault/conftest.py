@@ -147,6 +147,18 @@ class FakeVault:
             }
         )
 
+    def kv2_metadata(
+        self, mount: str, path: str, custom: dict[str, str] | None, *, status: int = 200
+    ) -> None:
+        """The secret's metadata (no value), or an error ``status``."""
+        handler = self.server.expect_request(f"/v1/{mount}/metadata/{path}", method="GET")
+        if status != 200:
+            handler.respond_with_json({"errors": ["permission denied"]}, status=status)
+            return
+        handler.respond_with_json(
+            {"data": {"custom_metadata": custom, "current_version": 3, "versions": {}}}
+        )
+
     def mount(self, mount: str, *, engine: str = "kv", version: str | None = "2") -> None:
         options = {"version": version} if version is not None else None
         self.server.expect_request(

@@ -10,6 +10,7 @@ import pytest
 
 from components.vault.source import declared_refs
 from config import from_config_values
+from config.constants import THIRD_PARTY_CONSUMERS
 from offline.stackfile import load_stack
 from scripts import vault_login
 from tests.components.vault.conftest import JWT, LOGIN_TOKEN, FakeVault, assert_no_secret
@@ -38,6 +39,10 @@ def _healthy(vault: FakeVault, project: Path, denied: str = "") -> None:
     cfg = from_config_values("qa", load_stack(project, "qa").values)
     for path in dict.fromkeys(ref.api_path for ref in declared_refs(cfg)):
         vault.capabilities(path, ["deny"] if path == denied else ["read"])
+    # The third-party credentials carry their expiry dates (components/vault/expiry.py).
+    expiring = {r.path for r in declared_refs(cfg) if r.consumer in THIRD_PARTY_CONSUMERS}
+    for path in sorted(expiring):
+        vault.kv2_metadata("kv", path, {"expires_at": "2100-01-01"})
 
 
 def _run(project: Path, env: dict[str, str], *args: str) -> tuple[int, str]:
@@ -118,12 +123,12 @@ def test_failed_preflight_is_exit_2_and_exports_nothing(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     project = _project(tmp_path, tls_vault, tls_cert[0])
-    _healthy(tls_vault, project, denied="kv/data/ttbt2/dev/cache")
+    _healthy(tls_vault, project, denied="kv/data/ttbt2/dev/database")
     github_env = tmp_path / "github_env"
     rc, out = _run(project, {"VAULT_JWT": JWT}, "--github-env", str(github_env))
     assert (rc, out) == (2, "")
     assert not github_env.exists()
-    assert "kv/data/ttbt2/dev/cache: missing read capability" in capsys.readouterr().err
+    assert "kv/data/ttbt2/dev/database: missing read capability" in capsys.readouterr().err
 
 
 def test_bad_stack_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:

@@ -206,3 +206,89 @@ def test_bad_ref_is_refused_before_any_request() -> None:
         SecretRef("secret", "ttbt2/db", "")
     assert TLS.path == "ttbt2/prod/tls"
     assert TLS.api_path == TLS_PATH
+
+
+# --- expiry dates of third-party credentials ------------------------------------------------------
+
+SMTP = SecretRef("secret", "ttbt2/prod/alertmanager", "smtp_password", consumer="smtp")
+SLACK = SecretRef("secret", "ttbt2/prod/alertmanager", "slack_webhook_url", consumer="slack")
+ALERT_PATH = "secret/data/ttbt2/prod/alertmanager"
+ALERT_META = "secret/metadata/ttbt2/prod/alertmanager"
+NOW = 1_800_000_000.0  # 2027-01-15
+
+
+def _expiring(vault: FakeVault, custom: dict[str, str] | None, **kw: int) -> None:
+    healthy(vault)
+    vault.capabilities(ALERT_PATH, ["read"])
+    vault.kv2_metadata("secret", "ttbt2/prod/alertmanager", custom, **kw)
+
+
+def test_expiry_dates_are_read_from_custom_metadata(vault: FakeVault) -> None:
+    _expiring(
+        vault, {"expires_at_smtp_password": "2027-03-31", "expires_at": "2027-06-30T12:00:00Z"}
+    )
+    report = preflight(client_for(vault), [SMTP, SLACK], expiring={"smtp", "slack"}, now=NOW)
+    # The key's own date first; the secret-wide one for the keys without.
+    assert report.expiries == {"smtp": 1806451200, "slack": 1814356800}
+    assert report.checks[-1] == "expiry dates: slack, smtp"
+    assert report.warnings == ()
+    # One metadata read for the two keys of one secret, and still no value read.
+    assert vault.count("/v1/secret/metadata/ttbt2/prod/alertmanager", "GET") == 1
+    assert not any("/data/" in request.path for request, _ in vault.server.log)
+
+
+def test_only_expiring_consumers_need_a_date(vault: FakeVault) -> None:
+    healthy(vault)
+    vault.capabilities(DB_PATH, ["read"])
+    report = preflight(client_for(vault), [DB], expiring={"smtp"}, now=NOW)
+    assert report.expiries == {}
+    assert vault.count("/v1/secret/metadata/ttbt2/prod/db") == 0
+
+
+@pytest.mark.parametrize(
+    ("custom", "expected"),
+    [
+        (
+            None,
+            "key 'smtp_password' (smtp) has no expiry: set custom_metadata "
+            "expires_at_smtp_password (or expires_at)",
+        ),
+        (
+            {"expires_at_smtp_password": "next spring"},
+            "custom_metadata expires_at_smtp_password "
+            "is 'next spring', expected a date (2027-03-31) or an RFC 3339 time",
+        ),
+        (
+            {"expires_at": "2027-03-31T12:00:00"},
+            "custom_metadata expires_at is '2027-03-31T12:00:00', expected",
+        ),
+    ],
+    ids=["missing", "not-a-date", "no-time-zone"],
+)
+def test_a_missing_or_invalid_date_is_a_problem_naming_path_and_key(
+    vault: FakeVault, custom: dict[str, str] | None, expected: str
+) -> None:
+    _expiring(vault, custom)
+    with pytest.raises(VaultPreflightError) as caught:
+        preflight(client_for(vault), [SMTP], expiring={"smtp"}, now=NOW)
+    (problem,) = caught.value.problems
+    assert problem.path == ALERT_META
+    assert expected in problem.detail
+
+
+def test_unreadable_metadata_is_a_problem(vault: FakeVault) -> None:
+    _expiring(vault, None, status=403)
+    with pytest.raises(VaultPreflightError) as caught:
+        preflight(client_for(vault), [SMTP], expiring={"smtp"}, now=NOW)
+    (problem,) = caught.value.problems
+    assert problem.path == ALERT_META and "the expiry of smtp (key smtp_password)" in problem.detail
+
+
+def test_an_expired_credential_is_a_warning(vault: FakeVault) -> None:
+    _expiring(vault, {"expires_at_smtp_password": "2026-12-31"})
+    report = preflight(client_for(vault), [SMTP], expiring={"smtp"}, now=NOW)
+    assert report.expiries == {"smtp": 1798675200}
+    assert report.warnings == (
+        f"{ALERT_META}: the credential of smtp (key smtp_password) has expired; replace it and "
+        "its expiry date",
+    )

@@ -27,7 +27,7 @@ from offline.graph import SECRET_SIG, SECRET_SIG_KEY
 from tests.components.vault.conftest import TOKEN, FakeVault
 from tests.conftest import ALERTMANAGER_SECRETS, one, raw_settings, render
 
-REDIS = {"consumer": "redis", "path": "ttbt2/dev/cache", "key": "auth_token"}
+APP = {"consumer": "app-token", "path": "ttbt2/dev/app", "key": "token"}
 
 
 def _resolve(out: pulumi.Output[str]) -> tuple[str | None, bool]:
@@ -38,8 +38,9 @@ def _healthy(vault: FakeVault, caps: list[str]) -> None:
     vault.seal_status()
     vault.lookup_self()
     vault.mount("kv")
-    vault.capabilities("kv/data/ttbt2/dev/cache", caps)
+    vault.capabilities("kv/data/ttbt2/dev/app", caps)
     vault.capabilities("kv/data/ttbt2/dev/alertmanager", ["read"])
+    vault.kv2_metadata("kv", "ttbt2/dev/alertmanager", {"expires_at": "2100-01-01"})
 
 
 def _without_services_or_sso(raw: dict[str, Any]) -> dict[str, Any]:
@@ -51,24 +52,25 @@ def _without_services_or_sso(raw: dict[str, Any]) -> dict[str, Any]:
     return {
         key: value
         for key, value in raw.items()
-        if key != "services" and not key.startswith(("sso", "grafana", "kibana"))
+        if key not in ("services", "cacheClients")
+        and not key.startswith(("sso", "grafana", "kibana"))
     }
 
 
 def test_vault_source_reads_after_preflight_and_returns_a_secret(vault: FakeVault) -> None:
     _healthy(vault, ["read"])
-    vault.kv2("kv", "ttbt2/dev/cache", {"auth_token": "tok-from-vault"})
+    vault.kv2("kv", "ttbt2/dev/app", {"token": "tok-from-vault"})
     client = connect(vault.settings(), env={"VAULT_TOKEN": TOKEN})
     cfg = parse_raw(
         "dev",
         {
             **_without_services_or_sso(raw_settings("dev")),
             "vaultServices": [],
-            "vaultSecrets": [REDIS, *ALERTMANAGER_SECRETS],
+            "vaultSecrets": [APP, *ALERTMANAGER_SECRETS],
         },
     )
     source = VaultSource(client, declared_refs(cfg))
-    out = source.for_consumer("redis")
+    out = source.for_consumer("app-token")
     assert out is not None
     assert _resolve(out) == ("tok-from-vault", True)
     assert source.for_consumer("grafana") is None
@@ -82,13 +84,13 @@ def test_vault_source_turns_preflight_failures_into_a_run_error(vault: FakeVault
         {
             **_without_services_or_sso(raw_settings("dev")),
             "vaultServices": [],
-            "vaultSecrets": [REDIS, *ALERTMANAGER_SECRETS],
+            "vaultSecrets": [APP, *ALERTMANAGER_SECRETS],
         },
     )
     with pytest.raises(VaultRunError) as info:
         VaultSource(client, declared_refs(cfg))
     assert isinstance(info.value, pulumi.RunError)
-    assert "kv/data/ttbt2/dev/cache" in str(info.value)
+    assert "kv/data/ttbt2/dev/app" in str(info.value)
 
 
 def _local(cfg: Settings, vault: FakeVault) -> Settings:
@@ -99,21 +101,21 @@ def _local(cfg: Settings, vault: FakeVault) -> Settings:
 
 def test_open_source_logs_in_and_preflights_before_any_read(vault: FakeVault) -> None:
     _healthy(vault, ["read"])
-    vault.kv2("kv", "ttbt2/dev/cache", {"auth_token": "tok-from-vault"})
+    vault.kv2("kv", "ttbt2/dev/app", {"token": "tok-from-vault"})
     cfg = parse_raw(
         "dev",
         {
             **_without_services_or_sso(raw_settings("dev")),
             "vaultServices": [],
-            "vaultSecrets": [REDIS, *ALERTMANAGER_SECRETS],
+            "vaultSecrets": [APP, *ALERTMANAGER_SECRETS],
         },
     )
     opened = open_source(_local(cfg, vault), env={"VAULT_TOKEN": TOKEN})
     assert isinstance(opened, VaultSource)
     # Preflight asked for every declared path before anything was read.
     assert vault.count("/v1/sys/capabilities-self") == 2
-    assert vault.count("/v1/kv/data/ttbt2/dev/cache") == 0
-    out = opened.for_consumer("redis")
+    assert vault.count("/v1/kv/data/ttbt2/dev/app") == 0
+    out = opened.for_consumer("app-token")
     assert out is not None
     assert _resolve(out) == ("tok-from-vault", True)
 
@@ -125,12 +127,12 @@ def test_open_source_with_a_failing_preflight_is_a_run_error(vault: FakeVault) -
         {
             **_without_services_or_sso(raw_settings("dev")),
             "vaultServices": [],
-            "vaultSecrets": [REDIS, *ALERTMANAGER_SECRETS],
+            "vaultSecrets": [APP, *ALERTMANAGER_SECRETS],
         },
     )
-    with pytest.raises(VaultRunError, match="kv/data/ttbt2/dev/cache: missing read capability"):
+    with pytest.raises(VaultRunError, match="kv/data/ttbt2/dev/app: missing read capability"):
         open_source(_local(cfg, vault), env={"VAULT_TOKEN": TOKEN})
-    assert vault.count("/v1/kv/data/ttbt2/dev/cache") == 0
+    assert vault.count("/v1/kv/data/ttbt2/dev/app") == 0
 
 
 def test_open_source_without_credentials_is_a_run_error_naming_them(vault: FakeVault) -> None:
@@ -150,23 +152,28 @@ def test_open_offline_gives_named_placeholders() -> None:
     def program() -> None:
         opened = open_offline(parse_raw("dev", raw_settings("dev")))
         seen["source"] = opened
-        token = opened.for_consumer("redis")
+        token = opened.for_consumer("database-admin")
         assert token is not None
         seen["value"] = _resolve(token)
 
     run_program(program, project="t", stack="dev", preview=False)
     assert isinstance(seen["source"], OfflineSource)
-    assert seen["value"] == (f"{PLACEHOLDER_PREFIX}:vault:kv/ttbt2/dev/cache#auth_token", True)
+    assert seen["value"] == (
+        f"{PLACEHOLDER_PREFIX}:vault:kv/ttbt2/dev/database#vault_admin_password",
+        True,
+    )
 
 
 @pytest.mark.parametrize("preview", [False, True], ids=["update", "preview"])
 def test_vault_values_reach_their_resources_as_secrets(preview: bool) -> None:
-    token = one(
-        render("dev", preview=preview), "aws:elasticache/replicationGroup:ReplicationGroup"
-    ).props["authToken"]
-    assert token[SECRET_SIG_KEY] == SECRET_SIG
+    receivers = one(
+        render("dev", preview=preview), "kubernetes:core/v1:Secret", "alertmanager-receivers"
+    ).props["stringData"]
+    assert receivers[SECRET_SIG_KEY] == SECRET_SIG
     if not preview:
-        assert token["value"] == f"{PLACEHOLDER_PREFIX}:vault:kv/ttbt2/dev/cache#auth_token"
+        assert receivers["value"]["smtp-password"] == (
+            f"{PLACEHOLDER_PREFIX}:vault:kv/ttbt2/dev/alertmanager#smtp_password"
+        )
 
 
 @pytest.mark.usefixtures("session_engine")
@@ -180,11 +187,16 @@ def test_no_secret_value_in_the_report_or_the_json(tmp_path: Path) -> None:
     placeholder = f"{PLACEHOLDER_PREFIX}:vault"
     assert placeholder not in report and placeholder not in exported
     # The report still says, by name, which values were placeholders.
-    assert "vault:kv/ttbt2/dev/cache#auth_token  ->  ttbt2-dev-cache-group" in report
-    group = next(
-        r for r in json.loads(exported)["resources"] if r["type"].endswith(":ReplicationGroup")
+    assert (
+        "vault:kv/ttbt2/dev/alertmanager#smtp_password  ->  "
+        "ttbt2-dev-observability-metrics-alertmanager-receivers"
+    ) in report
+    receivers = next(
+        r
+        for r in json.loads(exported)["resources"]
+        if r["name"].endswith("alertmanager-receivers") and r["type"].endswith(":Secret")
     )
-    assert group["props"]["authToken"] == {SECRET_SIG_KEY: SECRET_SIG, "value": "[secret]"}
+    assert receivers["props"]["stringData"] == {SECRET_SIG_KEY: SECRET_SIG, "value": "[secret]"}
 
 
 def _plain_placeholders(value: object, path: str = "") -> list[str]:

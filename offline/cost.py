@@ -204,6 +204,8 @@ FREE_TYPE_PREFIXES: tuple[str, ...] = (
     "aws:eks/access",
     "aws:elasticache/parameterGroup:",
     "aws:elasticache/subnetGroup:",
+    "aws:elasticache/user:",  # access control: billed with the nodes
+    "aws:elasticache/userGroup:",
     "aws:rds/parameterGroup:",
     "aws:rds/subnetGroup:",
     "aws:s3/bucketPolicy:",

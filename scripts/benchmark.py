@@ -217,7 +217,11 @@ def generated_service(index: int) -> dict[str, Any]:
 def scaled_prod_file(services: int, folder: Path) -> Path:
     """Write prod's stack file with ``services`` generated services to ``folder``; its path."""
     doc = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
-    doc["config"]["ttbt2:services"] = [generated_service(i) for i in range(services)]
+    generated = [generated_service(i) for i in range(services)]
+    doc["config"]["ttbt2:services"] = generated
+    # The cache's clients name services: the generated ones stand in for prod's api.
+    if "ttbt2:cacheClients" in doc["config"]:
+        doc["config"]["ttbt2:cacheClients"] = [generated[0]["name"]]
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "Pulumi.prod.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from policies.ttbt2_policies.elasticache import at_rest_encryption, auth_token
+from policies.ttbt2_policies.elasticache import at_rest_encryption, user_group_auth
 from tests.policies.test_elasticache import cache, run
 from tests.support.policies import (
     UNKNOWN,
@@ -27,7 +27,7 @@ def test_violation_check_needs_the_message_and_the_policy() -> None:
     with pytest.raises(AssertionError):
         assert_violation(found, at_rest_encryption, "some other complaint")
     with pytest.raises(AssertionError):
-        assert_violation(found, auth_token, "atRestEncryptionEnabled is false")
+        assert_violation(found, user_group_auth, "atRestEncryptionEnabled is false")
     with pytest.raises(AssertionError):
         assert_violation([], at_rest_encryption, "atRestEncryptionEnabled is false")
 

@@ -27,6 +27,7 @@ from components.k8s.pod_security import (
     pod_security_context,
     restricted_pod_fields,
 )
+from components.k8s.service_accounts import irsa_service_account
 
 WRITES_TO = "ttbt2.io/writes-to"
 """Annotation of a backup writer: the key prefix it writes in the store it depends on."""
@@ -251,15 +252,12 @@ class BackupJob(pulumi.ComponentResource):
         super().__init__("ttbt2:k8s:BackupJob", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, depends_on=inherited_depends_on(opts))
         labels = {"app.kubernetes.io/name": args.app, "app.kubernetes.io/part-of": "ttbt2"}
-        account = k8s.core.v1.ServiceAccount(
+        account = irsa_service_account(
             f"{name}-sa",
-            metadata={
-                "name": args.service_account,
-                "namespace": args.namespace,
-                "labels": labels,
-                "annotations": {"eks.amazonaws.com/role-arn": args.role_arn},
-            },
-            automount_service_account_token=False,
+            name=args.service_account,
+            namespace=args.namespace,
+            labels=labels,
+            role_arn=args.role_arn,
             opts=child,
         )
         cron_spec = backup_cron_spec(

@@ -40,6 +40,7 @@ from components.k8s.pod_security import (
     pod_security_context,
     restricted_pod_fields,
 )
+from components.k8s.service_accounts import irsa_service_account
 from scripts.synthetic_data import MARKER, parse_spec
 
 SCRIPTS: Final = Path(__file__).resolve().parents[2] / "scripts"
@@ -234,15 +235,12 @@ class SyntheticDataJob(pulumi.ComponentResource):
         generator = GENERATOR.read_text(encoding="utf-8")
         schema = SCHEMA.read_text(encoding="utf-8")
         digest = hashlib.sha256((generator + "\0" + schema).encode()).hexdigest()
-        account = k8s.core.v1.ServiceAccount(
+        account = irsa_service_account(
             f"{name}-sa",
-            metadata={
-                "name": args.service_account,
-                "namespace": args.namespace,
-                "labels": labels,
-                "annotations": {"eks.amazonaws.com/role-arn": args.role_arn},
-            },
-            automount_service_account_token=False,
+            name=args.service_account,
+            namespace=args.namespace,
+            labels=labels,
+            role_arn=args.role_arn,
             opts=child,
         )
         config_map = k8s.core.v1.ConfigMap(

@@ -124,7 +124,8 @@ def test_config_file_and_other_stack_conflict(stack_file: Callable[..., Path]) -
 @pytest.mark.parametrize(
     ("content", "words"),
     [
-        ("config: [1, 2", "not valid YAML"),
+        # The position the pure-Python parser gives (LibYAML: line 2, column 1).
+        ("config: [1, 2", "not valid YAML (line 1, column 14)"),
         ("- a list", "must be a YAML mapping"),
         ("config: 3", "'config' must be a mapping"),
         ("config:\n  nonamespace: 1", "must be namespaced"),

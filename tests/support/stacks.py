@@ -71,10 +71,27 @@ class StackRenders:
         self.shared_dir = shared_dir
         self._graphs: dict[str, StackGraph] = {}
         self._findings: dict[str, list[Finding]] = {}
+        self._configs: dict[str, tuple[object, StackConfig]] = {}
 
     def graph(self, stack: str, *, preview: bool = False) -> StackGraph:
         """The graph of a real stack file (update mode unless ``preview``)."""
-        return self._render(self.root, load_stack(self.root, stack), preview)
+        return self._render(self.root, self._config(stack), preview)
+
+    def _config(self, stack: str) -> StackConfig:
+        """A real stack file's configuration, read again only when it or the project changed.
+
+        Tests ask for the graphs thousands of times; the files are read once.
+        """
+        files = (self.root / "Pulumi.yaml", self.root / f"Pulumi.{stack}.yaml")
+        try:
+            stamp = tuple((p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+        except OSError:
+            return load_stack(self.root, stack)  # raises, naming the missing file
+        cached = self._configs.get(stack)
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, load_stack(self.root, stack))
+            self._configs[stack] = cached
+        return cached[1]
 
     def run_stack(self, project_dir: Path, config: StackConfig, *, preview: bool) -> StackGraph:
         """:func:`offline.engine.run_stack` with this session's renders: a drop-in for it."""

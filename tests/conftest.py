@@ -98,9 +98,14 @@ def session_engine(stacks: StackRenders, monkeypatch: pytest.MonkeyPatch) -> Sta
     A rendered graph depends only on the program and the stack configuration (on the mock engine
     the program reads no environment), and findings only on the graph and the policies, so the
     CLI gets what it would compute itself, as private copies it may change.
+
+    Without ``--jobs`` the CLI renders and evaluates in this process, as on a one-core machine:
+    the findings a forked child computed would end with it, and the test workers already use
+    every core. The forked preview is tested in tests/offline/test_parallel.py.
     """
     monkeypatch.setattr(cli, "run_stack", stacks.run_stack)
     monkeypatch.setattr(cli, "evaluate", stacks.evaluate)
+    monkeypatch.setattr(cli, "default_workers", lambda: 1)
     return stacks
 
 

@@ -12,11 +12,13 @@ import pytest
 import yaml
 
 from config import from_config_values
+from offline import cli
 from offline.cli import EXIT_OK, EXIT_USAGE, EXIT_VIOLATION, main
 from offline.gitops import apply_images
 from offline.stackfile import load_stack
 from scripts.validate_gitops_schemas import main as validate_schemas
 from tests.conftest import ROOT
+from tests.support.stacks import StackRenders
 from tests.support.validate.crds import validate_custom_resource
 
 # Each stack configuration is rendered once per session, not once per CLI run.
@@ -31,10 +33,13 @@ def run(*argv: str) -> tuple[int, str]:
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def rendered(tmp_path_factory: pytest.TempPathFactory, stacks: StackRenders) -> Path:
     """Prod rendered once for the module; tests edit copies of its gitops folder."""
     out = tmp_path_factory.mktemp("prod-render")
-    code, text = run("render", "--stack", "prod", "--out", str(out))
+    # A module fixture is set up before the tests' session_engine: the graph is the session's.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cli, "run_stack", stacks.run_stack)
+        code, text = run("render", "--stack", "prod", "--out", str(out))
     assert code == EXIT_OK, text
     return out
 

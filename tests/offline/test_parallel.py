@@ -16,6 +16,7 @@ import pytest
 from offline import cli
 from offline.cli import EXIT_PROGRAM, EXIT_USAGE, main
 from offline.parallel import CHILD_CRASHED, Outcome, fork_map
+from tests.support.stacks import StackRenders
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="forking needs POSIX")
 
@@ -104,12 +105,22 @@ def _by_urn(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "resources": {r["urn"]: r for r in doc["resources"]}}
 
 
-def test_parallel_preview_prints_and_writes_what_the_sequential_one_does(tmp_path: Path) -> None:
+def test_parallel_preview_prints_and_writes_what_the_sequential_one_does(
+    tmp_path: Path, stacks: StackRenders, monkeypatch: pytest.MonkeyPatch
+) -> None:
     texts, graphs = [], []
     for jobs in ("1", "2"):
         out = io.StringIO()
         folder = tmp_path / jobs
-        code = main(["preview", "--stack", "dev", "--jobs", jobs, "--json-dir", str(folder)], out)
+        with monkeypatch.context() as patch:
+            if jobs == "1":
+                # In this process the session's renders are what run_stack would return; the
+                # forked children render for themselves.
+                patch.setattr(cli, "run_stack", stacks.run_stack)
+                patch.setattr(cli, "evaluate", stacks.evaluate)
+            code = main(
+                ["preview", "--stack", "dev", "--jobs", jobs, "--json-dir", str(folder)], out
+            )
         assert code == 0, out.getvalue()
         texts.append(out.getvalue())
         graphs.append(json.loads((folder / "dev.json").read_text()))

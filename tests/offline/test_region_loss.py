@@ -12,7 +12,7 @@ from offline.cli import EXIT_OK, EXIT_VIOLATION
 from offline.graph import Resource, StackGraph
 from offline.region_loss import dr_layer, estimate_region_loss, format_region_loss
 from offline.restore_times import duration_for
-from tests.offline.test_cli import run
+from tests.offline.test_cli import TIGHT_RTO_OBJECTIVE, run
 
 pytestmark = pytest.mark.usefixtures("session_engine")
 
@@ -151,12 +151,12 @@ def test_prod_with_dr_active_reports_the_same_figure(stack_file: Callable[..., P
 def test_an_objective_below_the_region_loss_rto_fails_the_preview(
     stack_file: Callable[..., Path],
 ) -> None:
-    path = stack_file("prod", base="prod", rtoObjectiveMinutes=30)
+    path = stack_file("prod", base="prod", rtoObjectiveMinutes=TIGHT_RTO_OBJECTIVE)
     code, text = run("preview", "--config-file", str(path))
     assert code == EXIT_VIOLATION, text
     assert "Region-loss RTO: ❌" in text
     assert "error: region-loss RTO of stack 'prod'" in text
-    assert "above ttbt2:rtoObjectiveMinutes (30 min)" in text
+    assert f"above ttbt2:rtoObjectiveMinutes ({TIGHT_RTO_OBJECTIVE} min)" in text
 
 
 def test_a_stack_that_cannot_activate_its_dr_region_fails_the_preview(

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
-import subprocess
-import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from offline import cli
 from offline.evaluate import Finding
 from offline.graph import Resource, StackGraph, mask_secrets
 from policies.ttbt2_policies.metric_catalog import METRIC_FAMILIES_ANNOTATION, chart_name
@@ -25,7 +25,6 @@ from policies.ttbt2_policies.metric_provenance import (
 from tests.support.policies import findings_for, resource, violations
 from tests.support.stacks import StackRenders
 
-ROOT = Path(__file__).resolve().parents[2]
 RELEASE = "kubernetes:helm.sh/v3:Release"
 RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
@@ -628,21 +627,19 @@ def _is_producer(res: Resource, producer: str) -> bool:
 def _check(
     tmp_path: Path, graph: StackGraph, keep: Callable[[Resource], bool], name: str
 ) -> tuple[int, str]:
-    """``python -m offline check`` on ``graph`` with only the resources ``keep`` accepts."""
+    """``python -m offline check`` on ``graph`` with only the resources ``keep`` accepts.
+
+    The command's main runs in this process (the module entry is tested in
+    tests/offline/test_cli.py): with ``session_engine`` the pack evaluates each file's graph
+    once per session, the whole prod stack once for every producer.
+    """
     copies = [
         dataclasses.replace(r, props=mask_secrets(r.props)) for r in graph.resources if keep(r)
     ]
     path = tmp_path / f"{name}.json"
     StackGraph(graph.project, graph.stack, copies, graph.outputs).write(path)
-    done = subprocess.run(
-        [sys.executable, "-m", "offline", "check", str(path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert "Traceback" not in done.stderr, done.stderr
-    return done.returncode, done.stdout
+    out = io.StringIO()
+    return cli.main(["check", str(path)], out=out), out.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -661,6 +658,7 @@ def _removal(tmp_path: Path, graph: StackGraph, producer: str, darkened: list[st
         assert words in without, f"{words!r} not reported without {producer}:\n{without}"
 
 
+@pytest.mark.usefixtures("session_engine")
 @pytest.mark.parametrize("producer", sorted(PRESENT_PRODUCERS))
 def test_removing_a_producer_from_prod_darkens_named_consumers(
     tmp_path: Path, prod_graph: StackGraph, producer: str
@@ -668,6 +666,7 @@ def test_removing_a_producer_from_prod_darkens_named_consumers(
     _removal(tmp_path, prod_graph, producer, PRESENT_PRODUCERS[producer])
 
 
+@pytest.mark.usefixtures("session_engine")
 @pytest.mark.parametrize("producer", sorted(NEW_PRODUCERS))
 def test_removing_a_monitoring_exporter_from_prod_darkens_named_consumers(
     tmp_path: Path, prod_graph: StackGraph, producer: str

@@ -11,11 +11,11 @@ import yaml
 
 from config import SettingsError
 from offline.engine import run_stack
-from offline.evaluate import evaluate
 from offline.graph import SECRET_SIG, SECRET_SIG_KEY, Resource, StackGraph
 from offline.stackfile import load_stack
 from policies.ttbt2_policies import ALL_POLICIES
 from tests.conftest import ROOT, STACKS, of_type, one, render
+from tests.support.stacks import StackRenders
 
 STATEFUL = {"aws:kms/key:Key", "aws:eks/cluster:Cluster"}
 NAMESPACE = "kubernetes:core/v1:Namespace"
@@ -32,8 +32,9 @@ def test_stack_renders_and_every_urn_is_its_own(stack: str, preview: bool) -> No
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_stack_has_no_mandatory_violation(stack: str) -> None:
-    findings = evaluate(render(stack), ALL_POLICIES)
+def test_stack_has_no_mandatory_violation(stack: str, stacks: StackRenders) -> None:
+    # The session's evaluation: the CLI's previews of the same stack reuse it.
+    findings = stacks.evaluate(render(stack), ALL_POLICIES)
     blocking = [f for f in findings if f.blocking]
     assert not blocking, "\n".join(f"{f.policy}: {f.message} ({f.urn})" for f in blocking)
 
@@ -195,8 +196,8 @@ def test_preview_mode_records_unknowns_as_the_engine_sentinel() -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_preview_mode_unknowns_are_notes_not_violations(stack: str) -> None:
-    findings = evaluate(render(stack, preview=True), ALL_POLICIES)
+def test_preview_mode_unknowns_are_notes_not_violations(stack: str, stacks: StackRenders) -> None:
+    findings = stacks.evaluate(render(stack, preview=True), ALL_POLICIES)
     assert not [f for f in findings if f.blocking]
     assert any(f.kind == "note" for f in findings)
 

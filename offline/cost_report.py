@@ -89,6 +89,27 @@ def format_cost(estimate: CostEstimate) -> list[str]:
     return lines
 
 
+def budget_line(estimate: CostEstimate, budget_usd: float) -> str:
+    """The estimate against the stack's AWS budget (``monthlyBudgetUsd``), a warning above it.
+
+    The budget's alerts go off on the real bill; this says before the merge whether the priced
+    part of the stack alone would already set them off. The unpriced items are not in the
+    estimate, so a share under 100 % is a floor, not a clearance.
+    """
+    share = 100 * estimate.total_usd / budget_usd
+    text = (
+        f"against the budget: {usd(estimate.total_usd)} is {share:.0f} % of monthlyBudgetUsd "
+        f"{usd(budget_usd)}"
+    )
+    if share > 100:
+        return (
+            f"    warning: {text}; the budget's alerts will fire every month "
+            "(raise monthlyBudgetUsd or shrink the stack)"
+        )
+    unpriced = f" (before {len(estimate.unpriced)} unpriced items)" if estimate.unpriced else ""
+    return f"    {text}{unpriced}"
+
+
 def format_cost_diff(diff: CostDiff) -> list[str]:
     """The diff's cost section: the total before and after, and each line that changed."""
     base, head = diff.base, diff.head

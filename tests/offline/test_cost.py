@@ -14,7 +14,7 @@ import yaml
 
 from offline import cli
 from offline.cost import CostEstimate, LineItem, diff_costs, estimate_cost, size_gib
-from offline.cost_report import format_cost, format_cost_diff, usd
+from offline.cost_report import budget_line, format_cost, format_cost_diff, usd
 from offline.graph import Resource, StackGraph, load_graph, mask_secrets
 from offline.prices import (
     DEFAULT_TABLE,
@@ -418,3 +418,20 @@ def test_prod_preview_states_a_monthly_cost_estimate(stacks: StackRenders) -> No
     assert code == cli.EXIT_OK, text
     estimate = estimate_cost(stacks.graph("prod"))
     assert f"Monthly cost estimate: {usd(estimate.total_usd)} (price table of" in text
+    # Measured against prod's own monthlyBudgetUsd, read from its stack file.
+    prod = yaml.safe_load((Path(__file__).resolve().parents[2] / "Pulumi.prod.yaml").read_text())
+    budget = prod["config"]["ttbt2:monthlyBudgetUsd"]
+    share = f"{100 * estimate.total_usd / float(budget):.0f} %"
+    assert f"is {share} of monthlyBudgetUsd {usd(float(budget))}" in text
+
+
+def test_the_estimate_is_measured_against_the_budget(
+    stacks: StackRenders, table: PriceTable
+) -> None:
+    estimate = estimate_cost(stacks.graph("prod"), table)
+    total = estimate.total_usd
+    roomy = budget_line(estimate, total * 4)
+    assert "is 25 % of monthlyBudgetUsd" in roomy and "warning" not in roomy
+    assert f"before {len(estimate.unpriced)} unpriced items" in roomy
+    tight = budget_line(estimate, total / 2)
+    assert tight.strip().startswith("warning:") and "is 200 % of monthlyBudgetUsd" in tight

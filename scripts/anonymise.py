@@ -13,11 +13,13 @@ stack configuration (``ttbt2:piiColumns``, validated by the settings model); ``p
 - ``check.sql``: one row ``<table>.<column>|<count of values not masked>`` per column; the
   workflow fails unless every count is 0.
 - ``maintenance.sql`` (PostgreSQL only, outside the transaction): ``VACUUM (FULL, ANALYZE)`` of
-  every masked table, so no dead row version with the original value stays in the data files
-  and the planner statistics (``pg_statistic`` keeps common values) are rebuilt from masked
-  data; the passwords of every other login role removed (production's credentials must not
-  reach staging, not even as hashes); ``pg_stat_statements`` emptied where it is installed and
-  loaded (a server without it, or with the extension but not the library, has none to empty).
+  every masked table (refused up front unless the user owns each table or the database, since
+  PostgreSQL would skip such a table with only a warning), so no dead row version with the
+  original value stays in the data files and the planner statistics (``pg_statistic`` keeps
+  common values) are rebuilt from masked data; the passwords of every other login role
+  removed (production's credentials must not reach staging, not even as hashes);
+  ``pg_stat_statements`` emptied where it is installed and loaded (a server without it, or
+  with the extension but not the library, has none to empty).
 
 ``mask.sql`` and ``check.sql`` use only what PostgreSQL and SQLite share besides
 ``sha256``/``encode``/``convert_to`` (PostgreSQL built-ins), so the tests run them on SQLite
@@ -128,12 +130,36 @@ def check_sql(items: Sequence[Masked]) -> str:
     return "\nUNION ALL\n".join(selects) + ";\n"
 
 
+def _vacuum_permitted(tables: Sequence[str]) -> str:
+    """A block failing unless the current user may VACUUM every table.
+
+    PostgreSQL skips a table its user may not vacuum (neither the table's nor the database's
+    owner, nor a superuser) with a mere WARNING and succeeds: the unmasked row versions would
+    stay in the data files while the workflow goes on to snapshot them.
+    """
+    names = ", ".join(_literal(quote(table)) for table in tables)
+    return (
+        "DO $owner$ DECLARE t text; BEGIN\n"
+        f"  FOREACH t IN ARRAY ARRAY[{names}] LOOP\n"
+        "    IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = t::regclass), 'USAGE')\n"
+        "       AND NOT pg_has_role((SELECT datdba FROM pg_database\n"
+        "                            WHERE datname = current_database()), 'USAGE') THEN\n"
+        "      RAISE EXCEPTION 'VACUUM FULL of % would be skipped: % owns neither it nor the "
+        "database', t, current_user;\n"
+        "    END IF;\n"
+        "  END LOOP;\n"
+        "END $owner$;"
+    )
+
+
 def maintenance_sql(items: Sequence[Masked]) -> str:
     """PostgreSQL, outside a transaction: rewrite masked tables, drop credentials and stats."""
-    vacuums = [f"VACUUM (FULL, ANALYZE) {quote(table)};" for table in _by_table(items)]
+    tables = list(_by_table(items))
+    vacuums = [f"VACUUM (FULL, ANALYZE) {quote(table)};" for table in tables]
     return (
         "\n".join(
             [
+                _vacuum_permitted(tables),
                 *vacuums,
                 "DO $reset$ DECLARE r record; BEGIN\n"
                 "  FOR r IN SELECT rolname FROM pg_roles\n"

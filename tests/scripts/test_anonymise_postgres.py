@@ -196,6 +196,35 @@ def test_maintenance_runs_and_removes_passwords_and_statement_statistics(
         postgres.psql("postgres", "-q", "-c", f'DROP ROLE "{role}"')
 
 
+def test_maintenance_refuses_a_user_who_may_not_vacuum_the_masked_tables(
+    postgres: PostgresServer, seeded: str, tmp_path: Path
+) -> None:
+    # PostgreSQL itself only warns and skips the table, leaving the unmasked row versions.
+    plan = _plan(tmp_path)
+    _mask(postgres, seeded, plan)
+    role = f"{seeded}_operator"
+    postgres.psql("postgres", "-q", "-c", f'CREATE ROLE "{role}" LOGIN')
+    try:
+        dead = "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'customers'"
+        before = postgres.scalar(seeded, dead)
+        done = postgres.psql(
+            seeded, "-q", "-U", role, "-f", str(plan / "maintenance.sql"), check=False
+        )
+        assert done.returncode != 0
+        assert f'VACUUM FULL of "customers" would be skipped: {role} owns neither' in done.stderr
+        assert int(before) > 0 and postgres.scalar(seeded, dead) == before
+        # The database's owner may vacuum every table in it, as PostgreSQL allows.
+        postgres.psql("postgres", "-q", "-c", f'ALTER DATABASE "{seeded}" OWNER TO "{role}"')
+        vacuum = (plan / "maintenance.sql").read_text().split("\nDO $reset$")[0]
+        owner = postgres.psql(seeded, "-q", "-U", role, sql=vacuum, check=False)
+        assert owner.returncode == 0, owner.stderr
+        assert "WARNING" not in owner.stderr
+        assert postgres.scalar(seeded, dead) == "0"
+    finally:
+        postgres.psql("postgres", "-q", "-c", f'DROP DATABASE "{seeded}"')
+        postgres.psql("postgres", "-q", "-c", f'DROP ROLE "{role}"')
+
+
 def test_maintenance_runs_where_pg_stat_statements_is_not_installed(
     postgres: PostgresServer, seeded: str, tmp_path: Path
 ) -> None:

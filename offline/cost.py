@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from offline.graph import UNKNOWN, Resource, StackGraph, unwrap_secrets
+from offline.graph import UNKNOWN, Resource, StackGraph, provider_urn, unwrap_secrets
 from offline.prices import Kind, PriceTable, UsageAssumption, load_price_table
 
 
@@ -303,17 +303,6 @@ def is_free(res: Resource) -> bool:
 # --- regions -----------------------------------------------------------------------------------
 
 
-def _provider_urn(res: Resource, urns: Mapping[str, Resource]) -> str | None:
-    """The URN of the resource's provider; the SDK may write it under the stack's type."""
-    if not res.provider:
-        return None
-    urn = res.provider.rsplit("::", 1)[0]
-    if urn in urns:
-        return urn
-    plain = urn.replace("pulumi:pulumi:Stack$", "")
-    return plain if plain in urns else None
-
-
 def resource_regions(graph: StackGraph) -> dict[str, str | None]:
     """URN -> the region the resource is created in, from its provider (None when unknown)."""
     by_urn = graph.by_urn()
@@ -326,7 +315,7 @@ def resource_regions(graph: StackGraph) -> dict[str, str | None]:
         provider_region[res.urn] = region if isinstance(region, str) else None
     regions: dict[str, str | None] = {}
     for res in graph.resources:
-        provider = _provider_urn(res, by_urn)
+        provider = provider_urn(res, by_urn)
         regions[res.urn] = provider_region.get(provider) if provider else None
     # A Kubernetes provider reaches the cluster its kubeconfig names: its objects are there.
     for res in graph.resources:
@@ -337,7 +326,7 @@ def resource_regions(graph: StackGraph) -> dict[str, str | None]:
         provider_region[res.urn] = regions.get(clusters[0]) if clusters else None
     for res in graph.resources:
         if res.type.startswith("kubernetes:"):
-            provider = _provider_urn(res, by_urn)
+            provider = provider_urn(res, by_urn)
             regions[res.urn] = provider_region.get(provider) if provider else None
     return regions
 

@@ -23,6 +23,7 @@ secrets are ``{"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb4
 from __future__ import annotations
 
 import json
+from collections.abc import Container
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,21 @@ class StackGraph:
     def write(self, path: Path) -> None:
         """Write the JSON document to ``path``."""
         path.write_text(json.dumps(self.to_json(), indent=2, sort_keys=False) + "\n")
+
+
+def provider_urn(res: Resource, urns: Container[str]) -> str | None:
+    """The URN of ``res``'s provider, when the provider is among ``urns``.
+
+    The recorded reference is ``<urn>::<id>``; the SDK may put the provider under the stack
+    (``pulumi:pulumi:Stack$pulumi:providers:...``) while the resource's own URN omits that.
+    """
+    if not res.provider:
+        return None
+    urn = res.provider.rsplit("::", 1)[0]
+    if urn in urns:
+        return urn
+    plain = urn.replace("pulumi:pulumi:Stack$", "")
+    return plain if plain in urns else None
 
 
 def _require(obj: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from offline.graph import Resource, StackGraph
+from offline.graph import Resource, StackGraph, provider_urn
 from offline.restore_times import duration_for, is_structural
 
 DEFAULT_OBJECTIVE_MINUTES = 120.0
@@ -115,21 +115,6 @@ def objective_minutes(value: object) -> float:
     return float(value)
 
 
-def _provider_urn(res: Resource, urns: Collection[str]) -> str | None:
-    """The URN of the resource's provider, when the provider is in the graph.
-
-    The recorded reference is ``<urn>::<id>``; the SDK may put the provider under the stack
-    (``pulumi:pulumi:Stack$pulumi:providers:...``) while the resource's own URN omits that.
-    """
-    if not res.provider:
-        return None
-    urn = res.provider.rsplit("::", 1)[0]
-    if urn in urns:
-        return urn
-    plain = urn.replace("pulumi:pulumi:Stack$", "")
-    return plain if plain in urns else None
-
-
 def _ancestors(res: Resource, by_urn: Mapping[str, Resource]) -> set[str]:
     found: set[str] = set()
     parent = res.parent
@@ -151,7 +136,7 @@ def predecessors(graph: StackGraph) -> dict[str, list[str]]:
     for res in graph.resources:
         ancestors = _ancestors(res, by_urn)
         edges = [d for d in res.dependencies if d in urns and d not in ancestors]
-        provider = _provider_urn(res, urns)
+        provider = provider_urn(res, urns)
         if provider is not None and provider not in ancestors:
             edges.append(provider)
         preds[res.urn].extend(edges)

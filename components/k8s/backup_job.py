@@ -21,11 +21,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.dependencies import inherited_depends_on
-from components.k8s.network_rules import dns_egress, https_egress
+from components.k8s.network_rules import egress_only_spec, network_policy
 from components.k8s.pod_security import (
-    container_security_context,
     pod_security_context,
     restricted_pod_fields,
+    script_container,
 )
 from components.k8s.service_accounts import irsa_service_account
 
@@ -113,33 +113,6 @@ def upload_env(args: BackupJobArgs) -> list[dict[str, Any]]:
     ]
 
 
-def _container(
-    name: str,
-    image: str,
-    *,
-    script: str,
-    env: list[dict[str, Any]],
-    mounts: dict[str, str],
-    resources: dict[str, Any],
-) -> dict[str, Any]:
-    return {
-        "name": name,
-        "image": image,
-        "imagePullPolicy": "IfNotPresent",
-        "command": ["/bin/sh", "-c", script],
-        "env": env,
-        "resources": resources,
-        "securityContext": container_security_context(),
-        "volumeMounts": [
-            {"name": "scratch", "mountPath": SCRATCH_DIR},
-            *(
-                {"name": volume, "mountPath": path, "readOnly": True}
-                for volume, path in mounts.items()
-            ),
-        ],
-    }
-
-
 STEP_RESOURCES = {
     "requests": {"cpu": "250m", "memory": "256Mi"},
     "limits": {"cpu": "1", "memory": "1Gi"},
@@ -153,10 +126,11 @@ UPLOAD_RESOURCES = {
 def pod_spec(args: BackupJobArgs, service_account: pulumi.Input[str]) -> dict[str, Any]:
     """The pod: the steps as init containers, the upload as the one container."""
     steps = [
-        _container(
+        script_container(
             step.name,
             step.image,
             script=step.script,
+            scratch=SCRATCH_DIR,
             env=[
                 {"name": "HOME", "value": SCRATCH_DIR},
                 {"name": "BACKUP_DIR", "value": SCRATCH_DIR},
@@ -168,10 +142,11 @@ def pod_spec(args: BackupJobArgs, service_account: pulumi.Input[str]) -> dict[st
         )
         for step in args.steps
     ]
-    upload = _container(
+    upload = script_container(
         "upload",
         AWS_CLI_IMAGE,
         script=UPLOAD_SCRIPT,
+        scratch=SCRATCH_DIR,
         env=upload_env(args),
         mounts={},
         resources=UPLOAD_RESOURCES,
@@ -193,11 +168,7 @@ def pod_spec(args: BackupJobArgs, service_account: pulumi.Input[str]) -> dict[st
 
 def network_policy_spec(args: BackupJobArgs, labels: dict[str, str]) -> dict[str, Any]:
     """No ingress at all; egress to DNS, HTTPS (AWS APIs) and the caller's further rules."""
-    return {
-        "podSelector": {"matchLabels": labels},
-        "policyTypes": ["Ingress", "Egress"],
-        "egress": [dns_egress(), https_egress(), *args.egress],
-    }
+    return egress_only_spec(labels, *args.egress)
 
 
 def backup_cron_spec(
@@ -279,10 +250,12 @@ class BackupJob(pulumi.ComponentResource):
             spec=cast(k8s.batch.v1.CronJobSpecArgs, cron_spec),
             opts=child,
         )
-        k8s.networking.v1.NetworkPolicy(
+        network_policy(
             f"{name}-netpol",
-            metadata={"name": args.app, "namespace": args.namespace, "labels": labels},
-            spec=cast(k8s.networking.v1.NetworkPolicySpecArgs, network_policy_spec(args, labels)),
+            name=args.app,
+            namespace=args.namespace,
+            labels=labels,
+            spec=network_policy_spec(args, labels),
             opts=child,
         )
         if args.token_reviewer:

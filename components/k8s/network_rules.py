@@ -54,6 +54,15 @@ def ingress_from_namespace(namespace: str, port: int) -> dict[str, Any]:
     }
 
 
+def egress_only_spec(labels: Mapping[str, str], *egress: Mapping[str, Any]) -> dict[str, Any]:
+    """The spec of a batch pod's policy: nothing in; out DNS, HTTPS and ``egress`` only."""
+    return {
+        "podSelector": {"matchLabels": dict(labels)},
+        "policyTypes": ["Ingress", "Egress"],
+        "egress": [dns_egress(), https_egress(), *egress],
+    }
+
+
 def network_policy(
     logical: str,
     *,

@@ -8,6 +8,7 @@ with a host user, seed 4.9), a read-only root filesystem and no service-account 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 MIN_UID = 10000
@@ -66,6 +67,39 @@ def restricted_pod_fields() -> dict[str, Any]:
         "hostPID": False,
         "hostIPC": False,
         "enableServiceLinks": False,  # no env vars leaking every Service of the namespace
+    }
+
+
+def script_container(
+    name: str,
+    image: str,
+    *,
+    script: str,
+    env: Iterable[Mapping[str, Any]],
+    scratch: str,
+    mounts: Mapping[str, str],
+    resources: Mapping[str, Any],
+) -> dict[str, Any]:
+    """A Job step that runs ``script`` with ``/bin/sh`` in a hardened container.
+
+    It writes only to the ``scratch`` volume at ``scratch`` (the root filesystem is read-only);
+    ``mounts`` maps further volumes to their read-only paths.
+    """
+    return {
+        "name": name,
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": ["/bin/sh", "-c", script],
+        "env": list(env),
+        "resources": resources,
+        "securityContext": container_security_context(),
+        "volumeMounts": [
+            {"name": "scratch", "mountPath": scratch},
+            *(
+                {"name": volume, "mountPath": path, "readOnly": True}
+                for volume, path in mounts.items()
+            ),
+        ],
     }
 
 

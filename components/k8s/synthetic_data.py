@@ -34,11 +34,11 @@ import pulumi_kubernetes as k8s
 from components.dependencies import inherited_depends_on
 from components.k8s.backup_job import AWS_CLI_IMAGE
 from components.k8s.database_export import postgres_image
-from components.k8s.network_rules import dns_egress, https_egress, network_policy
+from components.k8s.network_rules import egress_only_spec, network_policy
 from components.k8s.pod_security import (
-    container_security_context,
     pod_security_context,
     restricted_pod_fields,
+    script_container,
 )
 from components.k8s.service_accounts import irsa_service_account
 from scripts.synthetic_data import MARKER, parse_spec
@@ -135,23 +135,19 @@ RESOURCES: Final = {
 def _container(
     name: str, image: str, script: str, env: dict[str, pulumi.Input[str]]
 ) -> dict[str, Any]:
-    return {
-        "name": name,
-        "image": image,
-        "imagePullPolicy": "IfNotPresent",
-        "command": ["/bin/sh", "-c", script],
-        "env": [
+    return script_container(
+        name,
+        image,
+        script=script,
+        env=[
             {"name": "HOME", "value": SCRATCH},
             {"name": "SEED_DIR", "value": SCRATCH},
             *({"name": k, "value": v} for k, v in env.items()),
         ],
-        "resources": RESOURCES,
-        "securityContext": container_security_context(),
-        "volumeMounts": [
-            {"name": "scratch", "mountPath": SCRATCH},
-            {"name": "generator", "mountPath": CONFIG_DIR, "readOnly": True},
-        ],
-    }
+        scratch=SCRATCH,
+        mounts={"generator": CONFIG_DIR},
+        resources=RESOURCES,
+    )
 
 
 def pod_spec(
@@ -198,18 +194,13 @@ def pod_spec(
 
 def network_policy_spec(args: SyntheticDataJobArgs, labels: dict[str, str]) -> dict[str, Any]:
     """Nothing in; out only DNS, HTTPS (Secrets Manager, the CA bundle) and the database."""
-    return {
-        "podSelector": {"matchLabels": labels},
-        "policyTypes": ["Ingress", "Egress"],
-        "egress": [
-            dns_egress(),
-            https_egress(),
-            {
-                "to": [{"ipBlock": {"cidr": args.vpc_cidr}}],
-                "ports": [{"protocol": "TCP", "port": args.port}],
-            },
-        ],
-    }
+    return egress_only_spec(
+        labels,
+        {
+            "to": [{"ipBlock": {"cidr": args.vpc_cidr}}],
+            "ports": [{"protocol": "TCP", "port": args.port}],
+        },
+    )
 
 
 class SyntheticDataJob(pulumi.ComponentResource):

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
-import pulumi
-import pulumi_gcp as gcp
 import pytest
 
-from components.gcp.analytics import Analytics, AnalyticsArgs, role_name
-from offline.engine import run_program
+from components.gcp.analytics import AnalyticsArgs, role_name
 from offline.graph import UNKNOWN, Resource, StackGraph
+from tests.components.gcp.analytics_program import (
+    PROJECT,
+    WRITER_ARN,
+    analytics_graph,
+    render_analytics,
+)
 from tests.conftest import of_type, one
 
-PROJECT = "ttbt2-analytics-dev"
-WRITER_ARN = "arn:aws:iam::123456789012:role/irsa/ttbt2-dev-analytics-writer"
 WRITER = "ttbt2-dev-analytics-writer"
 KEY = "gcp:kms/cryptoKey:CryptoKey"
 BUCKET = "gcp:storage/bucket:Bucket"
@@ -24,36 +24,6 @@ LANDING = {BUCKET: "landing", "gcp:storage/bucketIAMMember:BucketIAMMember": "la
 # pulumi_gcp loads its modules lazily, so its import-time deprecation warnings land here.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pulumi_gcp.*")
 MODES = [pytest.param(True, id="preview"), pytest.param(False, id="update")]
-
-
-def _render(preview: bool, **overrides: Any) -> StackGraph:
-    def program() -> None:
-        provider = gcp.Provider("gcp", project=PROJECT, region="europe-west1")
-        args: dict[str, Any] = {
-            "project": PROJECT,
-            "region": "europe-west1",
-            "environment": "dev",
-            "labels": {"project": "ttbt2", "environment": "dev"},
-            "aws_account_id": "123456789012",
-            "aws_writer_role_arn": WRITER_ARN,
-            **overrides,
-        }
-        Analytics(
-            "analytics",
-            AnalyticsArgs(**args),
-            opts=pulumi.ResourceOptions(providers={"gcp": provider}),
-        )
-
-    return run_program(program, project="ttbt2-platform", stack="dev", preview=preview)
-
-
-_cache: dict[bool, StackGraph] = {}
-
-
-def _graph(preview: bool) -> StackGraph:
-    if preview not in _cache:
-        _cache[preview] = _render(preview)
-    return _cache[preview]
 
 
 def _key(graph: StackGraph, part: str = "analytics-key") -> Resource:
@@ -69,10 +39,10 @@ def _from_key(
 
 @pytest.mark.parametrize("preview", MODES)
 def test_key_rotates_at_most_every_90_days(preview: bool) -> None:
-    key = _key(_graph(preview)).props
+    key = _key(analytics_graph(preview)).props
     assert key["rotationPeriod"] == f"{90 * 86400}s"
     assert key["purpose"] == "ENCRYPT_DECRYPT"
-    shorter = _key(_render(preview, key_rotation_days=30)).props
+    shorter = _key(render_analytics(preview, key_rotation_days=30)).props
     assert shorter["rotationPeriod"] == "2592000s"
 
 
@@ -105,7 +75,7 @@ def test_rotation_beyond_90_days_is_refused(days: int) -> None:
 
 @pytest.mark.parametrize("preview", MODES)
 def test_every_store_is_encrypted_with_the_component_key(preview: bool) -> None:
-    graph = _graph(preview)
+    graph = analytics_graph(preview)
     dataset = one(graph, "gcp:bigquery/dataset:Dataset")
     bucket = one(graph, BUCKET, "landing")
     topic = one(graph, "gcp:pubsub/topic:Topic")
@@ -129,7 +99,7 @@ def test_every_store_is_encrypted_with_the_component_key(preview: bool) -> None:
 
 @pytest.mark.parametrize("preview", MODES)
 def test_service_agents_use_that_key_only(preview: bool) -> None:
-    graph = _graph(preview)
+    graph = analytics_graph(preview)
     grants = of_type(graph, "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")
     assert {g.name.rsplit("-", 1)[-1] for g in grants} == {
         "bigquery",
@@ -161,7 +131,7 @@ def test_service_agents_use_that_key_only(preview: bool) -> None:
 
 @pytest.mark.parametrize("preview", MODES)
 def test_landing_bucket_is_private_versioned_and_retained(preview: bool) -> None:
-    graph = _graph(preview)
+    graph = analytics_graph(preview)
     bucket = one(graph, BUCKET, "landing").props
     # A second region holds every object within 15 minutes (seed 4.7: RPO, copy elsewhere).
     assert bucket["location"] == "EUR4"
@@ -172,13 +142,13 @@ def test_landing_bucket_is_private_versioned_and_retained(preview: bool) -> None
     assert bucket["publicAccessPrevention"] == "enforced"
     assert bucket["versioning"] == {"enabled": True}
     assert bucket["retentionPolicy"]["retentionPeriod"] == str(30 * 86400)
-    shorter = one(_render(preview, landing_retention_days=7), BUCKET, "landing").props
+    shorter = one(render_analytics(preview, landing_retention_days=7), BUCKET, "landing").props
     assert shorter["retentionPolicy"]["retentionPeriod"] == str(7 * 86400)
 
 
 @pytest.mark.parametrize("preview", MODES)
 def test_dataset_grants_no_public_access(preview: bool) -> None:
-    dataset = one(_graph(preview), "gcp:bigquery/dataset:Dataset").props
+    dataset = one(analytics_graph(preview), "gcp:bigquery/dataset:Dataset").props
     text = json.dumps(dataset)
     assert "allUsers" not in text and "allAuthenticatedUsers" not in text
     assert dataset["datasetId"] == "ttbt2_dev_analytics"
@@ -186,7 +156,7 @@ def test_dataset_grants_no_public_access(preview: bool) -> None:
 
 @pytest.mark.parametrize("preview", MODES)
 def test_apis_are_enabled_and_stay_enabled(preview: bool) -> None:
-    services = of_type(_graph(preview), "gcp:projects/service:Service")
+    services = of_type(analytics_graph(preview), "gcp:projects/service:Service")
     assert {s.props["service"] for s in services} == {
         f"{api}.googleapis.com"
         for api in (
@@ -217,7 +187,7 @@ SCOPED_TO = {
 
 @pytest.mark.parametrize("preview", MODES)
 def test_writer_has_only_narrow_roles_on_its_resources(preview: bool) -> None:
-    graph = _graph(preview)
+    graph = analytics_graph(preview)
     account = one(graph, "gcp:serviceaccount/account:Account")
     assert account.props["accountId"] == "ttbt2-dev-analytics"
     for token, (role, scope) in IAM_MEMBERS.items():
@@ -247,14 +217,14 @@ def test_writer_has_only_narrow_roles_on_its_resources(preview: bool) -> None:
 
 @pytest.mark.parametrize("preview", MODES)
 def test_no_basic_role_anywhere(preview: bool) -> None:
-    text = json.dumps([r.props for r in _graph(preview).resources])
+    text = json.dumps([r.props for r in analytics_graph(preview).resources])
     for basic in ("roles/owner", "roles/editor", "roles/viewer"):
         assert basic not in text
 
 
 @pytest.mark.parametrize("preview", MODES)
 def test_pool_admits_only_the_writer_role(preview: bool) -> None:
-    graph = _graph(preview)
+    graph = analytics_graph(preview)
     provider = one(graph, "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider")
     props = provider.props
     assert props["aws"] == {"accountId": "123456789012"}
@@ -287,12 +257,12 @@ def test_anything_but_a_role_arn_is_refused(arn: str) -> None:
 @pytest.mark.parametrize("preview", MODES)
 @pytest.mark.parametrize("protect", [False, True])
 def test_key_protected_when_asked(preview: bool, protect: bool) -> None:
-    graph = _render(preview, protect=protect) if protect else _graph(preview)
+    graph = render_analytics(preview, protect=protect) if protect else analytics_graph(preview)
     assert bool(_key(graph).option("protect")) is protect
 
 
 def test_outputs_and_children() -> None:
-    graph = _graph(False)
+    graph = analytics_graph(False)
     component = one(graph, "ttbt2:gcp:Analytics")
     children = [r for r in graph.resources if r.parent == component.urn]
     assert children and all(r.name.startswith("analytics-") for r in children)

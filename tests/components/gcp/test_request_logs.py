@@ -4,55 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-import pulumi
-import pulumi_gcp as gcp
 import pytest
 
-from components.gcp.analytics import Analytics, AnalyticsArgs
+from components.gcp.analytics import AnalyticsArgs
 from components.gcp.request_logs import RequestLogsArgs
 from config import parse_raw
-from offline.engine import run_program
 from offline.graph import UNKNOWN, Resource, StackGraph
+from tests.components.gcp.analytics_program import (
+    LABELS,
+    PROJECT,
+    WRITER_ARN,
+    analytics_graph,
+    render_analytics,
+)
 from tests.conftest import of_type, one, raw_settings, render
 
-PROJECT = "ttbt2-analytics-dev"
-WRITER_ARN = "arn:aws:iam::123456789012:role/irsa/ttbt2-dev-analytics-writer"
 BUCKET = "gcp:storage/bucket:Bucket"
 BUCKET_IAM_MEMBER = "gcp:storage/bucketIAMMember:BucketIAMMember"
 AUDIT_CONFIG = "gcp:projects/iAMAuditConfig:IAMAuditConfig"
-LABELS = {"project": "ttbt2", "environment": "dev"}
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pulumi_gcp.*")
 MODES = [pytest.param(True, id="preview"), pytest.param(False, id="update")]
-
-
-def _render(preview: bool, **overrides: Any) -> StackGraph:
-    def program() -> None:
-        provider = gcp.Provider("gcp", project=PROJECT, region="europe-west1")
-        args: dict[str, Any] = {
-            "project": PROJECT,
-            "region": "europe-west1",
-            "environment": "dev",
-            "labels": LABELS,
-            "aws_account_id": "123456789012",
-            "aws_writer_role_arn": WRITER_ARN,
-            **overrides,
-        }
-        Analytics(
-            "analytics",
-            AnalyticsArgs(**args),
-            opts=pulumi.ResourceOptions(providers={"gcp": provider}),
-        )
-
-    return run_program(program, project="ttbt2-platform", stack="dev", preview=preview)
-
-
-_cache: dict[bool, StackGraph] = {}
-
-
-def _graph(preview: bool) -> StackGraph:
-    if preview not in _cache:
-        _cache[preview] = _render(preview)
-    return _cache[preview]
 
 
 def _log_bucket(graph: StackGraph) -> Resource:
@@ -61,7 +32,7 @@ def _log_bucket(graph: StackGraph) -> Resource:
 
 @pytest.mark.parametrize("preview", MODES)
 def test_landing_bucket_sends_its_usage_logs_to_the_log_bucket(preview: bool) -> None:
-    graph = _graph(preview)
+    graph = analytics_graph(preview)
     landing, logs = one(graph, BUCKET, "landing"), _log_bucket(graph)
     assert landing.property_dependencies.get("logging") == [logs.urn]
     assert landing.props["logging"]["logObjectPrefix"] == "ttbt2-dev-landing/"
@@ -74,7 +45,7 @@ def test_landing_bucket_sends_its_usage_logs_to_the_log_bucket(preview: bool) ->
 
 @pytest.mark.parametrize("preview", MODES)
 def test_log_bucket_is_private_encrypted_and_beside_the_landing_bucket(preview: bool) -> None:
-    graph = _graph(preview)
+    graph = analytics_graph(preview)
     logs = _log_bucket(graph)
     props = logs.props
     assert props["project"] == PROJECT
@@ -87,7 +58,7 @@ def test_log_bucket_is_private_encrypted_and_beside_the_landing_bucket(preview: 
     landing_key = one(graph, "gcp:kms/cryptoKey:CryptoKey", "landing-key")
     assert logs.property_dependencies.get("encryption") == [landing_key.urn]
     assert props["encryption"]["defaultKmsKeyName"]
-    moved = _log_bucket(_render(preview, landing_location="NAM4"))
+    moved = _log_bucket(render_analytics(preview, landing_location="NAM4"))
     assert moved.props["location"] == "NAM4"
 
 
@@ -96,7 +67,11 @@ def test_log_bucket_is_private_encrypted_and_beside_the_landing_bucket(preview: 
 def test_log_objects_are_kept_for_the_retention_then_deleted(
     preview: bool, days: int | None
 ) -> None:
-    graph = _graph(preview) if days is None else _render(preview, access_log_retention_days=days)
+    graph = (
+        analytics_graph(preview)
+        if days is None
+        else render_analytics(preview, access_log_retention_days=days)
+    )
     expected = 90 if days is None else days
     props = _log_bucket(graph).props
     assert props["retentionPolicy"] == {"retentionPeriod": str(expected * 86400)}
@@ -108,7 +83,7 @@ def test_log_objects_are_kept_for_the_retention_then_deleted(
 
 @pytest.mark.parametrize("preview", MODES)
 def test_google_log_delivery_may_only_create_objects_in_the_log_bucket(preview: bool) -> None:
-    graph = _graph(preview)
+    graph = analytics_graph(preview)
     logs = _log_bucket(graph)
     writer = one(graph, BUCKET_IAM_MEMBER, "request-logs-writer")
     assert writer.props["member"] == "group:cloud-storage-analytics@google.com"
@@ -124,7 +99,7 @@ def test_google_log_delivery_may_only_create_objects_in_the_log_bucket(preview: 
 
 @pytest.mark.parametrize("preview", MODES)
 def test_data_access_audit_logs_are_on_for_cloud_storage(preview: bool) -> None:
-    audit = one(_graph(preview), AUDIT_CONFIG)
+    audit = one(analytics_graph(preview), AUDIT_CONFIG)
     assert audit.props["project"] == PROJECT
     assert audit.props["service"] == "storage.googleapis.com"
     # No exemptedMembers anywhere: every principal's reads and writes are recorded.
@@ -137,7 +112,7 @@ def test_data_access_audit_logs_are_on_for_cloud_storage(preview: bool) -> None:
 
 @pytest.mark.parametrize("preview", MODES)
 def test_children_wait_for_the_storage_api_and_the_agent_key_grant(preview: bool) -> None:
-    graph = _graph(preview)
+    graph = analytics_graph(preview)
     api = next(
         s for s in of_type(graph, "gcp:projects/service:Service") if "storage" in s.props["service"]
     )
@@ -152,7 +127,7 @@ def test_children_wait_for_the_storage_api_and_the_agent_key_grant(preview: bool
 
 @pytest.mark.parametrize("protect", [False, True])
 def test_log_bucket_protected_when_asked(protect: bool) -> None:
-    graph = _render(False, protect=protect) if protect else _graph(False)
+    graph = render_analytics(False, protect=protect) if protect else analytics_graph(False)
     assert bool(_log_bucket(graph).option("protect")) is protect
 
 
